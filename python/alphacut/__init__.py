@@ -1,0 +1,37 @@
+"""alphacut: background removal with native post-processing.
+
+The one-call API mirrors rembg (:func:`remove`, :func:`new_session`); :class:`Session` is
+alphacut's own, on NumPy arrays. :mod:`alphacut.ops` holds the native ops.
+"""
+
+from __future__ import annotations
+
+from . import config
+from .errors import (
+    BackendUnavailableError,
+    DecodeError,
+    DownloadError,
+    Error,
+    InputError,
+    InternalError,
+    ModelError,
+)
+from . import ops
+from .ops import set_num_threads, get_num_threads
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "__version__",
+    "config",
+    "ops",
+    "set_num_threads",
+    "get_num_threads",
+    "Error",
+    "InputError",
+    "DecodeError",
+    "ModelError",
+    "DownloadError",
+    "BackendUnavailableError",
+    "InternalError",
+]

@@ -1,0 +1,57 @@
+"""Every environment variable alphacut reads, in one place.
+
+==========================  =====================================================================
+variable                    meaning (default)
+==========================  =====================================================================
+``ALPHACUT_HOME``           cache folder for models and engines (``~/.cache/alphacut``)
+``ALPHACUT_NUM_THREADS``    threads for the native CPU ops (0 = one per hardware thread)
+``ALPHACUT_MAX_PIXELS``     largest image accepted, in pixels (``178956970``, as Pillow)
+``REMBG_HOME``              rembg's model folder, reused read-only (``~/.rembg``)
+``U2NET_HOME``              rembg's legacy model folder, reused read-only (``~/.u2net``)
+==========================  =====================================================================
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DEFAULT_MAX_PIXELS = 178_956_970
+
+
+def _int_env(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        from .errors import Error
+
+        raise Error(f"environment variable {name}={raw!r} is not an integer") from None
+
+
+def home() -> Path:
+    """alphacut's cache folder (``ALPHACUT_HOME``, default ``~/.cache/alphacut``)."""
+    raw = os.environ.get("ALPHACUT_HOME")
+    return Path(raw).expanduser() if raw else Path.home() / ".cache" / "alphacut"
+
+
+def num_threads() -> int:
+    """``ALPHACUT_NUM_THREADS`` (0 = one per hardware thread)."""
+    return _int_env("ALPHACUT_NUM_THREADS", 0)
+
+
+def max_pixels() -> int:
+    """``ALPHACUT_MAX_PIXELS``: images above this many pixels are refused before decoding."""
+    return _int_env("ALPHACUT_MAX_PIXELS", DEFAULT_MAX_PIXELS)
+
+
+def rembg_model_dirs() -> list[Path]:
+    """Folders where rembg keeps models, newest layout first (read-only reuse)."""
+    dirs: list[Path] = []
+    rembg_home = os.environ.get("REMBG_HOME")
+    dirs.append((Path(rembg_home).expanduser() if rembg_home else Path.home() / ".rembg") / "models")
+    u2net_home = os.environ.get("U2NET_HOME")
+    dirs.append(Path(u2net_home).expanduser() if u2net_home else Path.home() / ".u2net")
+    return dirs

@@ -1,0 +1,21 @@
+"""CUDA availability. Importing alphacut never needs a GPU, a driver or the CUDA toolkit."""
+
+from __future__ import annotations
+
+from . import _core
+
+
+def why_unavailable() -> str | None:
+    """None when a CUDA device can be used, else the reason in one sentence."""
+    if not getattr(_core, "built_with_cuda", False):
+        return "this alphacut was built without CUDA kernels (nvcc was not found at build time)"
+    probe = getattr(_core, "cuda_probe", None)
+    if probe is None:
+        return "this build has no CUDA device probe"
+    reason = probe()
+    return reason or None
+
+
+def is_available() -> bool:
+    """True when the CUDA kernels were built and a device is present."""
+    return why_unavailable() is None

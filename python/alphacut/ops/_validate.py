@@ -1,0 +1,81 @@
+"""Input checks shared by the ops. Every failure raises :class:`alphacut.InputError` with a
+message that names the argument, what was expected and what was given."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import InputError
+
+
+def array(x, name: str) -> np.ndarray:
+    if not isinstance(x, np.ndarray):
+        try:
+            x = np.asarray(x)
+        except Exception as exc:  # noqa: BLE001 - re-raised with context
+            raise InputError(f"{name}: cannot be read as an array ({exc})") from exc
+    return x
+
+
+def image(x, name: str, *, channels=(1, 3), dtypes=(np.uint8, np.float32, np.float64, np.bool_)) -> np.ndarray:
+    """An (H, W) or (H, W, C) image with C in ``channels`` (1 means (H, W) or (H, W, 1))."""
+    x = array(x, name)
+    if x.dtype.type not in dtypes:
+        allowed = ", ".join(np.dtype(d).name for d in dtypes)
+        raise InputError(f"{name}: dtype {x.dtype} is not supported (use one of {allowed})")
+    if x.ndim == 3 and x.shape[2] == 1 and 1 in channels:
+        x = x[:, :, 0]
+    if x.ndim == 2:
+        if 1 not in channels:
+            raise InputError(f"{name}: expected (H, W, C) with C in {channels}, got shape {x.shape}")
+    elif x.ndim == 3:
+        if x.shape[2] not in channels:
+            raise InputError(f"{name}: expected {channels} channels, got shape {x.shape}")
+    else:
+        raise InputError(f"{name}: expected an (H, W) or (H, W, C) array, got shape {x.shape}")
+    if x.shape[0] == 0 or x.shape[1] == 0:
+        raise InputError(f"{name}: image is empty (shape {x.shape})")
+    if x.shape[0] >= 2**31 or x.shape[1] >= 2**31:
+        raise InputError(f"{name}: image dimensions {x.shape[:2]} are too large")
+    if x.dtype.kind == "f" and not np.isfinite(x).all():
+        raise InputError(f"{name}: contains NaN or infinite values")
+    return x
+
+
+def same_size(a: np.ndarray, b: np.ndarray, na: str, nb: str) -> None:
+    if a.shape[:2] != b.shape[:2]:
+        raise InputError(f"{nb} has size {b.shape[:2]} but {na} has size {a.shape[:2]}; they must match")
+
+
+def to_float01(x: np.ndarray) -> np.ndarray:
+    """float32 in [0, 1]: uint8 is divided by 255, bool becomes 0/1, floats are cast."""
+    if x.dtype == np.uint8:
+        return x.astype(np.float32) * np.float32(1.0 / 255.0)
+    if x.dtype == np.bool_:
+        return x.astype(np.float32)
+    return np.asarray(x, dtype=np.float32)
+
+
+def packed(x: np.ndarray) -> np.ndarray:
+    """The array with packed pixels (rows may stay strided), as the native views need."""
+    isz = x.dtype.itemsize
+    c = x.shape[2] if x.ndim == 3 else 1
+    ok = (x.ndim == 2 or x.strides[2] == isz) and (x.shape[1] == 1 or x.strides[1] == isz * c)
+    ok = ok and x.strides[0] % isz == 0 and x.strides[0] >= 0
+    return x if ok else np.ascontiguousarray(x)
+
+
+def nonneg_int(v, name: str) -> int:
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
+        raise InputError(f"{name} must be a non-negative integer, got {v!r}")
+    return int(v)
+
+
+def positive_float(v, name: str, allow_zero: bool = False) -> float:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a number, got {v!r}") from None
+    if not np.isfinite(f) or f < 0 or (f == 0 and not allow_zero):
+        raise InputError(f"{name} must be {'non-negative' if allow_zero else 'positive'} and finite, got {v!r}")
+    return f

@@ -1,0 +1,76 @@
+"""Compositing: ``composite``, ``premultiply`` and ``unpremultiply``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _dispatch, _validate
+
+
+def _prep(image, alpha, name="image"):
+    image = _validate.image(image, name, channels=(1, 3, 4))
+    alpha = _validate.image(alpha, "alpha", channels=(1,))
+    _validate.same_size(image, alpha, name, "alpha")
+    img = _validate.packed(_validate.to_float01(image))
+    a = _validate.packed(_validate.to_float01(alpha))
+    if img.ndim == 2:
+        img = img[:, :, None]
+    return img, a
+
+
+def composite(foreground, alpha, background, *, backend: str = "auto") -> np.ndarray:
+    """Blend ``alpha * foreground + (1 - alpha) * background``.
+
+    Parameters
+    ----------
+    foreground : (H, W, C) uint8 or float in [0, 1]
+    alpha : (H, W) uint8 or float in [0, 1]
+    background : (H, W, C) image, or a colour: a sequence of C values in [0, 1]
+        (or 0..255 when ``foreground`` is uint8).
+
+    Returns
+    -------
+    (H, W, C) float32 in [0, 1].
+
+    Example
+    -------
+    >>> import numpy as np, alphacut.ops as ops
+    >>> ops.composite(np.ones((2, 2, 3), np.float32), np.full((2, 2), 0.25, np.float32), (0, 0, 0))[0, 0, 0]
+    0.25
+    """
+    fg_u8 = np.asarray(foreground).dtype == np.uint8
+    fg, a = _prep(foreground, alpha, "foreground")
+    if isinstance(background, (tuple, list)) or (isinstance(background, np.ndarray) and background.ndim == 1):
+        colour = np.asarray(background, dtype=np.float32)
+        if colour.shape != (fg.shape[2],):
+            raise _validate.InputError(
+                f"background colour must have {fg.shape[2]} values, got {tuple(colour.shape)}"
+            )
+        if fg_u8:
+            colour = colour / 255.0
+        bg = np.broadcast_to(colour, fg.shape).copy()
+    else:
+        bg = _validate.image(background, "background", channels=(1, 3, 4))
+        _validate.same_size(fg, bg, "foreground", "background")
+        bg = _validate.to_float01(bg)
+        if bg.ndim == 2:
+            bg = bg[:, :, None]
+        if bg.shape[2] != fg.shape[2]:
+            raise _validate.InputError(
+                f"background has {bg.shape[2]} channels but foreground has {fg.shape[2]}"
+            )
+        bg = _validate.packed(bg)
+    fn = _dispatch.native("composite", _dispatch.resolve(backend))
+    return fn(fg, a, bg)
+
+
+def premultiply(image, alpha, *, backend: str = "auto") -> np.ndarray:
+    """``alpha * image`` as float32 (H, W, C) in [0, 1]."""
+    img, a = _prep(image, alpha)
+    return _dispatch.native("premultiply", _dispatch.resolve(backend))(img, a)
+
+
+def unpremultiply(image, alpha, *, backend: str = "auto") -> np.ndarray:
+    """``image / alpha`` (0 where alpha is 0), clamped to [0, 1], as float32 (H, W, C)."""
+    img, a = _prep(image, alpha)
+    return _dispatch.native("unpremultiply", _dispatch.resolve(backend))(img, a)
