@@ -1,0 +1,71 @@
+"""The one interface every network backend implements (ONNX Runtime, TensorRT).
+
+Modelled on Polygraphy's runners: construct cheaply, ``activate()`` loads (or is called on
+first use), ``infer(feeds)`` maps input names to arrays and returns output names to arrays,
+``deactivate()`` frees. Runners are context managers.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+
+
+class Runner(ABC):
+    name: str = "runner"
+
+    def __init__(self) -> None:
+        self.is_active = False
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def activate(self) -> "Runner":
+        if not self.is_active:
+            self.activate_impl()
+            self.is_active = True
+        return self
+
+    def deactivate(self) -> None:
+        if self.is_active:
+            self.deactivate_impl()
+            self.is_active = False
+
+    def __enter__(self) -> "Runner":
+        return self.activate()
+
+    def __exit__(self, *exc) -> None:
+        self.deactivate()
+
+    # -- inference -----------------------------------------------------------------------
+    def infer(self, feeds: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
+        self.activate()
+        return self.infer_impl(feeds)
+
+    @property
+    def input_names(self) -> List[str]:
+        self.activate()
+        return [n for n, _, _ in self.input_metadata()]
+
+    @property
+    def output_names(self) -> List[str]:
+        self.activate()
+        return [n for n, _, _ in self.output_metadata()]
+
+    # -- for subclasses ------------------------------------------------------------------
+    @abstractmethod
+    def activate_impl(self) -> None: ...
+
+    @abstractmethod
+    def deactivate_impl(self) -> None: ...
+
+    @abstractmethod
+    def infer_impl(self, feeds: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]: ...
+
+    @abstractmethod
+    def input_metadata(self) -> List[Tuple[str, Tuple[Optional[int], ...], np.dtype]]:
+        """(name, shape with None for dynamic dims, dtype) per graph input."""
+
+    @abstractmethod
+    def output_metadata(self) -> List[Tuple[str, Tuple[Optional[int], ...], np.dtype]]:
+        """(name, shape with None for dynamic dims, dtype) per graph output."""
