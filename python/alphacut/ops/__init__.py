@@ -13,6 +13,7 @@ from .guided_filter import guided_filter
 from .make_trimap import make_trimap
 from .morphology import dilate, erode
 from .resize import resize
+from .solve_alpha import solve_alpha
 from .upscale_alpha import upscale_alpha
 
 
@@ -41,6 +42,7 @@ __all__ = [
     "premultiply",
     "resize",
     "set_num_threads",
+    "solve_alpha",
     "unpremultiply",
     "upscale_alpha",
 ]
