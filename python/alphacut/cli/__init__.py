@@ -1,0 +1,45 @@
+"""The ``alphacut`` command. Subcommands live in their own modules, each with ``register(sub)``
+adding its parser and setting ``func``. User errors (:class:`alphacut.Error`) print one line and
+exit 1; anything else is a bug and shows its traceback."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import List, Optional
+
+_COMMANDS = ("cut", "models", "bench")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .. import __version__
+
+    parser = argparse.ArgumentParser(prog="alphacut", description="Background removal with native post-processing.")
+    parser.add_argument("--version", action="version", version=f"alphacut {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in _COMMANDS:
+        importlib.import_module(f"{__name__}.{name}").register(sub)
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    from ..errors import Error
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except Error as exc:
+        print(f"alphacut: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("alphacut: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

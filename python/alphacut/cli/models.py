@@ -1,0 +1,12 @@
+"""Placeholder until the `models` command lands; replaced wholesale by its implementation."""
+
+from ..errors import Error
+
+
+def register(sub):
+    p = sub.add_parser("models", help="(not built yet)")
+    p.set_defaults(func=_run)
+
+
+def _run(args):
+    raise Error("the 'models' command is not built yet")
