@@ -100,6 +100,40 @@ public:
         return make_view<T>(output<T>(shape), h, w, c);
     }
 
+    // A caller-owned, C-contiguous device array to write into (e.g. a network input binding).
+    struct Target {
+        std::uintptr_t ptr;
+        std::vector<py::ssize_t> shape;
+        std::string typestr;
+    };
+    Target device_output(py::handle obj, const char* name) {
+        ALPHACUT_CHECK(is_device_array(obj), name << ": expected a device array (__cuda_array_interface__)");
+        py::dict cai = obj.attr("__cuda_array_interface__");
+        Target t;
+        t.typestr = py::str(cai["typestr"]);
+        t.shape = cai["shape"].cast<std::vector<py::ssize_t>>();
+        auto data = cai["data"].cast<py::tuple>();
+        t.ptr = data[0].cast<std::uintptr_t>();
+        ALPHACUT_CHECK(!data[1].cast<bool>(), name << ": device array is read-only");
+        ALPHACUT_CHECK(t.ptr != 0, name << ": device array has a null data pointer");
+        if (cai.contains("strides") && !cai["strides"].is_none()) {
+            auto strides = cai["strides"].cast<std::vector<py::ssize_t>>();
+            py::ssize_t expect = t.typestr.size() == 3 ? std::stoi(t.typestr.substr(2)) : 1;
+            for (std::size_t i = t.shape.size(); i-- > 0;) {
+                ALPHACUT_CHECK(strides[i] == expect || t.shape[i] == 1, name << ": device array must be C-contiguous");
+                expect *= t.shape[i];
+            }
+        }
+        any_device_ = true;
+        return t;
+    }
+
+    // Finish a call that wrote into caller memory: wait only when the stream is ours.
+    void complete() {
+        if (own_) own_->synchronize();
+        uploads_.clear();
+    }
+
     // Hand the result back: on the device (caller's stream, no sync) or as NumPy (synchronised).
     py::object finish() {
         ALPHACUT_ASSERT(out_, "no output");
