@@ -31,7 +31,7 @@ set(CMAKE_CUDA_STANDARD 17)
 set(CMAKE_CUDA_STANDARD_REQUIRED ON)
 
 set(_ac_src ${CMAKE_CURRENT_SOURCE_DIR})
-file(GLOB ALPHACUT_CUDA_KERNELS CONFIGURE_DEPENDS ${_ac_src}/csrc/ops/*/*_cuda.cu)
+file(GLOB ALPHACUT_CUDA_KERNELS CONFIGURE_DEPENDS ${_ac_src}/csrc/ops/*/*_cuda.cu ${_ac_src}/csrc/emu/*.cu)
 file(GLOB ALPHACUT_CUDA_BINDINGS CONFIGURE_DEPENDS ${_ac_src}/csrc/bindings/gpu/*.cpp)
 
 add_library(alphacut_cuda OBJECT ${ALPHACUT_CUDA_KERNELS} ${ALPHACUT_CUDA_BINDINGS})

@@ -7,7 +7,7 @@ if(NOT ALPHACUT_EMU)
 endif()
 
 set(_ac_src ${CMAKE_CURRENT_SOURCE_DIR})
-file(GLOB ALPHACUT_EMU_KERNELS CONFIGURE_DEPENDS ${_ac_src}/csrc/ops/*/*_cuda.cu)
+file(GLOB ALPHACUT_EMU_KERNELS CONFIGURE_DEPENDS ${_ac_src}/csrc/ops/*/*_cuda.cu ${_ac_src}/csrc/emu/*.cu)
 file(GLOB ALPHACUT_EMU_BINDINGS CONFIGURE_DEPENDS ${_ac_src}/csrc/bindings/gpu/*.cpp)
 
 # A .cu file cannot carry LANGUAGE CXX here without changing it for the nvcc build as well, so
