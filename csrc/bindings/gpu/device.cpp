@@ -45,6 +45,33 @@ ALPHACUT_REGISTER_BINDINGS(bind_gpu_device) {
             },
             "Copy to a new NumPy array.");
 
+    m.def(
+        "to_device" ALPHACUT_GPU_SUFFIX,
+        [](py::array host) {
+            host = py::array::ensure(host, py::array::c_style);
+            ALPHACUT_CHECK(host, "to_device: expected an array");
+            const std::string kind(1, host.dtype().kind());
+            const std::size_t isz = static_cast<std::size_t>(host.itemsize());
+            std::string typestr;
+            if (kind == "f" && (isz == 4 || isz == 2)) typestr = isz == 4 ? "<f4" : "<f2";
+            else if (kind == "u" && isz == 1) typestr = "|u1";
+            else if (kind == "i" && isz == 4) typestr = "<i4";
+            ALPHACUT_CHECK(!typestr.empty(), "to_device: dtype " << std::string(py::str(host.dtype()))
+                                                                  << " is not supported (float32, float16, uint8, int32)");
+            auto a = std::make_shared<DeviceArray>();
+            a->shape.assign(host.shape(), host.shape() + host.ndim());
+            a->typestr = typestr;
+            a->itemsize = isz;
+            a->buffer = DeviceBuffer<unsigned char>(a->count() * isz);
+            {
+                py::gil_scoped_release nogil;
+                ALPHACUT_CUDA_CHECK(
+                    cudaMemcpy(a->buffer.get(), host.data(), a->count() * isz, cudaMemcpyHostToDevice));
+            }
+            return a;
+        },
+        py::arg("array"), "Copy a C-contiguous NumPy array into " ALPHACUT_GPU_NAME " device memory.");
+
 #if !defined(ALPHACUT_EMU_COMPILE)
     m.def(
         "cuda_probe",
