@@ -1,0 +1,126 @@
+"""GPU kernel benchmarks at 12 MP, side by side with the CPU op and the NumPy / OpenCV code a
+user would write otherwise. Skipped (with the reason) where no CUDA device is present.
+
+    python -m pytest bench/test_bench_cuda.py --benchmark-enable --benchmark-columns=median,iqr,ops -s
+
+`cuda-dev` times a call on device arrays (kernel + output allocation + stream sync, no PCIe
+transfer) and prints the achieved bandwidth against the H100 floor in csrc/ops/README.md;
+`cuda-host` includes the host<->device copies; `cpu` is alphacut's CPU op; `numpy`/`cv2` the
+usual alternatives.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import alphacut
+import alphacut.cuda
+from alphacut import ops
+from alphacut.ops.pack_rgba import pack_rgba
+from alphacut.ops.preprocess import preprocess
+
+pytestmark = pytest.mark.skipif(
+    not alphacut.cuda.is_available(), reason=f"no CUDA device: {alphacut.cuda.why_unavailable()}"
+)
+
+H100_BYTES_PER_S = 3.0e12
+PIXELS = 3000 * 4000
+MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+
+# Bytes each kernel must move at 12 MP (see csrc/ops/README.md).
+BYTES = {
+    "composite": PIXELS * (4 * 3 * 3 + 4),
+    "premultiply": PIXELS * (4 * 3 * 2 + 4),
+    "pack_rgba": PIXELS * (3 + 4 + 4),
+    "preprocess_320": 320 * 320 * 3 * 4 + 640 * 4000 * 3,
+    "preprocess_full": PIXELS * (3 + 3 * 4),
+}
+
+
+@pytest.fixture(scope="module")
+def inputs(photo_12mp):
+    rgb, a8 = photo_12mp
+    fg = rgb.astype(np.float32) / 255
+    a = a8.astype(np.float32) / 255
+    bg = np.ascontiguousarray(fg[::-1])
+    dev = {k: alphacut.cuda.to_device(v) for k, v in {"rgb": rgb, "fg": fg, "a": a, "bg": bg}.items()}
+    return {"rgb": rgb, "fg": fg, "a": a, "bg": bg, "dev": dev}
+
+
+def _report(benchmark, key):
+    med = benchmark.stats.stats.median
+    floor = BYTES[key] / H100_BYTES_PER_S
+    print(f"\n{key}: median {med * 1e3:.3f} ms, {BYTES[key] / med / 1e9:.0f} GB/s achieved; "
+          f"H100 floor {floor * 1e3:.3f} ms ({BYTES[key] / 1e6:.0f} MB)")
+
+
+@pytest.mark.parametrize("impl", ["cuda-dev", "cuda-host", "cpu", "numpy"])
+def test_composite(benchmark, inputs, impl):
+    benchmark.group = "composite 12MP"
+    i = inputs
+    if impl == "cuda-dev":
+        d = i["dev"]
+        benchmark(ops.composite, d["fg"], d["a"], d["bg"], backend="cuda")
+        _report(benchmark, "composite")
+    elif impl == "numpy":
+        a3 = i["a"][..., None]
+        benchmark(lambda: a3 * i["fg"] + (1 - a3) * i["bg"])
+    else:
+        benchmark(ops.composite, i["fg"], i["a"], i["bg"], backend=impl.split("-")[0])
+
+
+@pytest.mark.parametrize("impl", ["cuda-dev", "cuda-host", "cpu", "numpy"])
+def test_premultiply(benchmark, inputs, impl):
+    benchmark.group = "premultiply 12MP"
+    i = inputs
+    if impl == "cuda-dev":
+        benchmark(ops.premultiply, i["dev"]["fg"], i["dev"]["a"], backend="cuda")
+        _report(benchmark, "premultiply")
+    elif impl == "numpy":
+        benchmark(lambda: i["fg"] * i["a"][..., None])
+    else:
+        benchmark(ops.premultiply, i["fg"], i["a"], backend=impl.split("-")[0])
+
+
+@pytest.mark.parametrize("impl", ["cuda-dev", "cuda-host", "cpu", "numpy"])
+def test_pack_rgba(benchmark, inputs, impl):
+    benchmark.group = "pack_rgba 12MP"
+    i = inputs
+    if impl == "cuda-dev":
+        benchmark(pack_rgba, i["dev"]["rgb"], i["dev"]["a"], backend="cuda")
+        _report(benchmark, "pack_rgba")
+    elif impl == "numpy":
+        benchmark(lambda: np.dstack([i["rgb"], (np.clip(i["a"], 0, 1) * 255 + 0.5).astype(np.uint8)]))
+    else:
+        benchmark(pack_rgba, i["rgb"], i["a"], backend=impl.split("-")[0])
+
+
+@pytest.mark.parametrize("impl", ["cuda-dev", "cuda-host", "cpu", "cv2"])
+def test_preprocess_to_320(benchmark, inputs, impl):
+    benchmark.group = "preprocess 12MP -> 320x320 fp32"
+    i = inputs
+    if impl == "cuda-dev":
+        benchmark(preprocess, i["dev"]["rgb"], (320, 320), mean=MEAN, std=STD, backend="cuda")
+        _report(benchmark, "preprocess_320")
+    elif impl == "cv2":
+        cv2 = pytest.importorskip("cv2")
+        m, s = np.float32(MEAN), np.float32(STD)
+
+        def run():
+            x = cv2.resize(i["rgb"], (320, 320), interpolation=cv2.INTER_LINEAR).astype(np.float32) / 255
+            return ((x - m) / s).transpose(2, 0, 1)[None].copy()
+
+        benchmark(run)
+    else:
+        benchmark(preprocess, i["rgb"], (320, 320), mean=MEAN, std=STD, backend=impl.split("-")[0])
+
+
+@pytest.mark.parametrize("impl", ["cuda-dev", "cpu"])
+def test_preprocess_full_size(benchmark, inputs, impl):
+    benchmark.group = "preprocess 12MP -> 12MP fp32"
+    i = inputs
+    src = i["dev"]["rgb"] if impl == "cuda-dev" else i["rgb"]
+    benchmark(preprocess, src, (3000, 4000), mean=MEAN, std=STD, backend=impl.split("-")[0])
+    if impl == "cuda-dev":
+        _report(benchmark, "preprocess_full")
