@@ -47,7 +47,8 @@ def create_runner(path: Union[str, "os.PathLike[str]"], backend: str = "auto", p
         engine), else ONNX Runtime on the CPU.
     precision : {"fp32", "fp16"}, default "fp32"
         "fp16": a TensorRT FP16 engine, or for ONNX Runtime the graph converted to float16 by
-        :func:`alphacut.backends.fp16.convert` (float32 inputs and outputs kept).
+        :func:`alphacut.backends.fp16.convert` (float32 inputs and outputs kept), run without
+        graph optimisation so that every tensor between ops is really rounded to FP16.
     manifest : ModelManifest, optional
         Needed for TensorRT (optimisation profile, cache key).
     threads : int, optional
@@ -81,7 +82,10 @@ def create_runner(path: Union[str, "os.PathLike[str]"], backend: str = "auto", p
     if precision == "fp16":
         from .fp16 import convert_to_bytes
 
-        return OnnxRuntimeRunner(convert_to_bytes(Path(path)), threads=threads, providers=providers)
+        # optimization="none": ORT's optimiser would fold the FP16 Casts away on the CPU and
+        # hide the rounding this path exists to show.
+        return OnnxRuntimeRunner(convert_to_bytes(Path(path)), threads=threads, providers=providers,
+                                 optimization="none")
     return OnnxRuntimeRunner(path, threads=threads, providers=providers)
 
 

@@ -22,6 +22,8 @@ _ORT_TYPES = {
     "tensor(bool)": np.bool_,
 }
 
+_OPT_LEVELS = {"all": "ORT_ENABLE_ALL", "basic": "ORT_ENABLE_BASIC", "none": "ORT_DISABLE_ALL"}
+
 ModelSource = Union[str, "os.PathLike[str]", bytes]
 
 
@@ -41,6 +43,10 @@ class OnnxRuntimeRunner(Runner):
         ``intra_op_num_threads``; None or 0 lets ONNX Runtime choose (one per core).
     providers : sequence of str, optional
         Execution providers in order; default ``["CPUExecutionProvider"]``.
+    optimization : {"all", "basic", "none"}, default "all"
+        ONNX Runtime's graph optimisation level. "none" keeps the graph as written: needed to
+        see FP16 rounding on the CPU, where the optimiser folds an FP16 graph's Casts away
+        around ops that have no FP16 kernel (they then compute in float32 throughout).
 
     Examples
     --------
@@ -51,8 +57,11 @@ class OnnxRuntimeRunner(Runner):
     name = "onnxruntime"
 
     def __init__(self, model_path_or_bytes: ModelSource, *, threads: Optional[int] = None,
-                 providers: Optional[Sequence[str]] = None) -> None:
+                 providers: Optional[Sequence[str]] = None, optimization: str = "all") -> None:
         super().__init__()
+        if optimization not in _OPT_LEVELS:
+            raise InputError(f"optimization must be one of {', '.join(_OPT_LEVELS)}, not {optimization!r}")
+        self.optimization = optimization
         if isinstance(model_path_or_bytes, (bytes, bytearray, memoryview)):
             self._model: Union[Path, bytes] = bytes(model_path_or_bytes)
             if not self._model:
@@ -85,7 +94,7 @@ class OnnxRuntimeRunner(Runner):
         if isinstance(self._model, Path) and not self._model.is_file():
             raise ModelError(f"model file not found: {self._model}")
         opts = ort.SessionOptions()
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        opts.graph_optimization_level = getattr(ort.GraphOptimizationLevel, _OPT_LEVELS[self.optimization])
         opts.intra_op_num_threads = self.threads
         opts.inter_op_num_threads = 1
         opts.log_severity_level = 3

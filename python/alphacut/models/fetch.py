@@ -131,6 +131,9 @@ class _AtomicFile:
         self.f.flush()
         os.fsync(self.f.fileno())
         self.f.close()
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(self.tmp, 0o644 & ~umask)  # mkstemp makes 0600; a cache is shared like any download
         os.replace(self.tmp, self.dest)
         with contextlib.suppress(OSError):  # make the rename itself durable
             dfd = os.open(self.dest.parent, os.O_RDONLY)
