@@ -72,8 +72,8 @@ class BuildSpec:
 
 
 def default_profile(manifest: ModelManifest, input_names: Optional[Sequence[str]] = None) -> Profile:
-    """A profile from the manifest: batch 1; the fixed size, or ``min_size``/``size or short
-    side``/``max_size`` for dynamic networks."""
+    """A profile from the manifest: batch 1; the fixed size, or for dynamic networks
+    ``min_size`` / (short side, or the geometric middle of the range) / ``max_size``."""
     spec = manifest.input
     c = spec.channels
 
@@ -84,6 +84,11 @@ def default_profile(manifest: ModelManifest, input_names: Optional[Sequence[str]
         opt = spec.size
     elif spec.short_side is not None:
         opt = (spec.short_side, spec.short_side)
+    elif spec.min_size is not None and spec.max_size is not None:
+        # No preferred size: the geometric middle of the range, on the network's grid.
+        k = max(1, spec.multiple_of)
+        opt = tuple(max(lo_, min(hi_, int(round((lo_ * hi_) ** 0.5 / k)) * k))
+                    for lo_, hi_ in zip(spec.min_size, spec.max_size))  # type: ignore[assignment]
     else:
         raise ModelError(f"manifest {manifest.name!r} has neither a fixed size nor a short side; "
                          "write an engine build spec with explicit profiles")
