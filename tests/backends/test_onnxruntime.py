@@ -216,3 +216,28 @@ def test_package_imports_without_tensorrt():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+def test_create_model_runner_resolves_activates_and_checks(tmp_path, monkeypatch):
+    from alphacut.backends import create_model_runner
+    from alphacut.models import custom_manifest
+
+    monkeypatch.setenv("ALPHACUT_HOME", str(tmp_path / "home"))
+    r = create_model_runner("sinet", _model("sinet"), threads=1)
+    assert r.is_active and r.manifest.name == "sinet"
+    y = r.infer({"data": np.zeros((1, 3, 320, 320), np.float32)})["Softmax/1"]
+    assert y.shape == (1, 2, 320, 320)
+    r.deactivate()
+    # The wrong file for a manifest: one clear ModelError, and a wrong hash is caught first.
+    with pytest.raises(ModelError, match="is not the 'sinet' model file"):
+        create_model_runner("sinet", _model("mediapipe-selfie"))
+    f = tmp_path / "tiny.onnx"
+    f.write_bytes(tiny_segmenter(8, 8))
+    m = custom_manifest(f)
+    with create_model_runner(m) as r2:
+        assert r2.input_names == ["image"]
+    bad = custom_manifest(f, size=(8, 8))
+    from dataclasses import replace
+
+    with pytest.raises(ModelError, match="expected 16x16"):
+        create_model_runner(replace(bad, input=replace(bad.input, size=(16, 16))))

@@ -242,7 +242,25 @@ def test_reuses_rembg_files(home, tmp_path, layout):
     f.parent.mkdir(parents=True)
     f.write_bytes(GOOD)
     assert resolve_model(manifest("http://127.0.0.1:9/never.onnx"), progress=False) == f
-    assert cache_listing(home) == []  # reused in place, not copied
+    assert "tiny.onnx" not in cache_listing(home)  # reused in place, not copied
+
+
+def test_verified_files_are_not_hashed_again_until_they_change(home, tmp_path, monkeypatch):
+    f = tmp_path / "u2net" / "tiny.onnx"
+    f.parent.mkdir(parents=True)
+    f.write_bytes(GOOD)
+    assert resolve_model(manifest(), download=False) == f
+    calls = []
+    real = fetch.file_hash
+    monkeypatch.setattr(fetch, "file_hash", lambda *a, **k: calls.append(a) or real(*a, **k))
+    assert resolve_model(manifest(), download=False) == f
+    assert calls == []  # the stamp (path, size, mtime) vouched for it
+    f.write_bytes(CORRUPT)  # same size, new content and mtime
+    os.utime(f, ns=(f.stat().st_atime_ns, f.stat().st_mtime_ns + 10**9))
+    with pytest.warns(UserWarning, match="skipping rembg's file"):
+        with pytest.raises(ModelError, match="not available locally"):
+            resolve_model(manifest(), download=False)
+    assert len(calls) >= 1
 
 
 def test_wrong_rembg_file_is_skipped_with_warning(server, home, tmp_path):

@@ -109,5 +109,50 @@ __all__ = [
     "SaveEngine",
     "EngineFromBytes",
     "create_runner",
+    "create_model_runner",
     "tensorrt_unavailable_reason",
 ]
+
+
+def create_model_runner(name_or_manifest, path=None, *, backend: str = "auto", precision: str = "fp32",
+                        threads: Optional[int] = None, download: bool = True, progress: bool = True) -> Runner:
+    """Resolve a model's file, create its runner, activate it and check the graph against the
+    manifest: the one call a pipeline needs.
+
+    Parameters
+    ----------
+    name_or_manifest : str or ModelManifest
+        A built-in name (``"u2netp"``) or a manifest (e.g. :func:`alphacut.models.custom_manifest`).
+    path : path-like, optional
+        An explicit model file (see :func:`alphacut.models.resolve_model`).
+    backend, precision, threads
+        As for :func:`create_runner`.
+    download, progress
+        As for :func:`alphacut.models.resolve_model`.
+
+    Returns
+    -------
+    Runner
+        Active, with ``runner.manifest`` set.
+
+    Raises
+    ------
+    ModelError
+        The file is missing, corrupt, or not the network the manifest describes (one message
+        listing every mismatch).
+    """
+    from ..models import ModelManifest, check_io, get_manifest, resolve_model
+
+    manifest = name_or_manifest if isinstance(name_or_manifest, ModelManifest) else get_manifest(name_or_manifest)
+    if path is None and Path(manifest.file).is_absolute():  # custom manifests carry their path
+        path = manifest.file
+    file = resolve_model(manifest, path, download=download, progress=progress)
+    runner = create_runner(file, backend=backend, precision=precision, manifest=manifest, threads=threads)
+    runner.activate()
+    try:
+        check_io(manifest, runner.input_metadata(), runner.output_metadata(), source=str(file))
+    except BaseException:
+        runner.deactivate()
+        raise
+    runner.manifest = manifest
+    return runner

@@ -374,20 +374,27 @@ def _rembg_candidates(manifest: ModelManifest) -> List[Path]:
 
 
 def _verified_stamp(path: Path) -> Path:
-    return path.with_name("." + path.name + ".verified")
+    if path.parent == cache_dir():
+        return path.with_name("." + path.name + ".verified")
+    # Files outside the cache (rembg's, search folders) are never written to: their stamps
+    # live in the cache, named after the file's absolute path.
+    digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:24]
+    return cache_dir() / ".verified" / f"{digest}.json"
 
 
 def _cached_ok(path: Path, manifest: ModelManifest) -> bool:
-    """Hash-check a cached file, remembering a success by (size, mtime) so big files are hashed once."""
+    """Hash-check a file, remembering a success by (path, size, mtime) so big files are hashed once."""
     stamp = _verified_stamp(path)
     st = path.stat()
-    key = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "hash": list(manifest.hash or ())}
+    key = {"path": str(path.resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns,
+           "hash": list(manifest.hash or ())}
     with contextlib.suppress(OSError, ValueError):
         if json.loads(stamp.read_text()) == key:
             return True
     if _check_file(path, manifest) is not None:
         return False
     with contextlib.suppress(OSError):
+        stamp.parent.mkdir(parents=True, exist_ok=True)
         stamp.write_text(json.dumps(key))
     return True
 
@@ -465,17 +472,15 @@ def resolve_model(name_or_manifest: Union[str, ModelManifest], path: Optional[Pa
             cand = d / n
             looked.append(cand)
             if cand.is_file():
-                why = _check_file(cand, manifest)
-                if why is None:
+                if _cached_ok(cand, manifest):
                     return cand
-                warnings.warn(f"skipping {cand}: it {why}", stacklevel=2)
+                warnings.warn(f"skipping {cand}: it {_check_file(cand, manifest)}", stacklevel=2)
     for cand in _rembg_candidates(manifest):
         looked.append(cand)
         if cand.is_file():
-            why = _check_file(cand, manifest)
-            if why is None:
+            if _cached_ok(cand, manifest):
                 return cand
-            warnings.warn(f"skipping rembg's file {cand}: it {why}", stacklevel=2)
+            warnings.warn(f"skipping rembg's file {cand}: it {_check_file(cand, manifest)}", stacklevel=2)
 
     if not download:
         where = "\n  ".join(str(p) for p in looked)
