@@ -327,6 +327,24 @@ def test_lock_excludes_a_second_holder(tmp_path):
         pass
 
 
+def test_lock_excludes_another_process(tmp_path):
+    import subprocess
+
+    lock = tmp_path / "p.lock"
+    code = ("import sys, time; from pathlib import Path; from alphacut.models.fetch import file_lock\n"
+            "with file_lock(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(3)\n")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(lock)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "held"
+        with pytest.raises(ModelError, match="another process is fetching"):
+            with file_lock(lock, timeout=0.5):
+                pass
+    finally:
+        proc.wait(30)
+    with file_lock(lock, timeout=5):  # released when that process let go
+        pass
+
+
 def test_concurrent_fetches_download_once(server, home):
     m = manifest(f"{server}/slow.onnx")
     results, errors = [], []
