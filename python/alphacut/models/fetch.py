@@ -352,9 +352,7 @@ def _names(manifest: ModelManifest) -> List[str]:
 
 def _model_dirs(search_paths: Optional[Iterable[PathLike]]) -> List[Path]:
     dirs = [Path(p).expanduser() for p in (search_paths or ())]
-    extra = getattr(config, "model_dirs", None)
-    if callable(extra):
-        dirs.extend(Path(p) for p in extra())
+    dirs.extend(config.model_dirs())
     return dirs
 
 
