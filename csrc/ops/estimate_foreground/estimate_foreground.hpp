@@ -18,8 +18,9 @@ struct ForegroundParams {
     int small_size = 32;
     float gradient_weight = 1.f;    // smoothness weight per unit of |alpha difference|
     // Levels with more pixels than this are solved with parallel red-black Gauss-Seidel sweeps
-    // over a band around the soft edge only (opaque pixels take F = I, transparent ones B = I);
-    // smaller levels with sequential Gauss-Seidel sweeps over every pixel, exactly as pymatting.
+    // over a one-pixel band around the soft edge only (opaque pixels take F = I, transparent
+    // ones B = I); smaller levels with sequential Gauss-Seidel sweeps over every pixel, exactly
+    // as pymatting.
     long long band_min_pixels = 1LL << 16;
 };
 

@@ -7,11 +7,14 @@
 //
 // Small levels sweep every pixel in scan order, exactly as pymatting. Large levels (nearly all of
 // the work) only sweep where the update can change anything: the active pixels (soft alpha, or a
-// neighbour with a different alpha) dilated by 2 pixels per sweep, so that after the sweeps the
-// active pixels hold what full-image red-black sweeps from the same start would give them. The
-// sweeps there are red-black, so each colour is updated in parallel. Outside the band an opaque
-// pixel keeps F = I and a transparent one B = I (the update's fixed points); the rest keeps the
-// coarse value. On the finest level B is only written where the sweeps read it, unless asked for.
+// neighbour with a different alpha) dilated by one pixel. Sweeping a wider band (up to 2 pixels
+// per sweep, which reproduces full-image sweeps on the active pixels) changed the error against
+// the true foreground of the shared composites by less than 1e-5. The sweeps there are
+// red-black, so each colour is updated in parallel. Outside the band an opaque pixel keeps
+// F = I and a transparent one B = I (the update's fixed points); the rest keeps the coarse value.
+// On the finest level B is only written where the sweeps read it, unless it is returned.
+//
+// Build with -DALPHACUT_FG_TRACE to print the CPU time of each phase to stderr.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
