@@ -11,6 +11,12 @@
 // come from guided_filter_pixel.hpp.
 #include "guided_filter.hpp"
 
+// The pixel functions are instantiated on 4-double SIMD values below and always inlined, so
+// GCC's note about the ABI of passing such values to out-of-line functions does not apply.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
+
 #include <algorithm>
 #include <cstring>
 #include <cstdint>
@@ -75,8 +81,6 @@ GF_CLONES void accumulate_plain(double* V, std::ptrdiff_t count, const float* n,
     for (std::ptrdiff_t i = 0; i < count; ++i) V[i] += static_cast<double>(n[i]) - static_cast<double>(o[i]);
 }
 
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wpsabi"  // v4d helpers are always inlined: no ABI crosses
 // Four doubles as one value: GCC/Clang vector extensions, so the same code is one AVX register
 // in the x86-64-v3 clone and two SSE2 registers in the baseline one.
 typedef double v4d __attribute__((vector_size(32)));
@@ -185,7 +189,6 @@ GF_CLONES void mean_row(const double* V, std::ptrdiff_t sv, int n, int L, const 
         for (int c = 0; c < NCH; ++c) store4(M + c * sm + i, s[c] * k);
     });
 }
-#pragma GCC diagnostic pop
 
 // ---- row loaders: interleaved uint8 / float pixels to planar float in [0, 1] --------------
 
