@@ -68,7 +68,9 @@ def area_matrix(n_dst: int, n_src: int) -> np.ndarray:
 
 def area_downscale(img, h: int, w: int) -> np.ndarray:
     img = to_unit(img)
-    return np.einsum("iy,yx...,jx->ij...", area_matrix(h, img.shape[0]), img, area_matrix(w, img.shape[1]))
+    H, W = img.shape[:2]
+    rows = (area_matrix(h, H) @ img.reshape(H, -1)).reshape((h, W) + img.shape[2:])
+    return np.einsum("jx,ix...->ij...", area_matrix(w, W), rows, optimize=True)
 
 
 def linear_taps(n_dst: int, n_src: int):
