@@ -1,4 +1,4 @@
-"""guided_filter against a float64 NumPy reference (tests/ops/guided_reference.py), OpenCV's
+"""guided_filter against a float64 NumPy reference (tests/ops/_guided_reference.py), OpenCV's
 cv2.ximgproc.guidedFilter and the real composites with their true alpha."""
 
 import numpy as np
@@ -8,7 +8,7 @@ import alphacut
 from alphacut import ops
 from alphacut.errors import BackendUnavailableError
 
-import guided_reference as ref
+import _guided_reference as ref
 from conftest import load_gray, load_rgb, shared_path
 
 TOL = 1e-4  # the error budget against float64

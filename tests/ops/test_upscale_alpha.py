@@ -1,5 +1,5 @@
 """upscale_alpha against a float64 NumPy reference of fast guided upsampling
-(tests/ops/guided_reference.py), OpenCV's area downscale, and the true alpha of the shared
+(tests/ops/_guided_reference.py), OpenCV's area downscale, and the true alpha of the shared
 composites."""
 
 from pathlib import Path
@@ -11,7 +11,7 @@ import alphacut
 from alphacut import ops
 from alphacut.errors import BackendUnavailableError
 
-import guided_reference as ref
+import _guided_reference as ref
 from conftest import load_gray, load_rgb, shared_path
 
 TOL = 1e-4
