@@ -11,6 +11,14 @@ using namespace alphacut::bindings;
 
 namespace {
 
+// Shape checks before any output is allocated, so a bad call gets a clear message.
+void check_image(const py::array& a, const char* name) {
+    ALPHACUT_CHECK(a.ndim() == 2 || a.ndim() == 3,
+                   name << ": expected an (H, W) or (H, W, C) array, got " << a.ndim() << " dimensions");
+    ALPHACUT_CHECK(a.shape(0) > 0 && a.shape(1) > 0 && (a.ndim() == 2 || a.shape(2) > 0),
+                   name << ": image is empty");
+}
+
 bool is_u8(const py::array& a) { return py::dtype::of<std::uint8_t>().is(a.dtype()); }
 
 // Call f(guide_view, src_view) with each array viewed as uint8 or float32, whichever it is.
@@ -37,6 +45,8 @@ ALPHACUT_REGISTER_BINDINGS(bind_guided_filter) {
     m.def(
         "guided_filter_cpu",
         [](py::array guide, py::array src, int radius, double eps) {
+            check_image(guide, "guide");
+            check_image(src, "src");
             auto out = new_image<float>(static_cast<int>(guide.shape(0)), static_cast<int>(guide.shape(1)));
             auto o = view_of<float>(out, "out", true);
             with_views(guide, src, [&](auto g, auto s) {
@@ -51,6 +61,8 @@ ALPHACUT_REGISTER_BINDINGS(bind_guided_filter) {
     m.def(
         "guided_filter_coefficients_cpu",
         [](py::array guide, py::array src, int radius, double eps) {
+            check_image(guide, "guide");
+            check_image(src, "src");
             const int h = static_cast<int>(guide.shape(0)), w = static_cast<int>(guide.shape(1));
             const int c = guide.ndim() == 3 ? static_cast<int>(guide.shape(2)) : 1;
             py::array_t<float> mean_a = c == 1 ? py::array_t<float>({h, w, 1}) : new_image<float>(h, w, c);

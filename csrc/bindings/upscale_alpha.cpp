@@ -11,6 +11,14 @@ using namespace alphacut::bindings;
 
 namespace {
 
+// Shape checks before any output is allocated, so a bad call gets a clear message.
+void check_image(const py::array& a, const char* name) {
+    ALPHACUT_CHECK(a.ndim() == 2 || a.ndim() == 3,
+                   name << ": expected an (H, W) or (H, W, C) array, got " << a.ndim() << " dimensions");
+    ALPHACUT_CHECK(a.shape(0) > 0 && a.shape(1) > 0 && (a.ndim() == 2 || a.shape(2) > 0),
+                   name << ": image is empty");
+}
+
 bool is_u8(const py::array& a) { return py::dtype::of<std::uint8_t>().is(a.dtype()); }
 
 }  // namespace
@@ -19,6 +27,8 @@ ALPHACUT_REGISTER_BINDINGS(bind_upscale_alpha) {
     m.def(
         "upscale_alpha_cpu",
         [](py::array alpha_low, py::array guide_full, int radius, double eps) {
+            check_image(alpha_low, "alpha_low");
+            check_image(guide_full, "guide_full");
             auto out = new_image<float>(static_cast<int>(guide_full.shape(0)), static_cast<int>(guide_full.shape(1)));
             auto o = view_of<float>(out, "out", true);
             auto run = [&](auto a) {
@@ -44,6 +54,8 @@ ALPHACUT_REGISTER_BINDINGS(bind_upscale_alpha) {
     m.def(
         "area_downscale_cpu",
         [](py::array src, int h, int w) {
+            check_image(src, "src");
+            ALPHACUT_CHECK(h > 0 && w > 0, "area_downscale: the target size must be positive, got (" << h << ", " << w << ")");
             const int c = src.ndim() == 3 ? static_cast<int>(src.shape(2)) : 1;
             auto out = new_image<float>(h, w, c);
             auto o = view_of<float>(out, "out", true);

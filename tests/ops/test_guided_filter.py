@@ -201,3 +201,7 @@ def test_native_entry_point_rejects_bad_arrays_cleanly():
         _core.guided_filter_cpu(GOOD_G, GOOD_P, 1, 0.0)
     with pytest.raises(alphacut.Error, match="radius"):
         _core.guided_filter_cpu(GOOD_G, GOOD_P, -2, 1e-3)
+    with pytest.raises(alphacut.Error, match="empty"):
+        _core.guided_filter_cpu(np.zeros((0, 5, 3), np.float32), np.zeros((0, 5), np.float32), 1, 1e-3)
+    with pytest.raises(alphacut.Error, match="1 dimensions"):
+        _core.guided_filter_coefficients_cpu(np.zeros(5, np.float32), np.zeros(5, np.float32), 1, 1e-3)

@@ -164,3 +164,7 @@ def test_native_entry_point_rejects_bad_arrays_cleanly():
         _core.upscale_alpha_cpu(np.zeros((4, 4), np.float32), np.zeros((8, 8, 2), np.uint8), 1, 1e-3)
     with pytest.raises(alphacut.Error, match="eps"):
         _core.upscale_alpha_cpu(np.zeros((4, 4), np.float32), np.zeros((8, 8, 3), np.uint8), 1, -1.0)
+    with pytest.raises(alphacut.Error, match="empty"):
+        _core.upscale_alpha_cpu(np.zeros((0, 0), np.float32), np.zeros((8, 8, 3), np.uint8), 1, 1e-3)
+    with pytest.raises(alphacut.Error, match="target size"):
+        _core.area_downscale_cpu(np.zeros((8, 8, 3), np.uint8), 0, 4)
