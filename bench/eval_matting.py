@@ -42,9 +42,9 @@ U2NETP = SHARED_DATA / "models" / "u2netp_320.onnx"
 #: Trimap and solve settings per pipeline mode, tuned with this script (see bench/README or the
 #: figures it prints). ``general`` is the default.
 MODES: Dict[str, Dict[str, float]] = {
-    "general": dict(fg=0.95, bg=0.05, radius_frac=0.012, prior_weight=0.02, eps=1e-6),
-    "product": dict(fg=0.90, bg=0.10, radius_frac=0.006, prior_weight=0.1, eps=1e-6),
-    "portrait": dict(fg=0.95, bg=0.05, radius_frac=0.018, prior_weight=0.01, eps=1e-6),
+    "general": dict(fg=0.6, bg=0.4, radius_frac=0.006, prior_weight=0.1, prior_confidence=4.0, eps=1e-6),
+    "product": dict(fg=0.6, bg=0.4, radius_frac=0.003, prior_weight=0.3, prior_confidence=4.0, eps=1e-6),
+    "portrait": dict(fg=0.6, bg=0.4, radius_frac=0.009, prior_weight=0.03, prior_confidence=4.0, eps=1e-6),
 }
 
 
@@ -176,8 +176,8 @@ def evaluate(names: Optional[List[str]] = None, *, mode: str = "general", pymatt
         t0 = time.perf_counter()
         tri = trimap_from_probability(prob, cfg["fg"], cfg["bg"], cfg["radius_frac"])
         t1 = time.perf_counter()
-        alpha, info = solve_alpha(img, tri, prior=prob, prior_weight=cfg["prior_weight"], eps=cfg["eps"],
-                                  return_info=True)
+        alpha, info = solve_alpha(img, tri, prior=prob, prior_weight=cfg["prior_weight"],
+                                  prior_confidence=cfg["prior_confidence"], eps=cfg["eps"], return_info=True)
         t2 = time.perf_counter()
         score("alphacut", alpha, (t2 - t1) * 1000)
         row.ms["trimap"] = (t1 - t0) * 1000
@@ -223,7 +223,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--mode", default="general", choices=sorted(MODES))
     ap.add_argument("--no-pymatting", action="store_true", help="skip the pymatting columns (slow)")
-    for k in ("fg", "bg", "radius_frac", "prior_weight", "eps"):
+    for k in ("fg", "bg", "radius_frac", "prior_weight", "prior_confidence", "eps"):
         ap.add_argument("--" + k.replace("_", "-"), type=float, default=None)
     ap.add_argument("--images", nargs="*", default=None, help="composite base names (default: all)")
     ap.add_argument("-v", "--verbose", action="store_true")
@@ -231,7 +231,8 @@ def main(argv=None) -> int:
     if not U2NETP.exists() or not COMPOSITES.exists():
         print(f"shared data not found under {SHARED_DATA}", file=sys.stderr)
         return 2
-    overrides = {k: getattr(a, k) for k in ("fg", "bg", "radius_frac", "prior_weight", "eps") if getattr(a, k) is not None}
+    keys = ("fg", "bg", "radius_frac", "prior_weight", "prior_confidence", "eps")
+    overrides = {k: getattr(a, k) for k in keys if getattr(a, k) is not None}
     rows = evaluate(a.images, mode=a.mode, pymatting=not a.no_pymatting, overrides=overrides, verbose=a.verbose)
     cfg = dict(MODES[a.mode], **overrides)
     print(f"mode {a.mode}: " + ", ".join(f"{k}={v:g}" for k, v in cfg.items()))

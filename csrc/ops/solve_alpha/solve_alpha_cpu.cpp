@@ -1,10 +1,9 @@
 // CPU solver for solve_alpha: Jacobi-preconditioned CG on the unknown band.
 //
 // Layout. The unknown pixels U get compact indices 0..nu-1 (row-major, grouped in row runs); each
-// keeps its row of L as a 5x5 stencil (25 floats, offset-major so a run's coefficients for one
-// offset are contiguous). The vector the stencil reads lives on the bounding box of the band
-// (grown by 2): a run of unknowns then reads each neighbour offset as one contiguous stretch,
-// which the compiler vectorises. Windows are built only where they touch an unknown pixel, so
+// keeps its row of L as a 5x5 stencil (25 doubles, contiguous per pixel). The vector the stencil
+// reads lives on the bounding box of the band (grown by 2), so a pixel's neighbours are at fixed
+// offsets: five contiguous stretches of five. Windows are built only where they touch an unknown pixel, so
 // set-up and every iteration cost in proportion to the band, not the image.
 //
 // Threads. The whole CG loop runs inside one team of threads (parallel_for over thread ids)
@@ -76,7 +75,7 @@ struct Band {
     std::vector<int> py, px;     // image position of each unknown
     std::vector<int> gpos;       // grid cell of each unknown
     std::vector<Run> runs;
-    std::vector<Real> coef;     // kStencil * nu, offset-major: coef[o * nu + i] = L_{i, i + off[o]}
+    std::vector<Real> coef;     // nu * kStencil: coef[i * kStencil + o] = L_{i, i + off[o]}
     int off[kStencil];
     std::size_t cell(int y, int x) const { return static_cast<std::size_t>(y - y0) * bw + (x - x0); }
 };
@@ -192,7 +191,7 @@ bool build_band(ImageView<const float> image, ImageView<const unsigned char> tri
                     for (int jy = cy - 1; jy <= cy + 1; ++jy)
                         for (int jx = cx - 1; jx <= cx + 1; ++jx) {
                             const int o = (jy - y + 2) * 5 + (jx - x + 2);
-                            b.coef[o * nu + i] += matting_stencil_term(w, u, &image.at(jy, jx), jy == y && jx == x);
+                            b.coef[i * kStencil + o] += matting_stencil_term(w, u, &image.at(jy, jx), jy == y && jx == x);
                         }
                 }
         }
@@ -201,20 +200,19 @@ bool build_band(ImageView<const float> image, ImageView<const unsigned char> tri
 }
 
 // q = (L_UU + Lambda) p on one run (Lambda is folded into the centre coefficient), p read from
-// the grid; returns sum p.q.
-__attribute__((target_clones("avx2", "default"))) double stencil_run(const Real* coef, std::size_t nu,
-                                                                      const int* off, const Run& run,
+// the grid (row length bw); returns sum p.q.
+__attribute__((target_clones("avx2", "default"))) double stencil_run(const Real* coef, int bw, const Run& run,
                                                                       const Real* grid, Real* q) {
-    const Real* p = grid + run.g0;
-    Real* qq = q + run.i0;
-    for (int m = 0; m < run.n; ++m) qq[m] = 0;
-    for (int o = 0; o < kStencil; ++o) {
-        const Real* c = coef + o * nu + run.i0;
-        const Real* po = p + off[o];
-        for (int m = 0; m < run.n; ++m) qq[m] += c[m] * po[m];
-    }
     double s = 0;
-    for (int m = 0; m < run.n; ++m) s += static_cast<double>(p[m]) * qq[m];
+    for (int m = 0; m < run.n; ++m) {
+        const Real* c = coef + static_cast<std::size_t>(run.i0 + m) * kStencil;
+        const Real* p = grid + run.g0 + m - 2 * bw - 2;
+        Real acc = 0;
+        for (int dy = 0; dy < 5; ++dy, p += bw, c += 5)
+            acc += c[0] * p[0] + c[1] * p[1] + c[2] * p[2] + c[3] * p[3] + c[4] * p[4];
+        q[run.i0 + m] = acc;
+        s += grid[run.g0 + m] * acc;
+    }
     return s;
 }
 
@@ -269,7 +267,7 @@ SolveAlphaInfo solve_alpha_cpu(ImageView<const float> image, ImageView<const uns
             const float p = solve_alpha_output(prior.at(b.py[i], b.px[i]));
             prior_u[i] = p;
             lambda[i] = prior_data_weight(p, params.prior_weight, params.prior_confidence);
-            b.coef[12 * snu + i] += lambda[i];
+            b.coef[i * kStencil + 12] += lambda[i];
         }
     // Warm start: the caller's start, else the prior, else 0.5.
     std::vector<Real> x0(prior_u);
@@ -308,10 +306,10 @@ SolveAlphaInfo solve_alpha_cpu(ImageView<const float> image, ImageView<const uns
             const std::vector<Run>& my = team_runs[t];
             // b = lambda * prior - L_UK alpha_K; the grid holds alpha_K and 0 on U.
             double bb = 0;
-            for (const Run& run : my) stencil_run(coef, snu, b.off, run, g, q.data());
+            for (const Run& run : my) stencil_run(coef, b.bw, run, g, q.data());
             for (int i = ur.lo; i < ur.hi; ++i) {
                 rhs[i] = lambda[i] * prior_u[i] - q[i];
-                inv_diag[i] = Real(1) / std::max(coef[12 * snu + i], Real(1e-12));
+                inv_diag[i] = Real(1) / std::max(coef[i * kStencil + 12], Real(1e-12));
                 bb += static_cast<double>(rhs[i]) * rhs[i];
             }
             slot(t, 0) = bb;
@@ -324,7 +322,7 @@ SolveAlphaInfo solve_alpha_cpu(ImageView<const float> image, ImageView<const uns
             for (int i = ur.lo; i < ur.hi; ++i) g[b.gpos[i]] = x[i];
             barrier.wait();
             // r = b - A x0, z = D^-1 r, p = z.
-            for (const Run& run : my) stencil_run(coef, snu, b.off, run, g, q.data());
+            for (const Run& run : my) stencil_run(coef, b.bw, run, g, q.data());
             double rz = 0, rr = 0;
             for (int i = ur.lo; i < ur.hi; ++i) {
                 r[i] = rhs[i] - q[i];
@@ -342,7 +340,7 @@ SolveAlphaInfo solve_alpha_cpu(ImageView<const float> image, ImageView<const uns
             barrier.wait();
             while (it < params.max_iter && res > params.tol && bnorm > 0 && rz_old > 0) {
                 double pq = 0;
-                for (const Run& run : my) pq += stencil_run(coef, snu, b.off, run, g, q.data());
+                for (const Run& run : my) pq += stencil_run(coef, b.bw, run, g, q.data());
                 slot(t, 3) = pq;
                 barrier.wait();
                 const double denom = reduce(3);
