@@ -3,8 +3,8 @@
 // Layout. The unknown pixels U get compact indices 0..nu-1 (row-major, grouped in row runs); each
 // keeps its row of L as a 5x5 stencil (25 doubles, contiguous per pixel). The vector the stencil
 // reads lives on the bounding box of the band (grown by 2), so a pixel's neighbours are at fixed
-// offsets: five contiguous stretches of five. Windows are built only where they touch an unknown pixel, so
-// set-up and every iteration cost in proportion to the band, not the image.
+// offsets: five contiguous stretches of five. Windows are built only where they touch an unknown
+// pixel, so set-up and every iteration cost in proportion to the band, not the image.
 //
 // Threads. The whole CG loop runs inside one team of threads (parallel_for over thread ids)
 // that meet at a barrier between the passes, instead of starting threads for every pass:
@@ -117,12 +117,17 @@ bool build_band(ImageView<const float> image, ImageView<const unsigned char> tri
         }
     }
     if (y1 < 0) return false;
-    b.y0 = y0 = std::max(0, y0 - 2);
+    // The grid reaches 2 cells past the unknown pixels on every side, past the image border too:
+    // the stencil of a border pixel reads those cells (with zero coefficients), so they must exist
+    // and hold 0. Loops over image pixels clip to the image.
+    b.y0 = y0 - 2;
+    b.x0 = x0 - 2;
+    b.bh = y1 - y0 + 5;
+    b.bw = x1 - x0 + 5;
+    y0 = std::max(0, y0 - 2);
     y1 = std::min(H - 1, y1 + 2);
-    b.x0 = x0 = std::max(0, x0 - 2);
+    x0 = std::max(0, x0 - 2);
     x1 = std::min(W - 1, x1 + 2);
-    b.bh = y1 - y0 + 1;
-    b.bw = x1 - x0 + 1;
     for (int dy = -2, o = 0; dy <= 2; ++dy)
         for (int dx = -2; dx <= 2; ++dx, ++o) b.off[o] = dy * b.bw + dx;
 
@@ -276,8 +281,8 @@ SolveAlphaInfo solve_alpha_cpu(ImageView<const float> image, ImageView<const uns
     // The grid holds the vector the stencil reads: first the sure values (for the right-hand side),
     // then the search direction (zero on the sure pixels).
     std::vector<Real> grid(static_cast<std::size_t>(b.bh) * b.bw, Real(0));
-    for (int y = b.y0; y < b.y0 + b.bh; ++y)
-        for (int xx = b.x0; xx < b.x0 + b.bw; ++xx)
+    for (int y = std::max(0, b.y0); y < std::min(H, b.y0 + b.bh); ++y)
+        for (int xx = std::max(0, b.x0); xx < std::min(W, b.x0 + b.bw); ++xx)
             if (trimap.at(y, xx) == 255) grid[b.cell(y, xx)] = Real(1);
 
     const int threads = std::max(1, std::min(get_num_threads(), nu / 4096));
