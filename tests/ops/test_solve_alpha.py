@@ -313,3 +313,13 @@ def test_composites_gt_trimap(name, backend):
 @pytest.mark.parametrize("name", SLOW_COMPOSITES)
 def test_composites_gt_trimap_all(name, backend):
     _check_composite(name, backend)
+
+
+def test_docstring_example_runs():
+    import doctest
+    import sys
+
+    import alphacut.ops  # noqa: F401 - loads the module under its package name
+
+    result = doctest.testmod(sys.modules["alphacut.ops.solve_alpha"])
+    assert result.attempted > 0 and result.failed == 0
