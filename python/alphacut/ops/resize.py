@@ -46,6 +46,7 @@ def resize(image, size, method: str = "bilinear", *, backend: str = "auto") -> n
     image = _validate.array(image, "image")
     if image.ndim == 3 and not 1 <= image.shape[2] <= 16:
         raise InputError(f"image: expected 1 to 16 channels, got shape {image.shape}")
+    keep_channel_axis = image.ndim == 3  # (H, W, 1) in gives (H', W', 1) out
     image = _validate.image(image, "image", channels=tuple(range(1, 17)), dtypes=(np.uint8, np.float32))
     if method not in METHODS:
         raise InputError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
@@ -57,4 +58,5 @@ def resize(image, size, method: str = "bilinear", *, backend: str = "auto") -> n
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v <= 0 or v >= 2**31:
             raise InputError(f"size: {name} must be a positive integer, got {v!r}")
     fn = _dispatch.native("resize", _dispatch.resolve(backend))
-    return fn(_validate.packed(image), int(h), int(w), METHODS[method])
+    out = fn(_validate.packed(image), int(h), int(w), METHODS[method])
+    return out[:, :, None] if keep_channel_axis and out.ndim == 2 else out
