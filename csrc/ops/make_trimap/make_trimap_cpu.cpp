@@ -11,6 +11,30 @@ namespace alphacut {
 
 namespace {
 
+// Seeds of one pixel value. Floats compare directly; uint8 compares against the first / last code
+// whose trimap_prob passes (trimap_prob is monotone in the code), an exact integer form of the
+// same test that vectorises on bytes.
+template <typename T, typename Thr>
+struct Seeds {
+    Thr fg, bg;
+    Seeds(Thr f, Thr b) : fg(f), bg(b) {}
+    bool fg_seed(T v) const { return trimap_fg_seed(trimap_prob(v), fg); }
+    bool bg_seed(T v) const { return trimap_bg_seed(trimap_prob(v), bg); }
+};
+
+template <typename Thr>
+struct Seeds<std::uint8_t, Thr> {
+    int fg_min = 256, bg_max = -1;
+    Seeds(Thr f, Thr b) {
+        for (int v = 0; v < 256 && fg_min == 256; ++v)
+            if (trimap_fg_seed(trimap_prob(static_cast<unsigned char>(v)), f)) fg_min = v;
+        for (int v = 255; v >= 0 && bg_max == -1; --v)
+            if (trimap_bg_seed(trimap_prob(static_cast<unsigned char>(v)), b)) bg_max = v;
+    }
+    bool fg_seed(std::uint8_t v) const { return v >= fg_min; }
+    bool bg_seed(std::uint8_t v) const { return v <= bg_max; }
+};
+
 template <typename T, typename Thr>
 void trimap_cpu(ImageView<const T> prob, Thr fg_thr, Thr bg_thr, int radius, ImageView<std::uint8_t> out) {
     ALPHACUT_CHECK(radius >= 0, "radius must be >= 0, got " << radius);
@@ -22,14 +46,15 @@ void trimap_cpu(ImageView<const T> prob, Thr fg_thr, Thr bg_thr, int radius, Ima
                    "out has shape (" << out.height << ", " << out.width << "), expected (" << prob.height << ", "
                                      << prob.width << ")");
     const int w = prob.width;
+    const Seeds<T, Thr> seeds(fg_thr, bg_thr);
     // Plane 0 holds the complement of the foreground seeds, plane 1 that of the background seeds:
     // eroding a seed is dilating its complement (morph_seed / morph_result with erode = true).
     morph::dilate_planes<2>(
         prob.height, w, radius,
         [&](int y, morph_word* const* planes) {
             const T* row = prob.row(y);
-            morph::pack_row(w, [&](int x) { return !trimap_fg_seed(trimap_prob(row[x]), fg_thr); }, planes[0]);
-            morph::pack_row(w, [&](int x) { return !trimap_bg_seed(trimap_prob(row[x]), bg_thr); }, planes[1]);
+            morph::pack_row(w, [&](int x) { return !seeds.fg_seed(row[x]); }, planes[0]);
+            morph::pack_row(w, [&](int x) { return !seeds.bg_seed(row[x]); }, planes[1]);
         },
         [&](int y, const morph_word* const* planes) {
             std::uint8_t* o = out.row(y);
