@@ -158,3 +158,21 @@ def test_native_rejects_bad_arguments():
         _core.erode_cpu(np.zeros((0, 3), np.uint8), 1)
     with pytest.raises(alphacut.Error, match="empty|contiguous"):
         _core.erode_cpu(np.zeros((3, 0), np.uint8), 1)
+
+
+@pytest.mark.parametrize("threads", [1, 3, 8])
+def test_thread_count_does_not_change_results(rng, threads):
+    m = rng.random((157, 301)) < 0.2
+    prob = rng.random((157, 301)).astype(np.float32)
+    before = ops.get_num_threads()
+    try:
+        ops.set_num_threads(threads)
+        got = (ops.dilate(m, 9), ops.erode(m, 2), ops.make_trimap(prob, 0.6, 0.4, 1))
+    finally:
+        ops.set_num_threads(before)
+    np.testing.assert_array_equal(got[0], ref_dilate(m, 9))
+    np.testing.assert_array_equal(got[1], ref_erode(m, 2))
+    ref_t = np.full(m.shape, 128, np.uint8)
+    ref_t[ref_erode(prob >= np.float32(0.6), 1)] = 255
+    ref_t[ref_erode(prob <= np.float32(0.4), 1)] = 0
+    np.testing.assert_array_equal(got[2], ref_t)

@@ -194,3 +194,19 @@ def test_native_rejects_bad_arguments():
         _core.resize_cpu(np.zeros((3, 3), np.uint8), 2, 2, 7)
     with pytest.raises(alphacut.Error, match="dtype"):
         _core.resize_cpu(np.zeros((3, 3), np.float64), 2, 2, 0)
+
+
+@pytest.mark.parametrize("threads", [1, 3, 8])
+@pytest.mark.parametrize("method", ["bilinear", "area", "bicubic"])
+def test_thread_count_does_not_change_results(rng, threads, method):
+    img = random_image(rng, (97, 83, 3), np.float32)
+    before = ops.get_num_threads()
+    try:
+        ops.set_num_threads(1)
+        one = [ops.resize(img, s, method) for s in ((250, 31), (40, 200))]
+        ops.set_num_threads(threads)
+        many = [ops.resize(img, s, method) for s in ((250, 31), (40, 200))]
+    finally:
+        ops.set_num_threads(before)
+    for a, b in zip(one, many):
+        np.testing.assert_array_equal(a, b)

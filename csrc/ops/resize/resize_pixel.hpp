@@ -59,7 +59,7 @@ ALPHACUT_HD int resize_taps(int method, int d, int src, int dst, int* idx, float
         return n;
     }
     const float f = static_cast<float>((d + 0.5) * scale - 0.5);
-    int s = static_cast<int>(f < 0.f ? f - 1.f : f);  // floor
+    int s = static_cast<int>(f);  // truncation, then down to the floor for negative f
     if (static_cast<float>(s) > f) s -= 1;
     const float t = f - static_cast<float>(s);
     if (method == kResizeBilinear) {
