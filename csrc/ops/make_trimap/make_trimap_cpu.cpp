@@ -53,17 +53,21 @@ void trimap_cpu(ImageView<const T> prob, Thr fg_thr, Thr bg_thr, int radius, Ima
         prob.height, w, radius,
         [&](int y, morph_word* const* planes) {
             const T* row = prob.row(y);
-            morph::pack_row(w, [&](int x) { return !seeds.fg_seed(row[x]); }, planes[0]);
-            morph::pack_row(w, [&](int x) { return !seeds.bg_seed(row[x]); }, planes[1]);
+            // Captured by value: the byte stores inside pack_row could otherwise alias them and
+            // keep the seed loop from vectorising.
+            const Seeds<T, Thr> s = seeds;
+            morph::pack_row(w, [row, s](int x) { return !s.fg_seed(row[x]); }, planes[0]);
+            morph::pack_row(w, [row, s](int x) { return !s.bg_seed(row[x]); }, planes[1]);
         },
         [&](int y, const morph_word* const* planes) {
             std::uint8_t* o = out.row(y);
             const int full = w / 8;
+            const morph_word* spread = morph::spread_table();
             for (int i = 0; i < full; ++i) {
                 const int j = i >> 3, s = 8 * (i & 7);
-                const unsigned fg = static_cast<unsigned>(morph_result_bits(planes[0][j], true) >> s) & 0xffu;
-                const unsigned bg = static_cast<unsigned>(morph_result_bits(planes[1][j], true) >> s) & 0xffu;
-                const unsigned long long v = trimap_label8(fg, bg);
+                const morph_word fg = spread[(morph_result_bits(planes[0][j], true) >> s) & 0xffu];
+                const morph_word bg = spread[(morph_result_bits(planes[1][j], true) >> s) & 0xffu];
+                const morph_word v = trimap_label8(fg, bg);
                 std::memcpy(o + 8 * i, &v, 8);
             }
             for (int x = full * 8; x < w; ++x) {

@@ -24,7 +24,7 @@ void morph_cpu(ImageView<const T> mask, int radius, ImageView<std::uint8_t> out,
         mask.height, w, radius,
         [&](int y, morph_word* const* planes) {
             const T* row = mask.row(y);
-            morph::pack_row(w, [&](int x) { return morph_seed(row[x], erode); }, planes[0]);
+            morph::pack_row(w, [row, erode](int x) { return morph_seed(row[x], erode); }, planes[0]);
         },
         [&](int y, const morph_word* const* planes) {
             // morph_result on whole words, then one byte per pixel.
