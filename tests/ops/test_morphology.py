@@ -176,3 +176,11 @@ def test_thread_count_does_not_change_results(rng, threads):
     ref_t[ref_erode(prob >= np.float32(0.6), 1)] = 255
     ref_t[ref_erode(prob <= np.float32(0.4), 1)] = 0
     np.testing.assert_array_equal(got[2], ref_t)
+
+
+def test_huge_radius(backend, rng):
+    m = rng.random((9, 14)) < 0.1
+    m[4, 4] = True
+    assert ops.dilate(m, 10**12, backend=backend).all()
+    assert not ops.erode(m, 10**12, backend=backend).any()
+    assert (ops.make_trimap(m.astype(np.float32), radius=10**12, backend=backend) == 128).all()
