@@ -106,3 +106,37 @@ def test_read_only_target_is_refused():
     buf = HostPosingAsDevice(np.zeros((1, 3, 4, 4), np.float32), readonly=True)
     with pytest.raises(alphacut.Error, match="read-only"):
         preprocess_into(buf, np.zeros((8, 8, 3), np.uint8), backend="emu")
+
+
+class FakeCudaDLPack:
+    """A DLPack producer that claims a CUDA device but exports host memory (emulation only)."""
+
+    def __init__(self, a: np.ndarray):
+        self.a = a
+
+    def __dlpack_device__(self):
+        return (2, 0)
+
+    def __dlpack__(self, stream=None):
+        return self.a.__dlpack__()
+
+
+def test_dlpack_inputs_and_targets(rng):
+    img = rng.random((9, 11, 3), dtype=np.float32)
+    a = rng.random((9, 11), dtype=np.float32)
+    p = ops.premultiply(FakeCudaDLPack(img), FakeCudaDLPack(a), backend="emu")
+    np.testing.assert_allclose(p.get(), img * a[..., None], atol=1e-6)
+    rgb = rng.integers(0, 256, (20, 30, 3), dtype=np.uint8)
+    buf = np.zeros((1, 3, 8, 12), np.float32)
+    preprocess_into(FakeCudaDLPack(buf), FakeCudaDLPack(rgb), backend="emu")  # written in place
+    np.testing.assert_array_equal(buf, preprocess(rgb, (8, 12), backend="cpu"))
+    crop = rgb[2:10, 3:20]  # DLPack strides (in elements) become byte strides
+    out = pack_rgba(FakeCudaDLPack(crop), FakeCudaDLPack(np.ones((8, 17), np.float32)), backend="emu").get()
+    np.testing.assert_array_equal(out[..., :3], crop)
+
+
+def test_dlpack_bad_dtype_and_cpu_backend():
+    with pytest.raises(alphacut.InputError, match="not supported"):
+        ops.premultiply(FakeCudaDLPack(np.zeros((2, 2, 3))), FakeCudaDLPack(np.zeros((2, 2))), backend="emu")
+    with pytest.raises(alphacut.InputError, match="backend='cuda'"):
+        ops.premultiply(FakeCudaDLPack(np.zeros((2, 2, 3), np.float32)), np.zeros((2, 2), np.float32), backend="cpu")

@@ -197,7 +197,7 @@ private:
         if (cai.contains("stream") && !cai["stream"].is_none()) {
             // v3: the producer's stream; our work is ordered after it by synchronising it.
             const auto s = cai["stream"].cast<std::uintptr_t>();
-            if (s > 2) ALPHACUT_CUDA_CHECK(cudaStreamSynchronize(reinterpret_cast<cudaStream_t>(s)));
+            if (s != 0) ALPHACUT_CUDA_CHECK(cudaStreamSynchronize(reinterpret_cast<cudaStream_t>(s)));
         }
         return make_view<const T>(reinterpret_cast<const T*>(ptr), h, w, c, row_stride / isz);
     }

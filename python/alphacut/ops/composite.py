@@ -39,7 +39,8 @@ def composite(foreground, alpha, background, *, backend: str = "auto") -> np.nda
     0.25
     """
     if _device.any_device(foreground, alpha, background):  # float32 device arrays, used in place
-        return _dispatch.native("composite", _device.resolve(backend))(foreground, alpha, background)
+        b, (fg, a, bg) = _device.prepare(backend, foreground, alpha, background)
+        return _dispatch.native("composite", b)(fg, a, bg)
     fg_u8 = np.asarray(foreground).dtype == np.uint8
     fg, a = _prep(foreground, alpha, "foreground")
     if isinstance(background, (tuple, list)) or (isinstance(background, np.ndarray) and background.ndim == 1):
@@ -69,7 +70,8 @@ def composite(foreground, alpha, background, *, backend: str = "auto") -> np.nda
 def premultiply(image, alpha, *, backend: str = "auto") -> np.ndarray:
     """``alpha * image`` as float32 (H, W, C) in [0, 1]."""
     if _device.any_device(image, alpha):
-        return _dispatch.native("premultiply", _device.resolve(backend))(image, alpha)
+        b, (img, a) = _device.prepare(backend, image, alpha)
+        return _dispatch.native("premultiply", b)(img, a)
     img, a = _prep(image, alpha)
     return _dispatch.native("premultiply", _dispatch.resolve(backend))(img, a)
 
@@ -77,6 +79,7 @@ def premultiply(image, alpha, *, backend: str = "auto") -> np.ndarray:
 def unpremultiply(image, alpha, *, backend: str = "auto") -> np.ndarray:
     """``image / alpha`` (0 where alpha is 0), clamped to [0, 1], as float32 (H, W, C)."""
     if _device.any_device(image, alpha):
-        return _dispatch.native("unpremultiply", _device.resolve(backend))(image, alpha)
+        b, (img, a) = _device.prepare(backend, image, alpha)
+        return _dispatch.native("unpremultiply", b)(img, a)
     img, a = _prep(image, alpha)
     return _dispatch.native("unpremultiply", _dispatch.resolve(backend))(img, a)

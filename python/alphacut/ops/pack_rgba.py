@@ -30,8 +30,8 @@ def pack_rgba(image, alpha, *, backend: str = "auto", stream: int = 0):
     array([128, 255], dtype=uint8)
     """
     if _device.any_device(image, alpha):
-        fn = _dispatch.native("pack_rgba", _device.resolve(backend))
-        return fn(image, alpha, stream=stream)
+        b, (img, a) = _device.prepare(backend, image, alpha)
+        return _dispatch.native("pack_rgba", b)(img, a, stream=stream)
     img = _validate.packed(_validate.image(image, "image", channels=(3,), dtypes=(np.uint8,)))
     a = _validate.image(alpha, "alpha", channels=(1,))
     _validate.same_size(img, a, "image", "alpha")

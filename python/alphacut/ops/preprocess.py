@@ -76,8 +76,8 @@ def preprocess(
     out_h, out_w, scale, mean, std, swap = _params(size, scale, mean, std, channel_order, dtype)
     fp16 = np.dtype(dtype) == np.float16
     if _device.is_device_array(image):
-        fn = _dispatch.native("preprocess", _device.resolve(backend))
-        return fn(image, out_h, out_w, scale, mean, std, swap, fp16, stream=stream)
+        b, (img,) = _device.prepare(backend, image)
+        return _dispatch.native("preprocess", b)(img, out_h, out_w, scale, mean, std, swap, fp16, stream=stream)
     img = _checked_image(image)
     b = _dispatch.resolve(backend)
     fn = _dispatch.native("preprocess", b)
@@ -92,14 +92,16 @@ def preprocess_into(out, image, *, scale=1.0 / 255.0, mean=(0.0, 0.0, 0.0), std=
     array - NumPy for ``backend="cpu"``, a device array (e.g. a TensorRT input binding held by
     CuPy/PyTorch) for ``"cuda"``. The output size is ``out``'s (H, W). Returns ``out``."""
     if _device.is_device_array(out):
-        shape = tuple(_device.interface(out)["shape"])
+        b, (out_view,) = _device.prepare(backend, out)
+        shape = tuple(_device.interface(out_view)["shape"])
         if len(shape) != 4:
             raise InputError(f"out: expected a (1, 3, H, W) array, got shape {shape}")
         _, _, scale, mean, std, swap = _params(shape[2:], scale, mean, std, channel_order, "float32")
-        if not _device.is_device_array(image):
+        if _device.is_device_array(image):
+            _, (image,) = _device.prepare(b, image)
+        else:
             image = _checked_image(image)
-        fn = _dispatch.native("preprocess_into", _device.resolve(backend))
-        fn(out, image, scale, mean, std, swap, stream=stream)
+        _dispatch.native("preprocess_into", b)(out_view, image, scale, mean, std, swap, stream=stream)
         return out
     if not isinstance(out, np.ndarray) or out.ndim != 4 or out.shape[:2] != (1, 3):
         raise InputError(f"out: expected a (1, 3, H, W) NumPy or device array, got {getattr(out, 'shape', out)!r}")
