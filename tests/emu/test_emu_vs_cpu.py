@@ -93,3 +93,47 @@ def test_upscale_alpha_real_image():
     h, w = rgb.shape[0] // 4, rgb.shape[1] // 4
     low = np.asarray(Image.fromarray(a).resize((w, h), Image.BILINEAR))
     np.testing.assert_allclose(emu(low, rgb, 2, 1e-4), cpu(low, rgb, 2, 1e-4), rtol=0, atol=UA_TOL)
+
+
+# Binary morphology and trimaps: exact (the same comparisons, integer counts).
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("radius", [0, 1, 3, 70])
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32, np.float64])
+def test_dilate_erode_exact(rng, size, radius, dtype):
+    for name in ("dilate", "erode"):
+        cpu, emu = both(name)
+        m = (rng.random(size) > 0.7).astype(dtype) if dtype != np.uint8 else (rng.random(size) > 0.7).astype(np.uint8) * 7
+        got, want = emu(m, radius), cpu(m, radius)
+        assert got.dtype == want.dtype == np.bool_
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("radius", [0, 2, 50])
+def test_make_trimap_exact(rng, size, radius):
+    cpu, emu = both("make_trimap")
+    for prob in (rng.random(size).astype(np.float32), rng.integers(0, 256, size, dtype=np.uint8), rng.random(size)):
+        np.testing.assert_array_equal(emu(prob, 0.9, 0.1, radius), cpu(prob, 0.9, 0.1, radius))
+
+
+def test_make_trimap_real_matte():
+    cpu, emu = both("make_trimap")
+    a = load_gray(shared_path("images", "alphamatting_gt05", "alpha", "GT05.jpg"))
+    np.testing.assert_array_equal(emu(a, 0.95, 0.05, 10), cpu(a, 0.95, 0.05, 10))
+
+
+# resize: float32 within 1e-5 of values in [0, 1]; uint8 within 1 level (a float32 sum on
+# either side of a .5 rounding boundary).
+@pytest.mark.parametrize("method", [0, 1, 2])
+@pytest.mark.parametrize("src, dst", [((1, 1), (3, 5)), ((17, 33), (5, 7)), ((17, 33), (40, 70)), ((9, 1), (4, 1)),
+                                      ((40, 70), (40, 70)), ((64, 48), (7, 300))])
+def test_resize(rng, method, src, dst):
+    cpu, emu = both("resize")
+    for shape in (src, src + (3,)):
+        f = rng.random(shape, dtype=np.float32)
+        got, want = emu(f, *dst, method), cpu(f, *dst, method)
+        assert got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-5)
+        u = rng.integers(0, 256, shape, dtype=np.uint8)
+        diff = np.abs(emu(u, *dst, method).astype(int) - cpu(u, *dst, method).astype(int))
+        assert diff.max() <= 1 and (diff > 0).mean() < 0.01

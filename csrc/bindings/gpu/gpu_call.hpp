@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "../../common/gpu_runtime.hpp"
@@ -46,11 +47,26 @@ struct TypeStr<std::uint8_t> {
     static constexpr const char* value = "|u1";
 };
 template <>
+struct TypeStr<double> {
+    static constexpr const char* value = "<f8";
+};
+template <>
 struct TypeStr<std::uint16_t> {  // float16 payloads are carried as raw 16-bit words
     static constexpr const char* value = "<f2";
 };
 
 inline bool is_device_array(py::handle obj) { return py::hasattr(obj, "__cuda_array_interface__"); }
+
+// The element type of an input as an array-interface type string ("<f4", "|u1", "|b1", ...).
+inline std::string element_typestr(py::handle obj) {
+    if (is_device_array(obj)) {
+        py::dict cai = obj.attr("__cuda_array_interface__");
+        return std::string(py::str(cai["typestr"]));
+    }
+    py::array arr = py::array::ensure(obj);
+    ALPHACUT_CHECK(arr, "expected a NumPy array or an object with __cuda_array_interface__");
+    return std::string(py::str(arr.dtype().attr("str")));
+}
 
 // Whether an input (NumPy or device array) holds uint8 elements.
 inline bool element_is_u8(py::handle obj) {
@@ -85,6 +101,8 @@ public:
         }
         py::array arr = py::array::ensure(obj);
         ALPHACUT_CHECK(arr, name << ": expected a NumPy array or an object with __cuda_array_interface__");
+        if (std::is_same_v<T, std::uint8_t> && py::dtype::of<bool>().is(arr.dtype()))
+            arr = arr.attr("view")(py::dtype::of<std::uint8_t>());
         auto host = bindings::view_of<T>(arr, name);
         ALPHACUT_CHECK(host.height > 0 && host.width > 0, name << ": image is empty");
         uploads_.push_back(std::make_shared<DeviceImage<T>>(upload<T>(as_const(host), stream_)));
@@ -95,20 +113,20 @@ public:
     // A new packed output of `shape` (its leading dims give the image view: (H, W[, C])).
     // finish() returns the outputs in the order they were made (one, or a tuple).
     template <typename T>
-    T* output(std::vector<py::ssize_t> shape) {
+    T* output(std::vector<py::ssize_t> shape, const char* typestr = TypeStr<T>::value) {
         auto out = std::make_shared<DeviceArray>();
         out->shape = std::move(shape);
-        out->typestr = TypeStr<T>::value;
+        out->typestr = typestr;
         out->itemsize = sizeof(T);
         out->buffer = DeviceBuffer<unsigned char>(out->count() * sizeof(T));
         outs_.push_back(out);
         return reinterpret_cast<T*>(out->buffer.get());
     }
     template <typename T>
-    ImageView<T> output_image(int h, int w, int c, bool keep_channel_axis) {
+    ImageView<T> output_image(int h, int w, int c, bool keep_channel_axis, const char* typestr = TypeStr<T>::value) {
         std::vector<py::ssize_t> shape{h, w};
         if (c != 1 || keep_channel_axis) shape.push_back(c);
-        return make_view<T>(output<T>(shape), h, w, c);
+        return make_view<T>(output<T>(shape, typestr), h, w, c);
     }
 
     // A caller-owned, C-contiguous device array to write into (e.g. a network input binding).
@@ -173,7 +191,8 @@ private:
     ImageView<const T> device_view(py::handle obj, const char* name) {
         py::dict cai = obj.attr("__cuda_array_interface__");
         const std::string typestr = py::str(cai["typestr"]);
-        ALPHACUT_CHECK(typestr == TypeStr<T>::value,
+        const bool bool_as_u8 = std::is_same_v<T, std::uint8_t> && typestr == "|b1";
+        ALPHACUT_CHECK(typestr == TypeStr<T>::value || bool_as_u8,
                        name << ": device array has type " << typestr << ", expected " << TypeStr<T>::value);
         auto shape = cai["shape"].cast<std::vector<py::ssize_t>>();
         ALPHACUT_CHECK(shape.size() == 2 || shape.size() == 3,

@@ -19,6 +19,12 @@
 #include "../../ops/guided_filter/guided_filter_cuda.hpp"
 #include "../../ops/upscale_alpha/upscale_alpha.hpp"
 #include "../../ops/upscale_alpha/upscale_alpha_cuda.hpp"
+#include "../../ops/make_trimap/make_trimap.hpp"
+#include "../../ops/make_trimap/make_trimap_cuda.hpp"
+#include "../../ops/morphology/morphology.hpp"
+#include "../../ops/morphology/morphology_cuda.hpp"
+#include "../../ops/resize/resize.hpp"
+#include "../../ops/resize/resize_cuda.hpp"
 #include "../selftest_kernels.hpp"
 
 using namespace alphacut;
@@ -214,6 +220,54 @@ void check_upscale_alpha() {
         }
 }
 
+// --- dilate / erode / make_trimap: exact, radius up to larger than the image
+void check_morphology() {
+    for (Size s : kSizes)
+        for (int r : {0, 1, 3, 40}) {
+            HostImage<float> m(s.h, s.w, 1, 3);
+            fill(m);
+            gpu::Stream stream;
+            auto dm = gpu::upload<float>(as_const(m.view), stream.get());
+            for (int op = 0; op < 3; ++op) {
+                HostImage<std::uint8_t> want(s.h, s.w, 1), got(s.h, s.w, 1);
+                auto dout = gpu::alloc_image<std::uint8_t>(s.h, s.w, 1);
+                if (op == 0) {
+                    dilate_cpu(as_const(m.view), r, want.view);
+                    gpu::dilate<float>(as_const(dm.view), r, dout.view, stream.get());
+                } else if (op == 1) {
+                    erode_cpu(as_const(m.view), r, want.view);
+                    gpu::erode<float>(as_const(dm.view), r, dout.view, stream.get());
+                } else {
+                    make_trimap_cpu(as_const(m.view), 0.8f, 0.2f, r, want.view);
+                    gpu::make_trimap<float, float>(as_const(dm.view), 0.8f, 0.2f, r, dout.view, stream.get());
+                }
+                gpu::download<std::uint8_t>(as_const(dout.view), got.view, stream.get());
+                const char* names[] = {"dilate", "erode", "make_trimap"};
+                expect(want.data == got.data, std::string(names[op]) + " " + shape(s, 1) + " r=" + std::to_string(r));
+            }
+        }
+}
+
+// --- resize: float32 1e-5, all methods, up and down
+void check_resize() {
+    const std::vector<Size> outs = {{1, 1}, {5, 7}, {40, 70}, {2, 90}};
+    for (Size s : kSizes)
+        for (Size o : outs)
+            for (int method : {0, 1, 2}) {
+                HostImage<float> im(s.h, s.w, 3, 2);
+                fill(im);
+                HostImage<float> want(o.h, o.w, 3), got(o.h, o.w, 3);
+                resize_cpu(as_const(im.view), want.view, static_cast<ResizeMethod>(method));
+                gpu::Stream stream;
+                auto din = gpu::upload<float>(as_const(im.view), stream.get());
+                auto dout = gpu::alloc_image<float>(o.h, o.w, 3);
+                gpu::resize<float>(as_const(din.view), dout.view, static_cast<ResizeMethod>(method), stream.get());
+                gpu::download<float>(as_const(dout.view), got.view, stream.get());
+                expect(max_diff<float>(as_const(want.view), as_const(got.view)) <= 1e-5,
+                       "resize " + shape(s, 3) + " -> " + shape(o, 3) + " method " + std::to_string(method));
+            }
+}
+
 // --- the execution model
 void check_harness() {
     {
@@ -288,7 +342,8 @@ int main() {
     const std::vector<std::pair<const char*, std::function<void()>>> checks = {
         {"harness", check_harness},     {"composite", check_composite}, {"preprocess", check_preprocess},
         {"pack_rgba", check_pack_rgba}, {"guided_filter", check_guided_filter},
-        {"upscale_alpha", check_upscale_alpha}, {"errors", check_errors},
+        {"upscale_alpha", check_upscale_alpha}, {"morphology", check_morphology},
+        {"resize", check_resize}, {"errors", check_errors},
     };
     for (int threads : {1, 2}) {  // blocks on one host thread, then on two
         set_num_threads(threads);
