@@ -35,6 +35,8 @@ BYTES = {
     "pack_rgba": PIXELS * (3 + 4 + 4),
     "preprocess_320": 320 * 320 * 3 * 4 + 640 * 4000 * 3,
     "preprocess_full": PIXELS * (3 + 3 * 4),
+    "guided_filter_rgb": PIXELS * 340,
+    "upscale_alpha": PIXELS * 10 + (PIXELS // 12) * 340,
 }
 
 
@@ -124,3 +126,33 @@ def test_preprocess_full_size(benchmark, inputs, impl):
     benchmark(preprocess, src, (3000, 4000), mean=MEAN, std=STD, backend=impl.split("-")[0])
     if impl == "cuda-dev":
         _report(benchmark, "preprocess_full")
+
+
+@pytest.mark.parametrize("impl", ["cuda-dev", "cpu", "cv2"])
+def test_guided_filter(benchmark, inputs, impl):
+    benchmark.group = "guided_filter 12MP colour r=8 eps=1e-4"
+    i = inputs
+    if not hasattr(ops, "guided_filter") or not hasattr(alphacut._core, "guided_filter_cuda"):
+        pytest.skip("guided_filter is not built")
+    if impl == "cuda-dev":
+        benchmark(alphacut._core.guided_filter_cuda, i["dev"]["rgb"], i["dev"]["a"], 8, 1e-4)
+        _report(benchmark, "guided_filter_rgb")
+    elif impl == "cv2":
+        cv2 = pytest.importorskip("cv2")
+        benchmark(cv2.ximgproc.guidedFilter, i["rgb"], i["a"], 8, 1e-4 * 255 * 255)
+    else:
+        benchmark(ops.guided_filter, i["rgb"], i["a"], 8, 1e-4, backend="cpu")
+
+
+@pytest.mark.parametrize("impl", ["cuda-dev", "cpu"])
+def test_upscale_alpha(benchmark, inputs, impl):
+    benchmark.group = "upscale_alpha 1MP -> 12MP colour"
+    i = inputs
+    if not hasattr(alphacut._core, "upscale_alpha_cuda"):
+        pytest.skip("upscale_alpha is not built")
+    low = np.ascontiguousarray(i["a"][::3, ::4][:1000, :1000])
+    if impl == "cuda-dev":
+        benchmark(alphacut._core.upscale_alpha_cuda, alphacut.cuda.to_device(low), i["dev"]["rgb"], 2, 1e-4)
+        _report(benchmark, "upscale_alpha")
+    else:
+        benchmark(ops.upscale_alpha, low, i["rgb"], 2, 1e-4, backend="cpu")

@@ -83,3 +83,16 @@ def test_torch_zero_copy(rng):
     out = pack_rgba(torch.from_numpy(rgb).cuda(), torch.from_numpy(a).cuda(), backend="cuda")
     t = torch.as_tensor(out, device="cuda")
     np.testing.assert_array_equal(t.cpu().numpy(), pack_rgba(rgb, a, backend="cpu"))
+
+
+def test_guided_filter_and_upscale_match_cpu():
+    from alphacut import _core
+
+    if not hasattr(_core, "guided_filter_cuda"):
+        pytest.skip("guided_filter kernels are not in this build")
+    rgb, a8 = _real()
+    np.testing.assert_allclose(_core.guided_filter_cuda(rgb, a8, 8, 1e-4), _core.guided_filter_cpu(rgb, a8, 8, 1e-4),
+                               rtol=0, atol=1e-5)
+    low = np.ascontiguousarray(a8[::4, ::4])
+    np.testing.assert_allclose(_core.upscale_alpha_cuda(low, rgb, 2, 1e-4), _core.upscale_alpha_cpu(low, rgb, 2, 1e-4),
+                               rtol=0, atol=4e-5)

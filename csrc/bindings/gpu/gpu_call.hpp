@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "../../common/gpu_runtime.hpp"
@@ -46,11 +47,36 @@ struct TypeStr<std::uint8_t> {
     static constexpr const char* value = "|u1";
 };
 template <>
+struct TypeStr<double> {
+    static constexpr const char* value = "<f8";
+};
+template <>
 struct TypeStr<std::uint16_t> {  // float16 payloads are carried as raw 16-bit words
     static constexpr const char* value = "<f2";
 };
 
 inline bool is_device_array(py::handle obj) { return py::hasattr(obj, "__cuda_array_interface__"); }
+
+// The element type of an input as an array-interface type string ("<f4", "|u1", "|b1", ...).
+inline std::string element_typestr(py::handle obj) {
+    if (is_device_array(obj)) {
+        py::dict cai = obj.attr("__cuda_array_interface__");
+        return std::string(py::str(cai["typestr"]));
+    }
+    py::array arr = py::array::ensure(obj);
+    ALPHACUT_CHECK(arr, "expected a NumPy array or an object with __cuda_array_interface__");
+    return std::string(py::str(arr.dtype().attr("str")));
+}
+
+// Whether an input (NumPy or device array) holds uint8 elements.
+inline bool element_is_u8(py::handle obj) {
+    if (is_device_array(obj)) {
+        py::dict cai = obj.attr("__cuda_array_interface__");
+        return std::string(py::str(cai["typestr"])) == "|u1";
+    }
+    py::array arr = py::array::ensure(obj);
+    return arr && py::dtype::of<std::uint8_t>().is(arr.dtype());
+}
 
 // One native call: owns the uploads, the outputs and (unless the caller gives one) the stream.
 class GpuCall {
@@ -75,6 +101,8 @@ public:
         }
         py::array arr = py::array::ensure(obj);
         ALPHACUT_CHECK(arr, name << ": expected a NumPy array or an object with __cuda_array_interface__");
+        if (std::is_same_v<T, std::uint8_t> && py::dtype::of<bool>().is(arr.dtype()))
+            arr = arr.attr("view")(py::dtype::of<std::uint8_t>());
         auto host = bindings::view_of<T>(arr, name);
         ALPHACUT_CHECK(host.height > 0 && host.width > 0, name << ": image is empty");
         uploads_.push_back(std::make_shared<DeviceImage<T>>(upload<T>(as_const(host), stream_)));
@@ -83,21 +111,22 @@ public:
     }
 
     // A new packed output of `shape` (its leading dims give the image view: (H, W[, C])).
+    // finish() returns the outputs in the order they were made (one, or a tuple).
     template <typename T>
-    T* output(std::vector<py::ssize_t> shape) {
-        ALPHACUT_ASSERT(!out_, "one output per call");
-        out_ = std::make_shared<DeviceArray>();
-        out_->shape = std::move(shape);
-        out_->typestr = TypeStr<T>::value;
-        out_->itemsize = sizeof(T);
-        out_->buffer = DeviceBuffer<unsigned char>(out_->count() * sizeof(T));
-        return reinterpret_cast<T*>(out_->buffer.get());
+    T* output(std::vector<py::ssize_t> shape, const char* typestr = TypeStr<T>::value) {
+        auto out = std::make_shared<DeviceArray>();
+        out->shape = std::move(shape);
+        out->typestr = typestr;
+        out->itemsize = sizeof(T);
+        out->buffer = DeviceBuffer<unsigned char>(out->count() * sizeof(T));
+        outs_.push_back(out);
+        return reinterpret_cast<T*>(out->buffer.get());
     }
     template <typename T>
-    ImageView<T> output_image(int h, int w, int c, bool keep_channel_axis) {
+    ImageView<T> output_image(int h, int w, int c, bool keep_channel_axis, const char* typestr = TypeStr<T>::value) {
         std::vector<py::ssize_t> shape{h, w};
         if (c != 1 || keep_channel_axis) shape.push_back(c);
-        return make_view<T>(output<T>(shape), h, w, c);
+        return make_view<T>(output<T>(shape, typestr), h, w, c);
     }
 
     // A caller-owned, C-contiguous device array to write into (e.g. a network input binding).
@@ -136,28 +165,34 @@ public:
 
     // Hand the result back: on the device (caller's stream, no sync) or as NumPy (synchronised).
     py::object finish() {
-        ALPHACUT_ASSERT(out_, "no output");
+        ALPHACUT_ASSERT(!outs_.empty(), "no output");
+        std::vector<py::object> results;
         if (any_device_) {
             if (own_) own_->synchronize();
-            uploads_.clear();
-            return py::cast(out_);
+            for (auto& o : outs_) results.push_back(py::cast(o));
+        } else {
+            for (auto& o : outs_) {
+                py::array host(py::dtype(o->typestr), o->shape);
+                ALPHACUT_CUDA_CHECK(cudaMemcpyAsync(host.mutable_data(), o->buffer.get(), o->count() * o->itemsize,
+                                                    cudaMemcpyDeviceToHost, stream_));
+                results.push_back(std::move(host));
+            }
+            ALPHACUT_CUDA_CHECK(cudaStreamSynchronize(stream_));
         }
-        py::array host(py::dtype(typestr_to_numpy(out_->typestr)), out_->shape);
-        ALPHACUT_CUDA_CHECK(cudaMemcpyAsync(host.mutable_data(), out_->buffer.get(), out_->count() * out_->itemsize,
-                                            cudaMemcpyDeviceToHost, stream_));
-        ALPHACUT_CUDA_CHECK(cudaStreamSynchronize(stream_));
         uploads_.clear();
-        return std::move(host);
+        if (results.size() == 1) return results[0];
+        py::tuple t(results.size());
+        for (std::size_t i = 0; i < results.size(); ++i) t[i] = results[i];
+        return std::move(t);
     }
 
 private:
-    static std::string typestr_to_numpy(const std::string& t) { return t; }
-
     template <typename T>
     ImageView<const T> device_view(py::handle obj, const char* name) {
         py::dict cai = obj.attr("__cuda_array_interface__");
         const std::string typestr = py::str(cai["typestr"]);
-        ALPHACUT_CHECK(typestr == TypeStr<T>::value,
+        const bool bool_as_u8 = std::is_same_v<T, std::uint8_t> && typestr == "|b1";
+        ALPHACUT_CHECK(typestr == TypeStr<T>::value || bool_as_u8,
                        name << ": device array has type " << typestr << ", expected " << TypeStr<T>::value);
         auto shape = cai["shape"].cast<std::vector<py::ssize_t>>();
         ALPHACUT_CHECK(shape.size() == 2 || shape.size() == 3,
@@ -190,7 +225,7 @@ private:
     cudaStream_t stream_ = nullptr;
     bool any_device_ = false;
     std::vector<std::shared_ptr<void>> uploads_;
-    std::shared_ptr<DeviceArray> out_;
+    std::vector<std::shared_ptr<DeviceArray>> outs_;
 };
 
 }  // namespace alphacut::ALPHACUT_GPU_NS

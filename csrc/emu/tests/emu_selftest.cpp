@@ -15,6 +15,16 @@
 #include "../../ops/composite/composite_cuda.hpp"
 #include "../../ops/pack_rgba/pack_rgba_cuda.hpp"
 #include "../../ops/preprocess/preprocess_cuda.hpp"
+#include "../../ops/guided_filter/guided_filter.hpp"
+#include "../../ops/guided_filter/guided_filter_cuda.hpp"
+#include "../../ops/upscale_alpha/upscale_alpha.hpp"
+#include "../../ops/upscale_alpha/upscale_alpha_cuda.hpp"
+#include "../../ops/make_trimap/make_trimap.hpp"
+#include "../../ops/make_trimap/make_trimap_cuda.hpp"
+#include "../../ops/morphology/morphology.hpp"
+#include "../../ops/morphology/morphology_cuda.hpp"
+#include "../../ops/resize/resize.hpp"
+#include "../../ops/resize/resize_cuda.hpp"
 #include "../selftest_kernels.hpp"
 
 using namespace alphacut;
@@ -155,6 +165,109 @@ void check_pack_rgba() {
     }
 }
 
+// --- guided filter: 1e-5 (double sums on both sides), radius up to larger than the image
+void check_guided_filter() {
+    for (Size s : kSizes)
+        for (int c : {1, 3})
+            for (int r : {0, 2, 50}) {
+                HostImage<float> guide(s.h, s.w, c, 2), src(s.h, s.w, 1, 1);
+                fill(guide);
+                fill(src);
+                HostImage<float> want(s.h, s.w, 1), got(s.h, s.w, 1);
+                HostImage<float> wa(s.h, s.w, c), wb(s.h, s.w, 1), ga(s.h, s.w, c), gb(s.h, s.w, 1);
+                guided_filter_cpu(as_const(guide.view), as_const(src.view), r, 1e-3, want.view);
+                guided_filter_coefficients_cpu(as_const(guide.view), as_const(src.view), r, 1e-3, wa.view, wb.view);
+                gpu::Stream stream;
+                auto dg = gpu::upload<float>(as_const(guide.view), stream.get());
+                auto ds = gpu::upload<float>(as_const(src.view), stream.get());
+                auto dout = gpu::alloc_image<float>(s.h, s.w, 1);
+                auto da = gpu::alloc_image<float>(s.h, s.w, c);
+                auto db = gpu::alloc_image<float>(s.h, s.w, 1);
+                gpu::guided_filter<float, float>(as_const(dg.view), as_const(ds.view), r, 1e-3, dout.view, stream.get());
+                gpu::guided_filter_coefficients<float, float>(as_const(dg.view), as_const(ds.view), r, 1e-3, da.view,
+                                                              db.view, stream.get());
+                gpu::download<float>(as_const(dout.view), got.view, stream.get());
+                gpu::download<float>(as_const(da.view), ga.view, stream.get());
+                gpu::download<float>(as_const(db.view), gb.view, stream.get());
+                const std::string what = "guided_filter " + shape(s, c) + " r=" + std::to_string(r);
+                expect(max_diff<float>(as_const(want.view), as_const(got.view)) <= 1e-5, what);
+                expect(max_diff<float>(as_const(wa.view), as_const(ga.view)) <= 1e-5, what + " mean_a");
+                expect(max_diff<float>(as_const(wb.view), as_const(gb.view)) <= 1e-5, what + " mean_b");
+            }
+}
+
+// --- upscale_alpha: 4e-5 (the coefficients' 1e-5, times up to 3 guide channels + 1)
+void check_upscale_alpha() {
+    const std::vector<std::pair<Size, Size>> cases = {
+        {{1, 1}, {1, 1}}, {{1, 1}, {9, 7}}, {{5, 8}, {17, 33}}, {{7, 1}, {29, 3}}, {{1, 6}, {2, 37}}};
+    for (auto [lo, full] : cases)
+        for (int c : {1, 3}) {
+            HostImage<float> a(lo.h, lo.w, 1, 1);
+            HostImage<std::uint8_t> g(full.h, full.w, c, 3);
+            fill(a);
+            fill(g);
+            HostImage<float> want(full.h, full.w, 1), got(full.h, full.w, 1);
+            upscale_alpha_cpu(as_const(a.view), as_const(g.view), 2, 1e-4, want.view);
+            gpu::Stream stream;
+            auto da = gpu::upload<float>(as_const(a.view), stream.get());
+            auto dg = gpu::upload<std::uint8_t>(as_const(g.view), stream.get());
+            auto dout = gpu::alloc_image<float>(full.h, full.w, 1);
+            gpu::upscale_alpha<float, std::uint8_t>(as_const(da.view), as_const(dg.view), 2, 1e-4, dout.view,
+                                                    stream.get());
+            gpu::download<float>(as_const(dout.view), got.view, stream.get());
+            expect(max_diff<float>(as_const(want.view), as_const(got.view)) <= 4e-5,
+                   "upscale_alpha " + shape(lo, 1) + " -> " + shape(full, c));
+        }
+}
+
+// --- dilate / erode / make_trimap: exact, radius up to larger than the image
+void check_morphology() {
+    for (Size s : kSizes)
+        for (int r : {0, 1, 3, 40}) {
+            HostImage<float> m(s.h, s.w, 1, 3);
+            fill(m);
+            gpu::Stream stream;
+            auto dm = gpu::upload<float>(as_const(m.view), stream.get());
+            for (int op = 0; op < 3; ++op) {
+                HostImage<std::uint8_t> want(s.h, s.w, 1), got(s.h, s.w, 1);
+                auto dout = gpu::alloc_image<std::uint8_t>(s.h, s.w, 1);
+                if (op == 0) {
+                    dilate_cpu(as_const(m.view), r, want.view);
+                    gpu::dilate<float>(as_const(dm.view), r, dout.view, stream.get());
+                } else if (op == 1) {
+                    erode_cpu(as_const(m.view), r, want.view);
+                    gpu::erode<float>(as_const(dm.view), r, dout.view, stream.get());
+                } else {
+                    make_trimap_cpu(as_const(m.view), 0.8f, 0.2f, r, want.view);
+                    gpu::make_trimap<float, float>(as_const(dm.view), 0.8f, 0.2f, r, dout.view, stream.get());
+                }
+                gpu::download<std::uint8_t>(as_const(dout.view), got.view, stream.get());
+                const char* names[] = {"dilate", "erode", "make_trimap"};
+                expect(want.data == got.data, std::string(names[op]) + " " + shape(s, 1) + " r=" + std::to_string(r));
+            }
+        }
+}
+
+// --- resize: float32 1e-5, all methods, up and down
+void check_resize() {
+    const std::vector<Size> outs = {{1, 1}, {5, 7}, {40, 70}, {2, 90}};
+    for (Size s : kSizes)
+        for (Size o : outs)
+            for (int method : {0, 1, 2}) {
+                HostImage<float> im(s.h, s.w, 3, 2);
+                fill(im);
+                HostImage<float> want(o.h, o.w, 3), got(o.h, o.w, 3);
+                resize_cpu(as_const(im.view), want.view, static_cast<ResizeMethod>(method));
+                gpu::Stream stream;
+                auto din = gpu::upload<float>(as_const(im.view), stream.get());
+                auto dout = gpu::alloc_image<float>(o.h, o.w, 3);
+                gpu::resize<float>(as_const(din.view), dout.view, static_cast<ResizeMethod>(method), stream.get());
+                gpu::download<float>(as_const(dout.view), got.view, stream.get());
+                expect(max_diff<float>(as_const(want.view), as_const(got.view)) <= 1e-5,
+                       "resize " + shape(s, 3) + " -> " + shape(o, 3) + " method " + std::to_string(method));
+            }
+}
+
 // --- the execution model
 void check_harness() {
     {
@@ -228,7 +341,9 @@ void check_errors() {
 int main() {
     const std::vector<std::pair<const char*, std::function<void()>>> checks = {
         {"harness", check_harness},     {"composite", check_composite}, {"preprocess", check_preprocess},
-        {"pack_rgba", check_pack_rgba}, {"errors", check_errors},
+        {"pack_rgba", check_pack_rgba}, {"guided_filter", check_guided_filter},
+        {"upscale_alpha", check_upscale_alpha}, {"morphology", check_morphology},
+        {"resize", check_resize}, {"errors", check_errors},
     };
     for (int threads : {1, 2}) {  // blocks on one host thread, then on two
         set_num_threads(threads);
