@@ -6,6 +6,7 @@
 // Bytes moved per pixel: read the mask (1 B uint8 / 4 B float), write + read the row hits
 // (2 B), write the output (1 B) -> 4 B (uint8 mask). 12 MP: 48 MB, H100 floor 0.016 ms.
 #include "morphology_cuda.hpp"
+#include "morphology_scan.cuh"
 
 namespace alphacut::ALPHACUT_GPU_NS {
 
