@@ -1,0 +1,142 @@
+"""The cutout stages, each a function of arrays (no files), each calling the native ops.
+
+segment → working resolution → trimap → matting of the unknown band → upscaling to full size →
+foreground colour → RGBA. :class:`alphacut.pipeline.Pipeline` chains them and times each one.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Optional, Tuple
+
+import numpy as np
+
+from .. import ops
+from ..errors import InputError
+from ..models.manifest import ModelManifest
+from .modes import ModeSettings
+from .preprocess import preprocess, read_probability
+
+__all__ = [
+    "segment",
+    "working_size",
+    "to_working",
+    "trimap",
+    "solve_band",
+    "upscale",
+    "foreground",
+    "compose_rgba",
+    "soft_bbox",
+]
+
+
+def segment(rgb: np.ndarray, runner, manifest: ModelManifest) -> np.ndarray:
+    """Run a segmenter: (H, W, 3) uint8 RGB → (h, w) float32 probability at the network size."""
+    spec = manifest.input
+    x = preprocess(rgb, spec)
+    name = spec.name or runner.input_names[0]
+    outs = runner.infer({name: x})
+    return read_probability(outs, manifest.output, spec.layout, runner.output_names)
+
+
+def working_size(hw: Tuple[int, int], work_pixels: int) -> Tuple[int, int]:
+    """(h, w) with about ``work_pixels`` pixels and the aspect ratio of ``hw``; ``hw`` itself when
+    it is already that small."""
+    h, w = hw
+    if h * w <= work_pixels:
+        return h, w
+    s = math.sqrt(work_pixels / float(h * w))
+    return max(1, int(round(h * s))), max(1, int(round(w * s)))
+
+
+def to_working(rgb: np.ndarray, prob: np.ndarray, work_hw: Tuple[int, int]):
+    """The image (area-averaged) and the probability (bilinear) at the working size."""
+    rgb_w = rgb if rgb.shape[:2] == tuple(work_hw) else ops.resize(rgb, work_hw, method="area")
+    prob_w = prob if prob.shape == tuple(work_hw) else ops.resize(prob, work_hw, method="bilinear")
+    return rgb_w, np.clip(prob_w, 0.0, 1.0)
+
+
+def trimap(prob_w: np.ndarray, mode: ModeSettings) -> np.ndarray:
+    """(h, w) uint8 0/128/255 from the probability: thresholds, then erosion by the mode's band."""
+    radius = mode.band_px(max(prob_w.shape))
+    return ops.make_trimap(prob_w, fg_threshold=mode.fg_threshold, bg_threshold=mode.bg_threshold, radius=radius)
+
+
+def solve_band(rgb_w: np.ndarray, tri: np.ndarray, prob_w: np.ndarray, mode: ModeSettings) -> np.ndarray:
+    """α at the working size: the native solve in the unknown band, the probability as prior."""
+    kw = {}
+    if mode.prior_weight is not None:
+        kw["prior_weight"] = mode.prior_weight
+    return ops.solve_alpha(rgb_w, tri, prior=prob_w, **kw)
+
+
+def upscale(alpha_w: np.ndarray, rgb: np.ndarray, mode: ModeSettings) -> np.ndarray:
+    """Full-resolution α by fast guided upsampling with the full image as guide."""
+    if alpha_w.shape == rgb.shape[:2]:
+        return np.asarray(alpha_w, np.float32)
+    return ops.upscale_alpha(alpha_w, rgb, radius=mode.upscale_radius, eps=mode.upscale_eps)
+
+
+def soft_bbox(alpha: np.ndarray, margin: int = 0) -> Optional[Tuple[int, int, int, int]]:
+    """(y0, y1, x0, x1) of the pixels with 0 < α < 1 (as uint8: 1..254), grown by ``margin``;
+    None when there are none."""
+    a = alpha
+    if a.dtype != np.uint8:
+        soft = (a >= 0.5 / 255) & (a < 254.5 / 255)
+    else:
+        soft = (a > 0) & (a < 255)
+    rows = np.flatnonzero(soft.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(soft[rows[0] : rows[-1] + 1].any(axis=0))
+    h, w = a.shape
+    return (max(0, rows[0] - margin), min(h, rows[-1] + 1 + margin),
+            max(0, cols[0] - margin), min(w, cols[-1] + 1 + margin))
+
+
+def foreground(rgb: np.ndarray, alpha: np.ndarray, margin: int = 32) -> Optional[np.ndarray]:
+    """Foreground colour where it matters: ``estimate_foreground`` on the bounding box of the soft
+    pixels (grown by ``margin`` for context). Returns (H, W, 3) float32 — outside the box the image
+    itself — or None when the matte has no soft pixel."""
+    box = soft_bbox(alpha, margin)
+    if box is None:
+        return None
+    y0, y1, x0, x1 = box
+    if (y1 - y0) * (x1 - x0) == alpha.size:
+        return ops.estimate_foreground(rgb, alpha)
+    fg = np.empty(rgb.shape, np.float32)
+    fg[...] = rgb
+    fg *= np.float32(1.0 / 255.0)
+    fg[y0:y1, x0:x1] = ops.estimate_foreground(
+        np.ascontiguousarray(rgb[y0:y1, x0:x1]), np.ascontiguousarray(alpha[y0:y1, x0:x1])
+    )
+    return fg
+
+
+def alpha_to_u8(alpha: np.ndarray) -> np.ndarray:
+    """round(α·255) as uint8, α clamped to [0, 1]."""
+    if alpha.dtype == np.uint8:
+        return alpha
+    t = np.multiply(alpha, np.float32(255.0), dtype=np.float32)
+    np.clip(t, 0.0, 255.0, out=t)
+    t += np.float32(0.5)
+    return t.astype(np.uint8)
+
+
+def compose_rgba(rgb: np.ndarray, alpha: np.ndarray, fg: Optional[np.ndarray] = None) -> np.ndarray:
+    """The (H, W, 4) uint8 cutout: straight (not premultiplied) colour, α = round(255·alpha).
+
+    Colour is the image where α = 255, ``fg`` (rounded) where 0 < α < 255 when given, else the
+    image; 0 where α = 0 (fully transparent pixels carry no colour, which also compresses well)."""
+    if rgb.shape[:2] != alpha.shape[:2]:
+        raise InputError(f"alpha has size {alpha.shape[:2]} but the image has size {rgb.shape[:2]}")
+    a8 = alpha_to_u8(alpha)
+    out = np.empty(rgb.shape[:2] + (4,), np.uint8)
+    np.multiply(rgb, (a8 != 0)[:, :, None], out=out[:, :, :3], casting="unsafe")
+    out[:, :, 3] = a8
+    if fg is not None:
+        ys, xs = np.nonzero((a8 != 0) & (a8 != 255))
+        if ys.size:
+            f = fg[ys, xs]
+            out[ys, xs, :3] = np.clip(f * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    return out
