@@ -330,7 +330,7 @@ def remove(data, alpha_matting: bool = False, alpha_matting_foreground_threshold
             out_img = Image.fromarray(np.dstack([rgb, mask]), "RGBA")
         elif decontaminate:
             a = mask.astype(np.float32) / 255.0
-            out_img = Image.fromarray(compose_rgba(rgb, a, _foreground(rgb, a)), "RGBA")
+            out_img = Image.fromarray(compose_rgba(rgb, a, *_foreground(rgb, a)), "RGBA")
         elif isinstance(session, Session) and not session.rembg_compat:
             out_img = Image.fromarray(compose_rgba(rgb, mask), "RGBA")
         else:

@@ -37,14 +37,15 @@ def tiny_seg(tmp_path_factory):
 # ------------------------------------------------------------------------------------------------
 
 
-def test_compose_rgba_against_numpy(rng):
-    rgb = rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)
-    alpha = rng.random((30, 40)).astype(np.float32)
-    alpha[:5] = 0
-    alpha[-5:] = 1
-    fg = rng.random((30, 40, 3)).astype(np.float32)
+@pytest.mark.parametrize("shape", [(1, 1), (30, 40), (17, 1), (123, 77)])
+def test_compose_rgba_against_numpy(rng, shape):
+    rgb = rng.integers(0, 256, shape + (3,), dtype=np.uint8)
+    alpha = rng.random(shape).astype(np.float32) * 1.2 - 0.1  # out of range values are clamped
+    alpha[: shape[0] // 4] = 0
+    alpha[-(shape[0] // 4) :] = 1
+    fg = rng.random(shape + (3,)).astype(np.float32)
     out = stages.compose_rgba(rgb, alpha, fg)
-    a8 = np.floor(alpha * 255 + 0.5).astype(np.uint8)
+    a8 = np.floor(np.clip(alpha, 0, 1) * 255 + 0.5).astype(np.uint8)
     np.testing.assert_array_equal(out[:, :, 3], a8)
     soft = (a8 > 0) & (a8 < 255)
     np.testing.assert_array_equal(out[soft][:, :3], np.floor(fg[soft] * 255 + 0.5).astype(np.uint8))
@@ -52,8 +53,27 @@ def test_compose_rgba_against_numpy(rng):
     assert (out[a8 == 0][:, :3] == 0).all()
     no_fg = stages.compose_rgba(rgb, alpha)
     np.testing.assert_array_equal(no_fg[soft][:, :3], rgb[soft])
+    np.testing.assert_array_equal(no_fg[:, :, 3], a8)
+
+
+def test_compose_rgba_with_a_foreground_box(rng):
+    rgb = rng.integers(0, 256, (50, 60, 3), dtype=np.uint8)
+    alpha = np.full((50, 60), 0.5, np.float32)
+    box = (10, 30, 5, 45)
+    fg = np.zeros((20, 40, 3), np.float32)  # black foreground inside the box only
+    out = stages.compose_rgba(rgb, alpha, fg, box)
+    inside = np.zeros((50, 60), bool)
+    inside[10:30, 5:45] = True
+    assert (out[inside][:, :3] == 0).all()
+    np.testing.assert_array_equal(out[~inside][:, :3], rgb[~inside])
+    with pytest.raises(alphacut.InputError, match="box"):
+        stages.compose_rgba(rgb, alpha, fg, (0, 10, 0, 10))
     with pytest.raises(alphacut.InputError):
         stages.compose_rgba(rgb, alpha[:10])
+    with pytest.raises(alphacut.InputError):
+        stages.compose_rgba(rgb, np.full((50, 60), np.nan, np.float32))
+    with pytest.raises(alphacut.InputError):
+        stages.compose_rgba(rgb.astype(np.float32), alpha)
 
 
 def test_soft_bbox_and_working_size():

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from .modes import MODES, ModeSettings, get_mode
 from .pipeline import CutoutResult, Pipeline
-from .preprocess import network_size, preprocess, read_probability, rembg_mask, rembg_preprocess
+from .preprocess import network_size, rembg_mask, rembg_preprocess
 
 __all__ = [
     "CutoutResult",
@@ -19,8 +19,6 @@ __all__ = [
     "Pipeline",
     "get_mode",
     "network_size",
-    "preprocess",
-    "read_probability",
     "rembg_mask",
     "rembg_preprocess",
 ]

@@ -26,7 +26,8 @@ class CutoutResult:
 
     alpha : (H, W) float32 in [0, 1], full resolution.
     rgba : (H, W, 4) uint8 cutout (None when only the alpha was asked for).
-    foreground : (H, W, 3) float32 estimated foreground colour, or None.
+    foreground : (h, w, 3) float32 estimated foreground colour of the box ``foreground_box``
+        (y0, y1, x0, x1) around the soft pixels; None when not estimated or nothing is soft.
     probability : (h, w) float32, the segmenter's output at the network size (None for
         trimap-free matting networks).
     trimap : uint8 trimap the matting used (working size, or full size for a matting network).
@@ -37,6 +38,7 @@ class CutoutResult:
     alpha: np.ndarray
     rgba: Optional[np.ndarray] = None
     foreground: Optional[np.ndarray] = None
+    foreground_box: Optional[tuple] = None
     probability: Optional[np.ndarray] = None
     trimap: Optional[np.ndarray] = None
     timings: Dict[str, float] = field(default_factory=dict)
@@ -125,7 +127,7 @@ class Pipeline:
             T.ms.update(timings)
         H, W = rgb.shape[:2]
         info: Dict[str, object] = {"size": (H, W), "mode": self.mode.name, "model": self.manifest.name}
-        prob = tri = fg = None
+        prob = tri = fg = box = None
 
         if self.rembg_compat:
             return self._run_rembg(rgb, T, info, rgba)
@@ -174,12 +176,13 @@ class Pipeline:
         alpha = np.asarray(alpha, np.float32)
         if want_fg:
             with T("foreground"):
-                fg = stages.foreground(rgb, alpha)
+                fg, box = stages.foreground(rgb, alpha)
         out = None
         if rgba:
             with T("compose"):
-                out = stages.compose_rgba(rgb, alpha, fg)
-        return CutoutResult(alpha=alpha, rgba=out, foreground=fg, probability=prob, trimap=tri,
+                y0, x0 = (box[0], box[2]) if box is not None else (0, 0)
+                out = stages._pack(rgb, alpha, fg, y0, x0)
+        return CutoutResult(alpha=alpha, rgba=out, foreground=fg, foreground_box=box, probability=prob, trimap=tri,
                             timings=T.ms, info=info)
 
     # ------------------------------------------------------------------------------------------

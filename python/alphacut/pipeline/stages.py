@@ -94,23 +94,23 @@ def soft_bbox(alpha: np.ndarray, margin: int = 0) -> Optional[Tuple[int, int, in
             max(0, cols[0] - margin), min(w, cols[-1] + 1 + margin))
 
 
-def foreground(rgb: np.ndarray, alpha: np.ndarray, margin: int = 32) -> Optional[np.ndarray]:
+def foreground(rgb: np.ndarray, alpha: np.ndarray, margin: int = 32):
     """Foreground colour where it matters: ``estimate_foreground`` on the bounding box of the soft
-    pixels (grown by ``margin`` for context). Returns (H, W, 3) float32 — outside the box the image
-    itself — or None when the matte has no soft pixel."""
+    pixels (0 < α < 1), grown by ``margin`` px for context.
+
+    Returns
+    -------
+    (fg, box) : fg (h, w, 3) float32 for the box ``(y0, y1, x0, x1)`` of the image; or
+    (None, None) when the matte has no soft pixel (nothing to estimate).
+    """
     box = soft_bbox(alpha, margin)
     if box is None:
-        return None
+        return None, None
     y0, y1, x0, x1 = box
     if (y1 - y0) * (x1 - x0) == alpha.size:
-        return ops.estimate_foreground(rgb, alpha)
-    fg = np.empty(rgb.shape, np.float32)
-    fg[...] = rgb
-    fg *= np.float32(1.0 / 255.0)
-    fg[y0:y1, x0:x1] = ops.estimate_foreground(
-        np.ascontiguousarray(rgb[y0:y1, x0:x1]), np.ascontiguousarray(alpha[y0:y1, x0:x1])
-    )
-    return fg
+        return ops.estimate_foreground(rgb, alpha), box
+    fg = ops.estimate_foreground(np.ascontiguousarray(rgb[y0:y1, x0:x1]), np.ascontiguousarray(alpha[y0:y1, x0:x1]))
+    return fg, box
 
 
 def alpha_to_u8(alpha: np.ndarray) -> np.ndarray:
@@ -123,20 +123,38 @@ def alpha_to_u8(alpha: np.ndarray) -> np.ndarray:
     return t.astype(np.uint8)
 
 
-def compose_rgba(rgb: np.ndarray, alpha: np.ndarray, fg: Optional[np.ndarray] = None) -> np.ndarray:
-    """The (H, W, 4) uint8 cutout: straight (not premultiplied) colour, α = round(255·alpha).
+def compose_rgba(rgb: np.ndarray, alpha: np.ndarray, fg: Optional[np.ndarray] = None,
+                 box: Optional[Tuple[int, int, int, int]] = None, *, backend: str = "auto") -> np.ndarray:
+    """The (H, W, 4) uint8 cutout (native ``pack_rgba``): straight (not premultiplied) colour,
+    A = round(255·α).
 
-    Colour is the image where α = 255, ``fg`` (rounded) where 0 < α < 255 when given, else the
-    image; 0 where α = 0 (fully transparent pixels carry no colour, which also compresses well)."""
-    if rgb.shape[:2] != alpha.shape[:2]:
-        raise InputError(f"alpha has size {alpha.shape[:2]} but the image has size {rgb.shape[:2]}")
-    a8 = alpha_to_u8(alpha)
-    out = np.empty(rgb.shape[:2] + (4,), np.uint8)
-    np.multiply(rgb, (a8 != 0)[:, :, None], out=out[:, :, :3], casting="unsafe")
-    out[:, :, 3] = a8
+    Colour is the image where A = 255; ``fg`` (rounded, float32 in [0, 1]) where 0 < A < 255
+    inside ``box`` = (y0, y1, x0, x1) (default: the whole image), else the image; 0 where A = 0
+    (fully transparent pixels carry no colour, which also compresses well)."""
+    from ..ops import _dispatch, _validate
+
+    rgb = _validate.image(rgb, "image", channels=(3,), dtypes=(np.uint8,))
+    alpha = _validate.image(alpha, "alpha", channels=(1,), dtypes=(np.float32, np.float64, np.uint8))
+    _validate.same_size(rgb, alpha, "image", "alpha")
+    a = alpha.astype(np.float32) / 255.0 if alpha.dtype == np.uint8 else np.asarray(alpha, np.float32)
+    y0 = x0 = 0
+    f = None
     if fg is not None:
-        ys, xs = np.nonzero((a8 != 0) & (a8 != 255))
-        if ys.size:
-            f = fg[ys, xs]
-            out[ys, xs, :3] = np.clip(f * 255.0 + 0.5, 0, 255).astype(np.uint8)
-    return out
+        f = _validate.image(fg, "foreground", channels=(3,), dtypes=(np.float32, np.float64))
+        if box is None:
+            box = (0, rgb.shape[0], 0, rgb.shape[1])
+        y0, y1, x0, x1 = (int(v) for v in box)
+        if f.shape[:2] != (y1 - y0, x1 - x0):
+            raise InputError(f"foreground has size {f.shape[:2]} but its box {box} has size {(y1 - y0, x1 - x0)}")
+        f = _validate.packed(np.asarray(f, np.float32))
+    return _pack(rgb, a, f, y0, x0, backend)
+
+
+def _pack(rgb, a, f, y0: int, x0: int, backend: str = "auto") -> np.ndarray:
+    """The native call without the value checks (for arrays the pipeline itself produced)."""
+    from ..ops import _dispatch, _validate
+
+    fn = _dispatch.native("pack_rgba", _dispatch.resolve(backend))
+    if f is not None:
+        f = _validate.packed(np.asarray(f, np.float32))
+    return fn(_validate.packed(rgb), _validate.packed(np.asarray(a, np.float32)), f, int(y0), int(x0))
