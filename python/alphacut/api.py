@@ -32,12 +32,14 @@ _SESSIONS: Dict[Tuple, "Session"] = {}
 _SESSIONS_LOCK = threading.Lock()
 
 
-def _runner_for(path: Path, backend: str, precision: str, threads: Optional[int]):
+def _runner_for(path: Path, backend: str, precision: str, threads: Optional[int],
+                manifest: Optional[ModelManifest] = None):
     key = (str(Path(path).resolve()), backend, precision, threads)
     with _RUNNERS_LOCK:
         r = _RUNNERS.get(key)
         if r is None:
-            r = _compat.create_runner(path, backend=backend, precision=precision, threads=threads)
+            r = _compat.create_runner(path, backend=backend, precision=precision, threads=threads,
+                                      manifest=manifest)
             _RUNNERS[key] = r
         return r
 
@@ -113,7 +115,7 @@ class Session:
         self.manifest = manifest
         self.model_path = path
         self.model_name = manifest.name
-        self.runner = _runner_for(path, backend, precision, threads)
+        self.runner = _runner_for(path, backend, precision, threads, manifest)
         m_manifest = m_runner = None
         if matting_model is not None or matting_model_path is not None:
             if matting_model is None:
@@ -122,7 +124,7 @@ class Session:
             if m_manifest.kind != "matting":
                 raise ModelError(f"{m_manifest.name!r} is a {m_manifest.kind}, not a matting network")
             m_path = _compat.resolve_model(m_manifest, matting_model_path, download=download)
-            m_runner = _runner_for(m_path, backend, precision, threads)
+            m_runner = _runner_for(m_path, backend, precision, threads, m_manifest)
         self.pipeline = Pipeline(manifest, self.runner, self.mode, refine=refine, foreground=foreground,
                                  matting_manifest=m_manifest, matting_runner=m_runner,
                                  rembg_compat=rembg_compat, tile=tile)

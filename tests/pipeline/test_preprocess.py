@@ -72,6 +72,9 @@ def test_read_probability_activations():
     p = pp.read_probability({"o": logits.transpose(0, 2, 3, 1).repeat(4, 1).repeat(4, 2)},
                             OutputSpec(channel=1, activation="softmax"), layout="NHWC")
     assert p.shape == (20, 24)
+    if "reduce" in OutputSpec.__dataclass_fields__:  # multi-class: 1 − P(background)
+        p = pp.read_probability(outs, OutputSpec(activation="softmax", reduce="1-background"))
+        np.testing.assert_allclose(p, 1 - e[0] / e.sum(0), rtol=1e-5)
     # "none": clipped to [0, 1]
     p = pp.read_probability({"o": np.array([[[[-0.5, 0.3, 1.7]]]], np.float32)}, OutputSpec())
     np.testing.assert_array_equal(p, np.array([[0.0, 0.3, 1.0]], np.float32))

@@ -43,6 +43,7 @@ _BUILTIN: Dict[str, ModelManifest] = {
 # Names a person segmenter may have in the model registry, best first (QUALITY_NOTES: the
 # MediaPipe selfie model beats u2netp on portraits).
 PERSON_MODELS: Tuple[str, ...] = (
+    "mediapipe-selfie",
     "mediapipe_selfie",
     "mediapipe_selfie_segmentation",
     "mediapipe-selfie",
@@ -138,13 +139,25 @@ class _OrtRunner:
         return dict(zip(self.output_names, outs))
 
 
-def create_runner(path, backend: str = "onnxruntime", precision: str = "fp32", threads: Optional[int] = None):
+def create_runner(path, backend: str = "onnxruntime", precision: str = "fp32", threads: Optional[int] = None,
+                  manifest: Optional[ModelManifest] = None):
+    """A runner for ``path``; when the backends package can check a graph against its manifest
+    (``alphacut.models.check_io``), a model that is not what the manifest says is refused here."""
     try:
         from ..backends import create_runner as _create
     except ImportError:
         _create = None
     if _create is not None:
-        return _create(path, backend=backend, precision=precision, threads=threads)
+        kw = {"manifest": manifest} if manifest is not None else {}
+        runner = _create(path, backend=backend, precision=precision, threads=threads, **kw)
+        try:
+            from ..models import check_io
+        except ImportError:
+            check_io = None
+        if check_io is not None and manifest is not None:
+            runner.activate()
+            check_io(manifest, runner.input_metadata(), runner.output_metadata(), source=str(path))
+        return runner
     if backend not in ("onnxruntime", "auto"):
         raise BackendUnavailableError(f"backend {backend!r} is not available in this build (only onnxruntime)")
     if precision != "fp32":

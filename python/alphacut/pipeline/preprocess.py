@@ -100,7 +100,9 @@ def read_probability(outputs: Dict[str, np.ndarray], spec: OutputSpec, layout: s
 
     Takes output ``spec.name`` (default the first), the batch's first item, channel
     ``spec.channel`` (channel axis 1 for NCHW, last for NHWC; a 3-D output is (N, h, w)), after
-    ``spec.activation`` ("none", "sigmoid" on logits, or "softmax" across channels)."""
+    ``spec.activation`` ("none", "sigmoid" on logits, or "softmax" across channels). With
+    ``spec.reduce == "1-background"`` (multi-class outputs such as u2net_cloth_seg) the
+    probability is 1 − softmax(·)[0]."""
     names = list(output_names or outputs.keys())
     key = spec.name or names[0]
     if key not in outputs:
@@ -116,9 +118,14 @@ def read_probability(outputs: Dict[str, np.ndarray], spec: OutputSpec, layout: s
         y = y[None]
     else:
         raise ModelError(f"output {key!r} has shape {outputs[key].shape}; expected (N, C, h, w)")
-    if spec.activation == "softmax":
+    reduce = getattr(spec, "reduce", "channel")
+    if spec.activation == "softmax" or reduce == "1-background":
         e = np.exp(y - y.max(axis=0, keepdims=True))
         y = e / e.sum(axis=0, keepdims=True)
+    if reduce == "1-background":
+        return np.clip(1.0 - y[0], 0.0, 1.0).astype(np.float32)
+    if reduce != "channel":
+        raise ModelError(f"unknown output reduction {reduce!r}")
     if not 0 <= spec.channel < y.shape[0]:
         raise ModelError(f"output {key!r} has {y.shape[0]} channels; the manifest asks for channel {spec.channel}")
     p = y[spec.channel]
