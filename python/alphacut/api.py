@@ -20,7 +20,7 @@ from .errors import Error, InputError, ModelError
 from .models.manifest import ModelManifest
 from .pipeline import CutoutResult, Pipeline, get_mode
 from .pipeline import _compat
-from .pipeline.stages import alpha_to_u8, compose_rgba, foreground as _foreground
+from .pipeline.stages import _pack, alpha_to_u8, compose_rgba, foreground as _foreground
 
 __all__ = ["Session", "new_session", "remove", "clear_sessions"]
 
@@ -332,7 +332,7 @@ def remove(data, alpha_matting: bool = False, alpha_matting_foreground_threshold
             out_img = Image.fromarray(np.dstack([rgb, mask]), "RGBA")
         elif decontaminate:
             a = mask.astype(np.float32) / 255.0
-            out_img = Image.fromarray(compose_rgba(rgb, a, *_foreground(rgb, a)), "RGBA")
+            out_img = Image.fromarray(_pack(rgb, a, _foreground(rgb, a)), "RGBA")
         elif isinstance(session, Session) and not session.rembg_compat:
             out_img = Image.fromarray(compose_rgba(rgb, mask), "RGBA")
         else:

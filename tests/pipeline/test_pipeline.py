@@ -85,8 +85,49 @@ def test_soft_bbox_and_working_size():
     a[18, 40] = 0.2
     assert stages.soft_bbox(a) == (12, 19, 31, 41)
     assert stages.soft_bbox(a, margin=100) == (0, 50, 0, 60)
+    assert stages.soft_tiles(a, tile=8) == [(8, 16, 24, 32), (16, 24, 40, 48)]
     assert stages.working_size((3000, 4000), 1_000_000) == (866, 1155)
     assert stages.working_size((500, 400), 1_000_000) == (500, 400)
+
+
+def test_soft_tiles_cover_every_soft_pixel_once(rng):
+    a = np.zeros((300, 530), np.float32)
+    a[100:200, 50:400] = 1.0
+    ys, xs = rng.integers(0, 300, 40), rng.integers(0, 530, 40)
+    a[ys, xs] = rng.uniform(0.05, 0.95, 40)
+    a[299, 529] = 0.5  # a partial cell at the corner
+    rects = stages.soft_tiles(a, tile=64)
+    cover = np.zeros(a.shape, np.int32)
+    for y0, y1, x0, x1 in rects:
+        cover[y0:y1, x0:x1] += 1
+        assert ((a[y0:y1, x0:x1] > 0) & (a[y0:y1, x0:x1] < 1)).any()
+    soft = (a * 255 + 0.5 >= 1) & (a * 255 + 0.5 < 255)
+    assert (cover[soft] == 1).all() and cover.max() == 1
+    assert cover.sum() < a.size  # not the whole image
+    assert stages.soft_tiles(np.zeros((10, 10), np.float32)) == []
+
+
+def test_foreground_pieces_slice_the_margin_right(monkeypatch, rng):
+    from alphacut import ops
+
+    calls = []
+
+    def fake(image, alpha, **kw):  # returns the image itself: pieces must equal the image there
+        calls.append(image.shape)
+        return image.astype(np.float32) / 255.0
+
+    monkeypatch.setattr(ops, "estimate_foreground", fake)
+    rgb = rng.integers(0, 256, (200, 300, 3), dtype=np.uint8)
+    a = np.zeros((200, 300), np.float32)
+    a[20:30, 250:260] = 0.5
+    a[150, 10] = 0.3
+    pieces = stages.foreground(rgb, a, tile=64, margin=16)
+    assert len(pieces) == 2 and len(calls) == 2
+    for (y0, y1, x0, x1), f in pieces:
+        np.testing.assert_array_equal(f, rgb[y0:y1, x0:x1] / np.float32(255.0))
+    assert all(c[0] <= 64 + 32 and c[1] <= 2 * 64 + 32 for c in calls)  # one run spans two cells
+    out = stages._pack(rgb, a, pieces)
+    np.testing.assert_array_equal(out[20:30, 250:260, :3], rgb[20:30, 250:260])
 
 
 def test_tile_origins_cover():

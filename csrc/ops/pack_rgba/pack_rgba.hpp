@@ -10,4 +10,9 @@ namespace alphacut {
 void pack_rgba_cpu(ImageView<const unsigned char> image, ImageView<const float> alpha,
                    ImageView<const float> fg, int fg_y0, int fg_x0, ImageView<unsigned char> out);
 
+// Rewrites the colour of the soft pixels (0 < A < 255) of `out` inside the rectangle of `fg`
+// (float32 (h, w, 3) at (fg_y0, fg_x0)) from that estimate; A is read from `out`. In place.
+void pack_rgba_patch_cpu(ImageView<const unsigned char> image, ImageView<const float> fg, int fg_y0, int fg_x0,
+                         ImageView<unsigned char> out);
+
 }  // namespace alphacut

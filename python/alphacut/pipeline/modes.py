@@ -27,6 +27,7 @@ class ModeSettings:
     band: float = 0.008  # trimap erosion radius, as a fraction of the working long side
     min_band_px: int = 2
     prior_weight: Optional[float] = None  # solve_alpha's weight on the probability (None: its default)
+    prior_confidence: Optional[float] = None  # solve_alpha's down-weighting of an unsure prior (None: default)
     work_pixels: int = 1_000_000  # the matting runs at about this many pixels
     upscale_radius: int = 2  # upscale_alpha window radius at the working resolution
     upscale_eps: float = 1e-4  # upscale_alpha regulariser (smaller: follows image edges more)
@@ -36,12 +37,16 @@ class ModeSettings:
         return max(self.min_band_px, int(round(self.band * long_side)))
 
 
+# Trimap thresholds, band and prior weight from the matting evaluation on the exact-GT composites
+# (bench/eval_matting.py): a strong prior and a narrow band keep product edges crisp; a weak prior
+# and a wide band let colour decide in hair.
 MODES = {
-    "general": ModeSettings("general"),
-    "product": ModeSettings("product", fg_threshold=0.9, bg_threshold=0.1, band=0.004, prior_weight=None,
-                            upscale_radius=1, upscale_eps=1e-5),
-    "portrait": ModeSettings("portrait", fg_threshold=0.97, bg_threshold=0.03, band=0.015,
-                             upscale_radius=2, upscale_eps=1e-4, person_model=True),
+    "general": ModeSettings("general", fg_threshold=0.6, bg_threshold=0.4, band=0.006, prior_weight=0.1,
+                            prior_confidence=4.0),
+    "product": ModeSettings("product", fg_threshold=0.6, bg_threshold=0.4, band=0.003, prior_weight=0.3,
+                            prior_confidence=4.0, upscale_radius=1, upscale_eps=1e-5),
+    "portrait": ModeSettings("portrait", fg_threshold=0.6, bg_threshold=0.4, band=0.009, prior_weight=0.03,
+                             prior_confidence=4.0, person_model=True),
 }
 
 

@@ -26,8 +26,8 @@ class CutoutResult:
 
     alpha : (H, W) float32 in [0, 1], full resolution.
     rgba : (H, W, 4) uint8 cutout (None when only the alpha was asked for).
-    foreground : (h, w, 3) float32 estimated foreground colour of the box ``foreground_box``
-        (y0, y1, x0, x1) around the soft pixels; None when not estimated or nothing is soft.
+    foreground : list of (box, fg): the estimated foreground colour, float32 (h, w, 3), of each
+        box (y0, y1, x0, x1) of the grid cells holding soft pixels; None when not estimated.
     probability : (h, w) float32, the segmenter's output at the network size (None for
         trimap-free matting networks).
     trimap : uint8 trimap the matting used (working size, or full size for a matting network).
@@ -37,8 +37,7 @@ class CutoutResult:
 
     alpha: np.ndarray
     rgba: Optional[np.ndarray] = None
-    foreground: Optional[np.ndarray] = None
-    foreground_box: Optional[tuple] = None
+    foreground: Optional[list] = None
     probability: Optional[np.ndarray] = None
     trimap: Optional[np.ndarray] = None
     timings: Dict[str, float] = field(default_factory=dict)
@@ -127,7 +126,7 @@ class Pipeline:
             T.ms.update(timings)
         H, W = rgb.shape[:2]
         info: Dict[str, object] = {"size": (H, W), "mode": self.mode.name, "model": self.manifest.name}
-        prob = tri = fg = box = None
+        prob = tri = fg = None
 
         if self.rembg_compat:
             return self._run_rembg(rgb, T, info, rgba)
@@ -176,13 +175,12 @@ class Pipeline:
         alpha = np.asarray(alpha, np.float32)
         if want_fg:
             with T("foreground"):
-                fg, box = stages.foreground(rgb, alpha)
+                fg = stages.foreground(rgb, alpha)
         out = None
         if rgba:
             with T("compose"):
-                y0, x0 = (box[0], box[2]) if box is not None else (0, 0)
-                out = stages._pack(rgb, alpha, fg, y0, x0)
-        return CutoutResult(alpha=alpha, rgba=out, foreground=fg, foreground_box=box, probability=prob, trimap=tri,
+                out = stages._pack(rgb, alpha, fg or ())
+        return CutoutResult(alpha=alpha, rgba=out, foreground=fg, probability=prob, trimap=tri,
                             timings=T.ms, info=info)
 
     # ------------------------------------------------------------------------------------------
