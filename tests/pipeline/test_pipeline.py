@@ -167,7 +167,7 @@ def test_pipeline_runs_and_times_every_stage(tiny_seg, ops_ready):
     assert res.alpha.shape == (300, 400) and res.alpha.dtype == np.float32
     assert res.rgba.shape == (300, 400, 4) and res.rgba.dtype == np.uint8
     assert 0.0 <= res.alpha.min() and res.alpha.max() <= 1.0
-    assert list(res.timings) == ["preprocess", "segment", "resize", "trimap", "matting", "upscale",
+    assert list(res.timings) == ["resize", "preprocess", "segment", "trimap", "matting", "upscale",
                                  "foreground", "compose"]
     assert all(v >= 0 for v in res.timings.values())
     iou = ((res.alpha > 0.5) & (gt > 0.5)).sum() / ((res.alpha > 0.5) | (gt > 0.5)).sum()

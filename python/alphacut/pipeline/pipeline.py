@@ -15,7 +15,7 @@ from ..models.manifest import ModelManifest
 from . import stages
 from .matting_net import trimap_free_matting, trimap_matting
 from .modes import ModeSettings, get_mode
-from .preprocess import raw_output, rembg_mask, rembg_preprocess
+from .preprocess import preprocess, raw_output, read_probability, rembg_mask, rembg_preprocess
 
 __all__ = ["CutoutResult", "Pipeline"]
 
@@ -137,22 +137,28 @@ class Pipeline:
                                             radius=self.mode.upscale_radius, eps=self.mode.upscale_eps)
         else:
             spec = self.manifest.input
+            solve = refine and self.matting_runner is None
+            src = rgb
+            if solve:
+                # The working image (~1 MP, area-averaged) also feeds the network's resize: a
+                # 1 MP -> 320² area resize instead of a second pass over the full image.
+                work = stages.working_size((H, W), self.mode.work_pixels)
+                info["working_size"] = work
+                with T("resize"):
+                    rgb_w = rgb if work == (H, W) else ops.resize(rgb, work, method="area")
+                src = rgb_w
             with T("preprocess"):
-                from .preprocess import preprocess
-
-                x = preprocess(rgb, spec)
+                x = preprocess(src, spec)
             with T("segment"):
                 name = spec.name or self.runner.input_names[0]
                 outs = self.runner.infer({name: x})
-                from .preprocess import read_probability
-
                 prob = read_probability(outs, self.manifest.output, spec.layout, self.runner.output_names)
             info["network_size"] = prob.shape
             if not refine:
                 with T("upscale"):
                     alpha = prob if prob.shape == (H, W) else ops.resize(prob, (H, W), method="bilinear")
                     alpha = np.clip(alpha, 0.0, 1.0)
-            elif self.matting_runner is not None:
+            elif not solve:
                 with T("resize"):
                     prob_full = ops.resize(prob, (H, W), method="bilinear")
                 with T("trimap"):
@@ -161,10 +167,8 @@ class Pipeline:
                     alpha, minfo = trimap_matting(rgb, tri, self.matting_runner, self.matting_manifest, tile=self.tile)
                 info.update(minfo)
             else:
-                work = stages.working_size((H, W), self.mode.work_pixels)
-                info["working_size"] = work
                 with T("resize"):
-                    rgb_w, prob_w = stages.to_working(rgb, prob, work)
+                    rgb_w, prob_w = stages.to_working(rgb_w, prob, work)
                 with T("trimap"):
                     tri = stages.trimap(prob_w, self.mode)
                 info["band_px"] = self.mode.band_px(max(work))
