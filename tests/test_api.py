@@ -3,7 +3,6 @@ defaults and return types."""
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import sys
 import threading
@@ -19,13 +18,11 @@ from alphacut.models.manifest import InputSpec, ModelManifest, OutputSpec
 from conftest import load_rgb, shared_path
 
 sys.path.insert(0, str(Path(__file__).parent / "pipeline"))
-import standins  # noqa: E402
 import tiny_models as tm  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
-def _ops(monkeypatch):
-    standins.install(monkeypatch)
+def _fresh_sessions():
     yield
     api.clear_sessions()
 

@@ -16,13 +16,10 @@ from PIL import Image
 from alphacut.cli import main
 from conftest import REPO, shared_path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "pipeline"))
-import standins  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
 def _env(monkeypatch, tmp_path):
-    standins.install(monkeypatch)
     src = shared_path("models", "u2netp_320.onnx")
     d = tmp_path / "rembg_home" / "models" / "u2netp"
     d.mkdir(parents=True)

@@ -13,14 +13,15 @@ from alphacut.pipeline._compat import create_runner
 from alphacut.pipeline.matting_net import tile_origins, trimap_matting
 from conftest import load_gray, load_rgb, shared_path
 
-import standins
 import tiny_models as tm
 
 
 @pytest.fixture
-def ops_ready(monkeypatch):
-    """The ops, with test-only stand-ins for those that have not landed in this build."""
-    return standins.install(monkeypatch)
+def ops_ready():
+    """The native ops the pipeline calls (all on main now)."""
+    from alphacut import ops
+
+    return ops
 
 
 @pytest.fixture(scope="module")
@@ -315,9 +316,6 @@ COMPOSITES = [
 def test_default_pipeline_beats_bilinear_mask_on_composites():
     """alphacut's default (solve in the band + guided upscaling) has a lower mean SAD against the
     exact GT than the plain bilinear-upscaled u2netp mask (QUALITY_NOTES: 37.9)."""
-    missing = standins.missing_real_ops(("resize", "make_trimap", "solve_alpha", "upscale_alpha"))
-    if missing:
-        pytest.skip(f"needs the native ops {', '.join(missing)} (not in this build yet)")
     from alphacut import ops
     from alphacut.api import Session
     from alphacut.metrics import matte_errors

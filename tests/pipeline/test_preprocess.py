@@ -11,13 +11,6 @@ from alphacut.models.manifest import IMAGENET_MEAN, IMAGENET_STD, InputSpec, Mod
 from alphacut.pipeline import preprocess as pp
 from conftest import load_rgb, shared_path
 
-import standins
-
-
-@pytest.fixture(autouse=True)
-def _ops(monkeypatch):
-    standins.install(monkeypatch)
-
 
 def test_normalisation_matches_numpy(rng):
     rgb = rng.integers(0, 256, (64, 48, 3), dtype=np.uint8)
