@@ -238,7 +238,8 @@ def _run(args) -> int:
                     bar.write(f"{name} -> {dst}: {(t3 - t0) * 1000:.0f} ms ({parts})")
             except Error as exc:
                 failed += 1
-                bar.write(f"alphacut: error: {name}: {exc}")
+                msg = str(exc)
+                bar.write(f"alphacut: error: {msg if msg.startswith(name) else f'{name}: {msg}'}")
             except (OSError, MemoryError) as exc:
                 failed += 1
                 bar.write(f"alphacut: error: {name}: {type(exc).__name__}: {exc}")
