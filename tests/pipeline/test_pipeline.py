@@ -332,3 +332,29 @@ def test_default_pipeline_beats_bilinear_mask_on_composites():
     mean_ref, mean_plain = float(np.mean(sad_ref)), float(np.mean(sad_plain))
     print(f"mean SAD: default {mean_ref:.2f}, bilinear {mean_plain:.2f}")
     assert mean_ref < mean_plain
+
+
+@pytest.mark.parametrize("name", ["GT05__on_leaves", "lemur__on_leaves"])
+def test_above_one_megapixel_the_upscaled_solve_beats_bilinear(name):
+    """Images above ~1 MP take the working-resolution path (solve at ~1 MP, ``upscale_alpha``
+    to full size). A composite enlarged 3× (bicubic; its GT alpha enlarged bilinearly, so the GT
+    is approximate at the new size) must still come out closer to the GT than the plain mask."""
+    from PIL import Image
+
+    from alphacut import ops
+    from alphacut.api import Session
+    from alphacut.metrics import matte_errors
+
+    rgb = load_rgb(shared_path("images", "composites", "input", f"{name}.jpg"))
+    gt = load_gray(shared_path("images", "composites", "alpha", f"{name}.png"))
+    h, w = gt.shape
+    big = np.asarray(Image.fromarray(rgb).resize((3 * w, 3 * h), Image.BICUBIC))
+    gt_big = np.asarray(Image.fromarray(gt).resize((3 * w, 3 * h), Image.BILINEAR))
+    s = Session("u2netp", model_path=shared_path("models", "u2netp_320.onnx"), foreground=False)
+    res = s.run(big, rgba=False)
+    wh, ww = res.info["working_size"]
+    assert wh * ww < big.shape[0] * big.shape[1] / 4  # the solve ran at the working size
+    assert res.alpha.shape == big.shape[:2]
+    plain = np.clip(ops.resize(res.probability, gt_big.shape, method="bilinear"), 0, 1)
+    sad, sad_plain = matte_errors(res.alpha, gt_big)["sad"], matte_errors(plain, gt_big)["sad"]
+    assert sad < 0.9 * sad_plain, (sad, sad_plain)
