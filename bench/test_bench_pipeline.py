@@ -20,7 +20,6 @@ from __future__ import annotations
 import io
 import os
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest

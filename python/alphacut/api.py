@@ -7,7 +7,6 @@ registry behind a lock, so many sessions (or server threads) share one loaded mo
 
 from __future__ import annotations
 
-import io as _io
 import threading
 import time
 from pathlib import Path

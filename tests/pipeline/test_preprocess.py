@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 import alphacut
-from alphacut.models.manifest import IMAGENET_MEAN, IMAGENET_STD, InputSpec, ModelManifest, OutputSpec
+from alphacut.models.manifest import IMAGENET_MEAN, IMAGENET_STD, InputSpec, OutputSpec
 from alphacut.pipeline import preprocess as pp
 from conftest import load_rgb, shared_path
 

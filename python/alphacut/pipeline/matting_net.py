@@ -21,7 +21,7 @@ import numpy as np
 from .. import ops
 from ..errors import InputError, ModelError
 from ..models.manifest import ModelManifest
-from .preprocess import _normalise, network_size, preprocess, read_probability, to_layout
+from .preprocess import _normalise, preprocess, read_probability, to_layout
 
 __all__ = ["tile_origins", "trimap_matting", "trimap_free_matting"]
 
@@ -139,5 +139,3 @@ def trimap_free_matting(rgb: np.ndarray, runner, manifest: ModelManifest, *, rad
         return a
     return ops.upscale_alpha(a, rgb, radius=radius, eps=eps)
 
-
-__all__ += ["network_size"]

@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import ops
 from ..errors import InputError, ModelError
-from ..models.manifest import InputSpec, ModelManifest, OutputSpec
+from ..models.manifest import InputSpec, OutputSpec
 
 __all__ = [
     "network_size",
