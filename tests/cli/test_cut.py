@@ -39,6 +39,17 @@ def _small_photo(tmp_path: Path, name: str, size=(160, 120)) -> Path:
     return p
 
 
+def _png_header_claiming(w: int, h: int) -> bytes:
+    import struct
+    import zlib
+
+    def chunk(tag: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + tag + body + struct.pack(">I", zlib.crc32(tag + body))
+
+    ihdr = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 100))
+
+
 def _leftovers(folder: Path):
     return [p.name for p in folder.iterdir() if p.name.startswith(".") or p.suffix == ".tmp"]
 
@@ -50,11 +61,20 @@ def test_batch_with_a_failing_file(tmp_path, capsys):
     good2 = _small_photo(inp, "b.png")
     bad = inp / "broken.jpg"
     bad.write_bytes(b"this is a text file, not a JPEG\n")
+    empty = inp / "empty.png"
+    empty.write_bytes(b"")
+    truncated = inp / "truncated.jpg"
+    truncated.write_bytes(good1.read_bytes()[:400])
+    huge = inp / "huge.png"
+    huge.write_bytes(_png_header_claiming(100_000, 100_000))
     out = tmp_path / "out"
-    rc = main(["cut", str(good1), str(bad), str(good2), str(tmp_path / "nope.jpg"), "-o", str(out), "-q"])
+    rc = main(["cut", str(good1), str(bad), str(empty), str(truncated), str(huge), str(good2),
+               str(tmp_path / "nope.jpg"), "-o", str(out), "-q"])
     assert rc == 1
     err = capsys.readouterr().err
-    assert "broken.jpg" in err and "nope.jpg" in err
+    for name in ("broken.jpg", "empty.png", "truncated.jpg", "huge.png", "nope.jpg"):
+        assert sum(name in line for line in err.splitlines()) == 1, (name, err)
+    assert "pixels" in err
     assert sorted(p.name for p in out.iterdir()) == ["a-cutout.png", "b-cutout.png"]
     for p in out.iterdir():
         im = Image.open(p)
