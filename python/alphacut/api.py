@@ -56,7 +56,7 @@ def _manifest(model) -> ModelManifest:
         return model
     if not isinstance(model, str) or not model:
         raise InputError(f"model must be a model name or a ModelManifest, got {model!r}")
-    return _compat.get_manifest(model)
+    return _compat.get_manifest(model)  # unknown names: ModelError listing the known ones
 
 
 class Session:
