@@ -26,6 +26,7 @@ _OPS_OF_MODULE = {
     "morphology": ("dilate", "erode"),
     "composite": ("composite", "premultiply", "unpremultiply"),
     "guided_filter": ("guided_filter",),
+    "preprocess_op": ("preprocess",),  # tests/pipeline/test_preprocess.py holds the stage tests
 }
 
 

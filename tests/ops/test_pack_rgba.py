@@ -13,9 +13,9 @@ def test_matches_numpy(backend, rng):
     a[0, :4] = [0.5 / 255, 1.5 / 255, 0.0, 1.0]
     out = pack_rgba(rgb, a, backend=backend)
     assert out.shape == (17, 33, 4) and out.dtype == np.uint8
-    np.testing.assert_array_equal(out[..., :3], rgb)
-    ref = np.floor(np.clip(a * np.float32(255), 0, 255) + np.float32(0.5)).astype(np.uint8)
+    ref = np.floor(np.clip(a, 0, 1) * np.float32(255) + np.float32(0.5)).astype(np.uint8)
     np.testing.assert_array_equal(out[..., 3], ref)
+    np.testing.assert_array_equal(out[..., :3], np.where(ref[..., None] == 0, 0, rgb))  # no colour where clear
 
 
 def test_uint8_alpha_roundtrips_exactly(backend, rng):
@@ -30,9 +30,27 @@ def test_real_image_matches_pil(backend):
     rgb = load_rgb(shared_path("images", "alphamatting_gt05", "input", "GT05.jpg"))
     a = load_gray(shared_path("images", "alphamatting_gt05", "alpha", "GT05.jpg"))
     out = pack_rgba(rgb, a.astype(np.float32) / 255, backend=backend)
-    im = Image.fromarray(rgb)
+    im = Image.fromarray(np.where(a[..., None] == 0, 0, rgb).astype(np.uint8))
     im.putalpha(Image.fromarray(a))
     np.testing.assert_array_equal(out, np.asarray(im))
+
+
+def test_foreground_rectangle(backend, rng):
+    rgb = rng.integers(0, 256, (20, 30, 3), dtype=np.uint8)
+    a = rng.random((20, 30), dtype=np.float32)
+    a[:, :5] = 1.0
+    fg = rng.random((8, 12, 3), dtype=np.float32)
+    out = pack_rgba(rgb, a, foreground=fg, offset=(4, 3), backend=backend)
+    a8 = np.floor(a * np.float32(255) + np.float32(0.5)).astype(np.uint8)
+    want = np.where(a8[..., None] == 0, 0, rgb)
+    soft = want[4:12, 3:15]
+    f8 = np.floor(fg * np.float32(255) + np.float32(0.5)).astype(np.uint8)
+    sa = a8[4:12, 3:15, None]
+    want[4:12, 3:15] = np.where((sa == 0) | (sa == 255), soft, f8)
+    np.testing.assert_array_equal(out[..., :3], want)
+    np.testing.assert_array_equal(out[..., 3], a8)
+    with pytest.raises(alphacut.Error, match="outside the image"):
+        pack_rgba(rgb, a, foreground=fg, offset=(15, 0), backend=backend)
 
 
 def test_strided_crop(backend, rng):

@@ -79,17 +79,51 @@ ALPHACUT_REGISTER_BINDINGS(bind_preprocess_gpu) {
         "(__cuda_array_interface__), e.g. a network's input binding.");
     m.def(
         "pack_rgba" ALPHACUT_GPU_SUFFIX,
-        [](py::object rgb, py::object alpha, std::uintptr_t stream) {
+        [](py::object rgb, py::object alpha, py::object fg, int fg_y0, int fg_x0, std::uintptr_t stream) {
             GpuCall call(stream);
             auto s = call.input<std::uint8_t>(rgb, "image");
             auto a = call.input<float>(alpha, "alpha");
+            ImageView<const float> f;
+            if (!fg.is_none()) f = call.input<float>(fg, "foreground");
             auto o = call.output_image<std::uint8_t>(s.height, s.width, 4, true);
             {
                 py::gil_scoped_release nogil;
-                pack_rgba(s, a, o, call.stream());
+                pack_rgba(s, a, f, fg_y0, fg_x0, o, call.stream());
             }
             return call.finish();
         },
-        py::arg("image"), py::arg("alpha"), py::kw_only(), py::arg("stream") = 0,
-        "uint8 (H, W, 3) + float32 alpha (H, W) -> uint8 (H, W, 4) on " ALPHACUT_GPU_NAME ".");
+        py::arg("image"), py::arg("alpha"), py::arg("foreground") = py::none(), py::arg("fg_y0") = 0,
+        py::arg("fg_x0") = 0, py::kw_only(), py::arg("stream") = 0,
+        "(H, W, 4) uint8 cutout on " ALPHACUT_GPU_NAME " from a uint8 (H, W, 3) image, float32 (H, W) alpha and an "
+        "optional float32 (h, w, 3) foreground colour of the rectangle at (fg_y0, fg_x0).");
+    m.def(
+        "pack_rgba_patch" ALPHACUT_GPU_SUFFIX,
+        [](py::object rgb, py::object fg, int fg_y0, int fg_x0, py::object out, std::uintptr_t stream) {
+            GpuCall call(stream);
+            auto s = call.input<std::uint8_t>(rgb, "image");
+            auto f = call.input<float>(fg, "foreground");
+            if (is_device_array(out)) {
+                auto t = call.device_output(out, "out");
+                ALPHACUT_CHECK(t.typestr == "|u1" && t.shape.size() == 3 && t.shape[2] == 4,
+                               "out: expected a uint8 (H, W, 4) device array");
+                auto o = make_view<std::uint8_t>(reinterpret_cast<std::uint8_t*>(t.ptr), static_cast<int>(t.shape[0]),
+                                                 static_cast<int>(t.shape[1]), 4);
+                py::gil_scoped_release nogil;
+                pack_rgba_patch(s, f, fg_y0, fg_x0, o, call.stream());
+            } else {
+                py::array arr = py::array::ensure(out);
+                ALPHACUT_CHECK(arr, "out: expected a uint8 (H, W, 4) array");
+                auto host = bindings::view_of<std::uint8_t>(arr, "out", true);
+                auto d = upload<std::uint8_t>(as_const(host), call.stream());
+                py::gil_scoped_release nogil;
+                pack_rgba_patch(s, f, fg_y0, fg_x0, d.view, call.stream());
+                download<std::uint8_t>(as_const(d.view), host, call.stream());
+                ALPHACUT_CUDA_CHECK(cudaStreamSynchronize(call.stream()));
+            }
+            call.complete();
+        },
+        py::arg("image"), py::arg("foreground"), py::arg("fg_y0"), py::arg("fg_x0"), py::arg("out"), py::kw_only(),
+        py::arg("stream") = 0,
+        "In place on " ALPHACUT_GPU_NAME ": soft pixels of the (H, W, 4) uint8 `out` inside the rectangle of the "
+        "float32 (h, w, 3) foreground at (fg_y0, fg_x0) become round(255 * foreground).");
 }

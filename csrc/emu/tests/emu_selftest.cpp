@@ -154,12 +154,17 @@ void check_pack_rgba() {
         fill(rgb);
         fill(a, -0.2f, 1.2f);
         HostImage<std::uint8_t> want(s.h, s.w, 4), got(s.h, s.w, 4);
-        pack_rgba_cpu(as_const(rgb.view), as_const(a.view), want.view);
+        // The foreground estimate covers the lower-right part of the image.
+        const int y0 = s.h / 2, x0 = s.w / 3;
+        HostImage<float> fg(s.h - y0, s.w - x0, 3, 1);
+        fill(fg, -0.1f, 1.1f);
+        pack_rgba_cpu(as_const(rgb.view), as_const(a.view), as_const(fg.view), y0, x0, want.view);
         gpu::Stream stream;
         auto drgb = gpu::upload<std::uint8_t>(as_const(rgb.view), stream.get());
         auto da = gpu::upload<float>(as_const(a.view), stream.get());
         auto dout = gpu::alloc_image<std::uint8_t>(s.h, s.w, 4);
-        gpu::pack_rgba(as_const(drgb.view), as_const(da.view), dout.view, stream.get());
+        auto dfg = gpu::upload<float>(as_const(fg.view), stream.get());
+        gpu::pack_rgba(as_const(drgb.view), as_const(da.view), as_const(dfg.view), y0, x0, dout.view, stream.get());
         gpu::download<std::uint8_t>(as_const(dout.view), got.view, stream.get());
         expect(want.data == got.data, "pack_rgba " + shape(s, 3));
     }

@@ -1,16 +1,18 @@
-// uint8 RGB (H, W, 3) + float32 alpha (H, W) in [0, 1] -> uint8 RGBA (H, W, 4).
+// Packing the final cutout: (H, W, 3) uint8 image + (H, W) float32 alpha [+ foreground colour of a
+// sub-rectangle] -> (H, W, 4) uint8 RGBA with straight (not premultiplied) colour.
 #pragma once
-#include <cstdint>
-
 #include "../../common/image_view.hpp"
-#include "pack_rgba_pixel.hpp"
 
 namespace alphacut {
 
-void pack_rgba_cpu(ImageView<const std::uint8_t> rgb, ImageView<const float> alpha, ImageView<std::uint8_t> out);
+// `fg` may be empty (height 0): the image colour is kept on soft pixels. Otherwise it covers the
+// rectangle starting at (fg_y0, fg_x0) of the image, float32 (h, w, 3) in [0, 1].
+void pack_rgba_cpu(ImageView<const unsigned char> image, ImageView<const float> alpha,
+                   ImageView<const float> fg, int fg_y0, int fg_x0, ImageView<unsigned char> out);
 
-// Shared argument checks (CPU and GPU paths).
-void check_pack_rgba_args(ImageView<const std::uint8_t> rgb, ImageView<const float> alpha,
-                          ImageView<std::uint8_t> out);
+// Rewrites the colour of the soft pixels (0 < A < 255) of `out` inside the rectangle of `fg`
+// (float32 (h, w, 3) at (fg_y0, fg_x0)) from that estimate; A is read from `out`. In place.
+void pack_rgba_patch_cpu(ImageView<const unsigned char> image, ImageView<const float> fg, int fg_y0, int fg_x0,
+                         ImageView<unsigned char> out);
 
 }  // namespace alphacut

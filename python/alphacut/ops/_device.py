@@ -36,7 +36,7 @@ def is_device_array(x) -> bool:
 
 
 def any_device(*xs) -> bool:
-    return any(is_device_array(x) for x in xs)
+    return any(x is not None and is_device_array(x) for x in xs)
 
 
 def interface(x) -> dict:
@@ -64,8 +64,8 @@ def prepare(backend: str, *xs):
     """(resolved backend, inputs) for a call with device arrays: DLPack tensors are wrapped as
     ``__cuda_array_interface__`` views (zero-copy; the capsule is kept alive by the wrapper)."""
     b = resolve(backend)
-    return b, [as_interface(x, b) if not hasattr(x, "__cuda_array_interface__") and hasattr(x, "__dlpack__")
-               else x for x in xs]
+    return b, [as_interface(x, b) if x is not None and not hasattr(x, "__cuda_array_interface__")
+               and hasattr(x, "__dlpack__") else x for x in xs]
 
 
 # ---- DLPack -----------------------------------------------------------------------------------
