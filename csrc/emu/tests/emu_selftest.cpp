@@ -13,6 +13,7 @@
 #include "../../common/gpu_runtime.hpp"
 #include "../../ops/composite/composite.hpp"
 #include "../../ops/composite/composite_cuda.hpp"
+#include "../../ops/pack_rgba/pack_rgba.hpp"
 #include "../../ops/pack_rgba/pack_rgba_cuda.hpp"
 #include "../../ops/preprocess/preprocess_cuda.hpp"
 #include "../../ops/guided_filter/guided_filter.hpp"
