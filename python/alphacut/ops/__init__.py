@@ -12,6 +12,8 @@ from .estimate_foreground import estimate_foreground
 from .guided_filter import guided_filter
 from .make_trimap import make_trimap
 from .morphology import dilate, erode
+from .pack_rgba import pack_rgba
+from .preprocess import preprocess, preprocess_into
 from .resize import resize
 from .solve_alpha import solve_alpha
 from .upscale_alpha import upscale_alpha
@@ -39,7 +41,10 @@ __all__ = [
     "get_num_threads",
     "guided_filter",
     "make_trimap",
+    "pack_rgba",
     "premultiply",
+    "preprocess",
+    "preprocess_into",
     "resize",
     "set_num_threads",
     "solve_alpha",
