@@ -87,3 +87,41 @@ def pipeline_target(**kwargs: Any) -> PipelineTarget:
 
 
 FACTORY = "alphacut.bench.adapter:pipeline_target"
+
+
+# -- rembg-style API (bench/compare_rembg.py) ------------------------------------------------------
+
+def remove_api():
+    """``(alphacut.remove, alphacut.new_session)``, or a clear error where the pipeline is absent."""
+    try:
+        from ..api import new_session, remove  # type: ignore[attr-defined]
+    except ImportError as exc:
+        raise Error(f"alphacut.remove is not available in this build ({exc}); the pipeline is needed") from None
+    return remove, new_session
+
+
+def accepts_keyword(fn, name: str) -> bool:
+    """Whether ``fn`` takes the keyword ``name`` explicitly (not only through ``**kwargs``)."""
+    import inspect
+
+    try:
+        return name in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def alphacut_remover(session, **keywords: Any):
+    """``f(data) -> output`` calling ``alphacut.remove(data, session=session, **keywords)``; None when
+    ``alphacut.remove`` does not take one of ``keywords`` (the comparison row then says n/a)."""
+    remove, _ = remove_api()
+    if not all(accepts_keyword(remove, k) for k in keywords):
+        return None
+    return lambda data: remove(data, session=session, **keywords)
+
+
+def alphacut_session(model: str = "u2netp", model_path: Optional[str] = None):
+    """A rembg-style session for ``alphacut.remove`` on the given model file."""
+    _, new_session = remove_api()
+    if model_path and accepts_keyword(new_session, "model_path"):
+        return new_session(model, model_path=model_path)
+    return new_session(model)
