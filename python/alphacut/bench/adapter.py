@@ -9,8 +9,10 @@ from ..errors import BackendUnavailableError, Error, InputError
 from .harness import Target
 from .inputs import BenchImage
 
-#: ``--backend`` values and what they need
+#: ``--backend`` values and the ``Session(backend=...)`` each maps to. "cpu": ONNX Runtime's CPU
+#: provider and the native CPU ops; "tensorrt": a TensorRT engine for the network.
 BACKENDS = ("cpu", "cuda", "tensorrt")
+SESSION_BACKEND = {"cpu": "onnxruntime", "cuda": "cuda", "tensorrt": "tensorrt"}
 
 
 def _session_class():
@@ -43,38 +45,72 @@ def check_backend(backend: str) -> None:
                                           "pip install 'alphacut[gpu]'") from None
 
 
-class PipelineTarget(Target):
-    """``alphacut.Session(...)`` end to end.
+def _providers(session) -> Optional[list]:
+    """Execution providers the session's network really runs on (ONNX Runtime), when visible."""
+    runner = getattr(session, "runner", None)
+    for obj in (runner, getattr(runner, "session", None), getattr(runner, "sess", None),
+                getattr(runner, "_session", None), getattr(runner, "_sess", None)):
+        get = getattr(obj, "get_providers", None)
+        if callable(get):
+            try:
+                return list(get())
+            except Exception:  # noqa: BLE001 - an inactive runner
+                return None
+    return None
 
-    ``io="bytes"``: JPEG bytes in, PNG bytes out (decode and encode included, as a user calling
-    ``remove`` on a file sees it). ``io="array"``: RGB array in, RGBA array out.
+
+class PipelineTarget(Target):
+    """``alphacut.Session(...).run(image)`` end to end: segmentation, trimap, matting of the band,
+    upscaling and foreground estimation, as the session's mode sets them.
+
+    ``io="bytes"``: JPEG bytes in, PNG bytes out (decode and encode timed: ``encode`` is
+    :func:`alphacut.io.encode_png` at ``compress_level`` 1, what :func:`alphacut.remove` returns).
+    ``io="array"``: (H, W, 3) uint8 in, (H, W, 4) uint8 out.
     """
 
     name = "alphacut"
 
     def __init__(self, model: str = "u2netp", backend: str = "cpu", mode: str = "general", io: str = "bytes",
-                 model_path: Optional[str] = None, **session_kwargs: Any) -> None:
+                 model_path: Optional[str] = None, threads: Optional[int] = None, **session_kwargs: Any) -> None:
         check_backend(backend)
         if io not in ("bytes", "array"):
             raise InputError(f"io must be 'bytes' or 'array', got {io!r}")
         self.model, self.backend, self.mode, self.io = model, backend, mode, io
-        self.model_path = model_path
         Session = _session_class()
-        kwargs: Dict[str, Any] = dict(session_kwargs)
-        if model_path:
-            kwargs["model_path"] = model_path
-        self.session = Session(model=model, mode=mode, backend=backend, **kwargs)
+        self.session = Session(model, mode=mode, backend=SESSION_BACKEND[backend], model_path=model_path,
+                               threads=threads, **session_kwargs)
+        self.model_path = str(getattr(self.session, "model_path", model_path))
+        self.threads = threads
+        from .. import io as aio
+
+        self._encode = aio.encode_png
 
     def prepare(self, image: BenchImage) -> Any:
         return image.jpeg() if self.io == "bytes" else image.rgb
 
     def run(self, prepared: Any) -> Dict[str, float]:
-        out = self.session.cutout(prepared)
-        return dict(getattr(out, "timings", None) or getattr(self.session, "last_timings", None) or {})
+        import time
+
+        res = self.session.run(prepared)
+        timings = dict(res.timings)
+        if self.io == "bytes":
+            t0 = time.perf_counter()
+            self._encode(res.rgba, compress_level=1)
+            timings["encode"] = (time.perf_counter() - t0) * 1e3
+        return timings
 
     def describe(self) -> Dict[str, object]:
         d: Dict[str, object] = {"name": self.name, "model": self.model, "backend": self.backend,
-                                "mode": self.mode, "io": self.io}
+                                "mode": self.mode, "io": self.io, "model_path": self.model_path}
+        if self.threads is not None:
+            d["network_threads"] = self.threads
+        prov = _providers(self.session)
+        if prov is not None:
+            d["providers"] = prov
+            if self.backend != "cpu" and all(p == "CPUExecutionProvider" for p in prov):
+                raise BackendUnavailableError(
+                    f"--backend {self.backend}: the network ran on {prov}, not on the GPU; refusing to "
+                    "report these figures as GPU figures")
         return d
 
     def close(self) -> None:
@@ -119,9 +155,21 @@ def alphacut_remover(session, **keywords: Any):
     return lambda data: remove(data, session=session, **keywords)
 
 
-def alphacut_session(model: str = "u2netp", model_path: Optional[str] = None):
-    """A rembg-style session for ``alphacut.remove`` on the given model file."""
+def alphacut_session(model: str = "u2netp", model_path: Optional[str] = None, **kwargs: Any):
+    """A rembg-style session (``alphacut.new_session``) for ``alphacut.remove`` on the given model file."""
     _, new_session = remove_api()
-    if model_path and accepts_keyword(new_session, "model_path"):
-        return new_session(model, model_path=model_path)
-    return new_session(model)
+    if model_path:
+        kwargs["model_path"] = model_path
+    return new_session(model, **kwargs)
+
+
+def alphacut_full_cutout(session):
+    """``f(data) -> PNG bytes``: the session's whole pipeline (``Session.run``: band matting,
+    upscaling, foreground) and the PNG encode ``remove`` uses. alphacut's default cutout, which
+    ``remove()`` without ``alpha_matting`` does not run."""
+    from .. import io as aio
+
+    def f(data):
+        return aio.encode_png(session.run(data).rgba, compress_level=1)
+
+    return f

@@ -21,8 +21,8 @@ from .inputs import BenchImage
 from .stats import summarize
 
 #: stage names in pipeline order, for tables and charts; unknown stages follow in the order seen
-STAGE_ORDER = ("decode", "preprocess", "segment", "trimap", "matting", "refine", "upscale", "foreground",
-               "composite", "encode")
+STAGE_ORDER = ("decode", "preprocess", "segment", "resize", "trimap", "matting", "refine", "upscale",
+               "foreground", "compose", "composite", "encode")
 
 
 class Target:

@@ -31,7 +31,8 @@ def register(sub):
                    help="bytes: JPEG in, PNG out, decode and encode timed (default); array: RGB in, RGBA out")
     p.add_argument("--image", default=None, help="photo to make the inputs from (default: the shared data photo, "
                                                   "else a procedural scene)")
-    p.add_argument("--threads", type=int, default=None, help="threads for alphacut's CPU ops (ALPHACUT_NUM_THREADS)")
+    p.add_argument("--threads", type=int, default=None, help="threads for alphacut's CPU ops and the network's intra-op pool (default: "
+                        "ALPHACUT_NUM_THREADS for the ops, ONNX Runtime's default for the network)")
     p.add_argument("--target", default="pipeline", choices=("pipeline", "calibration"),
                    help="calibration: a target of known cost (100 MiB, 50 ms) to check the harness on this machine")
     p.add_argument("--json", dest="json_out", default=None, metavar="OUT.json", help="write the report as JSON")
@@ -67,7 +68,8 @@ def _run(args) -> int:
 
         check_backend(args.backend)
         factory = FACTORY
-        kwargs = {"model": args.model, "backend": args.backend, "mode": args.mode, "io": args.io}
+        kwargs = {"model": args.model, "backend": args.backend, "mode": args.mode, "io": args.io,
+                  "threads": args.threads}
         if args.model_path:
             kwargs["model_path"] = args.model_path
     photo = find_photo(args.image)
