@@ -142,6 +142,8 @@ def test_text_and_markdown_renderings(tiny):
     txt = render_text(rep)
     assert "CPU:" in txt and "GPU:" in txt and "versions:" in txt and "numpy" in txt
     assert "procedural" in txt
+    med = rep["results"][0]["latency_ms"]["median"]
+    assert f"tiny: median {med:,.0f} ms ({med / 1000:.2f} x 1,000 ms, under)" in txt
     md = render_markdown(rep, title="t")
     assert md.startswith("# t") and "```bash\nalphacut bench --sizes 32x24\n```" in md
     assert "| size | pixels |" in md

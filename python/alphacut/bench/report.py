@@ -164,6 +164,17 @@ def results_table(rep: Dict[str, object], markdown: bool = True) -> str:
     return "\n".join([fmt.format(*head)] + [fmt.format(*row) for row in rows])
 
 
+def budget_lines(rep: Dict[str, object], budget_ms: float = 1000.0) -> List[str]:
+    """One line per size: the median and p99 against the budget (the sub-second proof)."""
+    out = []
+    for r in rep["results"]:  # type: ignore[index]
+        lat = r["latency_ms"]
+        verdict = "under" if lat["median"] < budget_ms else "over"
+        out.append(f"{r['size']}: median {lat['median']:,.0f} ms ({lat['median'] / budget_ms:.2f} x {budget_ms:,.0f} ms, "
+                   f"{verdict}), p99 {lat['p99']:,.0f} ms")
+    return out
+
+
 def render_text(rep: Dict[str, object]) -> str:
     """What ``alphacut bench`` prints: the machine, what was measured, the table."""
     t = rep.get("target") or {}
@@ -176,6 +187,8 @@ def render_text(rep: Dict[str, object]) -> str:
     lines += [f"input: {s}" for s in inputs]
     lines.append("")
     lines.append(results_table(rep, markdown=False))
+    lines.append("")
+    lines += budget_lines(rep)
     mem = [r.get("memory") for r in rep["results"] if r.get("memory")]  # type: ignore[index]
     if mem:
         lines.append(f"memory: {mem[0].get('method')}; peak = resident set high-water mark of one run in a "
@@ -197,6 +210,7 @@ def render_markdown(rep: Dict[str, object], title: str = "alphacut bench") -> st
     inputs = sorted({r["input"] for r in rep["results"]})  # type: ignore[index]
     out += [f"Input: {s}" for s in inputs] + [""]
     out.append(results_table(rep, markdown=True))
+    out += [""] + [f"- {ln}" for ln in budget_lines(rep)]
     mem = [r.get("memory") for r in rep["results"] if r.get("memory")]  # type: ignore[index]
     if mem:
         out += ["", f"Memory: {mem[0].get('method')}, in a fresh process per size; peak RSS of one run, "
