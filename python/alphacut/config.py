@@ -4,6 +4,7 @@
 variable                    meaning (default)
 ==========================  =====================================================================
 ``ALPHACUT_HOME``           cache folder for models and engines (``~/.cache/alphacut``)
+``ALPHACUT_MODEL_DIR``      extra folders searched for model files, ``os.pathsep``-separated (none)
 ``ALPHACUT_NUM_THREADS``    threads for the native CPU ops (0 = one per hardware thread)
 ``ALPHACUT_MAX_PIXELS``     largest image accepted, in pixels (``178956970``, as Pillow)
 ``REMBG_HOME``              rembg's model folder, reused read-only (``~/.rembg``)
@@ -55,3 +56,9 @@ def rembg_model_dirs() -> list[Path]:
     u2net_home = os.environ.get("U2NET_HOME")
     dirs.append(Path(u2net_home).expanduser() if u2net_home else Path.home() / ".u2net")
     return dirs
+
+
+def model_dirs() -> list[Path]:
+    """``ALPHACUT_MODEL_DIR``: extra folders searched for model files (``os.pathsep``-separated)."""
+    raw = os.environ.get("ALPHACUT_MODEL_DIR", "")
+    return [Path(p).expanduser() for p in raw.split(os.pathsep) if p.strip()]

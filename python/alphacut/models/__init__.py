@@ -1,0 +1,34 @@
+"""Model manifests, fetching and caching.
+
+>>> from alphacut.models import get_manifest, resolve_model
+>>> get_manifest("u2netp").input.size
+(320, 320)
+"""
+
+from __future__ import annotations
+
+from .custom import custom_manifest
+from .fetch import cache_dir, fetch_model, file_hash, identify, resolve_model, verify
+from .manifest import IMAGENET_MEAN, IMAGENET_STD, InputSpec, ModelManifest, OutputSpec
+from .validate import check_io, validate_model_file
+from .zoo import DEFAULT_MODEL, get_manifest, list_manifests
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
+    "InputSpec",
+    "ModelManifest",
+    "OutputSpec",
+    "cache_dir",
+    "check_io",
+    "custom_manifest",
+    "fetch_model",
+    "file_hash",
+    "get_manifest",
+    "identify",
+    "list_manifests",
+    "resolve_model",
+    "validate_model_file",
+    "verify",
+]

@@ -39,6 +39,12 @@ class InputSpec:
     # extra channel after the image, trimap/255), or "trimap" fed as a second input.
     kind: str = "image"
     trimap_name: Optional[str] = None  # second graph input for the trimap, when separate
+    # Channels of the image input as the graph sees them (4 for "image+trimap" networks).
+    channels: int = 3
+    # Dynamic-size networks: the (H, W) range the TensorRT optimisation profile covers
+    # (min, max); None = use `size` (or `short_side`) only.
+    min_size: Optional[Tuple[int, int]] = None
+    max_size: Optional[Tuple[int, int]] = None
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,16 @@ class OutputSpec:
     name: Optional[str] = None  # graph output name; None = the first output
     channel: int = 0  # channel holding the foreground
     activation: str = "none"  # "none" (already a probability), "sigmoid" (logits), "softmax"
+    # What the graph must produce, checked when a file is loaded: the number of graph outputs
+    # at least (None = any) and the channels of the chosen output (None = any).
+    min_outputs: Optional[int] = None
+    channels: Optional[int] = None
+    # Multi-class outputs: the class names by channel (u2net_cloth_seg:
+    # background, upper, lower, full). Empty for single-map outputs.
+    classes: Tuple[str, ...] = ()
+    # How the foreground map is formed from a multi-class output: "channel" (take `channel`)
+    # or "1-background" (1 minus the softmax of channel 0).
+    reduce: str = "channel"
 
 
 @dataclass(frozen=True)
@@ -67,3 +83,16 @@ class ModelManifest:
     wheel_mirror: Optional[Tuple[str, str]] = None
     version: int = 1  # bump when the manifest's numbers change (engine cache key)
     notes: str = ""
+    # Other names this model is known by (e.g. the shared data's file stem).
+    aliases: Tuple[str, ...] = ()
+    # False when the default pipeline cannot use the model's output as a foreground map.
+    pipeline_supported: bool = True
+
+    @property
+    def hash(self) -> Optional[Tuple[str, str]]:
+        """(algorithm, hex digest) to check the file against: sha256 when given, else md5."""
+        if self.sha256:
+            return ("sha256", self.sha256.lower())
+        if self.md5:
+            return ("md5", self.md5.lower())
+        return None

