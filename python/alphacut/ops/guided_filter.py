@@ -1,7 +1,92 @@
-"""Placeholder until the native op lands; replaced wholesale by its implementation."""
+"""The guided filter (He, Sun & Tang 2010/2013): edge-preserving smoothing of ``src`` steered by
+``guide``."""
 
-from ..errors import BackendUnavailableError
+from __future__ import annotations
+
+import numpy as np
+
+from . import _dispatch, _validate
 
 
-def guided_filter(*args, **kwargs):
-    raise BackendUnavailableError("guided_filter is not built yet")
+def _native_input(x: np.ndarray) -> np.ndarray:
+    """uint8 stays uint8 (the native code scales it by 1/255 on the fly); the rest becomes float32."""
+    if x.dtype == np.uint8:
+        return _validate.packed(x)
+    return _validate.packed(_validate.to_float01(x))
+
+
+def _prepare(guide, src, radius, eps):
+    guide = _validate.image(guide, "guide", channels=(1, 3))
+    src = _validate.image(src, "src", channels=(1,))
+    _validate.same_size(guide, src, "guide", "src")
+    radius = _validate.nonneg_int(radius, "radius")
+    eps = _validate.positive_float(eps, "eps")
+    return _native_input(guide), _native_input(src), radius, eps
+
+
+def guided_filter(guide, src, radius: int, eps: float, *, backend: str = "auto") -> np.ndarray:
+    """Filter ``src`` with the guided filter, using ``guide`` for the edges.
+
+    With box means ``mean(.)`` over the ``(2r+1) x (2r+1)`` window clipped to the image (each
+    divided by the number of pixels inside it, no padding):
+
+    * grey guide ``I``: ``a = cov(I, p) / (var(I) + eps)``, ``b = mean(p) - a * mean(I)``;
+    * colour guide ``I``: ``(Sigma + eps * U) a = cov(I, p)`` with ``Sigma`` the 3 x 3 covariance
+      of the guide's channels in the window, ``b = mean(p) - a . mean(I)``;
+
+    and the output ``q = mean(a) . I + mean(b)``.
+
+    Parameters
+    ----------
+    guide : (H, W) or (H, W, 3) array
+        uint8 (scaled by 1/255) or float in [0, 1].
+    src : (H, W) array
+        The image to filter (typically an alpha matte): uint8 (scaled by 1/255) or float.
+    radius : int
+        Window radius ``r`` >= 0; the window is ``2r + 1`` pixels wide. A radius larger than the
+        image is allowed (the window is the whole image).
+    eps : float
+        Regularisation > 0, in units of the guide's variance (e.g. ``1e-3`` for ``0.03**2``).
+    backend : {"auto", "cpu", "cuda", "emu"}, keyword-only
+        See :func:`alphacut.ops.available_backends`.
+
+    Returns
+    -------
+    (H, W) float32. Its error against a float64 evaluation of the formula is below 1e-4 for
+    data in [0, 1] (sums are accumulated in double).
+
+    Raises
+    ------
+    alphacut.InputError
+        Empty, NaN-containing or mismatched images, wrong channel count or dtype, a negative or
+        non-integer radius, ``eps <= 0``.
+
+    Example
+    -------
+    >>> import numpy as np, alphacut.ops as ops
+    >>> guide = np.zeros((4, 6), np.float32); guide[:, 3:] = 1
+    >>> noisy = guide + np.float32(0.1) * np.array([1, -1, 1, -1, 1, -1], np.float32)
+    >>> out = ops.guided_filter(guide, noisy, 1, 1e-2)
+    >>> bool(abs(out - guide).max() < abs(noisy - guide).max())
+    True
+    """
+    g, p, radius, eps = _prepare(guide, src, radius, eps)
+    fn = _dispatch.native("guided_filter", _dispatch.resolve(backend))
+    return fn(g, p, radius, eps)
+
+
+def guided_filter_coefficients(guide, src, radius: int, eps: float, *, backend: str = "auto"):
+    """The box-averaged coefficients ``(mean(a), mean(b))`` of :func:`guided_filter`.
+
+    ``guided_filter(guide, src, r, eps) == (mean_a * I).sum(-1) + mean_b`` with ``I`` the guide as
+    (H, W, C) float in [0, 1]. Useful to apply one filter to several images of the same scene or
+    to interpolate the coefficients to another resolution (see :func:`upscale_alpha`).
+
+    Returns
+    -------
+    mean_a : (H, W, C) float32, C = the guide's channels (1 or 3)
+    mean_b : (H, W) float32
+    """
+    g, p, radius, eps = _prepare(guide, src, radius, eps)
+    fn = _dispatch.native("guided_filter_coefficients", _dispatch.resolve(backend))
+    return fn(g, p, radius, eps)

@@ -1,7 +1,74 @@
-"""Placeholder until the native op lands; replaced wholesale by its implementation."""
+"""Full-resolution alpha from a low-resolution one: fast guided upsampling (He & Sun 2015)."""
 
-from ..errors import BackendUnavailableError
+from __future__ import annotations
+
+import numpy as np
+
+from . import _dispatch, _validate
+from ..errors import InputError
 
 
-def upscale_alpha(*args, **kwargs):
-    raise BackendUnavailableError("upscale_alpha is not built yet")
+def _native_input(x: np.ndarray) -> np.ndarray:
+    if x.dtype == np.uint8:
+        return _validate.packed(x)
+    return _validate.packed(_validate.to_float01(x))
+
+
+def upscale_alpha(alpha_low, guide_full, radius: int = 1, eps: float = 1e-4, *, backend: str = "auto") -> np.ndarray:
+    """Upscale a matte to the guide's resolution, following the guide's edges.
+
+    Fast guided upsampling (He & Sun, "Fast Guided Filter", 2015):
+
+    1. area-average ``guide_full`` down to ``alpha_low``'s size ``(h, w)`` (each low-resolution
+       pixel is the mean of the full-resolution area it covers, as ``cv2.INTER_AREA``);
+    2. at ``(h, w)``, the guided-filter coefficients of :func:`guided_filter` with that guide,
+       ``src = alpha_low``, ``radius`` and ``eps``: ``mean(a)`` (per guide channel) and ``mean(b)``;
+    3. interpolate ``mean(a)`` and ``mean(b)`` bilinearly to ``(H, W)`` (pixel-centre aligned:
+       full-resolution pixel ``x`` samples ``(x + 0.5) * w / W - 0.5``, clamped at the edges) and
+       output ``clip(mean(a) . I + mean(b), 0, 1)`` with ``I`` the full-resolution guide.
+
+    Step 3 is one fused pass over the full-resolution pixels.
+
+    Parameters
+    ----------
+    alpha_low : (h, w) array
+        uint8 (scaled by 1/255) or float in [0, 1].
+    guide_full : (H, W, 3) or (H, W) array
+        uint8 (scaled by 1/255) or float in [0, 1], with ``H >= h`` and ``W >= w``.
+    radius : int, default 1
+        Guided-filter radius at the *low* resolution.
+    eps : float, default 1e-4
+        Guided-filter regularisation (> 0). The defaults gave the lowest error against the true
+        alpha of the shared composites when upscaling a 320 x 320 downscale of it.
+    backend : {"auto", "cpu", "cuda", "emu"}, keyword-only
+
+    Returns
+    -------
+    (H, W) float32 in [0, 1].
+
+    Raises
+    ------
+    alphacut.InputError
+        Empty or NaN-containing images, wrong channels or dtype, ``alpha_low`` larger than the
+        guide, a negative radius, ``eps <= 0``.
+
+    Example
+    -------
+    >>> import numpy as np, alphacut.ops as ops
+    >>> guide = np.zeros((8, 8, 3), np.uint8); guide[:, 4:] = 255  # an edge between x = 3 and 4
+    >>> low = np.array([[0, 0.2, 0.8, 1]] * 4, np.float32)          # a soft edge at half size
+    >>> ops.upscale_alpha(low, guide)[0].round(2)  # the jump follows the guide's edge
+    array([0.1 , 0.11, 0.13, 0.2 , 0.8 , 0.87, 0.89, 0.9 ], dtype=float32)
+    """
+    alpha_low = _validate.image(alpha_low, "alpha_low", channels=(1,))
+    guide_full = _validate.image(guide_full, "guide_full", channels=(1, 3))
+    radius = _validate.nonneg_int(radius, "radius")
+    eps = _validate.positive_float(eps, "eps")
+    (h, w), (H, W) = alpha_low.shape[:2], guide_full.shape[:2]
+    if h > H or w > W:
+        raise InputError(
+            f"alpha_low has size {(h, w)}, larger than guide_full {(H, W)}; upscale_alpha only upscales "
+            "(resize the alpha down first, or pass the full-resolution image as the guide)"
+        )
+    fn = _dispatch.native("upscale_alpha", _dispatch.resolve(backend))
+    return fn(_native_input(alpha_low), _native_input(guide_full), radius, eps)

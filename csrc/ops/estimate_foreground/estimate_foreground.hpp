@@ -1,0 +1,44 @@
+// Foreground (and background) colour estimation from an image and its alpha matte: multi-level
+// estimation after Germer et al. 2020, "Fast Multi-Level Foreground Estimation".
+//
+// image: (H, W, 3) uint8 (0..255) or float32 in [0, 1]; alpha: (H, W) uint8 or float32 in [0, 1].
+// foreground (and background when its data is not null): (H, W, 3) float32 in [0, 1], written.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "../../common/image_view.hpp"
+
+namespace alphacut {
+
+struct ForegroundParams {
+    float regularization = 1e-5f;   // smoothness weight added for every neighbour; > 0
+    int n_small_iterations = 10;    // sweeps on levels no larger than small_size in both dimensions
+    int n_big_iterations = 2;       // sweeps on the other levels
+    int small_size = 32;
+    float gradient_weight = 1.f;    // smoothness weight per unit of |alpha difference|
+    // Levels with more pixels than this are solved with parallel red-black Gauss-Seidel sweeps
+    // over a one-pixel band around the soft edge only (opaque pixels take F = I, transparent
+    // ones B = I); smaller levels with sequential Gauss-Seidel sweeps over every pixel, exactly
+    // as pymatting.
+    long long band_min_pixels = 1LL << 16;
+};
+
+// The level sizes, coarsest (1 x 1) to finest (H x W): size_i = round(size ** (i / n)),
+// n = ceil(log2(max(H, W))), as pymatting's estimate_foreground_ml. {height, width} pairs.
+std::vector<std::pair<int, int>> foreground_levels(int height, int width);
+
+void estimate_foreground_cpu(ImageView<const std::uint8_t> image, ImageView<const std::uint8_t> alpha,
+                             const ForegroundParams& params, ImageView<float> foreground,
+                             ImageView<float> background);
+void estimate_foreground_cpu(ImageView<const float> image, ImageView<const float> alpha,
+                             const ForegroundParams& params, ImageView<float> foreground,
+                             ImageView<float> background);
+void estimate_foreground_cpu(ImageView<const std::uint8_t> image, ImageView<const float> alpha,
+                             const ForegroundParams& params, ImageView<float> foreground,
+                             ImageView<float> background);
+void estimate_foreground_cpu(ImageView<const float> image, ImageView<const std::uint8_t> alpha,
+                             const ForegroundParams& params, ImageView<float> foreground,
+                             ImageView<float> background);
+
+}  // namespace alphacut

@@ -1,0 +1,24 @@
+// Full-resolution alpha from a low-resolution one by fast guided upsampling (He & Sun 2015).
+// alpha_low (h, w), uint8 (scaled by 1/255) or float32; guide_full (H, W) or (H, W, 3), uint8
+// (scaled) or float32, with h <= H and w <= W; out (H, W) float32 in [0, 1].
+#pragma once
+#include <cstdint>
+
+#include "../../common/image_view.hpp"
+
+namespace alphacut {
+
+void upscale_alpha_cpu(ImageView<const float> alpha_low, ImageView<const float> guide_full, int radius, double eps,
+                       ImageView<float> out);
+void upscale_alpha_cpu(ImageView<const std::uint8_t> alpha_low, ImageView<const float> guide_full, int radius,
+                       double eps, ImageView<float> out);
+void upscale_alpha_cpu(ImageView<const float> alpha_low, ImageView<const std::uint8_t> guide_full, int radius,
+                       double eps, ImageView<float> out);
+void upscale_alpha_cpu(ImageView<const std::uint8_t> alpha_low, ImageView<const std::uint8_t> guide_full, int radius,
+                       double eps, ImageView<float> out);
+
+// The area-averaged guide at (h, w): the guide upscale_alpha filters at low resolution.
+void area_downscale_cpu(ImageView<const float> src, ImageView<float> dst);
+void area_downscale_cpu(ImageView<const std::uint8_t> src, ImageView<float> dst);
+
+}  // namespace alphacut

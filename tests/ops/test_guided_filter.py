@@ -1,0 +1,207 @@
+"""guided_filter against a float64 NumPy reference (tests/ops/_guided_reference.py), OpenCV's
+cv2.ximgproc.guidedFilter and the real composites with their true alpha."""
+
+import numpy as np
+import pytest
+
+import alphacut
+from alphacut import ops
+from alphacut.errors import BackendUnavailableError
+
+import _guided_reference as ref
+from conftest import load_gray, load_rgb, shared_path
+
+TOL = 1e-4  # the error budget against float64
+
+
+def run(backend, *args, **kw):
+    try:
+        return ops.guided_filter(*args, backend=backend, **kw)
+    except BackendUnavailableError as exc:  # e.g. an emu build without this op's kernel yet
+        pytest.skip(f"guided_filter not available on {backend}: {exc}")
+
+
+def random_guide(rng, shape, channels):
+    return rng.random(shape + ((3,) if channels == 3 else ()), dtype=np.float32)
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+@pytest.mark.parametrize(
+    "shape, radius",
+    [
+        ((1, 1), 0), ((1, 1), 3),  # a single pixel: every window is that pixel
+        ((1, 37), 2), ((37, 1), 5),  # one row / one column
+        ((17, 33), 0), ((17, 33), 1), ((17, 33), 4), ((17, 33), 40),  # radius larger than the image
+        ((2000, 24), 3),  # tall and narrow: split into row bands
+        ((40, 1400), 8),  # wide: split into column strips
+    ],
+)
+def test_matches_float64_reference(backend, rng, shape, radius, channels):
+    guide = random_guide(rng, shape, channels)
+    src = rng.random(shape, dtype=np.float32)
+    for eps in (1e-4, 1e-2):
+        out = run(backend, guide, src, radius, eps)
+        assert out.shape == shape and out.dtype == np.float32
+        np.testing.assert_allclose(out, ref.guided_filter(guide, src, radius, eps), rtol=0, atol=TOL)
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_uint8_inputs_are_scaled(backend, rng, channels):
+    guide = (random_guide(rng, (23, 31), channels) * 255).astype(np.uint8)
+    src = rng.integers(0, 256, (23, 31), dtype=np.uint8)
+    out = run(backend, guide, src, 3, 1e-3)
+    np.testing.assert_allclose(out, ref.guided_filter(guide, src, 3, 1e-3), rtol=0, atol=TOL)
+    # the same as passing the scaled floats
+    as_float = run(backend, guide.astype(np.float32) / 255, src.astype(np.float32) / 255, 3, 1e-3)
+    np.testing.assert_allclose(out, as_float, rtol=0, atol=1e-6)
+
+
+def test_float64_and_single_channel_3d_inputs(backend, rng):
+    guide = rng.random((12, 14, 1))
+    src = rng.random((12, 14))
+    out = run(backend, guide, src, 2, 1e-3)
+    np.testing.assert_allclose(out, ref.guided_filter(guide[..., 0], src, 2, 1e-3), rtol=0, atol=TOL)
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_coefficients_reproduce_the_output(rng, channels):
+    from alphacut.ops.guided_filter import guided_filter_coefficients
+
+    guide = random_guide(rng, (29, 41), channels)
+    src = rng.random((29, 41), dtype=np.float32)
+    mean_a, mean_b = guided_filter_coefficients(guide, src, 3, 1e-3)
+    assert mean_a.shape == (29, 41, channels) and mean_b.shape == (29, 41)
+    ra, rb = ref.coefficients(guide, src, 3, 1e-3)
+    np.testing.assert_allclose(mean_a, ra, rtol=0, atol=1e-4)
+    np.testing.assert_allclose(mean_b, rb, rtol=0, atol=1e-4)
+    g3 = guide if channels == 3 else guide[..., None]
+    np.testing.assert_allclose((mean_a * g3).sum(-1) + mean_b, ops.guided_filter(guide, src, 3, 1e-3), atol=1e-5)
+
+
+def test_radius_zero_is_identity_and_constants_are_kept(backend, rng):
+    guide = random_guide(rng, (15, 18), 3)
+    src = rng.random((15, 18), dtype=np.float32)
+    # r = 0: the window is one pixel, var = cov = 0, so a = 0 and q = b = p.
+    np.testing.assert_allclose(run(backend, guide, src, 0, 1e-3), src, atol=1e-6)
+    np.testing.assert_allclose(run(backend, guide, np.full_like(src, 0.3), 5, 1e-3), 0.3, atol=1e-6)
+
+
+def test_edge_preserving(backend, rng):
+    """A noisy step filtered with the clean step as guide keeps the step and loses the noise;
+    a plain box blur of the same radius smears it."""
+    guide = np.full((40, 40), 0.2, np.float32)
+    guide[:, 20:] = 0.8
+    src = guide + rng.normal(0, 0.05, guide.shape).astype(np.float32)
+    out = run(backend, guide, src, 4, 1e-3)
+    assert np.abs(out - guide).mean() < 0.5 * np.abs(src - guide).mean()
+    assert np.abs(out - guide).mean() < 0.3 * np.abs(ref.box_mean(src, 4) - guide).mean()
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+@pytest.mark.parametrize("radius, eps", [(2, 1e-3), (8, 1e-3), (5, 1e-2)])
+def test_matches_opencv_on_interior_pixels(backend, rng, channels, radius, eps):
+    cv2 = pytest.importorskip("cv2")
+    if not hasattr(cv2, "ximgproc"):
+        pytest.skip("cv2.ximgproc (opencv-contrib) is not installed")
+    guide = random_guide(rng, (64, 72), channels)
+    src = rng.random((64, 72), dtype=np.float32)
+    out = run(backend, guide, src, radius, eps)
+    theirs = cv2.ximgproc.guidedFilter(guide, src, radius, eps, -1)
+    # OpenCV reflects at the border where we clip the window: pixels 2r inside agree.
+    m = 2 * radius
+    np.testing.assert_allclose(out[m:-m, m:-m], theirs[m:-m, m:-m], rtol=0, atol=1e-4)
+    assert np.abs(out - theirs).max() > 1e-3  # and the border conventions do differ
+
+
+REAL = ["GT05__on_leaves", "lemur__on_GT26r", "p3m_p_514ca06a__on_beach"]
+
+
+@pytest.mark.parametrize("name", REAL)
+def test_real_images_match_reference(backend, name):
+    rgb = load_rgb(shared_path("images", "composites", "input", f"{name}.jpg"))
+    alpha = load_gray(shared_path("images", "composites", "alpha", f"{name}.png"))
+    for guide in (rgb, load_gray(shared_path("images", "composites", "input", f"{name}.jpg"))):
+        out = run(backend, guide, alpha, 8, 1e-3)
+        np.testing.assert_allclose(out, ref.guided_filter(guide, alpha, 8, 1e-3), rtol=0, atol=TOL)
+
+
+def test_real_image_matches_opencv_interior(backend):
+    """On a real photo OpenCV agrees when given the uint8 guide (its eps is then in 0..255 units,
+    hence eps * 255**2). Its float32-guide colour path drifts by up to ~0.8 on this image, so the
+    float64 reference above, not OpenCV's float path, is the accuracy yardstick."""
+    cv2 = pytest.importorskip("cv2")
+    if not hasattr(cv2, "ximgproc"):
+        pytest.skip("cv2.ximgproc (opencv-contrib) is not installed")
+    name = REAL[0]
+    rgb = load_rgb(shared_path("images", "composites", "input", f"{name}.jpg"))
+    alpha = load_gray(shared_path("images", "composites", "alpha", f"{name}.png"))
+    out = run(backend, rgb, alpha, 8, 1e-3)
+    theirs = cv2.ximgproc.guidedFilter(rgb, alpha.astype(np.float32) / 255, 8, 1e-3 * 255**2, -1)
+    np.testing.assert_allclose(out[16:-16, 16:-16], theirs[16:-16, 16:-16], rtol=0, atol=1e-4)
+
+
+def test_strided_views_are_accepted(backend, rng):
+    big_guide = random_guide(rng, (30, 50), 3)
+    big_src = rng.random((30, 50), dtype=np.float32)
+    g, s = big_guide[3:20, 5:40], big_src[3:20, 5:40]  # row-strided crops
+    np.testing.assert_allclose(run(backend, g, s, 3, 1e-3), ref.guided_filter(g, s, 3, 1e-3), atol=TOL)
+    g2, s2 = big_guide[:, ::2], big_src[:, ::2]  # not packed: copied on the way in
+    np.testing.assert_allclose(run(backend, g2, s2, 3, 1e-3), ref.guided_filter(g2, s2, 3, 1e-3), atol=TOL)
+
+
+GOOD_G = np.zeros((4, 5, 3), np.float32)
+GOOD_P = np.zeros((4, 5), np.float32)
+
+
+@pytest.mark.parametrize(
+    "guide, src, radius, eps, match",
+    [
+        (np.zeros((0, 5, 3), np.float32), np.zeros((0, 5), np.float32), 1, 1e-3, "empty"),
+        (np.zeros((4, 0), np.float32), np.zeros((4, 0), np.float32), 1, 1e-3, "empty"),
+        (np.zeros((4, 5, 2), np.float32), GOOD_P, 1, 1e-3, "channels"),
+        (np.zeros((4, 5, 4), np.float32), GOOD_P, 1, 1e-3, "channels"),
+        (GOOD_G, np.zeros((4, 5, 3), np.float32), 1, 1e-3, "channels"),
+        (np.zeros((4,), np.float32), GOOD_P, 1, 1e-3, "shape"),
+        (GOOD_G, np.zeros((4, 6), np.float32), 1, 1e-3, "must match"),
+        (GOOD_G, np.full((4, 5), np.nan, np.float32), 1, 1e-3, "NaN"),
+        (np.full((4, 5, 3), np.inf, np.float32), GOOD_P, 1, 1e-3, "NaN or infinite"),
+        (GOOD_G.astype(np.int64), GOOD_P, 1, 1e-3, "dtype"),
+        (GOOD_G, GOOD_P.astype(np.complex64), 1, 1e-3, "dtype"),
+        (GOOD_G, GOOD_P, -1, 1e-3, "radius"),
+        (GOOD_G, GOOD_P, 1.5, 1e-3, "radius"),
+        (GOOD_G, GOOD_P, True, 1e-3, "radius"),
+        (GOOD_G, GOOD_P, 1, 0.0, "eps"),
+        (GOOD_G, GOOD_P, 1, -1e-3, "eps"),
+        (GOOD_G, GOOD_P, 1, float("nan"), "eps"),
+        (GOOD_G, GOOD_P, 1, "small", "eps"),
+        ("not an image", GOOD_P, 1, 1e-3, "dtype"),
+    ],
+)
+def test_bad_input(guide, src, radius, eps, match):
+    with pytest.raises(alphacut.InputError, match=match):
+        ops.guided_filter(guide, src, radius, eps)
+
+
+def test_unknown_backend():
+    with pytest.raises(alphacut.Error, match="backend must be one of"):
+        ops.guided_filter(GOOD_G, GOOD_P, 1, 1e-3, backend="tpu")
+
+
+def test_native_entry_point_rejects_bad_arrays_cleanly():
+    """The binding checks what the Python layer normally guarantees, without crashing."""
+    from alphacut import _core
+
+    with pytest.raises(alphacut.Error, match="dtype"):
+        _core.guided_filter_cpu(GOOD_G.astype(np.float64), GOOD_P, 1, 1e-3)
+    with pytest.raises(alphacut.Error, match="src has shape"):
+        _core.guided_filter_cpu(GOOD_G, np.zeros((3, 5), np.float32), 1, 1e-3)
+    with pytest.raises(alphacut.Error, match="1 or 3 channels"):
+        _core.guided_filter_cpu(np.zeros((4, 5, 2), np.float32), GOOD_P, 1, 1e-3)
+    with pytest.raises(alphacut.Error, match="eps"):
+        _core.guided_filter_cpu(GOOD_G, GOOD_P, 1, 0.0)
+    with pytest.raises(alphacut.Error, match="radius"):
+        _core.guided_filter_cpu(GOOD_G, GOOD_P, -2, 1e-3)
+    with pytest.raises(alphacut.Error, match="empty"):
+        _core.guided_filter_cpu(np.zeros((0, 5, 3), np.float32), np.zeros((0, 5), np.float32), 1, 1e-3)
+    with pytest.raises(alphacut.Error, match="1 dimensions"):
+        _core.guided_filter_coefficients_cpu(np.zeros(5, np.float32), np.zeros(5, np.float32), 1, 1e-3)
