@@ -192,10 +192,6 @@ def interleaved(methods: Dict[str, Callable], data: bytes, repeat: int, warmup: 
 def build_methods(rows, ac_session, rb_session, include_alphacut=True):
     methods: Dict[str, Callable] = {}
     missing: Dict[str, str] = {}
-    if include_alphacut:
-        from alphacut.bench.adapter import alphacut_full_cutout
-
-        methods["alphacut session"] = alphacut_full_cutout(ac_session)
     for row in rows:
         kw = ROW_KEYWORDS[row]
         methods[f"rembg {row}"] = rembg_remover(rb_session, **kw)
@@ -207,6 +203,10 @@ def build_methods(rows, ac_session, rb_session, include_alphacut=True):
                 missing[f"alphacut {row}"] = f"alphacut.remove takes no {', '.join(kw)} keyword"
             else:
                 methods[f"alphacut {row}"] = fn
+    if include_alphacut:
+        from alphacut.bench.adapter import alphacut_full_cutout
+
+        methods["alphacut session"] = alphacut_full_cutout(ac_session)
     return methods, missing
 
 

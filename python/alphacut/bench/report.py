@@ -238,7 +238,8 @@ def plot(rep: Dict[str, object], path, budget_ms: float = 1000.0) -> Path:
     labels = [f"{r['size']}\n{r['width']}x{r['height']}" for r in results]
     fig, ax = plt.subplots(figsize=(max(5.0, 1.6 * len(results) + 3), 4.5))
     bottoms = [0.0] * len(results)
-    cmap = plt.get_cmap("tab10")
+    # distinct colours, none of them grey: grey is kept for "other"
+    tab = [c for i, c in enumerate(plt.get_cmap("tab10").colors) if i != 7] + list(plt.get_cmap("Dark2").colors)
     for i, s in enumerate(stages + ["other"]):
         vals = []
         for r in results:
@@ -249,7 +250,7 @@ def plot(rep: Dict[str, object], path, budget_ms: float = 1000.0) -> Path:
             else:
                 vals.append(st[s]["median"] if s in st else 0.0)
         if any(v > 0 for v in vals):
-            ax.bar(labels, vals, bottom=bottoms, label=s, color="0.75" if s == "other" else cmap(i % 10))
+            ax.bar(labels, vals, bottom=bottoms, label=s, color="0.75" if s == "other" else tab[i % len(tab)])
             bottoms = [b + v for b, v in zip(bottoms, vals)]
     for x, r in enumerate(results):
         ax.text(x, bottoms[x], f"{r['latency_ms']['median']:.0f} ms", ha="center", va="bottom", fontsize=8)
