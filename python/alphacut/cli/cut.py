@@ -1,12 +1,252 @@
-"""Placeholder until the `cut` command lands; replaced wholesale by its implementation."""
+"""``alphacut cut``: cut out files, folders and globs.
 
-from ..errors import Error
+    alphacut cut photo.jpg -o photo.png
+    alphacut cut shots/ 'more/*.jpg' -o out/ --format webp --mode product
+    alphacut cut --sample -o astronaut-cutout.png
+
+One failing file is reported and the others go on; the exit code is 0 when every file
+succeeded and 1 otherwise. Outputs are written atomically and never over an input.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".jfif")
+_EXT = {"png": ".png", "webp": ".webp", "jpg": ".jpg", "mask": ".png"}
 
 
-def register(sub):
-    p = sub.add_parser("cut", help="(not built yet)")
+def register(sub) -> None:
+    p = sub.add_parser(
+        "cut",
+        help="cut out the subject of images (files, folders, globs)",
+        description="Cut out the subject of images. Several inputs go to a folder given by -o.",
+    )
+    p.add_argument("inputs", nargs="*", metavar="INPUT", help="image files, folders or glob patterns")
+    p.add_argument("-o", "--output", help="output file (one input) or folder (several inputs); "
+                   "default: <input stem>-cutout.<ext> beside each input")
+    p.add_argument("--model", default=None, help="model name (default u2netp; portrait mode prefers a person model)")
+    p.add_argument("--model-path", default=None, help="use this model file instead of looking it up")
+    p.add_argument("--mode", default="general", choices=("general", "product", "portrait"))
+    p.add_argument("--format", dest="fmt", default=None, choices=("png", "webp", "jpg", "mask"),
+                   help="output format (default: from the -o extension, else png)")
+    p.add_argument("--bg", default=None, help="background: a colour ('#ffffff', 'r,g,b') or an image file; "
+                   "jpg output is flattened on white by default")
+    p.add_argument("--only-mask", action="store_true", help="write the alpha mask only (same as --format mask)")
+    p.add_argument("--compress-level", type=int, default=1, help="PNG zlib level 0..9 (default 1: fast)")
+    p.add_argument("--quality", type=int, default=None, help="JPEG/WebP quality (default 95 / 90)")
+    p.add_argument("--lossless", action="store_true", help="lossless WebP")
+    p.add_argument("--no-refine", action="store_true", help="plain mask: skip the matting of the edge")
+    p.add_argument("--no-foreground", action="store_true", help="skip the foreground colour estimation")
+    p.add_argument("--rembg-compat", action="store_true", help="reproduce rembg's exact masks")
+    p.add_argument("--backend", default="onnxruntime", help="network backend (onnxruntime, tensorrt, auto)")
+    p.add_argument("--precision", default="fp32", choices=("fp32", "fp16"))
+    p.add_argument("--sample", action="store_true", help="cut out a built-in sample image (no data needed)")
+    p.add_argument("--timings", action="store_true", help="print per-stage timings (ms) for each file")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_run)
 
 
-def _run(args):
-    raise Error("the 'cut' command is not built yet")
+# ---------------------------------------------------------------------------------------------
+
+
+def expand_inputs(specs: List[str]) -> Tuple[List[Path], List[Tuple[str, str]]]:
+    """Files from paths, folders (their images, sorted, not recursive) and globs; and the
+    (spec, reason) of specs that matched nothing."""
+    files: List[Path] = []
+    missing: List[Tuple[str, str]] = []
+    seen = set()
+
+    def add(p: Path) -> None:
+        key = os.path.realpath(p)
+        if key not in seen:
+            seen.add(key)
+            files.append(p)
+
+    for s in specs:
+        p = Path(s)
+        if p.is_dir():
+            found = sorted(q for q in p.iterdir() if q.is_file() and q.suffix.lower() in IMAGE_EXTS)
+            if not found:
+                missing.append((s, "the folder holds no images"))
+            for q in found:
+                add(q)
+        elif p.is_file():
+            add(p)
+        elif glob.has_magic(s):
+            found = sorted(Path(q) for q in glob.glob(s) if Path(q).is_file())
+            if not found:
+                missing.append((s, "the pattern matched no file"))
+            for q in found:
+                add(q)
+        else:
+            missing.append((s, "no such file or folder"))
+    return files, missing
+
+
+def _format_for(args, out: Optional[Path]) -> str:
+    if args.only_mask:
+        return "mask"
+    if args.fmt:
+        return args.fmt
+    if out is not None:
+        ext = out.suffix.lower()
+        if ext in (".jpg", ".jpeg"):
+            return "jpg"
+        if ext == ".webp":
+            return "webp"
+    return "png"
+
+
+def plan_outputs(files: List[Path], output: Optional[str], args) -> List[Tuple[Path, Path, str]]:
+    """(input, output, format) per input."""
+    from ..errors import InputError
+
+    plans = []
+    out = Path(output) if output else None
+    single_file = out is not None and len(files) == 1 and not out.is_dir() and out.suffix != ""
+    if out is not None and not single_file:
+        if out.exists() and not out.is_dir():
+            raise InputError(f"{out}: several inputs need an output folder, and this is a file")
+        out.mkdir(parents=True, exist_ok=True)
+    names: Dict[Path, int] = {}
+    for f in files:
+        if single_file:
+            fmt = _format_for(args, out)
+            plans.append((f, out, fmt))
+            continue
+        fmt = _format_for(args, None)
+        folder = out if out is not None else f.parent
+        dst = folder / f"{f.stem}-cutout{_EXT[fmt]}"
+        n = names.get(dst, 0)
+        names[dst] = n + 1
+        if n:
+            dst = folder / f"{f.stem}-cutout-{n}{_EXT[fmt]}"
+        plans.append((f, dst, fmt))
+    return plans
+
+
+class _Progress:
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.total = total
+        self.done = 0
+        self.bar = None
+        self.enabled = enabled and total > 1
+        if self.enabled:
+            try:
+                from tqdm import tqdm
+
+                self.bar = tqdm(total=total, unit="img", file=sys.stderr, leave=True)
+            except ImportError:
+                self.bar = None
+
+    def update(self, name: str) -> None:
+        self.done += 1
+        if not self.enabled:
+            return
+        if self.bar is not None:
+            self.bar.set_postfix_str(name[-30:], refresh=False)
+            self.bar.update(1)
+        else:
+            width = 30
+            k = int(width * self.done / self.total)
+            print(f"\r[{'#' * k}{'.' * (width - k)}] {self.done}/{self.total} {name[-30:]:30s}",
+                  end="" if self.done < self.total else "\n", file=sys.stderr, flush=True)
+
+    def write(self, msg: str) -> None:
+        if self.bar is not None:
+            self.bar.write(msg, file=sys.stderr)
+        else:
+            if self.enabled and self.done:
+                print(file=sys.stderr)
+            print(msg, file=sys.stderr)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _background(args, shape):
+    """The --bg value as a colour tuple or an (H, W, 3) uint8 image of ``shape``."""
+    from .. import io as aio
+
+    if args.bg is None:
+        return None
+    p = Path(args.bg)
+    if p.is_file():
+        from PIL import Image
+
+        rgb = aio.decode_image(p).rgb
+        if rgb.shape[:2] != shape:
+            rgb = __import__("numpy").asarray(Image.fromarray(rgb).resize((shape[1], shape[0]), Image.BILINEAR))
+        return rgb
+    return aio.parse_color(args.bg)
+
+
+def _run(args) -> int:
+    from .. import io as aio
+    from ..api import Session
+    from ..errors import Error, InputError
+
+    if args.sample:
+        if args.inputs:
+            raise InputError("--sample takes no INPUT")
+        out = Path(args.output or "sample-cutout.png")
+        from ..pipeline.sample import sample_image
+
+        jobs = [("<sample>", sample_image(), out, _format_for(args, out))]
+    else:
+        if not args.inputs:
+            raise InputError("no INPUT given (files, folders or globs), or use --sample")
+        files, missing = expand_inputs(args.inputs)
+        for spec, why in missing:
+            print(f"alphacut: error: {spec}: {why}", file=sys.stderr)
+        plans = plan_outputs(files, args.output, args) if files else []
+        jobs = [(str(f), f, dst, fmt) for f, dst, fmt in plans]
+        if not jobs:
+            return 1
+    if not 0 <= args.compress_level <= 9:
+        raise InputError(f"--compress-level must be 0..9, got {args.compress_level}")
+    session = Session(args.model, mode=args.mode, backend=args.backend, precision=args.precision,
+                      model_path=args.model_path, refine=not args.no_refine,
+                      foreground=not (args.no_foreground or args.only_mask), rembg_compat=args.rembg_compat)
+    protect = [j[1] for j in jobs if isinstance(j[1], Path)]
+    failed = 0 if args.sample else len(missing)
+    bar = _Progress(len(jobs), not args.quiet)
+    try:
+        for name, src, dst, fmt in jobs:
+            try:
+                t0 = time.perf_counter()
+                res = session.run(src, rgba=True, foreground=None if fmt != "mask" else False)
+                bg = _background(args, res.rgba.shape[:2])
+                t1 = time.perf_counter()
+                data = aio.encode(res.rgba, fmt, compress_level=args.compress_level, background=bg,
+                                  quality=args.quality, lossless=args.lossless)
+                t2 = time.perf_counter()
+                aio.write_atomic(dst, data, protect=protect)
+                t3 = time.perf_counter()
+                if args.timings:
+                    tm = dict(res.timings)
+                    tm["encode"] = (t2 - t1) * 1000.0
+                    tm["write"] = (t3 - t2) * 1000.0
+                    parts = " ".join(f"{k}={v:.0f}" for k, v in tm.items())
+                    bar.write(f"{name} -> {dst}: {(t3 - t0) * 1000:.0f} ms ({parts})")
+            except Error as exc:
+                failed += 1
+                msg = str(exc)
+                bar.write(f"alphacut: error: {msg if msg.startswith(name) else f'{name}: {msg}'}")
+            except (OSError, MemoryError) as exc:
+                failed += 1
+                bar.write(f"alphacut: error: {name}: {type(exc).__name__}: {exc}")
+            bar.update(name)
+    finally:
+        bar.close()
+    total = len(jobs) + (0 if args.sample else len(missing))
+    if total > 1 and not args.quiet:
+        print(f"{total - failed}/{total} succeeded", file=sys.stderr)
+    return 0 if failed == 0 else 1

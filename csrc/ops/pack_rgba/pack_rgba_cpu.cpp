@@ -1,0 +1,75 @@
+#include "pack_rgba.hpp"
+
+#include "../../common/error.hpp"
+#include "../../common/parallel.hpp"
+#include "pack_rgba_pixel.hpp"
+
+namespace alphacut {
+
+void pack_rgba_cpu(ImageView<const unsigned char> image, ImageView<const float> alpha, ImageView<const float> fg,
+                   int fg_y0, int fg_x0, ImageView<unsigned char> out) {
+    const int h = image.height, w = image.width;
+    ALPHACUT_CHECK(image.channels == 3, "image must have 3 channels, got " << image.channels);
+    ALPHACUT_CHECK(alpha.height == h && alpha.width == w && alpha.channels == 1,
+                   "alpha has shape (" << alpha.height << ", " << alpha.width << ", " << alpha.channels
+                                       << "), expected (" << h << ", " << w << ")");
+    ALPHACUT_CHECK(out.height == h && out.width == w && out.channels == 4, "out must be (H, W, 4)");
+    const bool has_fg = fg.height > 0 && fg.width > 0;
+    if (has_fg) {
+        ALPHACUT_CHECK(fg.channels == 3, "foreground must have 3 channels, got " << fg.channels);
+        ALPHACUT_CHECK(fg_y0 >= 0 && fg_x0 >= 0 && fg_y0 + fg.height <= h && fg_x0 + fg.width <= w,
+                       "foreground rectangle (" << fg_y0 << ", " << fg_x0 << ") + (" << fg.height << ", "
+                                                << fg.width << ") is outside the image (" << h << ", " << w << ")");
+    }
+    parallel_for(0, h, [&](int y0, int y1) {
+        for (int y = y0; y < y1; ++y) {
+            const unsigned char* im = image.row(y);
+            const float* a = alpha.row(y);
+            unsigned char* o = out.row(y);
+            for (int x = 0; x < w; ++x) {
+                const unsigned char a8 = pack_alpha_u8(a[x]);
+                o[4 * x + 0] = pack_colour_u8(im[3 * x + 0], a8);
+                o[4 * x + 1] = pack_colour_u8(im[3 * x + 1], a8);
+                o[4 * x + 2] = pack_colour_u8(im[3 * x + 2], a8);
+                o[4 * x + 3] = a8;
+            }
+            if (has_fg && y >= fg_y0 && y < fg_y0 + fg.height) {
+                const float* f = fg.row(y - fg_y0);
+                for (int x = 0; x < fg.width; ++x) {
+                    unsigned char* p = o + 4 * (x + fg_x0);
+                    const unsigned char a8 = p[3];
+                    const unsigned char* i = im + 3 * (x + fg_x0);
+                    p[0] = pack_colour_fg_u8(i[0], f[3 * x + 0], a8);
+                    p[1] = pack_colour_fg_u8(i[1], f[3 * x + 1], a8);
+                    p[2] = pack_colour_fg_u8(i[2], f[3 * x + 2], a8);
+                }
+            }
+        }
+    }, 8);
+}
+
+void pack_rgba_patch_cpu(ImageView<const unsigned char> image, ImageView<const float> fg, int fg_y0, int fg_x0,
+                         ImageView<unsigned char> out) {
+    const int h = image.height, w = image.width;
+    ALPHACUT_CHECK(image.channels == 3, "image must have 3 channels, got " << image.channels);
+    ALPHACUT_CHECK(out.height == h && out.width == w && out.channels == 4, "out must be (H, W, 4)");
+    ALPHACUT_CHECK(fg.channels == 3, "foreground must have 3 channels, got " << fg.channels);
+    ALPHACUT_CHECK(fg_y0 >= 0 && fg_x0 >= 0 && fg_y0 + fg.height <= h && fg_x0 + fg.width <= w,
+                   "foreground rectangle (" << fg_y0 << ", " << fg_x0 << ") + (" << fg.height << ", " << fg.width
+                                            << ") is outside the image (" << h << ", " << w << ")");
+    parallel_for(0, fg.height, [&](int r0, int r1) {
+        for (int r = r0; r < r1; ++r) {
+            const float* f = fg.row(r);
+            const unsigned char* im = image.row(r + fg_y0) + 3 * fg_x0;
+            unsigned char* o = out.row(r + fg_y0) + 4 * fg_x0;
+            for (int x = 0; x < fg.width; ++x) {
+                const unsigned char a8 = o[4 * x + 3];
+                o[4 * x + 0] = pack_colour_fg_u8(im[3 * x + 0], f[3 * x + 0], a8);
+                o[4 * x + 1] = pack_colour_fg_u8(im[3 * x + 1], f[3 * x + 1], a8);
+                o[4 * x + 2] = pack_colour_fg_u8(im[3 * x + 2], f[3 * x + 2], a8);
+            }
+        }
+    }, 8);
+}
+
+}  // namespace alphacut

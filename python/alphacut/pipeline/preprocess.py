@@ -1,0 +1,186 @@
+"""Network input and output: resize + normalise per ``manifest.input``, read the probability per
+``manifest.output``. Also rembg's exact quirks (``rembg_compat``) for those who need its numbers.
+
+Default normalisation (what the models were trained with), per channel on 0..255 pixels in the
+manifest's colour order::
+
+    x = (pixel · scale − mean) / std
+
+rembg instead divides by the resized image's own maximum, works in float64, min-max stretches
+the output per image, resizes back with LANCZOS and truncates to uint8.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, Optional, Tuple
+
+import numpy as np
+
+from .. import ops
+from ..errors import InputError, ModelError
+from ..models.manifest import InputSpec, OutputSpec
+
+__all__ = [
+    "network_size",
+    "preprocess",
+    "read_probability",
+    "rembg_preprocess",
+    "rembg_mask",
+]
+
+
+def _round_to(v: float, m: int) -> int:
+    m = max(1, int(m))
+    return max(m, int(round(v / m)) * m)
+
+
+def network_size(spec: InputSpec, image_hw: Tuple[int, int]) -> Tuple[int, int]:
+    """(H, W) the network runs at: the fixed ``spec.size``, or for dynamic models the image scaled
+    so its short side is ``spec.short_side`` (when given), both sides multiples of ``multiple_of``."""
+    if spec.size is not None:
+        return int(spec.size[0]), int(spec.size[1])
+    h, w = image_hw
+    s = 1.0
+    if spec.short_side:
+        s = spec.short_side / min(h, w)
+    return _round_to(h * s, spec.multiple_of), _round_to(w * s, spec.multiple_of)
+
+
+def _normalise(rgb_small: np.ndarray, spec: InputSpec) -> np.ndarray:
+    x = rgb_small.astype(np.float32)
+    if spec.color.upper() == "BGR":
+        x = x[:, :, ::-1]
+    elif spec.color.upper() != "RGB":
+        raise ModelError(f"input colour order must be RGB or BGR, got {spec.color!r}")
+    scale = np.float32(spec.scale)
+    mean = np.asarray(spec.mean, np.float32)
+    std = np.asarray(spec.std, np.float32)
+    x = (x * scale - mean) / std
+    return x
+
+
+def to_layout(x: np.ndarray, layout: str) -> np.ndarray:
+    """(H, W, C) float32 → a batch of one in ``layout`` ("NCHW" or "NHWC")."""
+    if layout.upper() == "NCHW":
+        return np.ascontiguousarray(x.transpose(2, 0, 1)[None], dtype=np.float32)
+    if layout.upper() == "NHWC":
+        return np.ascontiguousarray(x[None], dtype=np.float32)
+    raise ModelError(f"input layout must be NCHW or NHWC, got {layout!r}")
+
+
+def preprocess(rgb: np.ndarray, spec: InputSpec, *, size: Optional[Tuple[int, int]] = None) -> np.ndarray:
+    """The network input for an (H, W, 3) uint8 RGB image.
+
+    Resizes to ``size`` (default :func:`network_size`) with area averaging when shrinking and
+    bilinear when enlarging (the native ``alphacut.ops.resize``), converts to the manifest's
+    colour order and applies ``(pixel · scale − mean) / std``.
+
+    Returns
+    -------
+    (1, 3, h, w) or (1, h, w, 3) float32, per ``spec.layout``.
+    """
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+        raise InputError(f"preprocess: expected (H, W, 3) uint8 RGB, got {rgb.shape} {rgb.dtype}")
+    th, tw = size or network_size(spec, rgb.shape[:2])
+    if (th, tw) != rgb.shape[:2]:
+        shrink = th * tw < rgb.shape[0] * rgb.shape[1]
+        small = ops.resize(rgb, (th, tw), method="area" if shrink else "bilinear")
+    else:
+        small = rgb
+    return to_layout(_normalise(small, spec), spec.layout)
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def read_probability(outputs: Dict[str, np.ndarray], spec: OutputSpec, layout: str = "NCHW",
+                     output_names=None) -> np.ndarray:
+    """The foreground probability (h, w) float32 in [0, 1] from the network outputs.
+
+    Takes output ``spec.name`` (default the first), the batch's first item, channel
+    ``spec.channel`` (channel axis 1 for NCHW, last for NHWC; a 3-D output is (N, h, w)), after
+    ``spec.activation`` ("none", "sigmoid" on logits, or "softmax" across channels). With
+    ``spec.reduce == "1-background"`` (multi-class outputs such as u2net_cloth_seg) the
+    probability is 1 − softmax(·)[0]."""
+    names = list(output_names or outputs.keys())
+    key = spec.name or names[0]
+    if key not in outputs:
+        raise ModelError(f"the network has no output {key!r} (it has {', '.join(outputs)})")
+    y = np.asarray(outputs[key], dtype=np.float32)
+    if y.ndim == 4:
+        y = y[0]
+        if layout.upper() == "NHWC" and y.shape[-1] <= 16 and y.shape[0] > 16:
+            y = np.moveaxis(y, -1, 0)
+    elif y.ndim == 3:
+        pass  # (N, h, w) or (C, h, w): one item or channels; treated as channels
+    elif y.ndim == 2:
+        y = y[None]
+    else:
+        raise ModelError(f"output {key!r} has shape {outputs[key].shape}; expected (N, C, h, w)")
+    reduce = getattr(spec, "reduce", "channel")
+    if spec.activation == "softmax" or reduce == "1-background":
+        e = np.exp(y - y.max(axis=0, keepdims=True))
+        y = e / e.sum(axis=0, keepdims=True)
+    if reduce == "1-background":
+        return np.clip(1.0 - y[0], 0.0, 1.0).astype(np.float32)
+    if reduce != "channel":
+        raise ModelError(f"unknown output reduction {reduce!r}")
+    if not 0 <= spec.channel < y.shape[0]:
+        raise ModelError(f"output {key!r} has {y.shape[0]} channels; the manifest asks for channel {spec.channel}")
+    p = y[spec.channel]
+    if spec.activation == "sigmoid":
+        p = _sigmoid(p)
+    elif spec.activation not in ("none", "softmax"):
+        raise ModelError(f"unknown output activation {spec.activation!r}")
+    if not np.isfinite(p).all():
+        raise ModelError(f"output {key!r} contains NaN or infinite values")
+    return np.clip(p, 0.0, 1.0).astype(np.float32)
+
+
+# ---------------------------------------------------------------------------------------------
+# rembg's exact numbers
+# ---------------------------------------------------------------------------------------------
+
+
+def rembg_preprocess(rgb: np.ndarray, spec: InputSpec) -> np.ndarray:
+    """rembg's ``BaseSession.normalize``: PIL LANCZOS resize, divide by the resized image's own
+    maximum, float64 ``(x − mean) / std``, NCHW float32."""
+    from PIL import Image
+
+    h, w = network_size(spec, rgb.shape[:2])
+    im = Image.fromarray(rgb, "RGB").resize((w, h), Image.Resampling.LANCZOS)
+    a = np.array(im)
+    a = a / max(np.max(a), 1e-6)
+    mean = np.asarray(spec.mean, np.float64)
+    std = np.asarray(spec.std, np.float64)
+    x = (a - mean) / std
+    if spec.color.upper() == "BGR":
+        x = x[:, :, ::-1]
+    return np.expand_dims(x.transpose(2, 0, 1), 0).astype(np.float32)
+
+
+def rembg_mask(prob_raw: np.ndarray, full_hw: Tuple[int, int]) -> np.ndarray:
+    """rembg's u2net-family post-processing: per-image min-max stretch (no epsilon), truncation to
+    uint8, PIL LANCZOS resize to the image size. Returns (H, W) uint8."""
+    from PIL import Image
+
+    pred = np.asarray(prob_raw, np.float32)
+    ma, mi = np.max(pred), np.min(pred)
+    if ma > mi:
+        pred = (pred - mi) / (ma - mi)
+    else:
+        pred = np.zeros_like(pred)
+    mask = Image.fromarray((pred * 255).astype("uint8"), mode="L")
+    mask = mask.resize((full_hw[1], full_hw[0]), Image.Resampling.LANCZOS)
+    return np.asarray(mask)
+
+
+def raw_output(outputs: Dict[str, np.ndarray], spec: OutputSpec, output_names=None) -> np.ndarray:
+    """The unclipped output map (h, w) float32 as rembg reads it: ``out[0][:, channel]`` squeezed."""
+    names = list(output_names or outputs.keys())
+    key = spec.name or names[0]
+    y = np.asarray(outputs[key])
+    if y.ndim == 4:
+        y = y[:, spec.channel]
+    return np.squeeze(y).astype(np.float32)

@@ -1,0 +1,162 @@
+"""``alphacut cut`` end to end in a temporary folder: files, folders, globs, formats, a failing
+file among good ones, exit codes, atomic outputs that never overwrite an input, --sample."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from alphacut.cli import main
+from conftest import REPO, shared_path
+
+
+
+@pytest.fixture(autouse=True)
+def _env(monkeypatch, tmp_path):
+    src = shared_path("models", "u2netp_320.onnx")
+    d = tmp_path / "rembg_home" / "models" / "u2netp"
+    d.mkdir(parents=True)
+    (d / "u2netp.onnx").symlink_to(src)
+    monkeypatch.setenv("REMBG_HOME", str(tmp_path / "rembg_home"))
+    monkeypatch.setenv("ALPHACUT_HOME", str(tmp_path / "alphacut_home"))
+    yield
+    from alphacut.api import clear_sessions
+
+    clear_sessions()
+
+
+def _small_photo(tmp_path: Path, name: str, size=(160, 120)) -> Path:
+    src = shared_path("images", "rembg", "input", "car-1.jpg")
+    p = tmp_path / name
+    Image.open(src).convert("RGB").resize(size).save(p)
+    return p
+
+
+def _png_header_claiming(w: int, h: int) -> bytes:
+    import struct
+    import zlib
+
+    def chunk(tag: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + tag + body + struct.pack(">I", zlib.crc32(tag + body))
+
+    ihdr = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 100))
+
+
+def _leftovers(folder: Path):
+    return [p.name for p in folder.iterdir() if p.name.startswith(".") or p.suffix == ".tmp"]
+
+
+def test_batch_with_a_failing_file(tmp_path, capsys):
+    inp = tmp_path / "in"
+    inp.mkdir()
+    good1 = _small_photo(inp, "a.jpg")
+    good2 = _small_photo(inp, "b.png")
+    bad = inp / "broken.jpg"
+    bad.write_bytes(b"this is a text file, not a JPEG\n")
+    empty = inp / "empty.png"
+    empty.write_bytes(b"")
+    truncated = inp / "truncated.jpg"
+    truncated.write_bytes(good1.read_bytes()[:400])
+    huge = inp / "huge.png"
+    huge.write_bytes(_png_header_claiming(100_000, 100_000))
+    out = tmp_path / "out"
+    rc = main(["cut", str(good1), str(bad), str(empty), str(truncated), str(huge), str(good2),
+               str(tmp_path / "nope.jpg"), "-o", str(out), "-q"])
+    assert rc == 1
+    err = capsys.readouterr().err
+    for name in ("broken.jpg", "empty.png", "truncated.jpg", "huge.png", "nope.jpg"):
+        assert sum(name in line for line in err.splitlines()) == 1, (name, err)
+    assert "pixels" in err
+    assert sorted(p.name for p in out.iterdir()) == ["a-cutout.png", "b-cutout.png"]
+    for p in out.iterdir():
+        im = Image.open(p)
+        assert im.mode == "RGBA" and im.size == (160, 120)
+    assert _leftovers(out) == []
+    assert bad.read_bytes() == b"this is a text file, not a JPEG\n"
+
+
+def test_folder_and_glob_all_good_exit_zero(tmp_path, capsys):
+    inp = tmp_path / "in"
+    inp.mkdir()
+    for n in ("x.jpg", "y.jpg"):
+        _small_photo(inp, n)
+    (inp / "notes.txt").write_text("not an image and not picked up from a folder")
+    rc = main(["cut", str(inp), "-o", str(tmp_path / "o1"), "--format", "webp", "-q"])
+    assert rc == 0
+    assert sorted(p.name for p in (tmp_path / "o1").iterdir()) == ["x-cutout.webp", "y-cutout.webp"]
+    assert Image.open(tmp_path / "o1" / "x-cutout.webp").format == "WEBP"
+    rc = main(["cut", str(inp / "*.jpg"), "-o", str(tmp_path / "o2"), "--only-mask", "-q"])
+    assert rc == 0
+    m = Image.open(tmp_path / "o2" / "x-cutout.png")
+    assert m.mode == "L"
+
+
+def test_single_file_formats_and_background(tmp_path):
+    p = _small_photo(tmp_path, "car.jpg")
+    assert main(["cut", str(p), "-o", str(tmp_path / "car.jpg.out.jpg"), "-q"]) == 0
+    j = Image.open(tmp_path / "car.jpg.out.jpg")
+    assert j.format == "JPEG" and j.mode == "RGB"
+    # flattened on white: where the mask is empty the JPEG is (near) white
+    assert main(["cut", str(p), "-o", str(tmp_path / "m.png"), "--only-mask", "-q"]) == 0
+    mask = np.asarray(Image.open(tmp_path / "m.png"))
+    jp = np.asarray(j).astype(int)
+    assert jp[mask == 0].mean() > 245
+    # a coloured background and a background image
+    assert main(["cut", str(p), "-o", str(tmp_path / "red.png"), "--bg", "#ff0000", "-q"]) == 0
+    red = np.asarray(Image.open(tmp_path / "red.png"))
+    assert (red[:, :, 3] == 255).all()
+    assert (red[mask == 0][:, :3] == [255, 0, 0]).all()
+    bgimg = tmp_path / "bg.png"
+    Image.new("RGB", (40, 30), (0, 0, 255)).save(bgimg)
+    assert main(["cut", str(p), "-o", str(tmp_path / "onbg.png"), "--bg", str(bgimg), "-q"]) == 0
+    onbg = np.asarray(Image.open(tmp_path / "onbg.png"))
+    assert (onbg[mask == 0][:, :3] == [0, 0, 255]).all()
+    # default name beside the input, and PNG compression level
+    assert main(["cut", str(p), "--compress-level", "9", "-q"]) == 0
+    assert (tmp_path / "car-cutout.png").is_file()
+
+
+def test_never_overwrites_an_input(tmp_path, capsys):
+    p = _small_photo(tmp_path, "photo.png")
+    before = p.read_bytes()
+    rc = main(["cut", str(p), "-o", str(p), "-q"])
+    assert rc == 1
+    assert "input" in capsys.readouterr().err
+    assert p.read_bytes() == before
+    assert sorted(x.name for x in tmp_path.iterdir() if not x.is_dir()) == ["photo.png"]
+
+
+def test_usage_errors(tmp_path, capsys):
+    assert main(["cut", "-q"]) == 1
+    assert "no INPUT" in capsys.readouterr().err
+    p = _small_photo(tmp_path, "z.jpg")
+    assert main(["cut", str(p), "--compress-level", "12", "-q"]) == 1
+    assert main(["cut", str(p), "--bg", "not-a-colour", "-o", str(tmp_path / "o.png"), "-q"]) == 1
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_sample(tmp_path):
+    out = tmp_path / "astronaut-cutout.png"
+    assert main(["cut", "--sample", "-o", str(out), "-q"]) == 0
+    im = Image.open(out)
+    assert im.mode == "RGBA" and im.size == (640, 480)
+    a = np.asarray(im)[:, :, 3]
+    from alphacut.pipeline.sample import sample_image_and_alpha
+
+    gt = sample_image_and_alpha()[1]
+    iou = ((a > 127) & (gt > 0.5)).sum() / ((a > 127) | (gt > 0.5)).sum()
+    assert iou > 0.97
+
+
+def test_help_runs_as_a_program():
+    env = dict(os.environ, PYTHONPATH=str(REPO / "python"))
+    r = subprocess.run([sys.executable, "-m", "alphacut", "cut", "--help"], capture_output=True, text=True, env=env)
+    assert r.returncode == 0 and "--sample" in r.stdout and "--compress-level" in r.stdout

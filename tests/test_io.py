@@ -1,0 +1,357 @@
+"""alphacut.io: decoding every kind of input to RGB uint8, the header-first size limit, clear
+errors for bad files, the threaded PNG encoder, the other encoders, atomic writes."""
+
+from __future__ import annotations
+
+import io
+import os
+import struct
+import time
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import alphacut
+from alphacut import io as aio
+from conftest import shared_path
+
+
+def _png_bytes(im: Image.Image, **kw) -> bytes:
+    b = io.BytesIO()
+    im.save(b, "PNG", **kw)
+    return b.getvalue()
+
+
+# ------------------------------------------------------------------------------------------------
+# decoding
+# ------------------------------------------------------------------------------------------------
+
+
+def test_decode_path_bytes_filelike_pil_agree(tmp_path, rng):
+    a = rng.integers(0, 256, (37, 53, 3), dtype=np.uint8)
+    p = tmp_path / "x.png"
+    Image.fromarray(a).save(p)
+    data = p.read_bytes()
+    for src in (p, str(p), data, bytearray(data), io.BytesIO(data), Image.open(p), a):
+        d = aio.decode_image(src)
+        assert d.rgb.dtype == np.uint8 and d.rgb.shape == (37, 53, 3)
+        np.testing.assert_array_equal(d.rgb, a)
+        assert d.alpha is None
+
+
+def test_decode_real_jpeg_matches_pillow():
+    p = shared_path("images", "rembg", "input", "car-1.jpg")
+    d = aio.decode_image(p)
+    ref = np.asarray(Image.open(p).convert("RGB"))
+    np.testing.assert_array_equal(d.rgb, ref)
+    assert d.info["format"] == "JPEG"
+
+
+@pytest.mark.parametrize("orientation", [1, 2, 3, 4, 5, 6, 7, 8])
+def test_exif_orientation_applied(orientation, rng):
+    # An asymmetric image: the decoded pixels must equal the transposition the tag asks for.
+    a = rng.integers(0, 256, (20, 30, 3), dtype=np.uint8)
+    a[:5, :5] = 255
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    b = io.BytesIO()
+    Image.fromarray(a).save(b, "PNG", exif=exif.tobytes())
+    d = aio.decode_image(b.getvalue())
+    # Independent reference: NumPy flips/rotations per the EXIF specification.
+    ref = {
+        1: a,
+        2: a[:, ::-1],
+        3: a[::-1, ::-1],
+        4: a[::-1],
+        5: a.transpose(1, 0, 2),
+        6: np.rot90(a, -1),
+        7: a[::-1, ::-1].transpose(1, 0, 2),  # transverse: out[i, j] = a[H-1-j, W-1-i]
+        8: np.rot90(a, 1),
+    }[orientation]
+    np.testing.assert_array_equal(d.rgb, ref)
+    assert d.info["orientation"] == orientation
+
+
+def test_exif_rotation_real_jpeg(tmp_path):
+    src = shared_path("images", "rembg", "input", "car-1.jpg")
+    im = Image.open(src)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90° clockwise to display
+    p = tmp_path / "rot.jpg"
+    im.save(p, "JPEG", quality=95, exif=exif.tobytes())
+    d = aio.decode_image(p)
+    raw = np.asarray(Image.open(p).convert("RGB"))
+    assert d.rgb.shape == (raw.shape[1], raw.shape[0], 3)
+    np.testing.assert_array_equal(d.rgb, np.rot90(raw, -1))
+
+
+def test_grey_palette_rgba_la_cmyk(rng):
+    g = rng.integers(0, 256, (16, 24), dtype=np.uint8)
+    d = aio.decode_image(_png_bytes(Image.fromarray(g, "L")))
+    np.testing.assert_array_equal(d.rgb, np.repeat(g[:, :, None], 3, axis=2))
+
+    rgba = rng.integers(0, 256, (16, 24, 4), dtype=np.uint8)
+    d = aio.decode_image(_png_bytes(Image.fromarray(rgba, "RGBA")))
+    np.testing.assert_array_equal(d.rgb, rgba[:, :, :3])
+    np.testing.assert_array_equal(d.alpha, rgba[:, :, 3])  # dropped from the pixels, kept for info
+
+    la = Image.fromarray(np.dstack([g, 255 - g]), "LA")
+    d = aio.decode_image(_png_bytes(la))
+    np.testing.assert_array_equal(d.rgb[:, :, 1], g)
+    np.testing.assert_array_equal(d.alpha, 255 - g)
+
+    rgb = rng.integers(0, 256, (16, 24, 3), dtype=np.uint8)
+    pal = Image.fromarray(rgb).quantize(16)
+    d = aio.decode_image(_png_bytes(pal))
+    np.testing.assert_array_equal(d.rgb, np.asarray(pal.convert("RGB")))
+    assert d.info["mode"] == "P"
+
+    cmyk = Image.fromarray(rgb).convert("CMYK")
+    b = io.BytesIO()
+    cmyk.save(b, "TIFF")
+    d = aio.decode_image(b.getvalue())
+    # CMYK→RGB: R = 255 − C (K = 0 as Pillow converts), checked with NumPy.
+    c = np.asarray(cmyk).astype(int)
+    ref = np.clip(255 - c[:, :, :3] - c[:, :, 3:4], 0, 255).astype(np.uint8)
+    np.testing.assert_array_equal(d.rgb, ref)
+
+
+def test_sixteen_bit_is_scaled_not_clipped(rng):
+    v = rng.integers(0, 65536, (10, 12), dtype=np.uint16)
+    v[0, 0], v[0, 1], v[0, 2] = 0, 65535, 32768
+    im = Image.fromarray(v)  # mode I;16
+    d = aio.decode_image(_png_bytes(im))
+    ref = np.rint(v.astype(np.float64) * 255.0 / 65535.0).astype(np.uint8)
+    np.testing.assert_array_equal(d.rgb[:, :, 0], ref)
+    assert d.info["bits"] == 16
+    assert d.rgb[0, 1, 0] == 255 and d.rgb[0, 0, 0] == 0 and d.rgb[0, 2, 0] == 128
+    # Pillow's own convert("L") would clip everything above 255 to white: we must not.
+    assert (d.rgb[:, :, 0] < 255).mean() > 0.9
+    # ndarray uint16 input: the same scaling
+    np.testing.assert_array_equal(aio.decode_image(v).rgb[:, :, 0], ref)
+
+
+def test_ndarray_inputs(rng):
+    f = rng.random((8, 9, 3)).astype(np.float32)
+    np.testing.assert_array_equal(aio.decode_image(f).rgb, np.rint(f * 255).astype(np.uint8))
+    b = rng.random((8, 9)) > 0.5
+    np.testing.assert_array_equal(aio.decode_image(b).rgb[:, :, 2], b.astype(np.uint8) * 255)
+    a4 = rng.integers(0, 256, (8, 9, 4), dtype=np.uint8)
+    d = aio.decode_image(a4)
+    np.testing.assert_array_equal(d.alpha, a4[:, :, 3])
+
+
+@pytest.mark.parametrize(
+    "bad, msg",
+    [
+        (np.zeros((0, 0, 3), np.uint8), "empty"),
+        (np.zeros((5, 5, 2), np.uint8), "shape"),
+        (np.zeros((5, 5, 3), np.int32), "dtype"),
+        (np.full((5, 5, 3), np.nan, np.float32), "NaN"),
+        (np.full((5, 5, 3), 2.0, np.float32), r"\[0, 1\]"),
+        (12345, "cannot read an image"),
+    ],
+)
+def test_bad_arrays_raise_input_error(bad, msg):
+    with pytest.raises(alphacut.InputError, match=msg):
+        aio.decode_image(bad)
+
+
+def _bad_files(tmp_path):
+    src = shared_path("images", "rembg", "input", "car-1.jpg").read_bytes()
+    return {
+        "empty.jpg": b"",
+        "text.jpg": b"this is not an image, it is a text file\n" * 20,
+        "truncated.jpg": src[: len(src) // 3],
+        "corrupt.png": _png_bytes(Image.new("RGB", (64, 64), (1, 2, 3)))[:60] + b"\x00garbage" * 50,
+        "header_only.jpg": src[:200],
+    }
+
+
+def test_bad_files_give_one_clear_decode_error(tmp_path):
+    for name, data in _bad_files(tmp_path).items():
+        p = tmp_path / name
+        p.write_bytes(data)
+        for src in (p, data):
+            with pytest.raises(alphacut.DecodeError) as ei:
+                aio.decode_image(src)
+            assert str(ei.value)  # a message, naming what was wrong
+    with pytest.raises(alphacut.DecodeError, match="no such file"):
+        aio.decode_image(tmp_path / "absent.jpg")
+
+
+def _png_header_claiming(w: int, h: int) -> bytes:
+    ihdr = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)
+    chunk = struct.pack(">I", len(ihdr)) + b"IHDR" + ihdr + struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
+    idat = zlib.compress(b"\x00" * 100)
+    idat_chunk = struct.pack(">I", len(idat)) + b"IDAT" + idat + struct.pack(">I", zlib.crc32(b"IDAT" + idat))
+    return b"\x89PNG\r\n\x1a\n" + chunk + idat_chunk
+
+
+def test_huge_header_refused_fast_without_allocating():
+    data = _png_header_claiming(100_000, 100_000)
+    t0 = time.perf_counter()
+    with pytest.raises(aio.ImageTooLargeError, match="pixels"):
+        aio.decode_image(data)
+    assert isinstance(aio.ImageTooLargeError("x"), alphacut.InputError)
+    # a generous bound: decoding 10^10 pixels would take minutes and 30 GB
+    assert time.perf_counter() - t0 < 2.0
+
+
+def test_pixel_limit_is_configurable(monkeypatch, rng):
+    data = _png_bytes(Image.fromarray(rng.integers(0, 256, (40, 50, 3), dtype=np.uint8)))
+    monkeypatch.setenv("ALPHACUT_MAX_PIXELS", "1999")
+    with pytest.raises(aio.ImageTooLargeError, match="ALPHACUT_MAX_PIXELS"):
+        aio.decode_image(data)
+    with pytest.raises(aio.ImageTooLargeError):
+        aio.decode_image(np.zeros((40, 50, 3), np.uint8))
+    monkeypatch.setenv("ALPHACUT_MAX_PIXELS", "2000")
+    assert aio.decode_image(data).rgb.shape == (40, 50, 3)
+
+
+# ------------------------------------------------------------------------------------------------
+# encoding
+# ------------------------------------------------------------------------------------------------
+
+
+def _png_chunks(data: bytes):
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    i = 8
+    out = []
+    while i < len(data):
+        (n,) = struct.unpack(">I", data[i : i + 4])
+        tag = data[i + 4 : i + 8]
+        body = data[i + 8 : i + 8 + n]
+        (crc,) = struct.unpack(">I", data[i + 8 + n : i + 12 + n])
+        assert crc == zlib.crc32(tag + body) & 0xFFFFFFFF, f"bad CRC in {tag}"
+        out.append((tag, body))
+        i += 12 + n
+    return out
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 4), (7, 5, 3), (64, 33), (301, 257, 4), (2000, 700, 4)])
+@pytest.mark.parametrize("level", [0, 1, 6, 9])
+@pytest.mark.parametrize("filt", ["up", "sub", "none"])
+def test_encode_png_roundtrip(shape, level, filt, rng):
+    a = rng.integers(0, 256, shape, dtype=np.uint8)
+    if len(shape) == 3 and shape[0] > 100:
+        a[: shape[0] // 2] = 0  # compressible half, as in a cutout's background
+    data = aio.encode_png(a, compress_level=level, filter=filt)
+    chunks = _png_chunks(data)
+    idat = b"".join(b for t, b in chunks if t == b"IDAT")
+    raw = zlib.decompress(idat)  # zlib checks the combined Adler-32
+    c = 1 if a.ndim == 2 else a.shape[2]
+    assert len(raw) == a.shape[0] * (a.shape[1] * c + 1)
+    np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(data))), a)
+
+
+def test_encode_png_real_cutout_and_is_smaller_at_higher_level():
+    p = shared_path("images", "rembg", "reference_u2netp_rgba", "cloth-1.png")
+    a = np.asarray(Image.open(p).convert("RGBA"))
+    fast = aio.encode_png(a, compress_level=1)
+    small = aio.encode_png(a, compress_level=9)
+    assert len(small) < len(fast) < a.size
+    np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(fast))), a)
+
+
+def test_encode_png_bad_input():
+    with pytest.raises(alphacut.InputError):
+        aio.encode_png(np.zeros((4, 4, 4), np.float32))
+    with pytest.raises(alphacut.InputError):
+        aio.encode_png(np.zeros((4, 4, 2), np.uint8))
+    with pytest.raises(alphacut.InputError, match="compress_level"):
+        aio.encode_png(np.zeros((4, 4, 4), np.uint8), compress_level=10)
+    with pytest.raises(alphacut.InputError, match="filter"):
+        aio.encode_png(np.zeros((4, 4, 4), np.uint8), filter="paeth2")
+
+
+def test_flatten_and_jpeg_on_white(rng):
+    rgba = rng.integers(0, 256, (20, 30, 4), dtype=np.uint8)
+    a = rgba[:, :, 3:4] / 255.0
+    ref = np.clip(np.floor(rgba[:, :, :3] * a + 255 * (1 - a) + 0.5), 0, 255)
+    out = aio.flatten(rgba)
+    assert np.abs(out.astype(int) - ref).max() <= 1
+    red = aio.flatten(rgba, "#ff0000")
+    ref_red = np.floor(rgba[:, :, :3] * a + np.array([255, 0, 0]) * (1 - a) + 0.5)
+    assert np.abs(red.astype(int) - ref_red).max() <= 1
+    # JPEG: smooth content (JPEG subsamples chroma, so noise would not survive)
+    yy, xx = np.mgrid[0:32, 0:48]
+    smooth = np.dstack([xx * 5, yy * 7, 255 - xx * 5, np.clip(xx * 6, 0, 255)]).astype(np.uint8)
+    back = np.asarray(Image.open(io.BytesIO(aio.encode_jpeg(smooth, quality=100))))
+    assert back.shape == (32, 48, 3)
+    assert np.abs(back.astype(int) - aio.flatten(smooth).astype(int)).mean() < 2
+    # fully transparent → pure background colour
+    clear = np.zeros((16, 16, 4), np.uint8)
+    clear[:, :, :3] = 7
+    back = np.asarray(Image.open(io.BytesIO(aio.encode_jpeg(clear))))
+    assert back.min() >= 250
+
+
+def test_webp_lossless_and_lossy(rng):
+    rgba = rng.integers(0, 256, (24, 40, 4), dtype=np.uint8)
+    data = aio.encode_webp(rgba, lossless=True)
+    back = np.asarray(Image.open(io.BytesIO(data)).convert("RGBA"))
+    visible = rgba[:, :, 3] > 0
+    np.testing.assert_array_equal(back[:, :, 3], rgba[:, :, 3])
+    np.testing.assert_array_equal(back[visible][:, :3], rgba[visible][:, :3])
+    lo = aio.encode_webp(rgba, quality=10)
+    hi = aio.encode_webp(rgba, quality=95)
+    assert len(lo) < len(hi)
+    with pytest.raises(alphacut.InputError):
+        aio.encode_webp(rgba, quality=101)
+
+
+def test_encode_dispatch_and_mask(rng):
+    rgba = rng.integers(0, 256, (10, 12, 4), dtype=np.uint8)
+    m = Image.open(io.BytesIO(aio.encode(rgba, "mask")))
+    assert m.mode == "L"
+    np.testing.assert_array_equal(np.asarray(m), rgba[:, :, 3])
+    png = Image.open(io.BytesIO(aio.encode(rgba, "png", background=(0, 0, 0))))
+    assert np.asarray(png)[:, :, 3].min() == 255  # flattened: opaque
+    with pytest.raises(alphacut.InputError, match="format"):
+        aio.encode(rgba, "gif")
+
+
+@pytest.mark.parametrize("value, expect", [("#ffffff", (255, 255, 255)), ("#f00", (255, 0, 0)),
+                                           ("10,20,30", (10, 20, 30)), ((1, 2, 3, 4), (1, 2, 3))])
+def test_parse_color(value, expect):
+    assert aio.parse_color(value) == expect
+
+
+@pytest.mark.parametrize("bad", ["#ggg", "1,2", "300,0,0", "", (1, 2)])
+def test_parse_color_bad(bad):
+    with pytest.raises(alphacut.InputError):
+        aio.parse_color(bad)
+
+
+# ------------------------------------------------------------------------------------------------
+# atomic writes
+# ------------------------------------------------------------------------------------------------
+
+
+def test_write_atomic_and_protect(tmp_path):
+    dst = tmp_path / "out.png"
+    aio.write_atomic(dst, b"abc")
+    assert dst.read_bytes() == b"abc"
+    aio.write_atomic(dst, b"defg")
+    assert dst.read_bytes() == b"defg"
+    inp = tmp_path / "in.jpg"
+    inp.write_bytes(b"input")
+    with pytest.raises(alphacut.InputError, match="input"):
+        aio.write_atomic(inp, b"x", protect=[inp])
+    link = tmp_path / "alias.jpg"
+    os.symlink(inp, link)
+    with pytest.raises(alphacut.InputError, match="input"):
+        aio.write_atomic(link, b"x", protect=[inp])
+    assert inp.read_bytes() == b"input"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["alias.jpg", "in.jpg", "out.png"]
+
+
+def test_write_atomic_leaves_nothing_on_error(tmp_path):
+    with pytest.raises(TypeError):
+        aio.write_atomic(tmp_path / "x.png", 12345)  # not bytes: the write fails midway
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(alphacut.InputError, match="does not exist"):
+        aio.write_atomic(tmp_path / "missing" / "x.png", b"x")
