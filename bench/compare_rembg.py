@@ -363,7 +363,8 @@ def render(res, ratio) -> str:
 
     out += [f"## Quality on the {n} exact-GT images (mean over images; lower is better)", "",
             "SAD and gradient error ÷ 1000, MSE × 1000 (alphacut.metrics.matte_errors; band = unknown band "
-            "of the GT, disk radius 15).", "",
+            "of the GT, disk radius 15). `decontaminate` changes colours only, so its alpha figures equal "
+            "`plain` by construction.", "",
             "| method | " + " | ".join(QUALITY_KEYS) + " | median SAD |", "|---|" + "---|" * (len(QUALITY_KEYS) + 1)]
     for m in methods:
         vals = [[res["per_image"][i][m][k] for i in res["images"]] for k in QUALITY_KEYS]

@@ -65,3 +65,18 @@ def test_failing_nvidia_smi_means_no_gpu(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
     assert machine.gpus() == []
     assert any("none found" in ln for ln in machine.describe(machine.machine_info()))
+
+
+def test_source_commit_names_this_checkout():
+    import re
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    here = Path(machine.__file__).resolve().parent
+    if not shutil.which("git") or subprocess.run(["git", "-C", str(here), "rev-parse"], capture_output=True).returncode:
+        assert machine.source_commit() is None
+        return
+    head = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    c = machine.source_commit()
+    assert re.fullmatch(r"[0-9a-f]{10,}(-dirty)?", c) and head.startswith(c.split("-")[0])

@@ -128,6 +128,23 @@ def native_threads() -> Optional[int]:
         return None
 
 
+def source_commit() -> Optional[str]:
+    """The git commit of the alphacut source being measured (``git describe --always --dirty``),
+    None when alphacut is not run from a git checkout."""
+    from pathlib import Path
+
+    exe = shutil.which("git")
+    if not exe:
+        return None
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run([exe, "-C", str(here), "describe", "--always", "--dirty", "--abbrev=10"],
+                             capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
 def machine_info() -> Dict[str, object]:
     """Everything above in one JSON-ready dict (the ``machine`` section of a report).
 
@@ -147,6 +164,7 @@ def machine_info() -> Dict[str, object]:
         "os": f"{platform.system()} {platform.release()}",
         "python": sys.version.split()[0],
         "versions": {k: v for k, v in versions.items() if v is not None},
+        "alphacut_commit": source_commit(),
         "ort_providers": ort_providers(),
         "alphacut_threads": native_threads(),
         "thread_env": {k: os.environ[k] for k in THREAD_ENV if k in os.environ},
@@ -170,7 +188,8 @@ def describe(info: Dict[str, object]) -> List[str]:
     else:
         lines.append("GPU: none found (nvidia-smi absent or lists no device)")
     vers = info.get("versions") or {}
-    lines.append("versions: " + ", ".join(f"{k} {v}" for k, v in vers.items()))
+    lines.append("versions: " + ", ".join(f"{k} {v}" for k, v in vers.items())
+                 + (f" (alphacut source at commit {info['alphacut_commit']})" if info.get("alphacut_commit") else ""))
     lines.append(f"OS: {show(info.get('os'))}, Python {show(info.get('python'))}")
     env = info.get("thread_env") or {}
     threads = f"alphacut threads {show(info.get('alphacut_threads'))}"
