@@ -64,3 +64,23 @@ def test_help_lists_the_options(capsys):
     out = capsys.readouterr().out
     for opt in ("--backend", "--model", "--sizes", "--repeat", "--warmup", "--json", "--plot"):
         assert opt in out
+
+
+def test_from_json_rerenders_without_measuring(tmp_path, capsys):
+    src = tmp_path / "r.json"
+    assert main(["bench", "--target", "calibration", "--sizes", "16x16", "--repeat", "2", "--warmup", "0",
+                 "--batch", "0", "--no-memory", "--json", str(src), "-q"]) == 0
+    first = capsys.readouterr().out
+    md = tmp_path / "again.md"
+    assert main(["bench", "--from-json", str(src), "--markdown", str(md)]) == 0
+    again = capsys.readouterr().out
+    table = [ln for ln in first.splitlines() if ln.strip().startswith("16x16")]
+    assert table and table[0] in again  # the same figures, printed again
+    assert load_json(src)["command"] in md.read_text()
+
+
+def test_from_json_bad_file(tmp_path, capsys):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"schema": "alphacut-bench/1"}')
+    assert main(["bench", "--from-json", str(bad)]) == 1
+    assert "invalid benchmark report" in capsys.readouterr().err

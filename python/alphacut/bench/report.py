@@ -254,6 +254,7 @@ def plot(rep: Dict[str, object], path, budget_ms: float = 1000.0) -> Path:
             bottoms = [b + v for b, v in zip(bottoms, vals)]
     for x, r in enumerate(results):
         ax.text(x, bottoms[x], f"{r['latency_ms']['median']:.0f} ms", ha="center", va="bottom", fontsize=8)
+    ax.set_ylim(0, max(max(bottoms, default=0.0), budget_ms) * 1.12)  # room for the labels
     ax.axhline(budget_ms, color="crimson", linestyle="--", linewidth=1.2, label=f"{budget_ms:.0f} ms")
     t = rep.get("target") or {}
     ax.set_title(f"alphacut {t.get('model', '')} on {t.get('backend', '')}: median latency per stage".replace("  ", " "))

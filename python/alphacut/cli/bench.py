@@ -39,6 +39,8 @@ def register(sub):
     p.add_argument("--markdown", default=None, metavar="OUT.md", help="write the report as a markdown results file")
     p.add_argument("--plot", default=None, metavar="OUT.png",
                    help="draw per-stage stacked bars against the 1-second line (needs matplotlib)")
+    p.add_argument("--from-json", default=None, metavar="IN.json",
+                   help="measure nothing: print, and write --markdown/--plot from a report written earlier")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
     p.set_defaults(func=_run)
 
@@ -56,6 +58,13 @@ def _run(args) -> int:
             from ..errors import Error
 
             raise Error("--plot needs matplotlib: pip install matplotlib (or pip install 'alphacut[bench]')") from None
+    if args.from_json:
+        from ..bench import load_json
+
+        rep = load_json(args.from_json)
+        print(render_text(rep))
+        _write_outputs(rep, args, draw, write_json, render_markdown)
+        return 0
     sizes = parse_sizes(args.sizes)
     if args.threads is not None:
         from .. import set_num_threads
@@ -85,6 +94,11 @@ def _run(args) -> int:
     rep = run_benchmark(target, images, cfg, progress=progress, command=command.strip(),
                         extra_config={"threads": args.threads, "io": args.io})
     print(render_text(rep))
+    _write_outputs(rep, args, draw, write_json, render_markdown)
+    return 0
+
+
+def _write_outputs(rep, args, draw, write_json, render_markdown) -> None:
     if args.json_out:
         write_json(rep, args.json_out)
         print(f"wrote {args.json_out}")
@@ -97,7 +111,6 @@ def _run(args) -> int:
     if args.plot:
         draw(rep, args.plot)
         print(f"wrote {args.plot}")
-    return 0
 
 
 def _argv_of(args):
