@@ -16,7 +16,8 @@ from .errors import (
     InternalError,
     ModelError,
 )
-from . import ops
+from . import io, ops
+from .api import Session, new_session, remove
 from .ops import set_num_threads, get_num_threads
 
 __version__ = "0.1.0"
@@ -24,6 +25,10 @@ __version__ = "0.1.0"
 __all__ = [
     "__version__",
     "config",
+    "io",
+    "Session",
+    "new_session",
+    "remove",
     "ops",
     "set_num_threads",
     "get_num_threads",

@@ -33,14 +33,27 @@ def test_bgr_nhwc_and_sinet_style_scale(rng):
     np.testing.assert_allclose(x, ref, atol=1e-6)
 
 
-def test_resize_to_network_size_uses_area_when_shrinking(rng):
-    import cv2
+def test_shrink_is_antialiased_bilinear(rng):
+    from PIL import Image
 
-    rgb = rng.integers(0, 256, (300, 200, 3), dtype=np.uint8)
+    rgb = rng.integers(0, 256, (150, 100, 3), dtype=np.uint8)  # under 4x: the filter alone
     spec = InputSpec(size=(60, 40))
     x = pp.preprocess(rgb, spec)[0].transpose(1, 2, 0)
-    ref = cv2.resize(rgb, (40, 60), interpolation=cv2.INTER_AREA) / 255.0
-    assert np.abs(x - ref).max() <= 1.5 / 255
+    ref = np.asarray(Image.fromarray(rgb).resize((40, 60), Image.Resampling.BILINEAR)) / 255.0
+    assert np.abs(x - ref).max() <= 0.5 / 255
+
+
+def test_large_shrink_stays_close_to_the_plain_filter():
+    from PIL import Image
+
+    from conftest import load_rgb, shared_path
+
+    rgb = load_rgb(shared_path("images", "composites", "input", "lemur__on_leaves.jpg"))
+    big = np.asarray(Image.fromarray(rgb).resize((rgb.shape[1] * 3, rgb.shape[0] * 3), Image.Resampling.BICUBIC))
+    small = pp.shrink_for_network(big, (320, 320))
+    ref = np.asarray(Image.fromarray(big).resize((320, 320), Image.Resampling.BILINEAR))
+    diff = np.abs(small.astype(int) - ref.astype(int))
+    assert diff.mean() < 1.0 and diff.max() <= 24
 
 
 @pytest.mark.parametrize("hw, spec, expect", [
