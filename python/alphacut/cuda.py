@@ -19,3 +19,19 @@ def why_unavailable() -> str | None:
 def is_available() -> bool:
     """True when the CUDA kernels were built and a device is present."""
     return why_unavailable() is None
+
+
+def to_device(array):
+    """Copy a NumPy array (float32, float16, uint8 or int32) into CUDA device memory.
+
+    Returns a ``CudaDeviceArray``: it exposes ``__cuda_array_interface__`` (CuPy, PyTorch and
+    Numba wrap it without a copy), ``shape``, ``dtype`` and ``get()`` (copy back to NumPy). The
+    ops accept it, and return their results on the device, so chains of ops stay on the GPU.
+    Raises :class:`alphacut.BackendUnavailableError` when no device can be used.
+    """
+    from .errors import BackendUnavailableError
+
+    reason = why_unavailable()
+    if reason is not None:
+        raise BackendUnavailableError(f"CUDA is not available: {reason}")
+    return _core.to_device_cuda(array)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _dispatch, _validate
+from . import _device, _dispatch, _validate
 
 
 def _prep(image, alpha, name="image"):
@@ -38,6 +38,9 @@ def composite(foreground, alpha, background, *, backend: str = "auto") -> np.nda
     >>> ops.composite(np.ones((2, 2, 3), np.float32), np.full((2, 2), 0.25, np.float32), (0, 0, 0))[0, 0, 0]
     0.25
     """
+    if _device.any_device(foreground, alpha, background):  # float32 device arrays, used in place
+        b, (fg, a, bg) = _device.prepare(backend, foreground, alpha, background)
+        return _dispatch.native("composite", b)(fg, a, bg)
     fg_u8 = np.asarray(foreground).dtype == np.uint8
     fg, a = _prep(foreground, alpha, "foreground")
     if isinstance(background, (tuple, list)) or (isinstance(background, np.ndarray) and background.ndim == 1):
@@ -66,11 +69,17 @@ def composite(foreground, alpha, background, *, backend: str = "auto") -> np.nda
 
 def premultiply(image, alpha, *, backend: str = "auto") -> np.ndarray:
     """``alpha * image`` as float32 (H, W, C) in [0, 1]."""
+    if _device.any_device(image, alpha):
+        b, (img, a) = _device.prepare(backend, image, alpha)
+        return _dispatch.native("premultiply", b)(img, a)
     img, a = _prep(image, alpha)
     return _dispatch.native("premultiply", _dispatch.resolve(backend))(img, a)
 
 
 def unpremultiply(image, alpha, *, backend: str = "auto") -> np.ndarray:
     """``image / alpha`` (0 where alpha is 0), clamped to [0, 1], as float32 (H, W, C)."""
+    if _device.any_device(image, alpha):
+        b, (img, a) = _device.prepare(backend, image, alpha)
+        return _dispatch.native("unpremultiply", b)(img, a)
     img, a = _prep(image, alpha)
     return _dispatch.native("unpremultiply", _dispatch.resolve(backend))(img, a)

@@ -1,0 +1,177 @@
+// What every CUDA kernel file and every CUDA binding includes: the CUDA runtime (or its CPU
+// emulation, csrc/emu/cuda_emu.hpp), the launch macro, error checks and RAII owners of device
+// memory, pinned host memory and streams.
+//
+// The same sources build twice: by nvcc into namespace alphacut::cu (entry points <op>_cuda)
+// and by g++ with -DALPHACUT_EMU_COMPILE into namespace alphacut::emu (entry points <op>_emu),
+// so both can live in one _core module.
+#pragma once
+
+#include <cstddef>
+#include <sstream>
+#include <string>
+#include <utility>
+
+#include "error.hpp"
+#include "image_view.hpp"
+
+#if defined(ALPHACUT_EMU_COMPILE)
+#include "../emu/cuda_emu.hpp"
+#define ALPHACUT_GPU_NS emu
+#define ALPHACUT_GPU_SUFFIX "_emu"
+#define ALPHACUT_GPU_NAME "emu"
+#else
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+#define ALPHACUT_GPU_NS cu
+#define ALPHACUT_GPU_SUFFIX "_cuda"
+#define ALPHACUT_GPU_NAME "cuda"
+#ifndef ALPHACUT_DYNAMIC_SHARED
+#define ALPHACUT_DYNAMIC_SHARED(type, name) extern __shared__ type name[]
+#endif
+#ifndef ALPHACUT_LAUNCH
+#define ALPHACUT_LAUNCH(kernel, grid, block, smem, stream, ...) kernel<<<grid, block, smem, stream>>>(__VA_ARGS__)
+#endif
+#endif
+
+namespace alphacut::detail {
+
+// Out of memory or no usable device are things a user can act on; anything else is a bug.
+[[noreturn]] inline void throw_cuda(cudaError_t err, const char* what, const char* file, int line) {
+    std::ostringstream os;
+    os << ALPHACUT_GPU_NAME << ": " << what << " failed: " << cudaGetErrorName(err) << ": " << cudaGetErrorString(err);
+    if (err == cudaErrorMemoryAllocation || err == cudaErrorNoDevice)
+        throw_at<Error>(file, line, os.str());
+    throw_at<InternalError>(file, line, os.str());
+}
+
+}  // namespace alphacut::detail
+
+// Check a runtime call: ALPHACUT_CUDA_CHECK(cudaMemcpy(...)).
+#define ALPHACUT_CUDA_CHECK(expr)                                                            \
+    do {                                                                                     \
+        cudaError_t alphacut_err_ = (expr);                                                  \
+        if (alphacut_err_ != cudaSuccess)                                                    \
+            ::alphacut::detail::throw_cuda(alphacut_err_, #expr, __FILE__, __LINE__);        \
+    } while (0)
+
+// Check the launch just made (configuration errors, and on a device asynchronous faults that
+// an earlier launch left behind).
+#define ALPHACUT_CHECK_LAUNCH(kernel_name)                                                   \
+    do {                                                                                     \
+        cudaError_t alphacut_err_ = cudaGetLastError();                                      \
+        if (alphacut_err_ != cudaSuccess)                                                    \
+            ::alphacut::detail::throw_cuda(alphacut_err_, "launch of " kernel_name, __FILE__, __LINE__); \
+    } while (0)
+
+namespace alphacut::ALPHACUT_GPU_NS {
+
+// Owns `count` elements of device memory.
+template <typename T>
+class DeviceBuffer {
+public:
+    DeviceBuffer() = default;
+    explicit DeviceBuffer(std::size_t count) : count_(count) {
+        if (count) ALPHACUT_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&ptr_), count * sizeof(T)));
+    }
+    ~DeviceBuffer() {
+        if (ptr_) cudaFree(ptr_);
+    }
+    DeviceBuffer(const DeviceBuffer&) = delete;
+    DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+    DeviceBuffer(DeviceBuffer&& o) noexcept : ptr_(std::exchange(o.ptr_, nullptr)), count_(std::exchange(o.count_, 0)) {}
+    DeviceBuffer& operator=(DeviceBuffer&& o) noexcept {
+        if (this != &o) {
+            if (ptr_) cudaFree(ptr_);
+            ptr_ = std::exchange(o.ptr_, nullptr);
+            count_ = std::exchange(o.count_, 0);
+        }
+        return *this;
+    }
+    T* get() const { return ptr_; }
+    std::size_t size() const { return count_; }
+    std::size_t bytes() const { return count_ * sizeof(T); }
+
+private:
+    T* ptr_ = nullptr;
+    std::size_t count_ = 0;
+};
+
+// Page-locked host memory, so transfers can be asynchronous and run at full PCIe speed.
+template <typename T>
+class PinnedBuffer {
+public:
+    PinnedBuffer() = default;
+    explicit PinnedBuffer(std::size_t count) : count_(count) {
+        if (count) ALPHACUT_CUDA_CHECK(cudaMallocHost(reinterpret_cast<void**>(&ptr_), count * sizeof(T)));
+    }
+    ~PinnedBuffer() {
+        if (ptr_) cudaFreeHost(ptr_);
+    }
+    PinnedBuffer(const PinnedBuffer&) = delete;
+    PinnedBuffer& operator=(const PinnedBuffer&) = delete;
+    PinnedBuffer(PinnedBuffer&& o) noexcept : ptr_(std::exchange(o.ptr_, nullptr)), count_(std::exchange(o.count_, 0)) {}
+    T* get() const { return ptr_; }
+    std::size_t size() const { return count_; }
+
+private:
+    T* ptr_ = nullptr;
+    std::size_t count_ = 0;
+};
+
+// A non-blocking stream, destroyed with its owner.
+class Stream {
+public:
+    Stream() { ALPHACUT_CUDA_CHECK(cudaStreamCreateWithFlags(&s_, cudaStreamNonBlocking)); }
+    ~Stream() {
+        if (s_) cudaStreamDestroy(s_);
+    }
+    Stream(const Stream&) = delete;
+    Stream& operator=(const Stream&) = delete;
+    cudaStream_t get() const { return s_; }
+    void synchronize() const { ALPHACUT_CUDA_CHECK(cudaStreamSynchronize(s_)); }
+
+private:
+    cudaStream_t s_ = nullptr;
+};
+
+// A device image with packed rows, owning its memory.
+template <typename T>
+struct DeviceImage {
+    DeviceBuffer<T> buffer;
+    ImageView<T> view;
+};
+
+template <typename T>
+DeviceImage<T> alloc_image(int h, int w, int c) {
+    DeviceImage<T> d;
+    d.buffer = DeviceBuffer<T>(static_cast<std::size_t>(h) * w * c);
+    d.view = make_view<T>(d.buffer.get(), h, w, c);
+    return d;
+}
+
+// Copy a (row-strided) host image into a new packed device image.
+template <typename T>
+DeviceImage<T> upload(ImageView<const T> host, cudaStream_t stream) {
+    auto d = alloc_image<T>(host.height, host.width, host.channels);
+    const std::size_t row_bytes = static_cast<std::size_t>(host.width) * host.channels * sizeof(T);
+    ALPHACUT_CUDA_CHECK(cudaMemcpy2DAsync(d.view.data, row_bytes, host.data, host.row_stride * sizeof(T), row_bytes,
+                                          host.height, cudaMemcpyHostToDevice, stream));
+    return d;
+}
+
+// Copy a device image into a (row-strided) host image of the same shape.
+template <typename T>
+void download(ImageView<const T> dev, ImageView<T> host, cudaStream_t stream) {
+    const std::size_t row_bytes = static_cast<std::size_t>(dev.width) * dev.channels * sizeof(T);
+    ALPHACUT_CUDA_CHECK(cudaMemcpy2DAsync(host.data, host.row_stride * sizeof(T), dev.data, dev.row_stride * sizeof(T),
+                                          row_bytes, dev.height, cudaMemcpyDeviceToHost, stream));
+}
+
+inline unsigned int div_up(long long n, unsigned int d) { return static_cast<unsigned int>((n + d - 1) / d); }
+
+// The usual 2-D launch shape for per-pixel kernels: 32 x 8 threads, one per pixel.
+inline dim3 pixel_block() { return dim3(32, 8, 1); }
+inline dim3 pixel_grid(int h, int w) { return dim3(div_up(w, 32), div_up(h, 8), 1); }
+
+}  // namespace alphacut::ALPHACUT_GPU_NS

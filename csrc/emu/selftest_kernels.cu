@@ -1,0 +1,99 @@
+#include "selftest_kernels.hpp"
+
+namespace alphacut::ALPHACUT_GPU_NS::selftest {
+
+namespace {
+
+__global__ void coverage_kernel(int* counts, int* mismatches) {
+    const unsigned int nx = gridDim.x * blockDim.x, ny = gridDim.y * blockDim.y;
+    const unsigned int x = blockIdx.x * blockDim.x + threadIdx.x;
+    const unsigned int y = blockIdx.y * blockDim.y + threadIdx.y;
+    const unsigned int z = blockIdx.z * blockDim.z + threadIdx.z;
+    if (threadIdx.x >= blockDim.x || threadIdx.y >= blockDim.y || threadIdx.z >= blockDim.z ||
+        blockIdx.x >= gridDim.x || blockIdx.y >= gridDim.y || blockIdx.z >= gridDim.z)
+        atomicAdd(mismatches, 1);
+    atomicAdd(&counts[(static_cast<long long>(z) * ny + y) * nx + x], 1);
+}
+
+constexpr int kMaxReverse = 1024;
+
+__global__ void reverse_static_kernel(int* data) {
+    __shared__ int tile[kMaxReverse];
+    const int t = threadIdx.x, n = blockDim.x;
+    int* slice = data + static_cast<long long>(blockIdx.x) * n;
+    tile[t] = slice[t];
+    __syncthreads();
+    slice[t] = tile[n - 1 - t];
+}
+
+__global__ void reverse_dynamic_kernel(int* data) {
+    ALPHACUT_DYNAMIC_SHARED(int, tile);
+    const int t = threadIdx.x, n = blockDim.x;
+    int* slice = data + static_cast<long long>(blockIdx.x) * n;
+    tile[t] = slice[t];
+    __syncthreads();
+    slice[t] = tile[n - 1 - t];
+}
+
+__global__ void barrier_rounds_kernel(int rounds, int* failures) {
+    __shared__ int counter;
+    __shared__ int tag;
+    const int n = blockDim.x;
+    if (threadIdx.x == 0) {
+        counter = 0;
+        tag = static_cast<int>(blockIdx.x);
+    }
+    __syncthreads();
+    for (int r = 0; r < rounds; ++r) {
+        atomicAdd(&counter, 1);
+        __syncthreads();
+        if (counter != (r + 1) * n) atomicAdd(failures, 1);
+        if (tag != static_cast<int>(blockIdx.x)) atomicAdd(failures, 1);
+        __syncthreads();
+    }
+}
+
+__global__ void divergent_kernel(int* out) {
+    __shared__ int v;
+    if (threadIdx.x % 2 == 1) return;
+    if (threadIdx.x == 0) v = 7;
+    __syncthreads();
+    out[threadIdx.x] = v;
+}
+
+__global__ void plain_kernel(int* out) { out[threadIdx.x] = static_cast<int>(threadIdx.x); }
+
+}  // namespace
+
+void grid_coverage(dim3 grid, dim3 block, int* counts, int* mismatches, cudaStream_t stream) {
+    ALPHACUT_LAUNCH(coverage_kernel, grid, block, 0, stream, counts, mismatches);
+    ALPHACUT_CHECK_LAUNCH("coverage_kernel");
+}
+
+void block_reverse(int* data, int blocks, int threads, bool dynamic_shared, cudaStream_t stream) {
+    ALPHACUT_CHECK(threads >= 1 && threads <= kMaxReverse, "threads must be in 1..1024");
+    if (dynamic_shared) {
+        ALPHACUT_LAUNCH(reverse_dynamic_kernel, dim3(blocks), dim3(threads), threads * sizeof(int), stream, data);
+        ALPHACUT_CHECK_LAUNCH("reverse_dynamic_kernel");
+    } else {
+        ALPHACUT_LAUNCH(reverse_static_kernel, dim3(blocks), dim3(threads), 0, stream, data);
+        ALPHACUT_CHECK_LAUNCH("reverse_static_kernel");
+    }
+}
+
+void barrier_rounds(int blocks, int threads, int rounds, int* failures, cudaStream_t stream) {
+    ALPHACUT_LAUNCH(barrier_rounds_kernel, dim3(blocks), dim3(threads), 0, stream, rounds, failures);
+    ALPHACUT_CHECK_LAUNCH("barrier_rounds_kernel");
+}
+
+void divergent_barrier(int threads, int* out, cudaStream_t stream) {
+    ALPHACUT_LAUNCH(divergent_kernel, dim3(1), dim3(threads), 0, stream, out);
+    ALPHACUT_CHECK_LAUNCH("divergent_kernel");
+}
+
+void launch_with_threads(int threads, int* out, cudaStream_t stream) {
+    ALPHACUT_LAUNCH(plain_kernel, dim3(1), dim3(threads), 0, stream, out);
+    ALPHACUT_CHECK_LAUNCH("plain_kernel");
+}
+
+}  // namespace alphacut::ALPHACUT_GPU_NS::selftest

@@ -1,0 +1,29 @@
+// Kernels that test the execution model itself (grid coverage, barriers, shared memory per
+// block, launch errors). Built into both GPU backends, so the same checks that validate the
+// emulation on the CPU also run on a real device (tests/emu/test_emu_harness.py).
+#pragma once
+#include "../common/gpu_runtime.hpp"
+
+namespace alphacut::ALPHACUT_GPU_NS::selftest {
+
+// counts[z][y][x] over the whole launch (size grid*block per axis) += 1 from each thread, and
+// mismatches += 1 when a thread's indices are outside blockDim/gridDim. Device pointers.
+void grid_coverage(dim3 grid, dim3 block, int* counts, int* mismatches, cudaStream_t stream);
+
+// Each block reverses its slice of `data` (n = blocks * threads) through shared memory:
+// static (__shared__ array) or dynamic (ALPHACUT_DYNAMIC_SHARED).
+void block_reverse(int* data, int blocks, int threads, bool dynamic_shared, cudaStream_t stream);
+
+// `rounds` barrier rounds: every thread adds 1 to a shared counter, waits, and checks that the
+// counter equals (round + 1) * threads; also checks that a block-wide shared tag still holds its
+// own blockIdx. failures += 1 per wrong observation.
+void barrier_rounds(int blocks, int threads, int rounds, int* failures, cudaStream_t stream);
+
+// A kernel whose odd threads return before a __syncthreads(): undefined on a device; the
+// emulation reports it as a launch failure.
+void divergent_barrier(int threads, int* out, cudaStream_t stream);
+
+// A launch with `threads` threads per block (more than 1024 must fail with a clear error).
+void launch_with_threads(int threads, int* out, cudaStream_t stream);
+
+}  // namespace alphacut::ALPHACUT_GPU_NS::selftest

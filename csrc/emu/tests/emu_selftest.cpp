@@ -1,0 +1,369 @@
+// Runs every emulated kernel against its CPU op on small and awkward sizes (1x1, 1xN, Nx1,
+// sizes that are not a multiple of the block, row-strided inputs) and checks the execution
+// model; built with AddressSanitizer + UBSan by csrc/emu/tests/CMakeLists.txt. Any finding, any
+// mismatch beyond the stated tolerance, or an exception fails the run (exit code 1).
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <functional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "../../common/gpu_runtime.hpp"
+#include "../../ops/composite/composite.hpp"
+#include "../../ops/composite/composite_cuda.hpp"
+#include "../../ops/pack_rgba/pack_rgba.hpp"
+#include "../../ops/pack_rgba/pack_rgba_cuda.hpp"
+#include "../../ops/preprocess/preprocess_cuda.hpp"
+#include "../../ops/guided_filter/guided_filter.hpp"
+#include "../../ops/guided_filter/guided_filter_cuda.hpp"
+#include "../../ops/upscale_alpha/upscale_alpha.hpp"
+#include "../../ops/upscale_alpha/upscale_alpha_cuda.hpp"
+#include "../../ops/make_trimap/make_trimap.hpp"
+#include "../../ops/make_trimap/make_trimap_cuda.hpp"
+#include "../../ops/morphology/morphology.hpp"
+#include "../../ops/morphology/morphology_cuda.hpp"
+#include "../../ops/resize/resize.hpp"
+#include "../../ops/resize/resize_cuda.hpp"
+#include "../selftest_kernels.hpp"
+
+using namespace alphacut;
+namespace gpu = alphacut::emu;
+
+namespace {
+
+int failures = 0;
+std::mt19937 rng(1234);
+
+struct Size {
+    int h, w;
+};
+// 1x1, a single row and column, sizes around and off the 32x8 block, an exact multiple.
+const std::vector<Size> kSizes = {{1, 1}, {1, 37}, {29, 1}, {17, 33}, {8, 32}, {9, 65}, {2, 3}};
+
+template <typename T>
+struct HostImage {
+    std::vector<T> data;
+    ImageView<T> view;
+    // Rows `pad` elements wider than the pixels, so row-strided views are exercised.
+    HostImage(int h, int w, int c, int pad = 0) : data(static_cast<std::size_t>(h) * (w * c + pad)) {
+        view = make_view<T>(data.data(), h, w, c, static_cast<std::ptrdiff_t>(w) * c + pad);
+    }
+};
+
+void fill(HostImage<float>& im, float lo = 0.f, float hi = 1.f) {
+    std::uniform_real_distribution<float> d(lo, hi);
+    for (auto& v : im.data) v = d(rng);
+}
+void fill(HostImage<std::uint8_t>& im) {
+    std::uniform_int_distribution<int> d(0, 255);
+    for (auto& v : im.data) v = static_cast<std::uint8_t>(d(rng));
+}
+
+template <typename T>
+double max_diff(ImageView<const T> a, ImageView<const T> b) {
+    double m = 0;
+    for (int y = 0; y < a.height; ++y)
+        for (int x = 0; x < a.width; ++x)
+            for (int c = 0; c < a.channels; ++c)
+                m = std::max(m, std::fabs(static_cast<double>(a.at(y, x, c)) - static_cast<double>(b.at(y, x, c))));
+    return m;
+}
+
+void expect(bool ok, const std::string& what) {
+    if (!ok) {
+        ++failures;
+        std::printf("FAIL %s\n", what.c_str());
+    }
+}
+
+std::string shape(Size s, int c) {
+    return std::to_string(s.h) + "x" + std::to_string(s.w) + "x" + std::to_string(c);
+}
+
+// --- composite / premultiply / unpremultiply: tolerance 1e-6 (same formula, same precision)
+void check_composite() {
+    for (Size s : kSizes)
+        for (int c : {1, 3, 4}) {
+            HostImage<float> fg(s.h, s.w, c, 3), bg(s.h, s.w, c, 1), a(s.h, s.w, 1, 5);
+            fill(fg);
+            fill(bg);
+            fill(a, -0.1f, 1.1f);
+            gpu::Stream stream;
+            auto dfg = gpu::upload<float>(as_const(fg.view), stream.get());
+            auto dbg = gpu::upload<float>(as_const(bg.view), stream.get());
+            auto da = gpu::upload<float>(as_const(a.view), stream.get());
+            for (int op = 0; op < 3; ++op) {
+                HostImage<float> want(s.h, s.w, c), got(s.h, s.w, c, 2);
+                auto dout = gpu::alloc_image<float>(s.h, s.w, c);
+                if (op == 0) {
+                    composite_cpu(as_const(fg.view), as_const(a.view), as_const(bg.view), want.view);
+                    gpu::composite(as_const(dfg.view), as_const(da.view), as_const(dbg.view), dout.view, stream.get());
+                } else if (op == 1) {
+                    premultiply_cpu(as_const(fg.view), as_const(a.view), want.view);
+                    gpu::premultiply(as_const(dfg.view), as_const(da.view), dout.view, stream.get());
+                } else {
+                    unpremultiply_cpu(as_const(fg.view), as_const(a.view), want.view);
+                    gpu::unpremultiply(as_const(dfg.view), as_const(da.view), dout.view, stream.get());
+                }
+                gpu::download<float>(as_const(dout.view), got.view, stream.get());
+                stream.synchronize();
+                const char* names[] = {"composite", "premultiply", "unpremultiply"};
+                expect(max_diff<float>(as_const(want.view), as_const(got.view)) <= 1e-6,
+                       std::string(names[op]) + " " + shape(s, c));
+            }
+        }
+}
+
+// --- preprocess: float32 within 1e-5 (relative to values of order 1), float16 bit-exact
+void check_preprocess() {
+    const std::vector<Size> outs = {{1, 1}, {3, 5}, {17, 33}, {40, 70}, {1, 64}};
+    for (Size s : kSizes)
+        for (int c : {3, 4})
+            for (Size o : outs)
+                for (int swap : {0, 1}) {
+                    HostImage<std::uint8_t> im(s.h, s.w, c, 7);
+                    fill(im);
+                    PreprocessParams p{1.f / 255.f, {0.485f, 0.456f, 0.406f}, {0.229f, 0.224f, 0.225f}, swap};
+                    const std::size_t n = 3u * o.h * o.w;
+                    std::vector<float> want(n), got(n);
+                    std::vector<std::uint16_t> want16(n), got16(n);
+                    preprocess_cpu(as_const(im.view), o.h, o.w, p, want.data());
+                    preprocess_fp16_cpu(as_const(im.view), o.h, o.w, p, want16.data());
+                    gpu::Stream stream;
+                    auto din = gpu::upload<std::uint8_t>(as_const(im.view), stream.get());
+                    gpu::DeviceBuffer<float> d32(n);
+                    gpu::DeviceBuffer<std::uint16_t> d16(n);
+                    gpu::preprocess(as_const(din.view), o.h, o.w, p, d32.get(), stream.get());
+                    gpu::preprocess_fp16(as_const(din.view), o.h, o.w, p, d16.get(), stream.get());
+                    ALPHACUT_CUDA_CHECK(cudaMemcpy(got.data(), d32.get(), d32.bytes(), cudaMemcpyDeviceToHost));
+                    ALPHACUT_CUDA_CHECK(cudaMemcpy(got16.data(), d16.get(), d16.bytes(), cudaMemcpyDeviceToHost));
+                    double m = 0;
+                    for (std::size_t i = 0; i < n; ++i) m = std::max(m, std::fabs(double(want[i]) - got[i]));
+                    const std::string what = "preprocess " + shape(s, c) + " -> " + shape(o, 3);
+                    expect(m <= 1e-5, what + " fp32");
+                    expect(want16 == got16, what + " fp16");
+                }
+}
+
+// --- pack_rgba: exact
+void check_pack_rgba() {
+    for (Size s : kSizes) {
+        HostImage<std::uint8_t> rgb(s.h, s.w, 3, 1);
+        HostImage<float> a(s.h, s.w, 1, 3);
+        fill(rgb);
+        fill(a, -0.2f, 1.2f);
+        HostImage<std::uint8_t> want(s.h, s.w, 4), got(s.h, s.w, 4);
+        // The foreground estimate covers the lower-right part of the image.
+        const int y0 = s.h / 2, x0 = s.w / 3;
+        HostImage<float> fg(s.h - y0, s.w - x0, 3, 1);
+        fill(fg, -0.1f, 1.1f);
+        pack_rgba_cpu(as_const(rgb.view), as_const(a.view), as_const(fg.view), y0, x0, want.view);
+        gpu::Stream stream;
+        auto drgb = gpu::upload<std::uint8_t>(as_const(rgb.view), stream.get());
+        auto da = gpu::upload<float>(as_const(a.view), stream.get());
+        auto dout = gpu::alloc_image<std::uint8_t>(s.h, s.w, 4);
+        auto dfg = gpu::upload<float>(as_const(fg.view), stream.get());
+        gpu::pack_rgba(as_const(drgb.view), as_const(da.view), as_const(dfg.view), y0, x0, dout.view, stream.get());
+        gpu::download<std::uint8_t>(as_const(dout.view), got.view, stream.get());
+        expect(want.data == got.data, "pack_rgba " + shape(s, 3));
+    }
+}
+
+// --- guided filter: 1e-5 (double sums on both sides), radius up to larger than the image
+void check_guided_filter() {
+    for (Size s : kSizes)
+        for (int c : {1, 3})
+            for (int r : {0, 2, 50}) {
+                HostImage<float> guide(s.h, s.w, c, 2), src(s.h, s.w, 1, 1);
+                fill(guide);
+                fill(src);
+                HostImage<float> want(s.h, s.w, 1), got(s.h, s.w, 1);
+                HostImage<float> wa(s.h, s.w, c), wb(s.h, s.w, 1), ga(s.h, s.w, c), gb(s.h, s.w, 1);
+                guided_filter_cpu(as_const(guide.view), as_const(src.view), r, 1e-3, want.view);
+                guided_filter_coefficients_cpu(as_const(guide.view), as_const(src.view), r, 1e-3, wa.view, wb.view);
+                gpu::Stream stream;
+                auto dg = gpu::upload<float>(as_const(guide.view), stream.get());
+                auto ds = gpu::upload<float>(as_const(src.view), stream.get());
+                auto dout = gpu::alloc_image<float>(s.h, s.w, 1);
+                auto da = gpu::alloc_image<float>(s.h, s.w, c);
+                auto db = gpu::alloc_image<float>(s.h, s.w, 1);
+                gpu::guided_filter<float, float>(as_const(dg.view), as_const(ds.view), r, 1e-3, dout.view, stream.get());
+                gpu::guided_filter_coefficients<float, float>(as_const(dg.view), as_const(ds.view), r, 1e-3, da.view,
+                                                              db.view, stream.get());
+                gpu::download<float>(as_const(dout.view), got.view, stream.get());
+                gpu::download<float>(as_const(da.view), ga.view, stream.get());
+                gpu::download<float>(as_const(db.view), gb.view, stream.get());
+                const std::string what = "guided_filter " + shape(s, c) + " r=" + std::to_string(r);
+                expect(max_diff<float>(as_const(want.view), as_const(got.view)) <= 1e-5, what);
+                expect(max_diff<float>(as_const(wa.view), as_const(ga.view)) <= 1e-5, what + " mean_a");
+                expect(max_diff<float>(as_const(wb.view), as_const(gb.view)) <= 1e-5, what + " mean_b");
+            }
+}
+
+// --- upscale_alpha: 4e-5 (the coefficients' 1e-5, times up to 3 guide channels + 1)
+void check_upscale_alpha() {
+    const std::vector<std::pair<Size, Size>> cases = {
+        {{1, 1}, {1, 1}}, {{1, 1}, {9, 7}}, {{5, 8}, {17, 33}}, {{7, 1}, {29, 3}}, {{1, 6}, {2, 37}}};
+    for (auto [lo, full] : cases)
+        for (int c : {1, 3}) {
+            HostImage<float> a(lo.h, lo.w, 1, 1);
+            HostImage<std::uint8_t> g(full.h, full.w, c, 3);
+            fill(a);
+            fill(g);
+            HostImage<float> want(full.h, full.w, 1), got(full.h, full.w, 1);
+            upscale_alpha_cpu(as_const(a.view), as_const(g.view), 2, 1e-4, want.view);
+            gpu::Stream stream;
+            auto da = gpu::upload<float>(as_const(a.view), stream.get());
+            auto dg = gpu::upload<std::uint8_t>(as_const(g.view), stream.get());
+            auto dout = gpu::alloc_image<float>(full.h, full.w, 1);
+            gpu::upscale_alpha<float, std::uint8_t>(as_const(da.view), as_const(dg.view), 2, 1e-4, dout.view,
+                                                    stream.get());
+            gpu::download<float>(as_const(dout.view), got.view, stream.get());
+            expect(max_diff<float>(as_const(want.view), as_const(got.view)) <= 4e-5,
+                   "upscale_alpha " + shape(lo, 1) + " -> " + shape(full, c));
+        }
+}
+
+// --- dilate / erode / make_trimap: exact, radius up to larger than the image
+void check_morphology() {
+    for (Size s : kSizes)
+        for (int r : {0, 1, 3, 40}) {
+            HostImage<float> m(s.h, s.w, 1, 3);
+            fill(m);
+            gpu::Stream stream;
+            auto dm = gpu::upload<float>(as_const(m.view), stream.get());
+            for (int op = 0; op < 3; ++op) {
+                HostImage<std::uint8_t> want(s.h, s.w, 1), got(s.h, s.w, 1);
+                auto dout = gpu::alloc_image<std::uint8_t>(s.h, s.w, 1);
+                if (op == 0) {
+                    dilate_cpu(as_const(m.view), r, want.view);
+                    gpu::dilate<float>(as_const(dm.view), r, dout.view, stream.get());
+                } else if (op == 1) {
+                    erode_cpu(as_const(m.view), r, want.view);
+                    gpu::erode<float>(as_const(dm.view), r, dout.view, stream.get());
+                } else {
+                    make_trimap_cpu(as_const(m.view), 0.8f, 0.2f, r, want.view);
+                    gpu::make_trimap<float, float>(as_const(dm.view), 0.8f, 0.2f, r, dout.view, stream.get());
+                }
+                gpu::download<std::uint8_t>(as_const(dout.view), got.view, stream.get());
+                const char* names[] = {"dilate", "erode", "make_trimap"};
+                expect(want.data == got.data, std::string(names[op]) + " " + shape(s, 1) + " r=" + std::to_string(r));
+            }
+        }
+}
+
+// --- resize: float32 1e-5, all methods, up and down
+void check_resize() {
+    const std::vector<Size> outs = {{1, 1}, {5, 7}, {40, 70}, {2, 90}};
+    for (Size s : kSizes)
+        for (Size o : outs)
+            for (int method : {0, 1, 2}) {
+                HostImage<float> im(s.h, s.w, 3, 2);
+                fill(im);
+                HostImage<float> want(o.h, o.w, 3), got(o.h, o.w, 3);
+                resize_cpu(as_const(im.view), want.view, static_cast<ResizeMethod>(method));
+                gpu::Stream stream;
+                auto din = gpu::upload<float>(as_const(im.view), stream.get());
+                auto dout = gpu::alloc_image<float>(o.h, o.w, 3);
+                gpu::resize<float>(as_const(din.view), dout.view, static_cast<ResizeMethod>(method), stream.get());
+                gpu::download<float>(as_const(dout.view), got.view, stream.get());
+                expect(max_diff<float>(as_const(want.view), as_const(got.view)) <= 1e-5,
+                       "resize " + shape(s, 3) + " -> " + shape(o, 3) + " method " + std::to_string(method));
+            }
+}
+
+// --- the execution model
+void check_harness() {
+    {
+        const dim3 grid(3, 2, 2), block(5, 3, 2);
+        const std::size_t n = 15 * 6 * 4;
+        gpu::DeviceBuffer<int> counts(n), bad(1);
+        cudaMemset(counts.get(), 0, counts.bytes());
+        cudaMemset(bad.get(), 0, bad.bytes());
+        gpu::selftest::grid_coverage(grid, block, counts.get(), bad.get(), nullptr);
+        bool ok = bad.get()[0] == 0;
+        for (std::size_t i = 0; i < n; ++i) ok = ok && counts.get()[i] == 1;
+        expect(ok, "grid coverage");
+    }
+    for (bool dyn : {false, true}) {
+        gpu::DeviceBuffer<int> d(3 * 100);
+        for (int i = 0; i < 300; ++i) d.get()[i] = i;
+        gpu::selftest::block_reverse(d.get(), 3, 100, dyn, nullptr);
+        bool ok = true;
+        for (int b = 0; b < 3; ++b)
+            for (int t = 0; t < 100; ++t) ok = ok && d.get()[b * 100 + t] == b * 100 + 99 - t;
+        expect(ok, dyn ? "block reverse (dynamic shared)" : "block reverse (static shared)");
+    }
+    {
+        gpu::DeviceBuffer<int> f(1);
+        f.get()[0] = 0;
+        gpu::selftest::barrier_rounds(9, 96, 4, f.get(), nullptr);
+        expect(f.get()[0] == 0, "barrier rounds");
+    }
+    {
+        gpu::DeviceBuffer<int> out(64);
+        bool threw = false;
+        try {
+            gpu::selftest::divergent_barrier(64, out.get(), nullptr);
+        } catch (const InternalError& e) {
+            threw = std::string(e.what()).find("__syncthreads") != std::string::npos;
+        }
+        expect(threw, "divergent barrier reported");
+        bool threw2 = false;
+        try {
+            gpu::selftest::launch_with_threads(2048, out.get(), nullptr);
+        } catch (const InternalError&) {
+            threw2 = true;
+        }
+        expect(threw2, "1025+ threads per block rejected");
+    }
+}
+
+// Bad arguments are errors, not crashes.
+void check_errors() {
+    HostImage<float> img(4, 4, 3), a(5, 4, 1), out(4, 4, 3);
+    bool threw = false;
+    try {
+        gpu::premultiply(as_const(img.view), as_const(a.view), out.view, nullptr);
+    } catch (const Error&) {
+        threw = true;
+    }
+    expect(threw, "mismatched alpha rejected");
+    HostImage<std::uint8_t> im(4, 4, 3);
+    PreprocessParams p{1.f, {0, 0, 0}, {0, 1, 1}, 0};
+    threw = false;
+    try {
+        gpu::preprocess(as_const(im.view), 2, 2, p, nullptr, nullptr);
+    } catch (const Error&) {
+        threw = true;
+    }
+    expect(threw, "std = 0 rejected");
+}
+
+}  // namespace
+
+int main() {
+    const std::vector<std::pair<const char*, std::function<void()>>> checks = {
+        {"harness", check_harness},     {"composite", check_composite}, {"preprocess", check_preprocess},
+        {"pack_rgba", check_pack_rgba}, {"guided_filter", check_guided_filter},
+        {"upscale_alpha", check_upscale_alpha}, {"morphology", check_morphology},
+        {"resize", check_resize}, {"errors", check_errors},
+    };
+    for (int threads : {1, 2}) {  // blocks on one host thread, then on two
+        set_num_threads(threads);
+        for (auto& [name, fn] : checks) {
+            const int before = failures;
+            try {
+                fn();
+            } catch (const std::exception& e) {
+                ++failures;
+                std::printf("FAIL %s: exception: %s\n", name, e.what());
+            }
+            std::printf("%s %s (host threads: %d)\n", failures == before ? "ok  " : "FAIL", name, threads);
+        }
+    }
+    std::printf(failures ? "%d check(s) failed\n" : "all emulated kernels agree with the CPU ops\n", failures);
+    return failures ? 1 : 0;
+}

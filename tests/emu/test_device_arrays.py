@@ -1,0 +1,142 @@
+"""Device arrays through __cuda_array_interface__, zero-copy. On the emulation device memory is
+host memory, so NumPy buffers can pose as device arrays and the whole path (interface parsing,
+in-place reads and writes, results that stay on the device, chaining) is checked without a GPU.
+tests/gpu/test_gpu_device_arrays.py runs the same with CuPy / PyTorch on a device."""
+
+import numpy as np
+import pytest
+
+import alphacut
+from alphacut import _core, ops
+from alphacut.ops.pack_rgba import pack_rgba
+from alphacut.ops.preprocess import preprocess, preprocess_into
+
+pytestmark = pytest.mark.skipif(not _core.built_with_emu, reason="built without the emulation (-DALPHACUT_EMU=ON)")
+
+
+class HostPosingAsDevice:
+    """A NumPy array exposing __cuda_array_interface__ (valid for the emulation only)."""
+
+    def __init__(self, a: np.ndarray, strides=None, typestr=None, readonly=False):
+        self.a = a
+        self.__cuda_array_interface__ = {
+            "shape": a.shape,
+            "typestr": typestr or a.dtype.str,
+            "data": (a.ctypes.data, readonly),
+            "strides": strides if strides is not None else (None if a.flags.c_contiguous else a.strides),
+            "version": 3,
+        }
+
+
+def test_results_stay_on_device_and_chain(rng):
+    img = rng.random((13, 21, 3), dtype=np.float32)
+    a = rng.uniform(0.1, 1, (13, 21)).astype(np.float32)
+    d_img, d_a = HostPosingAsDevice(img), HostPosingAsDevice(a)
+    p = ops.premultiply(d_img, d_a, backend="emu")
+    assert type(p).__name__ == "EmuDeviceArray"
+    assert p.shape == (13, 21, 3) and p.dtype == np.float32
+    cai = p.__cuda_array_interface__
+    assert cai["typestr"] == "<f4" and cai["shape"] == (13, 21, 3) and cai["version"] == 3
+    np.testing.assert_allclose(p.get(), ops.premultiply(img, a, backend="cpu"), atol=1e-6)
+    back = ops.unpremultiply(p, d_a, backend="emu")  # a device result as the next op's input
+    np.testing.assert_allclose(back.get(), img, atol=1e-5)
+
+
+def test_inputs_are_read_in_place(rng):
+    fg = rng.random((6, 7, 3), dtype=np.float32)
+    bg = rng.random((6, 7, 3), dtype=np.float32)
+    a = rng.random((6, 7), dtype=np.float32)
+    d_fg = HostPosingAsDevice(fg)
+    out1 = ops.composite(d_fg, HostPosingAsDevice(a), HostPosingAsDevice(bg), backend="emu").get()
+    np.testing.assert_allclose(out1, a[..., None] * fg + (1 - a[..., None]) * bg, atol=1e-6)
+    fg[:] = 0  # the kernel reads the caller's memory, not a copy made at wrap time
+    out2 = ops.composite(d_fg, HostPosingAsDevice(a), HostPosingAsDevice(bg), backend="emu").get()
+    np.testing.assert_allclose(out2, (1 - a[..., None]) * bg, atol=1e-6)
+
+
+def test_row_strided_device_array(rng):
+    big = rng.integers(0, 256, (20, 30, 3), dtype=np.uint8)
+    crop = big[2:15, 3:25]
+    alpha = rng.random((13, 22), dtype=np.float32)
+    out = pack_rgba(HostPosingAsDevice(crop), HostPosingAsDevice(alpha), backend="emu").get()
+    np.testing.assert_array_equal(out, pack_rgba(np.ascontiguousarray(crop), alpha, backend="cpu"))
+
+
+def test_preprocess_into_network_buffer(rng):
+    img = rng.integers(0, 256, (40, 50, 3), dtype=np.uint8)
+    for dt in (np.float32, np.float16):
+        buf = np.zeros((1, 3, 16, 24), dt)
+        d_buf = HostPosingAsDevice(buf)
+        assert preprocess_into(d_buf, img, mean=0.5, std=0.2, backend="emu") is d_buf
+        np.testing.assert_array_equal(buf, preprocess(img, (16, 24), mean=0.5, std=0.2, dtype=dt, backend="cpu"))
+    d = preprocess(HostPosingAsDevice(img), (16, 24), backend="emu")
+    assert type(d).__name__ == "EmuDeviceArray" and d.shape == (1, 3, 16, 24)
+
+
+def test_to_device_roundtrip():
+    x = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+    d = _core.to_device_emu(x)
+    assert d.shape == (2, 3, 4)
+    np.testing.assert_array_equal(d.get(), x)
+    with pytest.raises(alphacut.Error, match="not supported"):
+        _core.to_device_emu(np.zeros(3, np.float64))
+
+
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        (lambda a: HostPosingAsDevice(a.astype(np.float64)), "type <f8"),
+        (lambda a: HostPosingAsDevice(a[None]), "dimensions"),
+        (lambda a: HostPosingAsDevice(a, strides=(a.strides[0], 8, 4)), "contiguous"),
+    ],
+)
+def test_bad_device_arrays(make, match):
+    a = np.zeros((4, 5, 3), np.float32)
+    with pytest.raises(alphacut.Error, match=match):
+        ops.premultiply(make(a), HostPosingAsDevice(np.zeros((4, 5), np.float32)), backend="emu")
+
+
+def test_device_arrays_need_a_gpu_backend():
+    d = HostPosingAsDevice(np.zeros((4, 5, 3), np.float32))
+    with pytest.raises(alphacut.InputError, match="backend='cuda'"):
+        ops.premultiply(d, np.zeros((4, 5), np.float32), backend="cpu")
+
+
+def test_read_only_target_is_refused():
+    buf = HostPosingAsDevice(np.zeros((1, 3, 4, 4), np.float32), readonly=True)
+    with pytest.raises(alphacut.Error, match="read-only"):
+        preprocess_into(buf, np.zeros((8, 8, 3), np.uint8), backend="emu")
+
+
+class FakeCudaDLPack:
+    """A DLPack producer that claims a CUDA device but exports host memory (emulation only)."""
+
+    def __init__(self, a: np.ndarray):
+        self.a = a
+
+    def __dlpack_device__(self):
+        return (2, 0)
+
+    def __dlpack__(self, stream=None):
+        return self.a.__dlpack__()
+
+
+def test_dlpack_inputs_and_targets(rng):
+    img = rng.random((9, 11, 3), dtype=np.float32)
+    a = rng.random((9, 11), dtype=np.float32)
+    p = ops.premultiply(FakeCudaDLPack(img), FakeCudaDLPack(a), backend="emu")
+    np.testing.assert_allclose(p.get(), img * a[..., None], atol=1e-6)
+    rgb = rng.integers(0, 256, (20, 30, 3), dtype=np.uint8)
+    buf = np.zeros((1, 3, 8, 12), np.float32)
+    preprocess_into(FakeCudaDLPack(buf), FakeCudaDLPack(rgb), backend="emu")  # written in place
+    np.testing.assert_array_equal(buf, preprocess(rgb, (8, 12), backend="cpu"))
+    crop = rgb[2:10, 3:20]  # DLPack strides (in elements) become byte strides
+    out = pack_rgba(FakeCudaDLPack(crop), FakeCudaDLPack(np.ones((8, 17), np.float32)), backend="emu").get()
+    np.testing.assert_array_equal(out[..., :3], crop)
+
+
+def test_dlpack_bad_dtype_and_cpu_backend():
+    with pytest.raises(alphacut.InputError, match="not supported"):
+        ops.premultiply(FakeCudaDLPack(np.zeros((2, 2, 3))), FakeCudaDLPack(np.zeros((2, 2))), backend="emu")
+    with pytest.raises(alphacut.InputError, match="backend='cuda'"):
+        ops.premultiply(FakeCudaDLPack(np.zeros((2, 2, 3), np.float32)), np.zeros((2, 2), np.float32), backend="cpu")

@@ -1,0 +1,98 @@
+"""The ops on a real CUDA device against the CPU ops, on real images and awkward sizes, and
+device arrays from CuPy / PyTorch used in place. Skipped with the reason where there is no
+device (tests/ops already run every op on cuda too, through the `backend` fixture)."""
+
+import numpy as np
+import pytest
+
+import alphacut
+import alphacut.cuda
+from alphacut import ops
+from alphacut.ops.pack_rgba import pack_rgba
+from alphacut.ops.preprocess import preprocess, preprocess_into
+
+from conftest import load_gray, load_rgb, shared_path
+
+pytestmark = [
+    pytest.mark.gpu,
+    pytest.mark.skipif(not alphacut.cuda.is_available(), reason=f"no CUDA device: {alphacut.cuda.why_unavailable()}"),
+]
+
+SIZES = [(1, 1), (1, 37), (29, 1), (17, 33), (480, 640), (3000, 4000)]
+
+
+def _real():
+    rgb = load_rgb(shared_path("images", "alphamatting_gt05", "input", "GT05.jpg"))
+    a = load_gray(shared_path("images", "alphamatting_gt05", "alpha", "GT05.jpg"))
+    return rgb, a
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_composite_family_matches_cpu(rng, size):
+    fg = rng.random(size + (3,), dtype=np.float32)
+    bg = rng.random(size + (3,), dtype=np.float32)
+    a = rng.random(size, dtype=np.float32)
+    # FMA contraction on the device: within a few float32 ulps of the CPU.
+    np.testing.assert_allclose(ops.composite(fg, a, bg, backend="cuda"), ops.composite(fg, a, bg, backend="cpu"),
+                               atol=1e-6)
+    np.testing.assert_allclose(ops.premultiply(fg, a, backend="cuda"), ops.premultiply(fg, a, backend="cpu"), atol=1e-6)
+    np.testing.assert_allclose(ops.unpremultiply(fg, a, backend="cuda"), ops.unpremultiply(fg, a, backend="cpu"),
+                               atol=1e-5)
+
+
+def test_real_image_pipeline_tail():
+    rgb, a8 = _real()
+    a = a8.astype(np.float32) / 255
+    np.testing.assert_array_equal(pack_rgba(rgb, a, backend="cuda"), pack_rgba(rgb, a, backend="cpu"))
+    x_gpu = preprocess(rgb, (320, 320), mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225), backend="cuda")
+    x_cpu = preprocess(rgb, (320, 320), mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225), backend="cpu")
+    np.testing.assert_allclose(x_gpu, x_cpu, rtol=1e-5, atol=2e-5)
+    h_gpu = preprocess(rgb, (320, 320), dtype="float16", backend="cuda").astype(np.float32)
+    h_cpu = preprocess(rgb, (320, 320), dtype="float16", backend="cpu").astype(np.float32)
+    np.testing.assert_allclose(h_gpu, h_cpu, rtol=1e-3)  # at most one half ulp apart
+
+
+def test_to_device_and_back(rng):
+    x = rng.random((30, 40, 3), dtype=np.float32)
+    d = alphacut.cuda.to_device(x)
+    np.testing.assert_array_equal(d.get(), x)
+    p = ops.premultiply(d, alphacut.cuda.to_device(np.ones((30, 40), np.float32)), backend="cuda")
+    assert type(p).__name__ == "CudaDeviceArray"
+    np.testing.assert_allclose(p.get(), x, atol=1e-7)
+
+
+def test_cupy_zero_copy(rng):
+    cp = pytest.importorskip("cupy")
+    img = rng.integers(0, 256, (200, 300, 3), dtype=np.uint8)
+    d_img = cp.asarray(img)
+    buf = cp.zeros((1, 3, 64, 96), cp.float32)
+    stream = cp.cuda.Stream(non_blocking=True)
+    preprocess_into(buf, d_img, mean=0.5, std=0.25, backend="cuda", stream=stream.ptr)
+    stream.synchronize()
+    np.testing.assert_allclose(cp.asnumpy(buf), preprocess(img, (64, 96), mean=0.5, std=0.25, backend="cpu"),
+                               rtol=1e-5, atol=1e-5)
+    out = preprocess(d_img, (64, 96), backend="cuda")
+    wrapped = cp.asarray(out)  # no copy: same device pointer
+    assert wrapped.data.ptr == out.__cuda_array_interface__["data"][0]
+
+
+def test_torch_zero_copy(rng):
+    torch = pytest.importorskip("torch")
+    rgb = rng.integers(0, 256, (50, 60, 3), dtype=np.uint8)
+    a = rng.random((50, 60), dtype=np.float32)
+    out = pack_rgba(torch.from_numpy(rgb).cuda(), torch.from_numpy(a).cuda(), backend="cuda")
+    t = torch.as_tensor(out, device="cuda")
+    np.testing.assert_array_equal(t.cpu().numpy(), pack_rgba(rgb, a, backend="cpu"))
+
+
+def test_guided_filter_and_upscale_match_cpu():
+    from alphacut import _core
+
+    if not hasattr(_core, "guided_filter_cuda"):
+        pytest.skip("guided_filter kernels are not in this build")
+    rgb, a8 = _real()
+    np.testing.assert_allclose(_core.guided_filter_cuda(rgb, a8, 8, 1e-4), _core.guided_filter_cpu(rgb, a8, 8, 1e-4),
+                               rtol=0, atol=1e-5)
+    low = np.ascontiguousarray(a8[::4, ::4])
+    np.testing.assert_allclose(_core.upscale_alpha_cuda(low, rgb, 2, 1e-4), _core.upscale_alpha_cpu(low, rgb, 2, 1e-4),
+                               rtol=0, atol=4e-5)
