@@ -7,6 +7,7 @@ variable                    meaning (default)
 ``ALPHACUT_MODEL_DIR``      extra folders searched for model files, ``os.pathsep``-separated (none)
 ``ALPHACUT_NUM_THREADS``    threads for the native CPU ops (0 = one per hardware thread)
 ``ALPHACUT_MAX_PIXELS``     largest image accepted, in pixels (``178956970``, as Pillow)
+``ALPHACUT_SHARED_DATA``    real test/benchmark data (models, photos with GT alpha) (``../shared/data``)
 ``REMBG_HOME``              rembg's model folder, reused read-only (``~/.rembg``)
 ``U2NET_HOME``              rembg's legacy model folder, reused read-only (``~/.u2net``)
 ==========================  =====================================================================
@@ -62,3 +63,10 @@ def model_dirs() -> list[Path]:
     """``ALPHACUT_MODEL_DIR``: extra folders searched for model files (``os.pathsep``-separated)."""
     raw = os.environ.get("ALPHACUT_MODEL_DIR", "")
     return [Path(p).expanduser() for p in raw.split(os.pathsep) if p.strip()]
+
+
+def shared_data_env() -> Path | None:
+    """``ALPHACUT_SHARED_DATA``: the folder of real models and photos used by ``alphacut bench``
+    (None when unset; callers fall back to ``../shared/data`` beside a source checkout)."""
+    raw = os.environ.get("ALPHACUT_SHARED_DATA", "").strip()
+    return Path(raw).expanduser() if raw else None

@@ -13,7 +13,6 @@ then ``../shared/data/images/...`` beside a source checkout.
 from __future__ import annotations
 
 import io
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,8 +84,10 @@ def parse_sizes(spec) -> List[Tuple[str, Tuple[int, int]]]:
 def shared_data_dir() -> Optional[Path]:
     """The shared data folder (``$ALPHACUT_SHARED_DATA``, else ``../shared/data`` beside a source
     checkout), or None when neither exists."""
-    env = os.environ.get("ALPHACUT_SHARED_DATA")
-    cands = [Path(env).expanduser()] if env else []
+    from .. import config
+
+    env = config.shared_data_env()
+    cands = [env] if env else []
     here = Path(__file__).resolve()
     if len(here.parents) > 4:  # <repo>/python/alphacut/bench/inputs.py -> <repo>/../shared/data
         cands.append(here.parents[4] / "shared" / "data")
