@@ -76,10 +76,11 @@ def test_missing_explicit_photo(tmp_path):
         make_images(parse_sizes("32x24"), photo=tmp_path / "nope.jpg")
 
 
-def test_real_photo_is_used_when_present():
-    from conftest import shared_path
+def test_real_photo_is_used_when_present(monkeypatch):
+    from conftest import SHARED_DATA, shared_path
 
     shared_path("images", "rembg", "input", "animal-3.jpg")
+    monkeypatch.setenv("ALPHACUT_SHARED_DATA", str(SHARED_DATA))  # an installed package has no ../shared
     im = make_images(parse_sizes("1mp"))[0]
     assert im.rgb.shape == (866, 1155, 3) and im.source.startswith("photo animal-3.jpg")
     assert im.rgb.std() > 20  # a real, textured photo

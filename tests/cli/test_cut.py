@@ -157,6 +157,9 @@ def test_sample(tmp_path):
 
 
 def test_help_runs_as_a_program():
-    env = dict(os.environ, PYTHONPATH=str(REPO / "python"))
+    import alphacut
+
+    # The package the tests import: the source tree in development, the installed one in CI.
+    env = dict(os.environ, PYTHONPATH=str(Path(alphacut.__file__).resolve().parents[1]))
     r = subprocess.run([sys.executable, "-m", "alphacut", "cut", "--help"], capture_output=True, text=True, env=env)
     assert r.returncode == 0 and "--sample" in r.stdout and "--compress-level" in r.stdout
