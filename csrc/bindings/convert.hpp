@@ -4,6 +4,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <cstdint>
 #include <string>
 
 #include "../common/error.hpp"
@@ -33,6 +34,16 @@ ImageView<T> view_of(const py::array& a, const char* name, bool writable = false
     T* ptr = static_cast<T*>(const_cast<void*>(a.data()));
     return make_view<T>(ptr, h, w, c, h > 1 ? a.strides(0) / isz : static_cast<std::ptrdiff_t>(w) * c);
 }
+
+// Shape checks before any output is allocated, so a bad call gets a clear message.
+inline void check_image(const py::array& a, const char* name) {
+    ALPHACUT_CHECK(a.ndim() == 2 || a.ndim() == 3,
+                   name << ": expected an (H, W) or (H, W, C) array, got " << a.ndim() << " dimensions");
+    ALPHACUT_CHECK(a.shape(0) > 0 && a.shape(1) > 0 && (a.ndim() == 2 || a.shape(2) > 0),
+                   name << ": image is empty");
+}
+
+inline bool is_u8(const py::array& a) { return py::dtype::of<std::uint8_t>().is(a.dtype()); }
 
 // A new C-contiguous (H, W) or (H, W, C) array.
 template <typename T>

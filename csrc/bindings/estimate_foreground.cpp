@@ -11,8 +11,6 @@ using namespace alphacut::bindings;
 
 namespace {
 
-bool is_u8(const py::array& a) { return py::dtype::of<std::uint8_t>().is(a.dtype()); }
-
 template <typename TI, typename TA>
 void run(const py::array& image, const py::array& alpha, const ForegroundParams& prm, ImageView<float> f,
          ImageView<float> b) {

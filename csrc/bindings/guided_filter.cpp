@@ -11,16 +11,6 @@ using namespace alphacut::bindings;
 
 namespace {
 
-// Shape checks before any output is allocated, so a bad call gets a clear message.
-void check_image(const py::array& a, const char* name) {
-    ALPHACUT_CHECK(a.ndim() == 2 || a.ndim() == 3,
-                   name << ": expected an (H, W) or (H, W, C) array, got " << a.ndim() << " dimensions");
-    ALPHACUT_CHECK(a.shape(0) > 0 && a.shape(1) > 0 && (a.ndim() == 2 || a.shape(2) > 0),
-                   name << ": image is empty");
-}
-
-bool is_u8(const py::array& a) { return py::dtype::of<std::uint8_t>().is(a.dtype()); }
-
 // Call f(guide_view, src_view) with each array viewed as uint8 or float32, whichever it is.
 template <typename F>
 void with_views(const py::array& guide, const py::array& src, F&& f) {

@@ -9,19 +9,6 @@ namespace py = pybind11;
 using namespace alphacut;
 using namespace alphacut::bindings;
 
-namespace {
-
-// Shape checks before any output is allocated, so a bad call gets a clear message.
-void check_image(const py::array& a, const char* name) {
-    ALPHACUT_CHECK(a.ndim() == 2 || a.ndim() == 3,
-                   name << ": expected an (H, W) or (H, W, C) array, got " << a.ndim() << " dimensions");
-    ALPHACUT_CHECK(a.shape(0) > 0 && a.shape(1) > 0 && (a.ndim() == 2 || a.shape(2) > 0),
-                   name << ": image is empty");
-}
-
-bool is_u8(const py::array& a) { return py::dtype::of<std::uint8_t>().is(a.dtype()); }
-
-}  // namespace
 
 ALPHACUT_REGISTER_BINDINGS(bind_upscale_alpha) {
     m.def(
