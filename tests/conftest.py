@@ -12,6 +12,21 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("ALPHACUT_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 
+# The exact-GT composites in ../shared/data/images/composites; the first two are the quick set.
+COMPOSITES = [
+    "lemur__on_leaves",
+    "GT05__on_beach",
+    "GT05__on_leaves",
+    "aim_o_0b7228ec__on_beach",
+    "gfm_animal_3__on_GT26r",
+    "lemur__on_GT26r",
+    "p3m_p_09ba26b4__on_leaves",
+    "p3m_p_514ca06a__on_GT26r",
+    "p3m_p_514ca06a__on_beach",
+    "p3m_p_bd6af989__on_GT26r",
+]
+
+
 def shared_path(*parts: str) -> Path:
     """A path under ../shared/data, or skip the test with the reason when it is absent."""
     p = SHARED_DATA.joinpath(*parts)

@@ -11,22 +11,10 @@ import pytest
 
 import alphacut
 from alphacut import _core, ops
-from conftest import load_gray, load_rgb, shared_path
+from conftest import COMPOSITES, load_gray, load_rgb, shared_path
 
 pymatting = pytest.importorskip("pymatting")
 
-COMPOSITES = [
-    "lemur__on_leaves",
-    "GT05__on_beach",
-    "GT05__on_leaves",
-    "aim_o_0b7228ec__on_beach",
-    "gfm_animal_3__on_GT26r",
-    "lemur__on_GT26r",
-    "p3m_p_09ba26b4__on_leaves",
-    "p3m_p_514ca06a__on_GT26r",
-    "p3m_p_514ca06a__on_beach",
-    "p3m_p_bd6af989__on_GT26r",
-]
 QUICK = COMPOSITES[:2]  # the rest run with the `slow` marker
 COMPOSITE_PARAMS = [pytest.param(n, marks=[] if n in QUICK else [pytest.mark.slow]) for n in COMPOSITES]
 

@@ -8,7 +8,7 @@ import alphacut
 from alphacut import ops
 from alphacut.metrics import matte_errors
 
-from conftest import load_gray, load_rgb, shared_path
+from conftest import COMPOSITES as ALL_COMPOSITES, load_gray, load_rgb, shared_path
 
 
 def reference_solve(image, trimap, prior=None, weight=0.0, confidence=0.0, eps=1e-6):
@@ -264,17 +264,8 @@ def test_native_entry_checks_shapes():
 # Real composites with their exact GT and GT trimaps
 
 
-COMPOSITES = ["lemur__on_leaves", "GT05__on_beach"]
-SLOW_COMPOSITES = [
-    "GT05__on_leaves",
-    "aim_o_0b7228ec__on_beach",
-    "gfm_animal_3__on_GT26r",
-    "lemur__on_GT26r",
-    "p3m_p_09ba26b4__on_leaves",
-    "p3m_p_514ca06a__on_GT26r",
-    "p3m_p_514ca06a__on_beach",
-    "p3m_p_bd6af989__on_GT26r",
-]
+SLOW_COMPOSITES = ALL_COMPOSITES[2:]
+COMPOSITES = ALL_COMPOSITES[:2]
 
 
 def _composite(name):

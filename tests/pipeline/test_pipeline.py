@@ -11,7 +11,7 @@ from alphacut.models.manifest import InputSpec, ModelManifest, OutputSpec
 from alphacut.pipeline import Pipeline, get_mode, stages
 from alphacut.pipeline._compat import create_runner
 from alphacut.pipeline.matting_net import tile_origins, trimap_matting
-from conftest import load_gray, load_rgb, shared_path
+from conftest import COMPOSITES, load_gray, load_rgb, shared_path
 
 import tiny_models as tm
 
@@ -306,11 +306,6 @@ def test_sample_image_cut_out_with_u2netp(ops_ready):
     assert set(res.timings) >= {"preprocess", "segment", "trimap", "matting", "upscale", "foreground", "compose"}
 
 
-COMPOSITES = [
-    "GT05__on_beach", "GT05__on_leaves", "aim_o_0b7228ec__on_beach", "gfm_animal_3__on_GT26r",
-    "lemur__on_GT26r", "lemur__on_leaves", "p3m_p_09ba26b4__on_leaves", "p3m_p_514ca06a__on_GT26r",
-    "p3m_p_514ca06a__on_beach", "p3m_p_bd6af989__on_GT26r",
-]
 
 
 def test_default_pipeline_beats_bilinear_mask_on_composites():
