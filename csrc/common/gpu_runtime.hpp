@@ -7,6 +7,7 @@
 // so both can live in one _core module.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <sstream>
 #include <string>
@@ -150,11 +151,32 @@ DeviceImage<T> alloc_image(int h, int w, int c) {
     return d;
 }
 
+// Host <-> device copies of arrays made by the bindings (uploads of NumPy inputs, downloads of
+// results, to_device / DeviceArray.get), counted per backend so tests can assert that a chain
+// of ops on device arrays moves the image across once each way. Scalars a kernel reads back
+// (e.g. a residual) are not counted.
+struct TransferStats {
+    std::atomic<long long> uploads{0}, upload_bytes{0}, downloads{0}, download_bytes{0};
+};
+inline TransferStats& transfer_stats() {
+    static TransferStats s;
+    return s;
+}
+inline void count_upload(std::size_t bytes) {
+    transfer_stats().uploads.fetch_add(1, std::memory_order_relaxed);
+    transfer_stats().upload_bytes.fetch_add(static_cast<long long>(bytes), std::memory_order_relaxed);
+}
+inline void count_download(std::size_t bytes) {
+    transfer_stats().downloads.fetch_add(1, std::memory_order_relaxed);
+    transfer_stats().download_bytes.fetch_add(static_cast<long long>(bytes), std::memory_order_relaxed);
+}
+
 // Copy a (row-strided) host image into a new packed device image.
 template <typename T>
 DeviceImage<T> upload(ImageView<const T> host, cudaStream_t stream) {
     auto d = alloc_image<T>(host.height, host.width, host.channels);
     const std::size_t row_bytes = static_cast<std::size_t>(host.width) * host.channels * sizeof(T);
+    count_upload(row_bytes * host.height);
     ALPHACUT_CUDA_CHECK(cudaMemcpy2DAsync(d.view.data, row_bytes, host.data, host.row_stride * sizeof(T), row_bytes,
                                           host.height, cudaMemcpyHostToDevice, stream));
     return d;
@@ -164,6 +186,7 @@ DeviceImage<T> upload(ImageView<const T> host, cudaStream_t stream) {
 template <typename T>
 void download(ImageView<const T> dev, ImageView<T> host, cudaStream_t stream) {
     const std::size_t row_bytes = static_cast<std::size_t>(dev.width) * dev.channels * sizeof(T);
+    count_download(row_bytes * dev.height);
     ALPHACUT_CUDA_CHECK(cudaMemcpy2DAsync(host.data, host.row_stride * sizeof(T), dev.data, dev.row_stride * sizeof(T),
                                           row_bytes, dev.height, cudaMemcpyDeviceToHost, stream));
 }

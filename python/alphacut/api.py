@@ -88,6 +88,10 @@ class Session:
         Reproduce rembg's exact mask numbers (its quirks; see :mod:`alphacut.pipeline.preprocess`).
     download : bool, default True
         Allow fetching a missing model.
+    ops_backend : {"cpu", "cuda", "auto", "emu"}, default "cpu"
+        Where the native post-processing runs: ``"cuda"`` keeps it on the GPU after the network
+        (one upload of the image, one download of the cutout); ``"auto"`` picks cuda when a
+        device can be used. See :class:`alphacut.pipeline.Pipeline`.
     mode_overrides : keyword arguments replacing fields of the mode's settings
         (``fg_threshold``, ``bg_threshold``, ``band``, ``prior_weight``, ``work_pixels``, ...).
 
@@ -104,7 +108,7 @@ class Session:
                  matting_model: Union[str, ModelManifest, None] = None, matting_model_path=None,
                  threads: Optional[int] = None, refine: bool = True, foreground: bool = True,
                  rembg_compat: bool = False, download: bool = True, tile: Optional[int] = None,
-                 **mode_overrides) -> None:
+                 ops_backend: str = "cpu", **mode_overrides) -> None:
         self.mode = get_mode(mode, **mode_overrides)
         self.backend = backend
         self.precision = precision
@@ -126,7 +130,7 @@ class Session:
             m_runner = _runner_for(m_path, backend, precision, threads, m_manifest)
         self.pipeline = Pipeline(manifest, self.runner, self.mode, refine=refine, foreground=foreground,
                                  matting_manifest=m_manifest, matting_runner=m_runner,
-                                 rembg_compat=rembg_compat, tile=tile)
+                                 rembg_compat=rembg_compat, tile=tile, ops_backend=ops_backend)
         self.rembg_compat = bool(rembg_compat)
         self.last_timings: Dict[str, float] = {}
         self.last_result: Optional[CutoutResult] = None
@@ -186,7 +190,7 @@ class Session:
 
     def __repr__(self) -> str:
         return (f"Session(model={self.model_name!r}, mode={self.mode.name!r}, backend={self.backend!r}, "
-                f"precision={self.precision!r})")
+                f"precision={self.precision!r}, ops_backend={self.pipeline.ops_backend!r})")
 
 
 def new_session(model_name: str = DEFAULT_MODEL, *args, **kwargs) -> Session:

@@ -36,6 +36,7 @@ ALPHACUT_REGISTER_BINDINGS(bind_gpu_device) {
             "get",
             [](const DeviceArray& a) {
                 py::array host(py::dtype(a.typestr), a.shape);
+                count_download(a.count() * a.itemsize);
                 {
                     py::gil_scoped_release nogil;
                     ALPHACUT_CUDA_CHECK(cudaMemcpy(host.mutable_data(), a.buffer.get(), a.count() * a.itemsize,
@@ -63,6 +64,7 @@ ALPHACUT_REGISTER_BINDINGS(bind_gpu_device) {
             a->typestr = typestr;
             a->itemsize = isz;
             a->buffer = DeviceBuffer<unsigned char>(a->count() * isz);
+            count_upload(a->count() * isz);
             {
                 py::gil_scoped_release nogil;
                 ALPHACUT_CUDA_CHECK(
@@ -71,6 +73,22 @@ ALPHACUT_REGISTER_BINDINGS(bind_gpu_device) {
             return a;
         },
         py::arg("array"), "Copy a C-contiguous NumPy array into " ALPHACUT_GPU_NAME " device memory.");
+
+    m.def(
+        "transfer_stats" ALPHACUT_GPU_SUFFIX,
+        [](bool reset) {
+            auto& t = transfer_stats();
+            py::dict d;
+            d["uploads"] = t.uploads.load();
+            d["upload_bytes"] = t.upload_bytes.load();
+            d["downloads"] = t.downloads.load();
+            d["download_bytes"] = t.download_bytes.load();
+            if (reset) t.uploads = t.upload_bytes = t.downloads = t.download_bytes = 0;
+            return d;
+        },
+        py::arg("reset") = false,
+        "Host<->device array copies made by the " ALPHACUT_GPU_NAME " bindings since the last reset: "
+        "{'uploads', 'upload_bytes', 'downloads', 'download_bytes'}; reset=True zeroes them after reading.");
 
 #if !defined(ALPHACUT_EMU_COMPILE)
     m.def(

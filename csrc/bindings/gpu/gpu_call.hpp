@@ -173,6 +173,7 @@ public:
         } else {
             for (auto& o : outs_) {
                 py::array host(py::dtype(o->typestr), o->shape);
+                count_download(o->count() * o->itemsize);
                 ALPHACUT_CUDA_CHECK(cudaMemcpyAsync(host.mutable_data(), o->buffer.get(), o->count() * o->itemsize,
                                                     cudaMemcpyDeviceToHost, stream_));
                 results.push_back(std::move(host));

@@ -48,6 +48,19 @@ def interface(x) -> dict:
     return cai
 
 
+def shape(x) -> tuple:
+    """The shape of a device array (from its interface), for the checks the host path makes."""
+    if hasattr(x, "__cuda_array_interface__"):
+        return tuple(int(v) for v in interface(x)["shape"])
+    return tuple(int(v) for v in x.shape)
+
+
+def check_same_size(a, b, na: str, nb: str) -> None:
+    sa, sb = shape(a)[:2], shape(b)[:2]
+    if sa != sb:
+        raise InputError(f"{na} has size {sa} but {nb} has size {sb}; they must match")
+
+
 def resolve(backend: str) -> str:
     """The backend for a call with device arrays: "auto" picks "cuda"; "cpu" cannot read them."""
     if backend == "auto":

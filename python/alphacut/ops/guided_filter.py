@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _dispatch, _validate
+from . import _device, _dispatch, _validate
 
 
 def _native_input(x: np.ndarray) -> np.ndarray:
@@ -22,6 +22,17 @@ def _prepare(guide, src, radius, eps):
     radius = _validate.nonneg_int(radius, "radius")
     eps = _validate.positive_float(eps, "eps")
     return _native_input(guide), _native_input(src), radius, eps
+
+
+def _call(name: str, guide, src, radius, eps, backend: str):
+    if _device.any_device(guide, src):  # uint8 / float32 device arrays, read in place
+        radius = _validate.nonneg_int(radius, "radius")
+        eps = _validate.positive_float(eps, "eps")
+        b, (g, p) = _device.prepare(backend, guide, src)
+        _device.check_same_size(g, p, "guide", "src")
+        return _dispatch.native(name, b)(g, p, radius, eps)
+    g, p, radius, eps = _prepare(guide, src, radius, eps)
+    return _dispatch.native(name, _dispatch.resolve(backend))(g, p, radius, eps)
 
 
 def guided_filter(guide, src, radius: int, eps: float, *, backend: str = "auto") -> np.ndarray:
@@ -48,7 +59,8 @@ def guided_filter(guide, src, radius: int, eps: float, *, backend: str = "auto")
     eps : float
         Regularisation > 0, in units of the guide's variance (e.g. ``1e-3`` for ``0.03**2``).
     backend : {"auto", "cpu", "cuda", "emu"}, keyword-only
-        See :func:`alphacut.ops.available_backends`.
+        See :func:`alphacut.ops.available_backends`. Device arrays (``__cuda_array_interface__``
+        / DLPack) are read in place and the result stays on the device.
 
     Returns
     -------
@@ -70,9 +82,7 @@ def guided_filter(guide, src, radius: int, eps: float, *, backend: str = "auto")
     >>> bool(abs(out - guide).max() < abs(noisy - guide).max())
     True
     """
-    g, p, radius, eps = _prepare(guide, src, radius, eps)
-    fn = _dispatch.native("guided_filter", _dispatch.resolve(backend))
-    return fn(g, p, radius, eps)
+    return _call("guided_filter", guide, src, radius, eps, backend)
 
 
 def guided_filter_coefficients(guide, src, radius: int, eps: float, *, backend: str = "auto"):
@@ -87,6 +97,4 @@ def guided_filter_coefficients(guide, src, radius: int, eps: float, *, backend: 
     mean_a : (H, W, C) float32, C = the guide's channels (1 or 3)
     mean_b : (H, W) float32
     """
-    g, p, radius, eps = _prepare(guide, src, radius, eps)
-    fn = _dispatch.native("guided_filter_coefficients", _dispatch.resolve(backend))
-    return fn(g, p, radius, eps)
+    return _call("guided_filter_coefficients", guide, src, radius, eps, backend)

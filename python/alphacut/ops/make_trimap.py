@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _dispatch, _validate
+from . import _device, _dispatch, _validate
 from ..errors import InputError
 
 FOREGROUND, UNKNOWN, BACKGROUND = 255, 128, 0
@@ -35,10 +35,11 @@ def make_trimap(
         Must satisfy ``0 <= bg_threshold < fg_threshold <= 1``.
     radius : int >= 0, default 10
     backend : {"auto", "cpu", "cuda", "emu"}, keyword-only
+        A device array ``prob`` runs on the device in place and the trimap stays there.
 
     Returns
     -------
-    (H, W) uint8 with values in {0, 128, 255}.
+    (H, W) uint8 with values in {0, 128, 255}: NumPy, or a device array when ``prob`` is one.
 
     Example
     -------
@@ -47,7 +48,9 @@ def make_trimap(
     >>> ops.make_trimap(p, radius=1).tolist()
     [[0, 0, 0, 128, 128, 255, 255, 255]]
     """
-    prob = _validate.image(prob, "prob", channels=(1,), dtypes=(np.uint8, np.float32, np.float64))
+    device = _device.any_device(prob)
+    if not device:
+        prob = _validate.image(prob, "prob", channels=(1,), dtypes=(np.uint8, np.float32, np.float64))
     fg = _threshold(fg_threshold, "fg_threshold")
     bg = _threshold(bg_threshold, "bg_threshold")
     if not bg < fg:
@@ -56,6 +59,9 @@ def make_trimap(
             "swap them or narrow the range"
         )
     radius = _validate.nonneg_int(radius, "radius")
+    if device:  # read in place; the trimap stays on the device
+        b, (p,) = _device.prepare(backend, prob)
+        return _dispatch.native("make_trimap", b)(p, fg, bg, min(radius, 2**31 - 1))
     fn = _dispatch.native("make_trimap", _dispatch.resolve(backend))
     return fn(_validate.packed(prob), fg, bg, min(radius, 2**31 - 1))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _dispatch, _validate
+from . import _device, _dispatch, _validate
 
 _MASK_DTYPES = (np.bool_, np.uint8, np.float32, np.float64)
 
@@ -12,6 +12,15 @@ _MASK_DTYPES = (np.bool_, np.uint8, np.float32, np.float64)
 def _mask(mask) -> np.ndarray:
     mask = _validate.image(mask, "mask", channels=(1,), dtypes=_MASK_DTYPES)
     return _validate.packed(mask)
+
+
+def _morph(name: str, mask, radius, backend: str):
+    radius = min(_validate.nonneg_int(radius, "radius"), 2**31 - 1)
+    if _device.any_device(mask):  # bool / uint8 / float device arrays, read in place
+        b, (m,) = _device.prepare(backend, mask)
+        return _dispatch.native(name, b)(m, radius)
+    m = _mask(mask)
+    return _dispatch.native(name, _dispatch.resolve(backend))(m, radius)
 
 
 def dilate(mask, radius: int, *, backend: str = "auto") -> np.ndarray:
@@ -28,10 +37,12 @@ def dilate(mask, radius: int, *, backend: str = "auto") -> np.ndarray:
         Half the side of the square; 0 returns the thresholded mask. Radii larger than the image
         are allowed.
     backend : {"auto", "cpu", "cuda", "emu"}, keyword-only
+        Device arrays (``__cuda_array_interface__`` / DLPack) run on the device in place and
+        the result stays there.
 
     Returns
     -------
-    (H, W) bool
+    (H, W) bool: NumPy, or a device array when ``mask`` is one.
 
     Example
     -------
@@ -40,9 +51,7 @@ def dilate(mask, radius: int, *, backend: str = "auto") -> np.ndarray:
     >>> int(ops.dilate(m, 1).sum())
     9
     """
-    m = _mask(mask)
-    radius = _validate.nonneg_int(radius, "radius")
-    return _dispatch.native("dilate", _dispatch.resolve(backend))(m, min(radius, 2**31 - 1))
+    return _morph("dilate", mask, radius, backend)
 
 
 def erode(mask, radius: int, *, backend: str = "auto") -> np.ndarray:
@@ -58,10 +67,12 @@ def erode(mask, radius: int, *, backend: str = "auto") -> np.ndarray:
     radius : int >= 0
         Half the side of the square; 0 returns the thresholded mask.
     backend : {"auto", "cpu", "cuda", "emu"}, keyword-only
+        Device arrays (``__cuda_array_interface__`` / DLPack) run on the device in place and
+        the result stays there.
 
     Returns
     -------
-    (H, W) bool
+    (H, W) bool: NumPy, or a device array when ``mask`` is one.
 
     Example
     -------
@@ -70,6 +81,4 @@ def erode(mask, radius: int, *, backend: str = "auto") -> np.ndarray:
     >>> int(ops.erode(m, 1).sum())
     16
     """
-    m = _mask(mask)
-    radius = _validate.nonneg_int(radius, "radius")
-    return _dispatch.native("erode", _dispatch.resolve(backend))(m, min(radius, 2**31 - 1))
+    return _morph("erode", mask, radius, backend)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _dispatch, _validate
+from . import _device, _dispatch, _validate
 from ..errors import InputError
 
 METHODS = {"bilinear": 0, "area": 1, "bicubic": 2}
@@ -32,6 +32,7 @@ def resize(image, size, method: str = "bilinear", *, backend: str = "auto") -> n
         Target ``(height, width)``, both positive.
     method : {"bilinear", "area", "bicubic"}, default "bilinear"
     backend : {"auto", "cpu", "cuda", "emu"}, keyword-only
+        A device array ``image`` is resampled on the device and the result stays there.
 
     Returns
     -------
@@ -43,11 +44,20 @@ def resize(image, size, method: str = "bilinear", *, backend: str = "auto") -> n
     >>> ops.resize(np.array([[0, 100], [200, 100]], np.uint8), (1, 1), "area").tolist()
     [[100]]
     """
+    if _device.any_device(image):
+        return _resize_device(image, size, method, backend)
     image = _validate.array(image, "image")
     if image.ndim == 3 and not 1 <= image.shape[2] <= 16:
         raise InputError(f"image: expected 1 to 16 channels, got shape {image.shape}")
     keep_channel_axis = image.ndim == 3  # (H, W, 1) in gives (H', W', 1) out
     image = _validate.image(image, "image", channels=tuple(range(1, 17)), dtypes=(np.uint8, np.float32))
+    h, w = _size(size, method)
+    fn = _dispatch.native("resize", _dispatch.resolve(backend))
+    out = fn(_validate.packed(image), int(h), int(w), METHODS[method])
+    return out[:, :, None] if keep_channel_axis and out.ndim == 2 else out
+
+
+def _size(size, method: str):
     if method not in METHODS:
         raise InputError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
     try:
@@ -57,6 +67,14 @@ def resize(image, size, method: str = "bilinear", *, backend: str = "auto") -> n
     for v, name in ((h, "height"), (w, "width")):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v <= 0 or v >= 2**31:
             raise InputError(f"size: {name} must be a positive integer, got {v!r}")
-    fn = _dispatch.native("resize", _dispatch.resolve(backend))
-    out = fn(_validate.packed(image), int(h), int(w), METHODS[method])
-    return out[:, :, None] if keep_channel_axis and out.ndim == 2 else out
+    return int(h), int(w)
+
+
+def _resize_device(image, size, method: str, backend: str):
+    """A uint8 / float32 device array, resampled on the device; the result stays there."""
+    h, w = _size(size, method)
+    b, (img,) = _device.prepare(backend, image)
+    shape = _device.shape(img)
+    if len(shape) == 3 and not 1 <= shape[2] <= 16:
+        raise InputError(f"image: expected 1 to 16 channels, got shape {shape}")
+    return _dispatch.native("resize", b)(img, h, w, METHODS[method])

@@ -12,7 +12,7 @@ import numpy as np
 from .. import ops
 from ..errors import InputError
 from ..models.manifest import ModelManifest
-from . import stages
+from . import device, stages
 from .matting_net import trimap_free_matting, trimap_matting
 from .modes import ModeSettings, get_mode
 from .preprocess import preprocess, raw_output, read_probability, rembg_mask, rembg_preprocess
@@ -27,10 +27,12 @@ class CutoutResult:
     alpha : (H, W) float32 in [0, 1], full resolution.
     rgba : (H, W, 4) uint8 cutout (None when only the alpha was asked for).
     foreground : list of (box, fg): the estimated foreground colour, float32 (h, w, 3), of each
-        box (y0, y1, x0, x1) of the grid cells holding soft pixels; None when not estimated.
+        box (y0, y1, x0, x1) of the grid cells holding soft pixels; None when not estimated, and
+        with a GPU ``ops_backend`` (there the colour stays on the device: only the RGBA comes back).
     probability : (h, w) float32, the segmenter's output at the network size (None for
         trimap-free matting networks).
-    trimap : uint8 trimap the matting used (working size, or full size for a matting network).
+    trimap : uint8 trimap the matting used (working size, or full size for a matting network;
+        None with a GPU ``ops_backend``).
     timings : stage name → milliseconds, in the order the stages ran.
     info : sizes and settings used (network size, working size, band radius, tiles...).
     """
@@ -90,11 +92,19 @@ class Pipeline:
         Reproduce rembg's numbers exactly (its preprocessing, min-max stretch, LANCZOS back to
         full size, uint8 truncation, and its premultiplied-looking "naive" cutout). Implies
         ``refine=False``, ``foreground=False``.
+    ops_backend : {"cpu", "cuda", "auto", "emu"}, default "cpu"
+        Where the native post-processing runs. ``"cuda"``: after the segmenter, the image is
+        uploaded once and resize → trimap → solve → upscale → foreground → RGBA run on the GPU,
+        with one download of the result (see :mod:`alphacut.pipeline.device`). ``"auto"``: cuda
+        when a device can be used, else cpu. ``"emu"``: the same CUDA kernels emulated on the CPU
+        (a test build, slow). Applies to segmenter models without a matting network; the other
+        paths run on the CPU.
     """
 
     def __init__(self, manifest: ModelManifest, runner, mode="general", *, refine: bool = True,
                  foreground: bool = True, matting_manifest: Optional[ModelManifest] = None,
-                 matting_runner=None, rembg_compat: bool = False, tile: Optional[int] = None) -> None:
+                 matting_runner=None, rembg_compat: bool = False, tile: Optional[int] = None,
+                 ops_backend: str = "cpu") -> None:
         self.manifest = manifest
         self.runner = runner
         self.mode: ModeSettings = get_mode(mode)
@@ -104,6 +114,7 @@ class Pipeline:
         self.matting_runner = matting_runner
         self.rembg_compat = bool(rembg_compat)
         self.tile = tile
+        self.ops_backend = device.resolve_ops_backend(ops_backend)
         if matting_manifest is not None and matting_manifest.input.kind == "image":
             raise InputError(
                 f"{matting_manifest.name!r} is a trimap-free matting network: use it as the model, not as matting_model"
@@ -138,6 +149,7 @@ class Pipeline:
         else:
             spec = self.manifest.input
             solve = refine and self.matting_runner is None
+            on_device = self.ops_backend in device.DEVICE_BACKENDS and self.matting_runner is None
             src = rgb
             if solve:
                 # The working image (~1 MP, area-averaged) also feeds the network's resize: a
@@ -154,6 +166,12 @@ class Pipeline:
                 outs = self.runner.infer({name: x})
                 prob = read_probability(outs, self.manifest.output, spec.layout, self.runner.output_names)
             info["network_size"] = prob.shape
+            if on_device:
+                alpha, out, dinfo = device.post_process(rgb, prob, self.mode, self.ops_backend, refine=refine,
+                                                        want_fg=want_fg, want_rgba=rgba, timer=T)
+                info.update(dinfo)
+                return CutoutResult(alpha=alpha, rgba=out, foreground=None, probability=prob, trimap=None,
+                                    timings=T.ms, info=info)
             if not refine:
                 with T("upscale"):
                     alpha = prob if prob.shape == (H, W) else ops.resize(prob, (H, W), method="bilinear")
