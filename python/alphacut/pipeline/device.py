@@ -129,5 +129,5 @@ def post_process(
         rgba = d_rgba.get()
     info["alpha_from_rgba"] = True
     alpha = rgba[:, :, 3].astype(np.float32)
-    alpha *= np.float32(1.0 / 255.0)
+    alpha /= np.float32(255.0)
     return alpha, rgba, info
