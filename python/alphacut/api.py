@@ -71,7 +71,7 @@ class Session:
     mode : {"general", "product", "portrait"}, default "general"
         Trimap, matting and upscaling settings (see :mod:`alphacut.pipeline.modes`).
     backend : str, default "onnxruntime"
-        Network backend ("onnxruntime", "tensorrt", "auto").
+        Network backend ("onnxruntime", "cuda" (ONNX Runtime's CUDA provider), "tensorrt", "auto").
     precision : {"fp32", "fp16"}, default "fp32"
     model_path : path, optional
         Use this file for ``model`` instead of looking it up / downloading it.

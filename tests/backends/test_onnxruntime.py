@@ -187,6 +187,9 @@ def test_create_runner_dispatch(tmp_path):
         y16 = r16.infer({"image": x})["mask"]
     assert y16.dtype == np.float32
     np.testing.assert_allclose(y16, y32, atol=2e-3)
+    if "CUDAExecutionProvider" not in __import__("onnxruntime").get_available_providers():
+        with pytest.raises(BackendUnavailableError, match="CUDAExecutionProvider.*onnxruntime-gpu"):
+            create_runner(f, backend="cuda").activate()
     with pytest.raises(InputError, match="backend"):
         create_runner(f, backend="tflite")
     with pytest.raises(InputError, match="precision"):

@@ -163,3 +163,24 @@ def test_help_runs_as_a_program():
     env = dict(os.environ, PYTHONPATH=str(Path(alphacut.__file__).resolve().parents[1]))
     r = subprocess.run([sys.executable, "-m", "alphacut", "cut", "--help"], capture_output=True, text=True, env=env)
     assert r.returncode == 0 and "--sample" in r.stdout and "--compress-level" in r.stdout
+
+
+def test_gpu_backends_without_a_gpu_fail_clearly(tmp_path, capsys):
+    """--ops-backend cuda / --backend cuda where they cannot run: exit 1, the reason, no output."""
+    import alphacut.cuda
+
+    if alphacut.cuda.is_available():
+        pytest.skip("a CUDA device is present; tests/gpu covers the cuda path")
+    p = _small_photo(tmp_path, "g.jpg")
+    out = tmp_path / "g.png"
+    assert main(["cut", str(p), "-o", str(out), "--ops-backend", "cuda", "-q"]) == 1
+    assert "backend='cuda' is not available" in capsys.readouterr().err
+    assert not out.exists()
+    import onnxruntime
+
+    if "CUDAExecutionProvider" not in onnxruntime.get_available_providers():
+        assert main(["cut", str(p), "-o", str(out), "--backend", "cuda", "-q"]) == 1
+        assert "onnxruntime-gpu" in capsys.readouterr().err
+        assert not out.exists()
+    assert main(["cut", str(p), "-o", str(out), "--ops-backend", "auto", "-q"]) == 0  # auto: cpu here
+    assert Image.open(out).mode == "RGBA"

@@ -14,7 +14,7 @@ from ..errors import BackendUnavailableError, InputError
 from .base import Runner
 from .onnxruntime import OnnxRuntimeRunner
 
-_BACKENDS = ("auto", "onnxruntime", "tensorrt")
+_BACKENDS = ("auto", "onnxruntime", "cuda", "tensorrt")
 _PRECISIONS = ("fp32", "fp16")
 
 
@@ -42,9 +42,10 @@ def create_runner(path: Union[str, "os.PathLike[str]"], backend: str = "auto", p
     ----------
     path : path-like
         The ONNX model (see :func:`alphacut.models.resolve_model`).
-    backend : {"auto", "onnxruntime", "tensorrt"}, default "auto"
+    backend : {"auto", "onnxruntime", "cuda", "tensorrt"}, default "auto"
         "auto" is TensorRT when it and a GPU are usable (and a manifest is given to size the
-        engine), else ONNX Runtime on the CPU.
+        engine), else ONNX Runtime on the CPU. "cuda" is ONNX Runtime with its CUDA execution
+        provider (the ``onnxruntime-gpu`` package; refused with the reason where it is missing).
     precision : {"fp32", "fp16"}, default "fp32"
         "fp16": a TensorRT FP16 engine, or for ONNX Runtime the graph converted to float16 by
         :func:`alphacut.backends.fp16.convert` (float32 inputs and outputs kept), run without
@@ -79,6 +80,8 @@ def create_runner(path: Union[str, "os.PathLike[str]"], backend: str = "auto", p
 
         p = Path(path)
         return TensorRTRunner(lambda: build_or_load_engine(p, manifest, precision=precision, cache=engine_cache))
+    if backend == "cuda":
+        providers = ["CUDAExecutionProvider"]
     if precision == "fp16":
         from .fp16 import convert_to_bytes
 

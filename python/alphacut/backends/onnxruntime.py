@@ -90,7 +90,9 @@ class OnnxRuntimeRunner(Runner):
         if missing:
             raise BackendUnavailableError(
                 f"ONNX Runtime execution provider(s) {', '.join(missing)} not available here; "
-                f"available: {', '.join(available)}")
+                f"available: {', '.join(available)}"
+                + ("; the CUDA provider comes with the onnxruntime-gpu package" if "CUDAExecutionProvider" in missing
+                   else ""))
         if isinstance(self._model, Path) and not self._model.is_file():
             raise ModelError(f"model file not found: {self._model}")
         opts = ort.SessionOptions()

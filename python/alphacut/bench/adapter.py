@@ -10,7 +10,9 @@ from .harness import Target
 from .inputs import BenchImage
 
 #: ``--backend`` values and the ``Session(backend=...)`` each maps to. "cpu": ONNX Runtime's CPU
-#: provider and the native CPU ops; "tensorrt": a TensorRT engine for the network.
+#: provider and the native CPU ops; "cuda": ONNX Runtime's CUDA provider; "tensorrt": a TensorRT
+#: engine for the network. On both GPU backends the post-processing runs on the device
+#: (``Session(ops_backend="cuda")``).
 BACKENDS = ("cpu", "cuda", "tensorrt")
 SESSION_BACKEND = {"cpu": "onnxruntime", "cuda": "cuda", "tensorrt": "tensorrt"}
 
@@ -77,6 +79,7 @@ class PipelineTarget(Target):
             raise InputError(f"io must be 'bytes' or 'array', got {io!r}")
         self.model, self.backend, self.mode, self.io = model, backend, mode, io
         Session = _session_class()
+        session_kwargs.setdefault("ops_backend", "cpu" if backend == "cpu" else "cuda")
         self.session = Session(model, mode=mode, backend=SESSION_BACKEND[backend], model_path=model_path,
                                threads=threads, **session_kwargs)
         self.model_path = str(getattr(self.session, "model_path", model_path))

@@ -44,7 +44,10 @@ def register(sub) -> None:
     p.add_argument("--no-refine", action="store_true", help="plain mask: skip the matting of the edge")
     p.add_argument("--no-foreground", action="store_true", help="skip the foreground colour estimation")
     p.add_argument("--rembg-compat", action="store_true", help="reproduce rembg's exact masks")
-    p.add_argument("--backend", default="onnxruntime", help="network backend (onnxruntime, tensorrt, auto)")
+    p.add_argument("--backend", default="onnxruntime",
+                   help="network backend (onnxruntime, cuda = ONNX Runtime's CUDA provider, tensorrt, auto)")
+    p.add_argument("--ops-backend", default="cpu", choices=("cpu", "cuda", "auto"),
+                   help="where the post-processing after the network runs (default cpu; cuda keeps it on the GPU)")
     p.add_argument("--precision", default="fp32", choices=("fp32", "fp16"))
     p.add_argument("--sample", action="store_true", help="cut out a built-in sample image (no data needed)")
     p.add_argument("--timings", action="store_true", help="print per-stage timings (ms) for each file")
@@ -214,7 +217,8 @@ def _run(args) -> int:
         raise InputError(f"--compress-level must be 0..9, got {args.compress_level}")
     session = Session(args.model, mode=args.mode, backend=args.backend, precision=args.precision,
                       model_path=args.model_path, refine=not args.no_refine,
-                      foreground=not (args.no_foreground or args.only_mask), rembg_compat=args.rembg_compat)
+                      foreground=not (args.no_foreground or args.only_mask), rembg_compat=args.rembg_compat,
+                      ops_backend=args.ops_backend)
     protect = [j[1] for j in jobs if isinstance(j[1], Path)]
     failed = 0 if args.sample else len(missing)
     bar = _Progress(len(jobs), not args.quiet)
