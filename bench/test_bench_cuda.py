@@ -35,8 +35,11 @@ BYTES = {
     "pack_rgba": PIXELS * (3 + 4 + 4),
     "preprocess_320": 320 * 320 * 3 * 4 + 640 * 4000 * 3,
     "preprocess_full": PIXELS * (3 + 3 * 4),
-    "guided_filter_rgb": PIXELS * 340,
-    "upscale_alpha": PIXELS * 10 + (PIXELS // 12) * 340,
+    # fused kernels, uint8 guide + float32 src: read I 3 + p 4, write (a, b) 16; read (a, b) 16 + I 3, write 4
+    "guided_filter_rgb": PIXELS * 46,
+    # full res: guide 3 x2 + out 4; 1 MP low res: g_low written 12, fused coefficients (read 12 + 4, (a, b)
+    # 16 w+r, means written 16) 64, the means read by the apply kernel 16
+    "upscale_alpha": PIXELS * 10 + 1000 * 1000 * (12 + 64 + 16),
 }
 
 

@@ -140,3 +140,28 @@ def test_dlpack_bad_dtype_and_cpu_backend():
         ops.premultiply(FakeCudaDLPack(np.zeros((2, 2, 3))), FakeCudaDLPack(np.zeros((2, 2))), backend="emu")
     with pytest.raises(alphacut.InputError, match="backend='cuda'"):
         ops.premultiply(FakeCudaDLPack(np.zeros((2, 2, 3), np.float32)), np.zeros((2, 2), np.float32), backend="cpu")
+
+
+# ---- guided_filter: device arrays through both kernel paths (fused, multi-pass) ---------------
+# (The Python wrapper takes host arrays; the native entry points take device arrays in place.)
+@pytest.mark.parametrize("shape, radius", [((33, 130), 8), ((9, 300), 120)])
+def test_guided_filter_device_arrays_both_paths(rng, shape, radius):
+    if not hasattr(_core, "guided_filter_emu"):
+        pytest.skip("guided_filter has no emu kernel in this build")
+    guide = rng.random(shape + (3,), dtype=np.float32)
+    src = rng.random(shape, dtype=np.float32)
+    q = _core.guided_filter_emu(HostPosingAsDevice(guide), HostPosingAsDevice(src), radius, 1e-3)
+    assert type(q).__name__ == "EmuDeviceArray" and q.shape == shape
+    np.testing.assert_allclose(q.get(), _core.guided_filter_cpu(guide, src, radius, 1e-3), rtol=0, atol=1e-5)
+    ma, mb = _core.guided_filter_coefficients_emu(HostPosingAsDevice(guide), HostPosingAsDevice(src), radius, 1e-3)
+    assert type(ma).__name__ == "EmuDeviceArray" and ma.shape == shape + (3,) and mb.shape == shape
+    ca, cb = _core.guided_filter_coefficients_cpu(guide, src, radius, 1e-3)
+    np.testing.assert_allclose(ma.get(), ca, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(mb.get(), cb, rtol=0, atol=1e-5)
+    # A row-strided device view (a crop of a wider buffer) is read in place.
+    wide = rng.random((shape[0], shape[1] + 7, 3), dtype=np.float32)
+    crop = wide[:, 3:3 + shape[1]]
+    d_crop = HostPosingAsDevice(crop, strides=crop.strides)
+    np.testing.assert_allclose(_core.guided_filter_emu(d_crop, HostPosingAsDevice(src), radius, 1e-3).get(),
+                               _core.guided_filter_cpu(np.ascontiguousarray(crop), src, radius, 1e-3),
+                               rtol=0, atol=1e-5)

@@ -96,3 +96,23 @@ def test_guided_filter_and_upscale_match_cpu():
     low = np.ascontiguousarray(a8[::4, ::4])
     np.testing.assert_allclose(_core.upscale_alpha_cuda(low, rgb, 2, 1e-4), _core.upscale_alpha_cpu(low, rgb, 2, 1e-4),
                                rtol=0, atol=4e-5)
+
+
+# ---- guided_filter: the fused kernels and the multi-pass fallback on the device ---------------
+@pytest.mark.parametrize("channels", [1, 3])
+@pytest.mark.parametrize("shape, radius", [((1, 1), 3), ((17, 33), 40), ((65, 113), 8), ((480, 640), 8),
+                                           ((480, 640), 60), ((480, 640), 97), ((3000, 4000), 8)])
+def test_guided_filter_paths_match_cpu(shape, radius, channels):
+    from alphacut import _core
+
+    if not hasattr(_core, "guided_filter_cuda"):
+        pytest.skip("guided_filter kernels are not in this build")
+    rng = np.random.default_rng(7)
+    guide = rng.integers(0, 256, shape + ((3,) if channels == 3 else ()), dtype=np.uint8)
+    src = rng.random(shape, dtype=np.float32)
+    np.testing.assert_allclose(_core.guided_filter_cuda(guide, src, radius, 1e-4),
+                               _core.guided_filter_cpu(guide, src, radius, 1e-4), rtol=0, atol=1e-5)
+    ma, mb = _core.guided_filter_coefficients_cuda(guide, src, radius, 1e-4)
+    ca, cb = _core.guided_filter_coefficients_cpu(guide, src, radius, 1e-4)
+    np.testing.assert_allclose(ma, ca, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(mb, cb, rtol=0, atol=1e-5)

@@ -205,3 +205,78 @@ def test_native_entry_point_rejects_bad_arrays_cleanly():
         _core.guided_filter_cpu(np.zeros((0, 5, 3), np.float32), np.zeros((0, 5), np.float32), 1, 1e-3)
     with pytest.raises(alphacut.Error, match="1 dimensions"):
         _core.guided_filter_coefficients_cpu(np.zeros(5, np.float32), np.zeros(5, np.float32), 1, 1e-3)
+
+
+# ---- the GPU kernels' two paths -------------------------------------------------------------
+# guided_filter_cuda.cu runs radii up to FUSED_MAX (after clipping the radius to the image width
+# - 1) through the fused shared-memory kernels, wider ones through the multi-pass kernels. The
+# sizes below sit on the fused kernels' strip and band boundaries (r = 8: 112 output columns per
+# 128-thread block, 64-row bands; r = 40: 176 per 256-thread block) and on both sides of the
+# radius limit. On cpu they are more border cases for the CPU op.
+FUSED_MAX = 96
+
+
+def test_fused_radius_limit_is_the_documented_one():
+    from alphacut import _core
+
+    limits = [getattr(_core, f"guided_filter_fused_max_radius_{b}") for b in ("emu", "cuda")
+              if hasattr(_core, f"guided_filter_fused_max_radius_{b}")]
+    if not limits:
+        pytest.skip("no GPU guided_filter kernels in this build")
+    assert limits == [FUSED_MAX] * len(limits)
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+@pytest.mark.parametrize(
+    "shape, radius",
+    [
+        ((1, 1), 5), ((1, 301), 8), ((301, 1), 8), ((2, 2), 1),
+        ((17, 33), 16), ((17, 33), 32), ((17, 33), 33), ((33, 17), 100),  # radius >= the image
+        ((64, 112), 8), ((65, 113), 8), ((129, 225), 8), ((63, 111), 8),  # strip / band edges
+        ((70, 176), 40), ((70, 177), 40), ((12, 353), 40),  # 256-thread blocks
+        ((20, 300), FUSED_MAX), ((20, 300), FUSED_MAX + 1), ((20, FUSED_MAX + 1), FUSED_MAX + 1),
+        ((3, 400), 150), ((1, 250), 200), ((90, 260), 120),  # past the limit: multi-pass
+    ],
+)
+def test_gpu_paths_match_reference_and_cpu(backend, rng, shape, radius, channels):
+    guide = random_guide(rng, shape, channels)
+    src = rng.random(shape, dtype=np.float32)
+    eps = 1e-4
+    out = run(backend, guide, src, radius, eps)
+    assert out.shape == shape and out.dtype == np.float32
+    np.testing.assert_allclose(out, ref.guided_filter(guide, src, radius, eps), rtol=0, atol=TOL)
+    # Every backend sums in double: they agree with the CPU op to 1e-5 (csrc/ops/README.md).
+    np.testing.assert_allclose(out, ops.guided_filter(guide, src, radius, eps, backend="cpu"), rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+@pytest.mark.parametrize("shape, radius", [((65, 113), 8), ((17, 33), 40), ((20, 300), FUSED_MAX + 4)])
+def test_gpu_paths_coefficients_and_uint8(backend, rng, shape, radius, channels):
+    from alphacut.ops.guided_filter import guided_filter_coefficients
+
+    guide = (random_guide(rng, shape, channels) * 255).astype(np.uint8)
+    src = rng.integers(0, 256, shape, dtype=np.uint8)
+    mean_a, mean_b = guided_filter_coefficients(guide, src, radius, 1e-3, backend=backend)
+    ra, rb = ref.coefficients(guide, src, radius, 1e-3)
+    np.testing.assert_allclose(mean_a, ra, rtol=0, atol=1e-4)
+    np.testing.assert_allclose(mean_b, rb, rtol=0, atol=1e-4)
+    ca, cb = guided_filter_coefficients(guide, src, radius, 1e-3, backend="cpu")
+    np.testing.assert_allclose(mean_a, ca, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(mean_b, cb, rtol=0, atol=1e-5)
+    out = run(backend, guide, src, radius, 1e-3)
+    np.testing.assert_allclose(out, ref.guided_filter(guide, src, radius, 1e-3), rtol=0, atol=TOL)
+
+
+def test_gpu_paths_real_image_flat_regions(backend):
+    """eps = 1e-4 on a real photo with large flat areas: where var(I) ~ 0 the coefficients
+    amplify any cancellation error in E[I^2] - E[I]^2 by 1 / eps, which float sums would show."""
+    name = REAL[2]
+    rgb = load_rgb(shared_path("images", "composites", "input", f"{name}.jpg"))[:300, :400]
+    alpha = load_gray(shared_path("images", "composites", "alpha", f"{name}.png"))[:300, :400]
+    from alphacut.ops.guided_filter import guided_filter_coefficients
+
+    for radius in (4, FUSED_MAX + 10):
+        mean_a, mean_b = guided_filter_coefficients(rgb, alpha, radius, 1e-4, backend=backend)
+        ra, rb = ref.coefficients(rgb, alpha, radius, 1e-4)
+        np.testing.assert_allclose(mean_a, ra, rtol=0, atol=1e-4)
+        np.testing.assert_allclose(mean_b, rb, rtol=0, atol=1e-4)

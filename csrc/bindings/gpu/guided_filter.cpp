@@ -32,6 +32,9 @@ void with_inputs(GpuCall& call, py::handle guide, py::handle src, F&& f) {
 }  // namespace
 
 ALPHACUT_REGISTER_BINDINGS(bind_guided_filter_gpu) {
+    // Radii up to this (clipped to the image width - 1) run the fused two-kernel path; wider
+    // ones the multi-pass kernels. The results agree either way; the tests cover both sides.
+    m.attr("guided_filter_fused_max_radius" ALPHACUT_GPU_SUFFIX) = kGuidedFusedMaxRadius;
     m.def(
         "guided_filter" ALPHACUT_GPU_SUFFIX,
         [](py::object guide, py::object src, int radius, double eps, std::uintptr_t stream) {

@@ -171,35 +171,65 @@ void check_pack_rgba() {
     }
 }
 
-// --- guided filter: 1e-5 (double sums on both sides), radius up to larger than the image
+// --- guided filter: 1e-5 (double sums on both sides), radius up to larger than the image.
+// Both device paths: the fused kernels (what guided_filter picks for these radii) and the
+// multi-pass fallback, each against the CPU op; plus sizes at the fused strips' and bands'
+// boundaries (r = 8: 112 output columns per 128-thread block, 64 rows per band) and radii past
+// the fused limit (kGuidedFusedMaxRadius), where guided_filter itself falls back.
+void check_guided_case(Size s, int c, int r) {
+    HostImage<float> guide(s.h, s.w, c, 2), src(s.h, s.w, 1, 1);
+    fill(guide);
+    fill(src);
+    HostImage<float> want(s.h, s.w, 1), got(s.h, s.w, 1), got_mp(s.h, s.w, 1);
+    HostImage<float> wa(s.h, s.w, c), wb(s.h, s.w, 1), ga(s.h, s.w, c), gb(s.h, s.w, 1);
+    HostImage<float> ma(s.h, s.w, c), mb(s.h, s.w, 1);
+    guided_filter_cpu(as_const(guide.view), as_const(src.view), r, 1e-3, want.view);
+    guided_filter_coefficients_cpu(as_const(guide.view), as_const(src.view), r, 1e-3, wa.view, wb.view);
+    gpu::Stream stream;
+    auto dg = gpu::upload<float>(as_const(guide.view), stream.get());
+    auto ds = gpu::upload<float>(as_const(src.view), stream.get());
+    auto dout = gpu::alloc_image<float>(s.h, s.w, 1);
+    auto da = gpu::alloc_image<float>(s.h, s.w, c);
+    auto db = gpu::alloc_image<float>(s.h, s.w, 1);
+    const std::string what = "guided_filter " + shape(s, c) + " r=" + std::to_string(r) +
+                             (gpu::guided_filter_fused(s.h, s.w, r) ? " (fused)" : " (multi-pass)");
+    gpu::guided_filter<float, float>(as_const(dg.view), as_const(ds.view), r, 1e-3, dout.view, stream.get());
+    gpu::guided_filter_coefficients<float, float>(as_const(dg.view), as_const(ds.view), r, 1e-3, da.view, db.view,
+                                                  stream.get());
+    gpu::download<float>(as_const(dout.view), got.view, stream.get());
+    gpu::download<float>(as_const(da.view), ga.view, stream.get());
+    gpu::download<float>(as_const(db.view), gb.view, stream.get());
+    expect(max_diff<float>(as_const(want.view), as_const(got.view)) <= 1e-5, what);
+    expect(max_diff<float>(as_const(wa.view), as_const(ga.view)) <= 1e-5, what + " mean_a");
+    expect(max_diff<float>(as_const(wb.view), as_const(gb.view)) <= 1e-5, what + " mean_b");
+    gpu::guided_filter_multipass<float, float>(as_const(dg.view), as_const(ds.view), r, 1e-3, dout.view,
+                                               stream.get());
+    gpu::guided_filter_coefficients_multipass<float, float>(as_const(dg.view), as_const(ds.view), r, 1e-3, da.view,
+                                                            db.view, stream.get());
+    gpu::download<float>(as_const(dout.view), got_mp.view, stream.get());
+    gpu::download<float>(as_const(da.view), ma.view, stream.get());
+    gpu::download<float>(as_const(db.view), mb.view, stream.get());
+    expect(max_diff<float>(as_const(want.view), as_const(got_mp.view)) <= 1e-5, what + " multi-pass");
+    expect(max_diff<float>(as_const(wa.view), as_const(ma.view)) <= 1e-5, what + " multi-pass mean_a");
+    expect(max_diff<float>(as_const(wb.view), as_const(mb.view)) <= 1e-5, what + " multi-pass mean_b");
+}
+
 void check_guided_filter() {
     for (Size s : kSizes)
         for (int c : {1, 3})
-            for (int r : {0, 2, 50}) {
-                HostImage<float> guide(s.h, s.w, c, 2), src(s.h, s.w, 1, 1);
-                fill(guide);
-                fill(src);
-                HostImage<float> want(s.h, s.w, 1), got(s.h, s.w, 1);
-                HostImage<float> wa(s.h, s.w, c), wb(s.h, s.w, 1), ga(s.h, s.w, c), gb(s.h, s.w, 1);
-                guided_filter_cpu(as_const(guide.view), as_const(src.view), r, 1e-3, want.view);
-                guided_filter_coefficients_cpu(as_const(guide.view), as_const(src.view), r, 1e-3, wa.view, wb.view);
-                gpu::Stream stream;
-                auto dg = gpu::upload<float>(as_const(guide.view), stream.get());
-                auto ds = gpu::upload<float>(as_const(src.view), stream.get());
-                auto dout = gpu::alloc_image<float>(s.h, s.w, 1);
-                auto da = gpu::alloc_image<float>(s.h, s.w, c);
-                auto db = gpu::alloc_image<float>(s.h, s.w, 1);
-                gpu::guided_filter<float, float>(as_const(dg.view), as_const(ds.view), r, 1e-3, dout.view, stream.get());
-                gpu::guided_filter_coefficients<float, float>(as_const(dg.view), as_const(ds.view), r, 1e-3, da.view,
-                                                              db.view, stream.get());
-                gpu::download<float>(as_const(dout.view), got.view, stream.get());
-                gpu::download<float>(as_const(da.view), ga.view, stream.get());
-                gpu::download<float>(as_const(db.view), gb.view, stream.get());
-                const std::string what = "guided_filter " + shape(s, c) + " r=" + std::to_string(r);
-                expect(max_diff<float>(as_const(want.view), as_const(got.view)) <= 1e-5, what);
-                expect(max_diff<float>(as_const(wa.view), as_const(ga.view)) <= 1e-5, what + " mean_a");
-                expect(max_diff<float>(as_const(wb.view), as_const(gb.view)) <= 1e-5, what + " mean_b");
-            }
+            for (int r : {0, 2, 50}) check_guided_case(s, c, r);
+    // Strip and band boundaries of the fused kernels at r = 8, and a radius past the fused limit.
+    const std::vector<Size> edges = {{64, 112}, {65, 113}, {3, 225}};
+    for (Size s : edges)
+        for (int c : {1, 3}) check_guided_case(s, c, 8);
+    const int over = gpu::kGuidedFusedMaxRadius + 1;
+    expect(gpu::guided_filter_fused(5, 300, gpu::kGuidedFusedMaxRadius), "guided_filter_fused at the limit");
+    expect(!gpu::guided_filter_fused(5, 300, over), "guided_filter_fused past the limit");
+    expect(gpu::guided_filter_fused(5, over, over), "a radius wider than the image is clipped to it");
+    for (int c : {1, 3}) {
+        check_guided_case({5, 300}, c, over);
+        check_guided_case({2, 200}, c, 150);
+    }
 }
 
 // --- upscale_alpha: 4e-5 (the coefficients' 1e-5, times up to 3 guide channels + 1)
