@@ -18,7 +18,7 @@ namespace {
 void check_host_alpha(py::handle alpha) {
     if (is_device_array(alpha)) return;
     py::array arr = py::array::ensure(alpha);
-    if (!arr || !py::dtype::of<float>().is(arr.dtype())) return;
+    if (!arr || !py::dtype::of<float>().is(arr.dtype()) || arr.ndim() != 2 || arr.size() == 0) return;  // see input()
     auto v = bindings::view_of<float>(arr, "alpha");
     long long bad = 0;
     for (int y = 0; y < v.height; ++y) {
@@ -26,6 +26,13 @@ void check_host_alpha(py::handle alpha) {
         for (int x = 0; x < v.width; ++x) bad += !(r[x] >= 0.f && r[x] <= 1.f);
     }
     ALPHACUT_CHECK(bad == 0, "alpha: " << bad << " values are NaN or outside [0, 1]; pass alpha in [0, 1]");
+}
+
+// Empty host arrays fail the stride checks of the upload with a less clear message.
+void check_not_empty(py::handle obj, const char* name) {
+    if (is_device_array(obj)) return;
+    py::array arr = py::array::ensure(obj);
+    ALPHACUT_CHECK(!arr || arr.size() > 0, name << " is empty (shape with a zero dimension)");
 }
 
 }  // namespace
@@ -46,6 +53,8 @@ ALPHACUT_REGISTER_BINDINGS(bind_estimate_foreground_gpu) {
             const std::string at = element_typestr(alpha);
             ALPHACUT_CHECK(at != "|b1" || !is_device_array(alpha),
                            "alpha: bool device arrays are not supported; pass uint8 (0..255) or float32 in [0, 1]");
+            check_not_empty(image, "image");
+            check_not_empty(alpha, "alpha");
             check_host_alpha(alpha);
             GpuCall call(stream);
             auto run = [&](auto i) {
