@@ -57,9 +57,9 @@ def estimate_foreground(
     On the GPU backends (``"cuda"``, and its CPU emulation ``"emu"``) every level is swept in
     red-black order, since scan order is sequential; the banded large levels are the same as on
     the CPU, the levels up to 65,536 pixels are not, so F differs from the CPU result by a
-    small amount in the soft region (about 1e-3 mean on photographs, see csrc/ops/README.md)
-    with the same error against the true foreground, and is identical where ``alpha == 1``
-    away from the edge. Device arrays (``__cuda_array_interface__`` or DLPack, uint8 or
+    small amount in the soft region (1e-3 to 6e-3 mean on the test photographs, see
+    csrc/ops/README.md) with about the same error against the true foreground (within a few
+    percent), and is identical where ``alpha == 1`` away from the edge. Device arrays (``__cuda_array_interface__`` or DLPack, uint8 or
     float32) are used in place and the result stays on the device; their values are not
     range-checked.
 
