@@ -159,3 +159,22 @@ def test_upscale_alpha(benchmark, inputs, impl):
         _report(benchmark, "upscale_alpha")
     else:
         benchmark(ops.upscale_alpha, low, i["rgb"], 2, 1e-4, backend="cpu")
+
+
+# --- estimate_foreground (section owned by the estimate_foreground kernel) ----------------------
+# uint8 image, float32 alpha: ~59 B per pixel (csrc/ops/README.md). pymatting's
+# estimate_foreground_ml at this size is in bench/test_bench_estimate_foreground.py.
+BYTES["estimate_foreground"] = PIXELS * 59
+
+
+@pytest.mark.parametrize("impl", ["cuda-dev", "cuda-host", "cpu"])
+def test_estimate_foreground(benchmark, inputs, impl):
+    benchmark.group = "estimate_foreground 12MP"
+    i = inputs
+    if not hasattr(alphacut._core, "estimate_foreground_cuda"):
+        pytest.skip("estimate_foreground kernels are not built")
+    if impl == "cuda-dev":
+        benchmark(ops.estimate_foreground, i["dev"]["rgb"], i["dev"]["a"], backend="cuda")
+        _report(benchmark, "estimate_foreground")
+    else:
+        benchmark(ops.estimate_foreground, i["rgb"], i["a"], backend=impl.split("-")[0])

@@ -116,3 +116,46 @@ def test_guided_filter_paths_match_cpu(shape, radius, channels):
     ca, cb = _core.guided_filter_coefficients_cpu(guide, src, radius, 1e-4)
     np.testing.assert_allclose(ma, ca, rtol=0, atol=1e-5)
     np.testing.assert_allclose(mb, cb, rtol=0, atol=1e-5)
+
+
+# --- estimate_foreground (section owned by the estimate_foreground kernel) ----------------------
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_estimate_foreground_banded_matches_cpu(rng, size):
+    # Every level banded: the CPU op sweeps red-black in the band too, the same updates in the
+    # same order; FMA contraction on the device and the order of the mean sums differ.
+    from alphacut import _core
+
+    img = rng.integers(0, 256, size + (3,), dtype=np.uint8)
+    a = rng.integers(0, 256, size, dtype=np.uint8)
+    a[: size[0] // 3] = 255
+    a[size[0] - size[0] // 3 :] = 0
+    f, b = _core.estimate_foreground_cuda(img, a, return_background=True, band_min_pixels=0)
+    cf, cb = _core.estimate_foreground_cpu(img, a, return_background=True, band_min_pixels=0)
+    np.testing.assert_allclose(f, cf, atol=1e-4)
+    np.testing.assert_allclose(b, cb, atol=1e-4)
+
+
+def test_estimate_foreground_real_image_close_to_cpu():
+    # The defaults: red-black on the small levels where the CPU op sweeps in scan order; the
+    # bounds of tests/ops/test_estimate_foreground.py::test_gpu_agrees_with_cpu_on_composites.
+    rgb, a8 = _real()
+    f = ops.estimate_foreground(rgb, a8, backend="cuda")
+    c = ops.estimate_foreground(rgb, a8, backend="cpu")
+    soft = (a8 > 0) & (a8 < 255)
+    d = np.abs(f - c)[soft]
+    assert d.mean() < 0.01 and np.percentile(d, 99) < 0.1, (d.mean(), np.percentile(d, 99))
+    e = ops.estimate_foreground(rgb, a8, backend="emu") if "emu" in ops.available_backends() else None
+    if e is not None:  # the emulated kernel is the same algorithm: FMA contraction differs only,
+        # amplified where the 2x2 system is nearly singular (soft alpha with equal neighbours)
+        assert np.abs(f - e)[soft].mean() < 1e-3
+
+
+def test_estimate_foreground_cupy_in_place(rng):
+    cp = pytest.importorskip("cupy")
+    img = rng.integers(0, 256, (300, 400, 3), dtype=np.uint8)
+    a = rng.random((300, 400), dtype=np.float32)
+    out = ops.estimate_foreground(cp.asarray(img), cp.asarray(a), backend="cuda")
+    assert type(out).__name__ == "CudaDeviceArray"
+    np.testing.assert_allclose(cp.asnumpy(cp.asarray(out)), ops.estimate_foreground(img, a, backend="cuda"), atol=0)

@@ -26,6 +26,8 @@
 #include "../../ops/morphology/morphology_cuda.hpp"
 #include "../../ops/resize/resize.hpp"
 #include "../../ops/resize/resize_cuda.hpp"
+#include "../../ops/estimate_foreground/estimate_foreground.hpp"
+#include "../../ops/estimate_foreground/estimate_foreground_cuda.hpp"
 #include "../selftest_kernels.hpp"
 
 using namespace alphacut;
@@ -372,6 +374,77 @@ void check_errors() {
     expect(threw, "std = 0 rejected");
 }
 
+// --- estimate_foreground (section owned by the estimate_foreground kernel) --------------------
+// With every level banded (band_min_pixels = 0) the CPU op sweeps red-black in the band as the
+// kernels do: 1e-6 (bit-identical in practice). With the defaults the small levels differ (scan
+// order vs red-black): the output is checked for range only. Row-strided uint8 and float inputs;
+// 70 x 90 has levels above the one-block size (their own init / sweep launches).
+template <typename TI, typename TA>
+void check_estimate_foreground_case(Size s, bool u8_image, bool u8_alpha) {
+    HostImage<TI> im(s.h, s.w, 3, 2);
+    HostImage<TA> a(s.h, s.w, 1, 3);
+    fill(im);
+    fill(a);
+    for (int y = 0; y < s.h / 3; ++y)  // opaque rows and transparent rows, so the band has an outside
+        for (int x = 0; x < s.w; ++x) {
+            a.view.at(y, x) = u8_alpha ? TA(255) : TA(1);
+            a.view.at(s.h - 1 - y, x) = TA(0);
+        }
+    const std::string what = "estimate_foreground " + shape(s, 3) + (u8_image ? " u8" : " f32") +
+                             (u8_alpha ? "/u8" : "/f32");
+    for (long long band_min : {0LL, 1LL << 16}) {
+        ForegroundParams prm;
+        prm.band_min_pixels = band_min;
+        HostImage<float> wf(s.h, s.w, 3), wb(s.h, s.w, 3), gf(s.h, s.w, 3, 1), gb(s.h, s.w, 3);
+        estimate_foreground_cpu(as_const(im.view), as_const(a.view), prm, wf.view, wb.view);
+        gpu::Stream stream;
+        auto di = gpu::upload<TI>(as_const(im.view), stream.get());
+        auto da = gpu::upload<TA>(as_const(a.view), stream.get());
+        auto df = gpu::alloc_image<float>(s.h, s.w, 3), db = gpu::alloc_image<float>(s.h, s.w, 3);
+        gpu::estimate_foreground<TI, TA>(as_const(di.view), as_const(da.view), prm, df.view, db.view, stream.get());
+        gpu::download<float>(as_const(df.view), gf.view, stream.get());
+        gpu::download<float>(as_const(db.view), gb.view, stream.get());
+        // Without a background output (scratch B inside the op): the same F.
+        auto df2 = gpu::alloc_image<float>(s.h, s.w, 3);
+        HostImage<float> gf2(s.h, s.w, 3);
+        gpu::estimate_foreground<TI, TA>(as_const(di.view), as_const(da.view), prm, df2.view, ImageView<float>{},
+                                         stream.get());
+        gpu::download<float>(as_const(df2.view), gf2.view, stream.get());
+        stream.synchronize();
+        expect(max_diff<float>(as_const(gf.view), as_const(gf2.view)) == 0.0, what + " F without B");
+        bool in_range = true;
+        for (float v : gf.data) in_range = in_range && v >= 0.f && v <= 1.f;
+        for (float v : gb.data) in_range = in_range && v >= 0.f && v <= 1.f;
+        expect(in_range, what + " in [0, 1]");
+        if (band_min == 0 || (s.h == 1 && s.w == 1)) {
+            expect(max_diff<float>(as_const(wf.view), as_const(gf.view)) <= 1e-6, what + " F banded");
+            expect(max_diff<float>(as_const(wb.view), as_const(gb.view)) <= 1e-6, what + " B banded");
+        }
+    }
+}
+
+void check_estimate_foreground() {
+    std::vector<Size> sizes = kSizes;
+    sizes.push_back({70, 90});
+    for (Size s : sizes) {
+        check_estimate_foreground_case<std::uint8_t, std::uint8_t>(s, true, true);
+        check_estimate_foreground_case<float, float>(s, false, false);
+        check_estimate_foreground_case<std::uint8_t, float>(s, true, false);
+    }
+    bool threw = false;
+    try {
+        ForegroundParams prm;
+        prm.regularization = 0.f;
+        HostImage<float> im(2, 2, 3), a(2, 2, 1), f(2, 2, 3);
+        gpu::Stream stream;
+        gpu::estimate_foreground<float, float>(as_const(im.view), as_const(a.view), prm, f.view, ImageView<float>{},
+                                               stream.get());
+    } catch (const Error&) {
+        threw = true;
+    }
+    expect(threw, "estimate_foreground regularization = 0 rejected");
+}
+
 }  // namespace
 
 int main() {
@@ -380,6 +453,7 @@ int main() {
         {"pack_rgba", check_pack_rgba}, {"guided_filter", check_guided_filter},
         {"upscale_alpha", check_upscale_alpha}, {"morphology", check_morphology},
         {"resize", check_resize}, {"errors", check_errors},
+        {"estimate_foreground", check_estimate_foreground},
     };
     for (int threads : {1, 2}) {  // blocks on one host thread, then on two
         set_num_threads(threads);
