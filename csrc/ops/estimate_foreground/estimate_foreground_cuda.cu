@@ -10,7 +10,7 @@
 //   2. fg_small_levels: ONE block of kSmallThreads threads finishes the mean colours (the 1 x 1
 //      start) and solves every level of at most kOneBlockPixels pixels, coarse to fine, with
 //      __syncthreads between the start copy, each colour of each sweep and each level: on a
-//      12 MP image that is 7 levels and ~130 half-sweeps in one launch instead of ~150 launches
+//      12 MP image that is 7 levels and 124 half-sweeps in one launch instead of 131 launches
 //      of a few hundred threads each.
 //   3. Each larger level: fg_init_level (start F and B from the coarser level, nearest; on banded
 //      levels opaque F = I and transparent B = I via fb_start_*, and the band mask), then per sweep
