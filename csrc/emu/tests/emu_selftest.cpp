@@ -392,7 +392,11 @@ void check_solve_alpha() {
                 const double tol = max_iter == 4000 ? 1e-4 : max_iter == 0 ? 0.0 : 1e-6;
                 expect(max_diff<float>(as_const(want.view), as_const(got.view)) <= tol, what + " alpha");
                 expect(wi.unknown == gi.unknown && wi.windows == gi.windows, what + " band / windows");
-                const int slack = max_iter == 4000 ? 2 + wi.iterations / 10 : 0;
+                // A fixed count is exact unless the CPU's residual reached rounding level (a
+                // diagonal system without windows is solved in one step; which side then sees an
+                // exact zero r.z depends on the last ulp of the step).
+                const bool rounding = wi.residual < 1e-10 || gi.residual < 1e-10;
+                const int slack = max_iter == 4000 ? 2 + wi.iterations / 10 : rounding ? max_iter : 0;
                 expect(std::abs(wi.iterations - gi.iterations) <= slack, what + " iterations " +
                        std::to_string(wi.iterations) + " vs " + std::to_string(gi.iterations));
             }
