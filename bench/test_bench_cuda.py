@@ -40,6 +40,8 @@ BYTES = {
     # full res: guide 3 x2 + out 4; 1 MP low res: g_low written 12, fused coefficients (read 12 + 4, (a, b)
     # 16 w+r, means written 16) 64, the means read by the apply kernel 16
     "upscale_alpha": PIXELS * 10 + 1000 * 1000 * (12 + 64 + 16),
+    # solve_alpha: per CG iteration, ~316 B per unknown pixel (solve_alpha_cuda.cu header).
+    "solve_alpha_iteration": 316,
 }
 
 
@@ -178,3 +180,37 @@ def test_estimate_foreground(benchmark, inputs, impl):
         _report(benchmark, "estimate_foreground")
     else:
         benchmark(ops.estimate_foreground, i["rgb"], i["a"], backend=impl.split("-")[0])
+
+
+# ---- solve_alpha (section owned by the solve_alpha kernel) -------------------------------------
+
+
+@pytest.mark.parametrize("impl", ["cuda-dev", "cpu"])
+def test_solve_alpha(benchmark, impl):
+    """One solve on the real composite (lemur on leaves, 440 x 680, 35k unknown pixels, GT trimap),
+    tol 1e-3 as the default; prints the time per CG iteration against the per-iteration floor."""
+    from PIL import Image
+
+    from conftest import SHARED_DATA
+
+    benchmark.group = "solve_alpha 0.3 MP, 35k unknowns"
+    if not hasattr(alphacut._core, "solve_alpha_cuda"):
+        pytest.skip("solve_alpha is not built")
+    root = SHARED_DATA / "images" / "composites"
+    if not (root / "trimap" / "lemur__on_leaves.png").exists():
+        pytest.skip(f"real data not present under {root}")
+    with Image.open(root / "input" / "lemur__on_leaves.jpg") as im:
+        img = np.asarray(im.convert("RGB"), np.float32) / 255
+    with Image.open(root / "trimap" / "lemur__on_leaves.png") as im:
+        tri = np.asarray(im.convert("L"))
+    if impl == "cuda-dev":
+        d_img, d_tri = alphacut.cuda.to_device(img), alphacut.cuda.to_device(tri)
+        _, info = ops.solve_alpha(d_img, d_tri, return_info=True)
+        benchmark(ops.solve_alpha, d_img, d_tri)
+        med = benchmark.stats.stats.median
+        per_it = BYTES["solve_alpha_iteration"] * info["unknown"]
+        print(f"\nsolve_alpha: median {med * 1e3:.3f} ms for {info['iterations']} iterations, "
+              f"{med / max(info['iterations'], 1) * 1e6:.1f} us per iteration; per-iteration floor "
+              f"{per_it / H100_BYTES_PER_S * 1e6:.2f} us ({per_it / 1e6:.1f} MB)")
+    else:
+        benchmark(ops.solve_alpha, img, tri, backend="cpu")

@@ -222,3 +222,52 @@ def test_estimate_foreground_bad_device_arrays():
                                 backend="emu")
     with pytest.raises(alphacut.InputError, match="backend='cuda'"):
         ops.estimate_foreground(img, np.zeros((4, 5), np.float32), backend="cpu")
+
+
+# ---- solve_alpha (section owned by the solve_alpha kernel) -------------------------------------
+
+
+def _solve_inputs(rng, h=24, w=30):
+    img = rng.random((h, w, 3), dtype=np.float32)
+    tri = np.full((h, w), 128, np.uint8)
+    tri[:6] = 0
+    tri[-6:] = 255
+    prior = rng.random((h, w), dtype=np.float32)
+    return img, tri, prior
+
+
+def test_solve_alpha_device_in_device_out(rng):
+    img, tri, prior = _solve_inputs(rng)
+    host, host_info = ops.solve_alpha(img, tri, prior=prior, tol=1e-8, return_info=True, backend="emu")
+    assert isinstance(host, np.ndarray)  # NumPy in -> NumPy out
+    d, info = ops.solve_alpha(HostPosingAsDevice(img), HostPosingAsDevice(tri), prior=HostPosingAsDevice(prior),
+                              tol=1e-8, return_info=True, backend="emu")
+    assert type(d).__name__ == "EmuDeviceArray" and d.shape == (24, 30)
+    np.testing.assert_array_equal(d.get(), host)
+    assert info["iterations"] == host_info["iterations"] and info["levels"] == 1
+    np.testing.assert_allclose(d.get(), ops.solve_alpha(img, tri, prior=prior, tol=1e-8, backend="cpu"), atol=1e-4)
+    # Mixed: a device image with a host trimap, and a row-strided device crop.
+    mixed = ops.solve_alpha(HostPosingAsDevice(img), tri, tol=1e-8, backend="emu")
+    np.testing.assert_allclose(mixed.get(), ops.solve_alpha(img, tri, tol=1e-8, backend="cpu"), atol=1e-4)
+    big = np.zeros((30, 40, 3), np.float32)
+    big[3:27, 5:35] = img
+    crop = HostPosingAsDevice(big[3:27, 5:35])
+    np.testing.assert_array_equal(ops.solve_alpha(crop, tri, tol=1e-8, backend="emu").get(),
+                                  ops.solve_alpha(img, tri, tol=1e-8, backend="emu"))
+    # DLPack producers are accepted too.
+    dl = ops.solve_alpha(FakeCudaDLPack(img), FakeCudaDLPack(tri), tol=1e-8, backend="emu")
+    np.testing.assert_array_equal(dl.get(), mixed.get())
+
+
+def test_solve_alpha_bad_device_arrays(rng):
+    img, tri, _ = _solve_inputs(rng)
+    with pytest.raises(alphacut.Error, match="expected <f4"):  # uint8 images: convert on the device first
+        ops.solve_alpha(HostPosingAsDevice((img * 255).astype(np.uint8)), tri, backend="emu")
+    with pytest.raises(alphacut.Error, match="trimap: device array has type <f4"):
+        ops.solve_alpha(HostPosingAsDevice(img), HostPosingAsDevice(tri.astype(np.float32)), backend="emu")
+    with pytest.raises(alphacut.Error, match="trimap has shape"):
+        ops.solve_alpha(HostPosingAsDevice(img), HostPosingAsDevice(tri[:5]), backend="emu")
+    with pytest.raises(alphacut.InputError, match="levels"):
+        ops.solve_alpha(HostPosingAsDevice(img), tri, levels=2, backend="emu")
+    with pytest.raises(alphacut.InputError, match="backend='cuda'"):
+        ops.solve_alpha(HostPosingAsDevice(img), tri, backend="cpu")

@@ -159,3 +159,45 @@ def test_estimate_foreground_cupy_in_place(rng):
     out = ops.estimate_foreground(cp.asarray(img), cp.asarray(a), backend="cuda")
     assert type(out).__name__ == "CudaDeviceArray"
     np.testing.assert_allclose(cp.asnumpy(cp.asarray(out)), ops.estimate_foreground(img, a, backend="cuda"), atol=0)
+
+
+# ---- solve_alpha (section owned by the solve_alpha kernel) -------------------------------------
+
+
+def _solve_case(rng, h, w):
+    img = rng.random((h, w, 3), dtype=np.float32)
+    tri = np.full((h, w), 128, np.uint8)
+    tri[: h // 3] = 0
+    tri[h - h // 3:] = 255
+    return img, tri
+
+
+@pytest.mark.parametrize("size", [(1, 1), (1, 37), (29, 1), (17, 33), (120, 160)])
+def test_solve_alpha_matches_cpu(rng, size):
+    from alphacut import _core
+
+    if not hasattr(_core, "solve_alpha_cuda"):
+        pytest.skip("solve_alpha kernels are not in this build")
+    img, tri = _solve_case(rng, *size)
+    args = (None, None, 1e-4, 0.0, 0.0, 4000, 1e-9)
+    want, wi = _core.solve_alpha_cpu(img, tri, *args)
+    got, gi = _core.solve_alpha_cuda(img, tri, *args)
+    np.testing.assert_allclose(got, want, atol=1e-4)  # both converged; FMA and reduction order differ
+    assert gi["unknown"] == wi["unknown"] and gi["windows"] == wi["windows"]
+    assert abs(gi["iterations"] - wi["iterations"]) <= 2 + wi["iterations"] // 10
+
+
+def test_solve_alpha_real_composite_and_device_arrays():
+    from alphacut import _core
+
+    if not hasattr(_core, "solve_alpha_cuda"):
+        pytest.skip("solve_alpha kernels are not in this build")
+    root = shared_path("images", "composites")
+    img = load_rgb(root / "input" / "lemur__on_leaves.jpg").astype(np.float32) / 255
+    tri = load_gray(root / "trimap" / "lemur__on_leaves.png")
+    want = ops.solve_alpha(img, tri, tol=1e-6, max_iter=3000, backend="cpu")
+    got = ops.solve_alpha(img, tri, tol=1e-6, max_iter=3000, backend="cuda")
+    np.testing.assert_allclose(got, want, atol=2e-3)
+    d = ops.solve_alpha(alphacut.cuda.to_device(img), alphacut.cuda.to_device(tri), tol=1e-6, max_iter=3000)
+    assert hasattr(d, "__cuda_array_interface__")
+    np.testing.assert_allclose(d.get(), got, atol=1e-6)

@@ -29,6 +29,9 @@
 #include "../../ops/estimate_foreground/estimate_foreground.hpp"
 #include "../../ops/estimate_foreground/estimate_foreground_cuda.hpp"
 #include "../selftest_kernels.hpp"
+// ---- solve_alpha (section owned by the solve_alpha kernel)
+#include "../../ops/solve_alpha/solve_alpha.hpp"
+#include "../../ops/solve_alpha/solve_alpha_cuda.hpp"
 
 using namespace alphacut;
 namespace gpu = alphacut::emu;
@@ -443,6 +446,64 @@ void check_estimate_foreground() {
         threw = true;
     }
     expect(threw, "estimate_foreground regularization = 0 rejected");
+
+
+// --- solve_alpha (section owned by the solve_alpha kernel): the same band system solved by CG
+// with another reduction order: |emu - cpu| <= 1e-4 at tol 1e-9 (both converged), the band and
+// window counts exact, the iteration counts within 10 %; max_iter = 0 and tol = 0 exact.
+void check_solve_alpha() {
+    std::vector<Size> sizes = kSizes;
+    sizes.push_back({24, 41});
+    for (Size s : sizes)
+        for (int mode = 0; mode < 4; ++mode) {  // random trimap, all unknown, none unknown, + prior/start
+            HostImage<float> img(s.h, s.w, 3, 2), prior(s.h, s.w, 1, 1), start(s.h, s.w, 1, 3);
+            HostImage<std::uint8_t> tri(s.h, s.w, 1, 1);
+            fill(img);
+            fill(prior);
+            fill(start);
+            std::uniform_int_distribution<int> pick(0, 2);
+            const std::uint8_t levels[3] = {0, 128, 255};
+            for (int y = 0; y < s.h; ++y)
+                for (int x = 0; x < s.w; ++x)
+                    tri.view.at(y, x) = mode == 1 ? 128 : mode == 2 ? levels[pick(rng) == 0 ? 0 : 2] : levels[pick(rng)];
+            const bool with_prior = mode == 3;
+            ImageView<const float> pr = with_prior ? as_const(prior.view) : ImageView<const float>{};
+            ImageView<const float> st = with_prior ? as_const(start.view) : ImageView<const float>{};
+            for (int max_iter : {0, 3, 4000}) {
+                SolveAlphaParams params;
+                params.eps = 1e-4f;
+                params.prior_weight = with_prior ? 0.05f : 0.f;
+                params.prior_confidence = with_prior ? 2.f : 0.f;
+                params.max_iter = max_iter;
+                params.tol = max_iter == 3 ? 0.f : 1e-9f;
+                HostImage<float> want(s.h, s.w, 1), got(s.h, s.w, 1, 2);
+                const SolveAlphaInfo wi = solve_alpha_cpu(as_const(img.view), as_const(tri.view), pr, st, params,
+                                                          want.view);
+                gpu::Stream stream;
+                auto di = gpu::upload<float>(as_const(img.view), stream.get());
+                auto dt = gpu::upload<std::uint8_t>(as_const(tri.view), stream.get());
+                auto dp = gpu::upload<float>(as_const(prior.view), stream.get());
+                auto ds = gpu::upload<float>(as_const(start.view), stream.get());
+                auto dout = gpu::alloc_image<float>(s.h, s.w, 1);
+                const SolveAlphaInfo gi = gpu::solve_alpha(
+                    as_const(di.view), as_const(dt.view), with_prior ? as_const(dp.view) : ImageView<const float>{},
+                    with_prior ? as_const(ds.view) : ImageView<const float>{}, params, dout.view, stream.get());
+                gpu::download<float>(as_const(dout.view), got.view, stream.get());
+                stream.synchronize();
+                const std::string what = "solve_alpha " + shape(s, 3) + " mode " + std::to_string(mode) +
+                                         " max_iter " + std::to_string(max_iter);
+                const double tol = max_iter == 4000 ? 1e-4 : max_iter == 0 ? 0.0 : 1e-6;
+                expect(max_diff<float>(as_const(want.view), as_const(got.view)) <= tol, what + " alpha");
+                expect(wi.unknown == gi.unknown && wi.windows == gi.windows, what + " band / windows");
+                // A fixed count is exact unless the CPU's residual reached rounding level (a
+                // diagonal system without windows is solved in one step; which side then sees an
+                // exact zero r.z depends on the last ulp of the step).
+                const bool rounding = wi.residual < 1e-10 || gi.residual < 1e-10;
+                const int slack = max_iter == 4000 ? 2 + wi.iterations / 10 : rounding ? max_iter : 0;
+                expect(std::abs(wi.iterations - gi.iterations) <= slack, what + " iterations " +
+                       std::to_string(wi.iterations) + " vs " + std::to_string(gi.iterations));
+            }
+        }
 }
 
 }  // namespace
@@ -454,6 +515,7 @@ int main() {
         {"upscale_alpha", check_upscale_alpha}, {"morphology", check_morphology},
         {"resize", check_resize}, {"errors", check_errors},
         {"estimate_foreground", check_estimate_foreground},
+        {"solve_alpha", check_solve_alpha},  // solve_alpha section
     };
     for (int threads : {1, 2}) {  // blocks on one host thread, then on two
         set_num_threads(threads);

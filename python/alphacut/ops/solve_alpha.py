@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _dispatch, _validate
+from . import _device, _dispatch, _validate
 from ..errors import InputError
 
 #: Data-term weight used when a ``prior`` is given and ``prior_weight`` is left at ``None``
@@ -147,8 +147,19 @@ def solve_alpha(
     return_info : bool, default False
         Also return a dict: ``unknown`` (pixels solved), ``windows``, ``iterations`` and ``residual``
         (relative, at full size), ``levels`` used and ``coarse_iterations`` (all coarser levels).
-    backend : {"auto", "cpu"}
-        Only a CPU implementation exists so far.
+    backend : {"auto", "cpu", "cuda", "emu"}
+        "auto" picks the CPU for NumPy inputs and CUDA for device arrays. "cuda" runs the same CG on
+        the GPU (solve_alpha_cuda.cu: the band compacted on the device, double precision like the
+        CPU, the CG scalars kept on the device and read back every 8 iterations); "emu" runs those
+        kernels on the CPU (tests). Results agree with the CPU op within 1e-4 (another reduction
+        order; measured ≤ 2.3e-5 on the composites down to ``tol=1e-5``), with the same
+        ``iterations`` give or take one.
+
+        Device arrays (``__cuda_array_interface__`` or DLPack: CuPy, PyTorch, alphacut's own) are
+        used in place and the result stays on the device: ``image`` float32 (H, W, 3) in [0, 1],
+        ``trimap`` uint8 (H, W), ``prior`` float32 (H, W) or None; ``levels`` must be 1. Shapes
+        and dtypes are checked, values are not (that would need a copy to the host): NaN or
+        out-of-range data is the caller's responsibility.
 
     Returns
     -------
@@ -171,6 +182,9 @@ def solve_alpha(
     >>> bool(a[:, :4].max() < 0.01 and a[:, 4:].min() > 0.99)
     True
     """
+    if _device.any_device(image, trimap, prior):
+        return _solve_device(image, trimap, prior, prior_weight, prior_confidence, eps, max_iter, tol, levels,
+                             return_info, backend)
     img = _validate.image(image, "image", channels=(3,), dtypes=(np.uint8, np.float32, np.float64))
     tri = _trimap_u8(trimap)
     _validate.same_size(img, tri, "image", "trimap")
@@ -195,4 +209,28 @@ def solve_alpha(
     levels = _validate.nonneg_int(levels, "levels")
     args = (float(eps), float(lam), float(prior_confidence), int(max_iter), float(tol))
     alpha, info = _solve_levels(fn, f, np.ascontiguousarray(tri), pr, args, max(levels, 1), 4096)
+    return (alpha, info) if return_info else alpha
+
+
+def _solve_device(image, trimap, prior, prior_weight, prior_confidence, eps, max_iter, tol, levels, return_info,
+                  backend):
+    """Device arrays in, device array out: one level, no host round trip of the images."""
+    eps = _validate.positive_float(eps, "eps")
+    tol = _validate.positive_float(tol, "tol", allow_zero=True)
+    max_iter = _validate.nonneg_int(max_iter, "max_iter")
+    prior_confidence = _validate.positive_float(prior_confidence, "prior_confidence", allow_zero=True)
+    levels = _validate.nonneg_int(levels, "levels")
+    if levels > 1:
+        raise InputError("levels > 1 needs host (NumPy) arrays; with device arrays use levels=1")
+    if prior is None:
+        lam = 0.0 if prior_weight is None else _validate.positive_float(prior_weight, "prior_weight", allow_zero=True)
+    else:
+        lam = DEFAULT_PRIOR_WEIGHT if prior_weight is None else _validate.positive_float(
+            prior_weight, "prior_weight", allow_zero=True
+        )
+    b, (img, tri, pr) = _device.prepare(backend, image, trimap, prior)
+    fn = _dispatch.native("solve_alpha", b)
+    alpha, info = fn(img, tri, pr, None, float(eps), float(lam), float(prior_confidence), int(max_iter), float(tol))
+    info["levels"] = 1
+    info["coarse_iterations"] = 0
     return (alpha, info) if return_info else alpha
