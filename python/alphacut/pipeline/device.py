@@ -105,10 +105,10 @@ def post_process(
             d_rgb_w = _dispatch.native("area_downscale", backend)(d_rgb, work[0], work[1])
             d_prob_w = ops.resize(d_prob, work, method="bilinear", backend=backend)
         with timer("trimap"):
-            d_tri = stages.trimap(d_prob_w, mode)
+            d_tri = stages.trimap(d_prob_w, mode, backend=backend)
         info["band_px"] = mode.band_px(max(work))
         with timer("matting"):
-            d_alpha_w = stages.solve_band(d_rgb_w, d_tri, d_prob_w, mode)
+            d_alpha_w = stages.solve_band(d_rgb_w, d_tri, d_prob_w, mode, backend=backend)
         with timer("upscale"):
             if work == (H, W):
                 d_alpha = d_alpha_w

@@ -57,20 +57,22 @@ def to_working(rgb: np.ndarray, prob: np.ndarray, work_hw: Tuple[int, int]):
     return rgb_w, np.clip(prob_w, 0.0, 1.0)
 
 
-def trimap(prob_w: np.ndarray, mode: ModeSettings) -> np.ndarray:
+def trimap(prob_w: np.ndarray, mode: ModeSettings, *, backend: str = "auto") -> np.ndarray:
     """(h, w) uint8 0/128/255 from the probability: thresholds, then erosion by the mode's band."""
     radius = mode.band_px(max(prob_w.shape))
-    return ops.make_trimap(prob_w, fg_threshold=mode.fg_threshold, bg_threshold=mode.bg_threshold, radius=radius)
+    return ops.make_trimap(prob_w, fg_threshold=mode.fg_threshold, bg_threshold=mode.bg_threshold, radius=radius,
+                           backend=backend)
 
 
-def solve_band(rgb_w: np.ndarray, tri: np.ndarray, prob_w: np.ndarray, mode: ModeSettings) -> np.ndarray:
+def solve_band(rgb_w: np.ndarray, tri: np.ndarray, prob_w: np.ndarray, mode: ModeSettings, *,
+               backend: str = "auto") -> np.ndarray:
     """α at the working size: the native solve in the unknown band, the probability as prior."""
     kw = {}
     if mode.prior_weight is not None:
         kw["prior_weight"] = mode.prior_weight
     if mode.prior_confidence is not None:
         kw["prior_confidence"] = mode.prior_confidence
-    return ops.solve_alpha(rgb_w, tri, prior=prob_w, **kw)
+    return ops.solve_alpha(rgb_w, tri, prior=prob_w, backend=backend, **kw)
 
 
 def upscale(alpha_w: np.ndarray, rgb: np.ndarray, mode: ModeSettings) -> np.ndarray:
