@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Every check that needs a CUDA device, in one run: build the kernels for the device, run the
+# gpu-marked tests (tests/gpu: each op against the CPU op, device arrays, the device-resident
+# pipeline) and the GPU benchmarks (bench/test_bench_cuda.py: each kernel at 12 MP with its
+# achieved GB/s against the H100 floor; bench/test_bench_cuda_pipeline.py: the post-processing
+# on the device beside the CPU stages).
+#
+#   OUT=/tmp/gpu-check tools/gpu_check.sh
+#
+# Writes into $OUT (default ./gpu-check): nvidia-smi.txt, build.log, tests.log, bench.log,
+# bench-cuda.json. Without ../shared/data beside the repo the real-data tests skip and the
+# benchmarks use a synthetic 12 MP scene (the test ids say which).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+out=${OUT:-gpu-check}
+mkdir -p "$out"
+py=${PYTHON:-python3}
+
+nvidia-smi > "$out/nvidia-smi.txt" 2>&1 || echo "nvidia-smi failed: no driver?" | tee -a "$out/nvidia-smi.txt"
+"$py" -m pip install -q numpy pillow onnxruntime pytest pytest-benchmark scipy pybind11 ninja cmake \
+  > "$out/pip.log" 2>&1 || echo "pip install failed (see pip.log); trying with what is installed"
+
+# The CUDA build only (no emulation): the device's own kernels.
+BUILD_DIR=build/gpu-check JOBS=${JOBS:-8} PYTHON="$py" tools/dev_build.sh -DALPHACUT_CUDA=ON -DALPHACUT_EMU=OFF \
+  > "$out/build.log" 2>&1 || { echo "build failed: $out/build.log"; tail -30 "$out/build.log"; exit 1; }
+PYTHONPATH=python "$py" -c "import alphacut.cuda as c; print('cuda:', c.why_unavailable() or 'available')" \
+  | tee -a "$out/build.log"
+
+export PYTHONPATH=python PYTHONUNBUFFERED=1
+"$py" -m pytest -q -rs tests/gpu tests/ops -k "cuda or gpu" -p no:cacheprovider \
+  2>&1 | tee "$out/tests.log" | tail -25
+"$py" -m pytest -q -s bench/test_bench_cuda.py bench/test_bench_cuda_pipeline.py --benchmark-enable \
+  --benchmark-columns=median,iqr,min,max,rounds --benchmark-json="$out/bench-cuda.json" -p no:cacheprovider \
+  2>&1 | tee "$out/bench.log" | grep -E "GB/s|ms,|passed|failed|skipped|Error" | tail -60
