@@ -3,6 +3,7 @@
 #include <cstdint>
 
 #include "convert.hpp"
+#include "op_params.hpp"
 #include "registry.hpp"
 
 namespace py = pybind11;
@@ -31,13 +32,8 @@ ALPHACUT_REGISTER_BINDINGS(bind_estimate_foreground) {
             ALPHACUT_CHECK(alpha.ndim() == 2, "alpha: expected (H, W), got " << alpha.ndim() << " dimensions");
             const int h = static_cast<int>(image.shape(0)), w = static_cast<int>(image.shape(1));
             ALPHACUT_CHECK(h > 0 && w > 0, "image is empty (" << h << " x " << w << ")");
-            ForegroundParams prm;
-            prm.regularization = regularization;
-            prm.n_small_iterations = n_small_iterations;
-            prm.n_big_iterations = n_big_iterations;
-            prm.small_size = small_size;
-            prm.gradient_weight = gradient_weight;
-            prm.band_min_pixels = band_min_pixels;
+            const auto prm = bindings::foreground_params(regularization, n_small_iterations, n_big_iterations,
+                                                         small_size, gradient_weight, band_min_pixels);
             auto fg = new_image<float>(h, w, 3);
             auto f = view_of<float>(fg, "foreground", true);
             py::array_t<float> bg;

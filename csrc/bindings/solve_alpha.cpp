@@ -1,6 +1,7 @@
 #include "../ops/solve_alpha/solve_alpha.hpp"
 
 #include "convert.hpp"
+#include "op_params.hpp"
 #include "registry.hpp"
 
 namespace py = pybind11;
@@ -28,23 +29,13 @@ ALPHACUT_REGISTER_BINDINGS(bind_solve_alpha) {
             }
             auto out = new_image<float>(img.height, img.width);
             auto o = view_of<float>(out, "out", true);
-            SolveAlphaParams params;
-            params.eps = eps;
-            params.prior_weight = prior_weight;
-            params.prior_confidence = prior_confidence;
-            params.max_iter = max_iter;
-            params.tol = tol;
+            const auto params = bindings::solve_alpha_params(eps, prior_weight, prior_confidence, max_iter, tol);
             SolveAlphaInfo info;
             {
                 py::gil_scoped_release nogil;
                 info = solve_alpha_cpu(as_const(img), as_const(tri), as_const(pr), as_const(st), params, o);
             }
-            py::dict d;
-            d["unknown"] = info.unknown;
-            d["windows"] = info.windows;
-            d["iterations"] = info.iterations;
-            d["residual"] = info.residual;
-            return py::make_tuple(out, d);
+            return py::make_tuple(out, solve_alpha_info(info));
         },
         py::arg("image"), py::arg("trimap"), py::arg("prior"), py::arg("start"), py::arg("eps"), py::arg("prior_weight"), py::arg("prior_confidence"),
         py::arg("max_iter"), py::arg("tol"),

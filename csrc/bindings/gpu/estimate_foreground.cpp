@@ -4,6 +4,7 @@
 #include <string>
 
 #include "../../ops/estimate_foreground/estimate_foreground_cuda.hpp"
+#include "../op_params.hpp"
 #include "../registry.hpp"
 #include "gpu_call.hpp"
 
@@ -43,13 +44,8 @@ ALPHACUT_REGISTER_BINDINGS(bind_estimate_foreground_gpu) {
         [](py::object image, py::object alpha, float regularization, int n_small_iterations, int n_big_iterations,
            int small_size, float gradient_weight, bool return_background, long long band_min_pixels,
            std::uintptr_t stream) -> py::object {
-            ForegroundParams prm;
-            prm.regularization = regularization;
-            prm.n_small_iterations = n_small_iterations;
-            prm.n_big_iterations = n_big_iterations;
-            prm.small_size = small_size;
-            prm.gradient_weight = gradient_weight;
-            prm.band_min_pixels = band_min_pixels;
+            const auto prm = bindings::foreground_params(regularization, n_small_iterations, n_big_iterations,
+                                                         small_size, gradient_weight, band_min_pixels);
             const std::string at = element_typestr(alpha);
             ALPHACUT_CHECK(at != "|b1" || !is_device_array(alpha),
                            "alpha: bool device arrays are not supported; pass uint8 (0..255) or float32 in [0, 1]");

@@ -3,6 +3,7 @@
 #include <cstdint>
 
 #include "../../ops/solve_alpha/solve_alpha_cuda.hpp"
+#include "../op_params.hpp"
 #include "../registry.hpp"
 #include "gpu_call.hpp"
 
@@ -22,23 +23,13 @@ ALPHACUT_REGISTER_BINDINGS(bind_solve_alpha_gpu) {
             if (!prior.is_none()) pr = call.input<float>(prior, "prior");
             if (!start.is_none()) st = call.input<float>(start, "start");
             auto o = call.output_image<float>(img.height, img.width, 1, false);
-            SolveAlphaParams params;
-            params.eps = eps;
-            params.prior_weight = prior_weight;
-            params.prior_confidence = prior_confidence;
-            params.max_iter = max_iter;
-            params.tol = tol;
+            const auto params = bindings::solve_alpha_params(eps, prior_weight, prior_confidence, max_iter, tol);
             SolveAlphaInfo info;
             {
                 py::gil_scoped_release nogil;
                 info = solve_alpha(img, tri, pr, st, params, o, call.stream());
             }
-            py::dict d;
-            d["unknown"] = info.unknown;
-            d["windows"] = info.windows;
-            d["iterations"] = info.iterations;
-            d["residual"] = info.residual;
-            return py::make_tuple(call.finish(), d);
+            return py::make_tuple(call.finish(), bindings::solve_alpha_info(info));
         },
         py::arg("image"), py::arg("trimap"), py::arg("prior"), py::arg("start"), py::arg("eps"),
         py::arg("prior_weight"), py::arg("prior_confidence"), py::arg("max_iter"), py::arg("tol"), py::kw_only(),

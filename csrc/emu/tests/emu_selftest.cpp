@@ -446,7 +446,7 @@ void check_estimate_foreground() {
         threw = true;
     }
     expect(threw, "estimate_foreground regularization = 0 rejected");
-
+}
 
 // --- solve_alpha (section owned by the solve_alpha kernel): the same band system solved by CG
 // with another reduction order: |emu - cpu| <= 1e-4 at tol 1e-9 (both converged), the band and

@@ -197,6 +197,26 @@ struct FgPlan {
     FgLevel lv[kMaxLevels];
 };
 
+// One level inside the single block of fg_small_levels: start values from the coarser level,
+// then red-black sweeps, a barrier after each colour (every thread of the block calls this).
+template <typename S>
+ALPHACUT_DEVICE void fg_block_level(const S& s, const FgLevel& lv, const float* pf, const float* pb, int ph, int pw,
+                                    float reg, float gw) {
+    const int t = threadIdx.x, nt = blockDim.x;
+    const int w = lv.w, n = lv.h * lv.w;  // n <= kOneBlockPixels
+    for (int p = t; p < n; p += nt) fg_start(s, p / w, p % w, pf, pb, ph, pw, lv.banded, lv.f, lv.b);
+    __syncthreads();
+    for (int it = 0; it < lv.iters; ++it)
+        for (int colour = 0; colour < 2; ++colour) {
+            for (int p = t; p < n; p += nt) {
+                const int y = p / w, x = p % w;
+                if (((x + y) & 1) != colour || (lv.banded && !fg_swept(s, y, x))) continue;
+                fg_update(s, lv.f, lv.b, y, x, reg, gw);
+            }
+            __syncthreads();
+        }
+}
+
 // Pass 2: one block. The mean colours from the partial sums (fixed order), then every level of
 // the plan coarse to fine: start values, then red-black sweeps, a barrier after each colour.
 template <typename TI, typename TA>
@@ -204,7 +224,7 @@ __global__ void fg_small_levels(ImageView<const TI> image, ImageView<const TA> a
                                 int nparts, FgPlan plan, float reg, float gw) {
     __shared__ double tot[8];
     __shared__ float start[6];
-    const int t = threadIdx.x, nt = blockDim.x;
+    const int t = threadIdx.x;
     if (t < 8) {
         double s = 0.0;
         for (int p = 0; p < nparts; ++p) s += partials[8 * static_cast<std::ptrdiff_t>(p) + t];
@@ -222,34 +242,10 @@ __global__ void fg_small_levels(ImageView<const TI> image, ImageView<const TA> a
     for (int li = 0; li < plan.count; ++li) {
         const FgLevel lv = plan.lv[li];
         const int h = lv.h, w = lv.w;
-        const int n = h * w;  // <= kOneBlockPixels
-        if (h == alpha.height && w == alpha.width) {
-            const FgSrc<TI, TA, false> s{image, alpha, h, w};
-            for (int p = t; p < n; p += nt) fg_start(s, p / w, p % w, pf, pb, ph, pw, lv.banded, lv.f, lv.b);
-            __syncthreads();
-            for (int it = 0; it < lv.iters; ++it)
-                for (int colour = 0; colour < 2; ++colour) {
-                    for (int p = t; p < n; p += nt) {
-                        const int y = p / w, x = p % w;
-                        if (((x + y) & 1) != colour || (lv.banded && !fg_swept(s, y, x))) continue;
-                        fg_update(s, lv.f, lv.b, y, x, reg, gw);
-                    }
-                    __syncthreads();
-                }
-        } else {
-            const FgSrc<TI, TA, true> s{image, alpha, h, w};
-            for (int p = t; p < n; p += nt) fg_start(s, p / w, p % w, pf, pb, ph, pw, lv.banded, lv.f, lv.b);
-            __syncthreads();
-            for (int it = 0; it < lv.iters; ++it)
-                for (int colour = 0; colour < 2; ++colour) {
-                    for (int p = t; p < n; p += nt) {
-                        const int y = p / w, x = p % w;
-                        if (((x + y) & 1) != colour || (lv.banded && !fg_swept(s, y, x))) continue;
-                        fg_update(s, lv.f, lv.b, y, x, reg, gw);
-                    }
-                    __syncthreads();
-                }
-        }
+        if (h == alpha.height && w == alpha.width)
+            fg_block_level(FgSrc<TI, TA, false>{image, alpha, h, w}, lv, pf, pb, ph, pw, reg, gw);
+        else
+            fg_block_level(FgSrc<TI, TA, true>{image, alpha, h, w}, lv, pf, pb, ph, pw, reg, gw);
         pf = lv.f;
         pb = lv.b;
         ph = h;
