@@ -279,6 +279,17 @@ ALPHACUT_DEVICE void fused_accumulate(const ImageView<const TG>& guide, const Im
     for (int k = 0; k < NK; ++k) v[k] += sign * f[k];
 }
 
+// The horizontal window of each output column: the vertical sums of its 2 rx + 1 neighbours,
+// which the block's threads left in shared memory (sh[k * nt + thread], NK planes).
+template <int NK>
+ALPHACUT_DEVICE void horizontal_window_sums(const double* sh, int nt, int t, int rx, double* s) {
+    for (int k = 0; k < NK; ++k) {
+        double acc = 0.0;
+        for (int j = t - rx; j <= t + rx; ++j) acc += sh[k * nt + j];
+        s[k] = acc;
+    }
+}
+
 // Pass 1: the coefficients (a, b) of every pixel -> A (packed per pixel, float).
 template <int CN, typename TG, typename TP>
 __global__ void fused_coeffs(ImageView<const TG> guide, ImageView<const TP> src, int rx, int ry, int th, double eps,
@@ -305,11 +316,7 @@ __global__ void fused_coeffs(ImageView<const TG> guide, ImageView<const TP> src,
         __syncthreads();
         if (writes) {
             double s[NK];
-            for (int k = 0; k < NK; ++k) {
-                double acc = 0.0;
-                for (int j = t - rx; j <= t + rx; ++j) acc += sh[k * nt + j];
-                s[k] = acc;
-            }
+            horizontal_window_sums<NK>(sh, nt, t, rx, s);
             const double n = 1.0 / (static_cast<double>(gf_window_count(x, rx, W)) * gf_window_count(y, ry, H));
             GfPacked<CN + 1> c;
             if constexpr (CN == 3) {
@@ -368,11 +375,7 @@ __global__ void fused_apply(const GfPacked<CN + 1>* A, ImageView<const TG> guide
         __syncthreads();
         if (writes) {
             double s[NK];
-            for (int k = 0; k < NK; ++k) {
-                double acc = 0.0;
-                for (int j = t - rx; j <= t + rx; ++j) acc += sh[k * nt + j];
-                s[k] = acc;
-            }
+            horizontal_window_sums<NK>(sh, nt, t, rx, s);
             const double n = 1.0 / (static_cast<double>(gf_window_count(x, rx, W)) * gf_window_count(y, ry, H));
             if (mean_a.data) {
                 for (int c = 0; c < CN; ++c) mean_a.at(y, x, c) = static_cast<float>(s[c] * n);
