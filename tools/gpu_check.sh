@@ -8,7 +8,8 @@
 #   OUT=/tmp/gpu-check tools/gpu_check.sh
 #
 # Writes into $OUT (default ./gpu-check): nvidia-smi.txt, build.log, tests.log, bench.log,
-# bench-cuda.json. Without ../shared/data beside the repo the real-data tests skip and the
+# bench-cuda.json. The CUDA-only build (build/gpu-check) replaces the in-tree _core module, as
+# tools/dev_build.sh does. Without ../shared/data beside the repo the real-data tests skip and the
 # benchmarks use a synthetic 12 MP scene (the test ids say which).
 set -uo pipefail
 cd "$(dirname "$0")/.."
