@@ -3,7 +3,10 @@
 #pragma once
 #include <pybind11/pybind11.h>
 
+#include <array>
+
 #include "../ops/estimate_foreground/estimate_foreground.hpp"
+#include "../ops/preprocess/preprocess.hpp"
 #include "../ops/solve_alpha/solve_alpha.hpp"
 
 namespace alphacut::bindings {
@@ -17,6 +20,18 @@ inline ForegroundParams foreground_params(float regularization, int n_small_iter
     p.small_size = small_size;
     p.gradient_weight = gradient_weight;
     p.band_min_pixels = band_min_pixels;
+    return p;
+}
+
+inline PreprocessParams preprocess_params(float scale, std::array<float, 3> mean, std::array<float, 3> std,
+                                          bool swap_rb) {
+    PreprocessParams p{};
+    p.scale = scale;
+    for (int c = 0; c < 3; ++c) {
+        p.mean[c] = mean[c];
+        p.std[c] = std[c];
+    }
+    p.swap_rb = swap_rb ? 1 : 0;
     return p;
 }
 

@@ -5,6 +5,7 @@
 
 #include "../ops/preprocess/preprocess.hpp"
 #include "convert.hpp"
+#include "op_params.hpp"
 #include "registry.hpp"
 
 namespace py = pybind11;
@@ -12,17 +13,6 @@ using namespace alphacut;
 using namespace alphacut::bindings;
 
 namespace {
-
-PreprocessParams make_params(float scale, std::array<float, 3> mean, std::array<float, 3> std, bool swap_rb) {
-    PreprocessParams p{};
-    p.scale = scale;
-    for (int c = 0; c < 3; ++c) {
-        p.mean[c] = mean[c];
-        p.std[c] = std[c];
-    }
-    p.swap_rb = swap_rb ? 1 : 0;
-    return p;
-}
 
 // Writes into `out`, a C-contiguous (1, 3, out_h, out_w) float32 or float16 array.
 void run_into(py::array out, py::array image, float scale, std::array<float, 3> mean, std::array<float, 3> std,
@@ -33,7 +23,7 @@ void run_into(py::array out, py::array image, float scale, std::array<float, 3> 
     ALPHACUT_CHECK(out.flags() & py::array::c_style, "out: must be C-contiguous");
     ALPHACUT_CHECK(out.writeable(), "out: array is read-only");
     const int oh = static_cast<int>(out.shape(2)), ow = static_cast<int>(out.shape(3));
-    const auto p = make_params(scale, mean, std, swap_rb);
+    const auto p = bindings::preprocess_params(scale, mean, std, swap_rb);
     if (py::dtype::of<float>().is(out.dtype())) {
         auto* dst = static_cast<float*>(out.mutable_data());
         py::gil_scoped_release nogil;

@@ -4,27 +4,13 @@
 
 #include "../../ops/pack_rgba/pack_rgba_cuda.hpp"
 #include "../../ops/preprocess/preprocess_cuda.hpp"
+#include "../op_params.hpp"
 #include "../registry.hpp"
 #include "gpu_call.hpp"
 
 namespace py = pybind11;
 using namespace alphacut;
 using namespace alphacut::ALPHACUT_GPU_NS;
-
-namespace {
-
-PreprocessParams make_params(float scale, std::array<float, 3> mean, std::array<float, 3> std, bool swap_rb) {
-    PreprocessParams p{};
-    p.scale = scale;
-    for (int c = 0; c < 3; ++c) {
-        p.mean[c] = mean[c];
-        p.std[c] = std[c];
-    }
-    p.swap_rb = swap_rb ? 1 : 0;
-    return p;
-}
-
-}  // namespace
 
 ALPHACUT_REGISTER_BINDINGS(bind_preprocess_gpu) {
     m.def(
@@ -34,7 +20,7 @@ ALPHACUT_REGISTER_BINDINGS(bind_preprocess_gpu) {
             ALPHACUT_CHECK(out_h > 0 && out_w > 0, "preprocess: output size must be positive");
             GpuCall call(stream);
             auto src = call.input<std::uint8_t>(image, "image");
-            const auto p = make_params(scale, mean, std, swap_rb);
+            const auto p = bindings::preprocess_params(scale, mean, std, swap_rb);
             const std::vector<py::ssize_t> shape{1, 3, out_h, out_w};
             if (fp16) {
                 auto* out = call.output<std::uint16_t>(shape);
@@ -61,7 +47,7 @@ ALPHACUT_REGISTER_BINDINGS(bind_preprocess_gpu) {
                            "out: expected a (1, 3, H, W) device array");
             auto src = call.input<std::uint8_t>(image, "image");
             const int oh = static_cast<int>(target.shape[2]), ow = static_cast<int>(target.shape[3]);
-            const auto p = make_params(scale, mean, std, swap_rb);
+            const auto p = bindings::preprocess_params(scale, mean, std, swap_rb);
             {
                 py::gil_scoped_release nogil;
                 if (target.typestr == "<f4")

@@ -28,6 +28,9 @@ struct ForegroundParams {
 // n = ceil(log2(max(H, W))), as pymatting's estimate_foreground_ml. {height, width} pairs.
 std::vector<std::pair<int, int>> foreground_levels(int height, int width);
 
+// Shared parameter checks (CPU and GPU paths): regularization > 0, gradient_weight >= 0, counts >= 0.
+void check_foreground_params(const ForegroundParams& params);
+
 void estimate_foreground_cpu(ImageView<const std::uint8_t> image, ImageView<const std::uint8_t> alpha,
                              const ForegroundParams& params, ImageView<float> foreground,
                              ImageView<float> background);

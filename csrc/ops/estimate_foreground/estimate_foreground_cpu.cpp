@@ -516,12 +516,7 @@ template <typename TI, typename TA>
 void estimate(ImageView<const TI> image, ImageView<const TA> alpha, const ForegroundParams& prm, ImageView<float> fg,
               ImageView<float> bg) {
     check_shapes(image.height, image.width, image.channels, alpha.height, alpha.width, alpha.channels, fg, bg);
-    ALPHACUT_CHECK(prm.regularization > 0.f && std::isfinite(prm.regularization),
-                   "regularization must be positive and finite, got " << prm.regularization);
-    ALPHACUT_CHECK(prm.gradient_weight >= 0.f && std::isfinite(prm.gradient_weight),
-                   "gradient_weight must be non-negative and finite, got " << prm.gradient_weight);
-    ALPHACUT_CHECK(prm.n_small_iterations >= 0 && prm.n_big_iterations >= 0 && prm.small_size >= 0,
-                   "n_small_iterations, n_big_iterations and small_size must be non-negative");
+    check_foreground_params(prm);
     [[maybe_unused]] const double t0 = fg_now_ms();
     Owned f_prev(1, 1, 3), b_prev(1, 1, 3);
     mean_colours(image, alpha, f_prev.view.data, b_prev.view.data);
@@ -560,6 +555,15 @@ void estimate(ImageView<const TI> image, ImageView<const TA> alpha, const Foregr
 }
 
 }  // namespace
+
+void check_foreground_params(const ForegroundParams& prm) {
+    ALPHACUT_CHECK(prm.regularization > 0.f && std::isfinite(prm.regularization),
+                   "regularization must be positive and finite, got " << prm.regularization);
+    ALPHACUT_CHECK(prm.gradient_weight >= 0.f && std::isfinite(prm.gradient_weight),
+                   "gradient_weight must be non-negative and finite, got " << prm.gradient_weight);
+    ALPHACUT_CHECK(prm.n_small_iterations >= 0 && prm.n_big_iterations >= 0 && prm.small_size >= 0,
+                   "n_small_iterations, n_big_iterations and small_size must be non-negative");
+}
 
 std::vector<std::pair<int, int>> foreground_levels(int height, int width) {
     const int m = std::max(height, width);

@@ -309,12 +309,7 @@ void estimate_foreground(ImageView<const TI> image, ImageView<const TA> alpha, c
     if (bg.data)
         ALPHACUT_CHECK(bg.height == H && bg.width == W && bg.channels == 3 && bg.row_stride == 3LL * W,
                        "background output must be packed (H, W, 3)");
-    ALPHACUT_CHECK(prm.regularization > 0.f && std::isfinite(prm.regularization),
-                   "regularization must be positive and finite, got " << prm.regularization);
-    ALPHACUT_CHECK(prm.gradient_weight >= 0.f && std::isfinite(prm.gradient_weight),
-                   "gradient_weight must be non-negative and finite, got " << prm.gradient_weight);
-    ALPHACUT_CHECK(prm.n_small_iterations >= 0 && prm.n_big_iterations >= 0 && prm.small_size >= 0,
-                   "n_small_iterations, n_big_iterations and small_size must be non-negative");
+    check_foreground_params(prm);
 
     const auto sizes = foreground_levels(H, W);
     const int nlev = static_cast<int>(sizes.size());

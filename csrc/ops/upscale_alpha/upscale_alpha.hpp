@@ -17,6 +17,11 @@ void upscale_alpha_cpu(ImageView<const float> alpha_low, ImageView<const std::ui
 void upscale_alpha_cpu(ImageView<const std::uint8_t> alpha_low, ImageView<const std::uint8_t> guide_full, int radius,
                        double eps, ImageView<float> out);
 
+// Shared argument checks (CPU and GPU paths): shapes of alpha_low (h, w, a_channels), the guide
+// (H, W, C) and out, the radius and eps.
+void check_upscale_alpha_args(int h, int w, int a_channels, int H, int W, int C, const ImageView<float>& out,
+                              int radius, double eps);
+
 // The area-averaged guide at (h, w): the guide upscale_alpha filters at low resolution.
 void area_downscale_cpu(ImageView<const float> src, ImageView<float> dst);
 void area_downscale_cpu(ImageView<const std::uint8_t> src, ImageView<float> dst);

@@ -125,17 +125,7 @@ void upscale_impl(ImageView<const TA> alpha_low, ImageView<const TG> guide, int 
                   ImageView<float> out) {
     const int H = guide.height, W = guide.width, C = guide.channels;
     const int h = alpha_low.height, w = alpha_low.width;
-    ALPHACUT_CHECK(H > 0 && W > 0, "upscale_alpha: the guide is empty");
-    ALPHACUT_CHECK(h > 0 && w > 0, "upscale_alpha: alpha_low is empty");
-    ALPHACUT_CHECK(C == 1 || C == 3, "upscale_alpha: the guide must have 1 or 3 channels, got " << C);
-    ALPHACUT_CHECK(alpha_low.channels == 1, "upscale_alpha: alpha_low must be (h, w)");
-    ALPHACUT_CHECK(h <= H && w <= W, "upscale_alpha: alpha_low (" << h << ", " << w
-                                                                   << ") is larger than the guide (" << H << ", "
-                                                                   << W << ")");
-    ALPHACUT_CHECK(out.height == H && out.width == W && out.channels == 1,
-                   "upscale_alpha: out must be (" << H << ", " << W << ")");
-    ALPHACUT_CHECK(radius >= 0, "upscale_alpha: radius must be >= 0, got " << radius);
-    ALPHACUT_CHECK(eps > 0, "upscale_alpha: eps must be > 0, got " << eps);
+    check_upscale_alpha_args(h, w, alpha_low.channels, H, W, C, out, radius, eps);
 
     // 1-2: the guide at low resolution and the coefficients there.
     std::vector<float> g_low(static_cast<std::size_t>(h) * w * C), ma(static_cast<std::size_t>(h) * w * C),
@@ -194,6 +184,21 @@ void upscale_impl(ImageView<const TA> alpha_low, ImageView<const TG> guide, int 
 }
 
 }  // namespace
+
+void check_upscale_alpha_args(int h, int w, int a_channels, int H, int W, int C, const ImageView<float>& out,
+                              int radius, double eps) {
+    ALPHACUT_CHECK(H > 0 && W > 0, "upscale_alpha: the guide is empty");
+    ALPHACUT_CHECK(h > 0 && w > 0, "upscale_alpha: alpha_low is empty");
+    ALPHACUT_CHECK(C == 1 || C == 3, "upscale_alpha: the guide must have 1 or 3 channels, got " << C);
+    ALPHACUT_CHECK(a_channels == 1, "upscale_alpha: alpha_low must be (h, w)");
+    ALPHACUT_CHECK(h <= H && w <= W, "upscale_alpha: alpha_low (" << h << ", " << w
+                                                                   << ") is larger than the guide (" << H << ", "
+                                                                   << W << ")");
+    ALPHACUT_CHECK(out.height == H && out.width == W && out.channels == 1,
+                   "upscale_alpha: out must be (" << H << ", " << W << ")");
+    ALPHACUT_CHECK(radius >= 0, "upscale_alpha: radius must be >= 0, got " << radius);
+    ALPHACUT_CHECK(eps > 0, "upscale_alpha: eps must be > 0, got " << eps);
+}
 
 void area_downscale_cpu(ImageView<const float> src, ImageView<float> dst) { downscale_impl(src, dst); }
 void area_downscale_cpu(ImageView<const std::uint8_t> src, ImageView<float> dst) { downscale_impl(src, dst); }

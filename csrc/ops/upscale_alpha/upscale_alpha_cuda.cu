@@ -16,6 +16,7 @@
 #include "upscale_alpha_cuda.hpp"
 
 #include "../guided_filter/guided_filter_cuda.hpp"
+#include "upscale_alpha.hpp"
 #include "upscale_alpha_pixel.hpp"
 
 namespace alphacut::ALPHACUT_GPU_NS {
@@ -98,16 +99,7 @@ void upscale_alpha(ImageView<const TA> alpha_low, ImageView<const TG> guide, int
                    ImageView<float> out, cudaStream_t stream) {
     const int H = guide.height, W = guide.width, C = guide.channels;
     const int h = alpha_low.height, w = alpha_low.width;
-    ALPHACUT_CHECK(H > 0 && W > 0, "upscale_alpha: the guide is empty");
-    ALPHACUT_CHECK(h > 0 && w > 0, "upscale_alpha: alpha_low is empty");
-    ALPHACUT_CHECK(C == 1 || C == 3, "upscale_alpha: the guide must have 1 or 3 channels, got " << C);
-    ALPHACUT_CHECK(alpha_low.channels == 1, "upscale_alpha: alpha_low must be (h, w)");
-    ALPHACUT_CHECK(h <= H && w <= W, "upscale_alpha: alpha_low (" << h << ", " << w << ") is larger than the guide ("
-                                                                   << H << ", " << W << ")");
-    ALPHACUT_CHECK(out.height == H && out.width == W && out.channels == 1,
-                   "upscale_alpha: out must be (" << H << ", " << W << ")");
-    ALPHACUT_CHECK(radius >= 0, "upscale_alpha: radius must be >= 0, got " << radius);
-    ALPHACUT_CHECK(eps > 0, "upscale_alpha: eps must be > 0, got " << eps);
+    check_upscale_alpha_args(h, w, alpha_low.channels, H, W, C, out, radius, eps);
 
     auto g_low = alloc_image<float>(h, w, C);
     auto ma = alloc_image<float>(h, w, C);
