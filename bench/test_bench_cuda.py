@@ -17,8 +17,8 @@ import pytest
 import alphacut
 import alphacut.cuda
 from alphacut import ops
-from alphacut.ops.pack_rgba import pack_rgba
-from alphacut.ops.preprocess import preprocess
+from alphacut.ops import pack_rgba
+from alphacut.ops import preprocess
 
 pytestmark = pytest.mark.skipif(
     not alphacut.cuda.is_available(), reason=f"no CUDA device: {alphacut.cuda.why_unavailable()}"

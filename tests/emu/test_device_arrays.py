@@ -8,8 +8,8 @@ import pytest
 
 import alphacut
 from alphacut import _core, ops
-from alphacut.ops.pack_rgba import pack_rgba
-from alphacut.ops.preprocess import preprocess, preprocess_into
+from alphacut.ops import pack_rgba
+from alphacut.ops import preprocess, preprocess_into
 
 pytestmark = pytest.mark.skipif(not _core.built_with_emu, reason="built without the emulation (-DALPHACUT_EMU=ON)")
 

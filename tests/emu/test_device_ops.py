@@ -11,7 +11,7 @@ import pytest
 from alphacut import InputError, _core, ops
 from alphacut.pipeline.device import to_device, transfer_stats
 
-gf = importlib.import_module("alphacut.ops.guided_filter")  # the module; ops.guided_filter is the function
+gf = importlib.import_module("alphacut.ops._guided_filter")
 
 pytestmark = pytest.mark.skipif(not _core.built_with_emu, reason="built without the emulation (-DALPHACUT_EMU=ON)")
 

@@ -172,7 +172,7 @@ def test_real_composite_reduced(rng):
     """lemur on leaves, halved (220 x 340, ~9k unknown pixels): emu and CPU agree, and both beat
     the plain fill of the band against the exact ground truth."""
     root = shared_path("images", "composites")
-    from alphacut.ops.solve_alpha import _down2, _down2_trimap
+    from alphacut.ops._solve_alpha import _down2, _down2_trimap
 
     img = _down2(load_rgb(root / "input" / "lemur__on_leaves.jpg").astype(np.float32) / 255).astype(np.float32)
     gt = _down2(load_gray(root / "alpha" / "lemur__on_leaves.png").astype(np.float32) / 255)

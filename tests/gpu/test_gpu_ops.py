@@ -8,8 +8,8 @@ import pytest
 import alphacut
 import alphacut.cuda
 from alphacut import ops
-from alphacut.ops.pack_rgba import pack_rgba
-from alphacut.ops.preprocess import preprocess, preprocess_into
+from alphacut.ops import pack_rgba
+from alphacut.ops import preprocess, preprocess_into
 
 from conftest import load_gray, load_rgb, shared_path
 

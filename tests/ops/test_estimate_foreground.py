@@ -369,7 +369,7 @@ def test_docstring_example():
     import doctest
     import importlib
 
-    mod = importlib.import_module("alphacut.ops.estimate_foreground")
+    mod = importlib.import_module("alphacut.ops._estimate_foreground")
 
     result = doctest.testmod(mod, verbose=False)
     assert result.attempted > 0 and result.failed == 0

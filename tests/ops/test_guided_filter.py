@@ -65,7 +65,7 @@ def test_float64_and_single_channel_3d_inputs(backend, rng):
 
 @pytest.mark.parametrize("channels", [1, 3])
 def test_coefficients_reproduce_the_output(rng, channels):
-    from alphacut.ops.guided_filter import guided_filter_coefficients
+    from alphacut.ops import guided_filter_coefficients
 
     guide = random_guide(rng, (29, 41), channels)
     src = rng.random((29, 41), dtype=np.float32)
@@ -252,7 +252,7 @@ def test_gpu_paths_match_reference_and_cpu(backend, rng, shape, radius, channels
 @pytest.mark.parametrize("channels", [1, 3])
 @pytest.mark.parametrize("shape, radius", [((65, 113), 8), ((17, 33), 40), ((20, 300), FUSED_MAX + 4)])
 def test_gpu_paths_coefficients_and_uint8(backend, rng, shape, radius, channels):
-    from alphacut.ops.guided_filter import guided_filter_coefficients
+    from alphacut.ops import guided_filter_coefficients
 
     guide = (random_guide(rng, shape, channels) * 255).astype(np.uint8)
     src = rng.integers(0, 256, shape, dtype=np.uint8)
@@ -273,7 +273,7 @@ def test_gpu_paths_real_image_flat_regions(backend):
     name = REAL[2]
     rgb = load_rgb(shared_path("images", "composites", "input", f"{name}.jpg"))[:300, :400]
     alpha = load_gray(shared_path("images", "composites", "alpha", f"{name}.png"))[:300, :400]
-    from alphacut.ops.guided_filter import guided_filter_coefficients
+    from alphacut.ops import guided_filter_coefficients
 
     for radius in (4, FUSED_MAX + 10):
         mean_a, mean_b = guided_filter_coefficients(rgb, alpha, radius, 1e-4, backend=backend)

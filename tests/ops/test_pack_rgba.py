@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 import alphacut
-from alphacut.ops.pack_rgba import pack_rgba
+from alphacut.ops import pack_rgba
 
 from conftest import load_gray, load_rgb, shared_path
 

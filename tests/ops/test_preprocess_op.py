@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 import alphacut
-from alphacut.ops.preprocess import preprocess, preprocess_into
+from alphacut.ops import preprocess, preprocess_into
 
 from conftest import load_rgb, shared_path
 

@@ -290,7 +290,7 @@ def _check_composite(name, backend):
 
     img, gt, tri = _composite(name)
     if backend in EMU_SMALL:  # half size: 0.07 - 0.14 MP
-        from alphacut.ops.solve_alpha import _down2, _down2_trimap
+        from alphacut.ops._solve_alpha import _down2, _down2_trimap
 
         img = _down2(img.astype(np.float32)).round().astype(np.uint8)
         gt = _down2(gt.astype(np.float32)).round().astype(np.uint8)
@@ -330,5 +330,5 @@ def test_docstring_example_runs():
 
     import alphacut.ops  # noqa: F401 - loads the module under its package name
 
-    result = doctest.testmod(sys.modules["alphacut.ops.solve_alpha"])
+    result = doctest.testmod(sys.modules["alphacut.ops._solve_alpha"])
     assert result.attempted > 0 and result.failed == 0

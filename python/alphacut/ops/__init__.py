@@ -7,16 +7,16 @@ from __future__ import annotations
 
 from .. import _core, config
 from ._dispatch import available_backends
-from .composite import composite, premultiply, unpremultiply
-from .estimate_foreground import estimate_foreground
-from .guided_filter import guided_filter
-from .make_trimap import make_trimap
-from .morphology import dilate, erode
-from .pack_rgba import pack_rgba
-from .preprocess import preprocess, preprocess_into
-from .resize import resize
-from .solve_alpha import solve_alpha
-from .upscale_alpha import upscale_alpha
+from ._composite import composite, premultiply, unpremultiply
+from ._estimate_foreground import estimate_foreground
+from ._guided_filter import guided_filter, guided_filter_coefficients
+from ._make_trimap import make_trimap
+from ._morphology import dilate, erode
+from ._pack_rgba import pack_rgba
+from ._preprocess import preprocess, preprocess_into
+from ._resize import resize
+from ._solve_alpha import solve_alpha
+from ._upscale_alpha import upscale_alpha
 
 
 def set_num_threads(n: int) -> None:
@@ -40,6 +40,7 @@ __all__ = [
     "estimate_foreground",
     "get_num_threads",
     "guided_filter",
+    "guided_filter_coefficients",
     "make_trimap",
     "pack_rgba",
     "premultiply",

@@ -31,7 +31,7 @@ import numpy as np
 from .. import ops
 from ..errors import InputError
 from ..ops import _dispatch
-from ..ops.pack_rgba import pack_rgba
+from ..ops import pack_rgba
 from .modes import ModeSettings
 from . import stages
 

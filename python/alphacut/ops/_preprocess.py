@@ -68,7 +68,7 @@ def preprocess(
 
     Example
     -------
-    >>> import numpy as np, alphacut.ops.preprocess as pp
+    >>> import numpy as np, alphacut.ops as pp
     >>> x = pp.preprocess(np.full((4, 6, 3), 255, np.uint8), (2, 3), mean=0.5, std=0.5)
     >>> x.shape, float(x[0, 0, 0, 0])
     ((1, 3, 2, 3), 1.0)

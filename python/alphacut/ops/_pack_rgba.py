@@ -31,7 +31,7 @@ def pack_rgba(image, alpha, *, foreground=None, offset=(0, 0), backend: str = "a
 
     Example
     -------
-    >>> import numpy as np, alphacut.ops.pack_rgba as pk
+    >>> import numpy as np, alphacut.ops as pk
     >>> pk.pack_rgba(np.full((1, 3, 3), 9, np.uint8), np.array([[0.0, 0.5, 1.0]], np.float32))[0]
     array([[  0,   0,   0,   0],
            [  9,   9,   9, 128],
