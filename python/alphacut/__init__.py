@@ -17,7 +17,8 @@ from .errors import (
     ModelError,
 )
 from . import io, ops
-from .api import Session, new_session, remove
+from .compat.rembg import new_session, remove
+from .session import Session
 from .ops import set_num_threads, get_num_threads
 
 __version__ = "0.1.0"

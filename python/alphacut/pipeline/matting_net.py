@@ -21,7 +21,7 @@ import numpy as np
 from .. import ops
 from ..errors import InputError, ModelError
 from ..models.manifest import ModelManifest
-from .preprocess import _normalise, preprocess, read_probability, to_layout
+from .network import normalise, preprocess, read_probability, to_layout
 
 __all__ = ["tile_origins", "trimap_matting", "trimap_free_matting"]
 
@@ -65,12 +65,12 @@ def _pad(a: np.ndarray, th: int, tw: int) -> np.ndarray:
 
 def _feeds(runner, manifest: ModelManifest, rgb_tile: np.ndarray, tri_tile: np.ndarray):
     spec = manifest.input
-    x = _normalise(rgb_tile, spec)
-    t = (tri_tile.astype(np.float32) * np.float32(1.0 / 255.0))[:, :, None]
+    x = normalise(rgb_tile, spec)
+    t = (tri_tile.astype(np.float32) * np.float32(1.0 / 255.0))[None, None]
     names = runner.input_names
     img_name = spec.name or names[0]
     if spec.kind == "image+trimap":
-        return {img_name: to_layout(np.concatenate([x, t], axis=2), spec.layout)}
+        return {img_name: to_layout(np.concatenate([x, t], axis=1), spec.layout)}
     if spec.kind == "trimap":
         tname = spec.trimap_name or next((n for n in names if n != img_name), None)
         if tname is None:

@@ -16,7 +16,11 @@ from typing import Optional
 
 from ..errors import InputError
 
-__all__ = ["ModeSettings", "MODES", "get_mode"]
+__all__ = ["ModeSettings", "MODES", "PERSON_MODELS", "get_mode"]
+
+# Person segmenters the ``portrait`` mode routes to when one is available locally, best first
+# (QUALITY_NOTES: the MediaPipe selfie model beats u2netp on portraits).
+PERSON_MODELS = ("mediapipe-selfie", "mediapipe-selfie-landscape")
 
 
 @dataclass(frozen=True)

@@ -1,23 +1,54 @@
-"""The cutout pipeline: chains the stages on arrays and times each one (milliseconds)."""
+"""The cutout pipeline: one loop over a plan of stages, timed one by one (milliseconds).
+
+A call makes a plan — a list of (timing name, stage) — from the model and the options, then
+runs it on one state. The stage order is written once, in :meth:`Pipeline.plan`. Where the
+arrays live after the network is the pipeline's ``backend``:
+
+``"cpu"``    every stage on NumPy arrays (the native CPU ops).
+``"cuda"``   after the network the image, the working image and the probability are uploaded
+             once; trimap → band solve → guided upscaling → foreground colour → RGBA run as
+             kernels on device arrays, and only the RGBA (or, without one, the float α) comes back.
+``"emu"``    the same kernels emulated on the CPU (a test build; slow).
+
+The device plan differs from the host plan by its ``upload`` and ``download`` stages only;
+``alphacut._core.transfer_stats_<backend>()`` counts the copies (tests/pipeline checks them).
+"""
 
 from __future__ import annotations
 
+import copy
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Dict, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
 
 from .. import ops
 from ..errors import InputError
 from ..models.manifest import ModelManifest
-from . import device, stages
+from ..ops import _dispatch
+from . import stages
 from .matting_net import trimap_free_matting, trimap_matting
 from .modes import ModeSettings, get_mode
-from .preprocess import preprocess, raw_output, read_probability, rembg_mask, rembg_preprocess
+from .network import preprocess, read_probability
 
-__all__ = ["CutoutResult", "Pipeline"]
+__all__ = ["BACKENDS", "CutoutResult", "Pipeline", "resolve_backend"]
+
+#: Where the post-processing can run; "auto" is cuda when a device can be used, else cpu.
+BACKENDS = ("cpu", "cuda", "emu", "auto")
+DEVICE_BACKENDS = ("cuda", "emu")
+
+
+def resolve_backend(backend: str) -> str:
+    """``"cpu"``, ``"cuda"`` or ``"emu"`` for a pipeline's ``backend``; ``"auto"`` picks
+    ``"cuda"`` when a device can be used, else ``"cpu"``. Raises a clear error when the asked-for
+    backend cannot run here."""
+    if backend == "auto":
+        return "cuda" if "cuda" in _dispatch.available_backends() else "cpu"
+    if backend not in BACKENDS:
+        raise InputError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    return _dispatch.resolve(backend)
 
 
 @dataclass
@@ -28,13 +59,13 @@ class CutoutResult:
     rgba : (H, W, 4) uint8 cutout (None when only the alpha was asked for).
     foreground : list of (box, fg): the estimated foreground colour, float32 (h, w, 3), of each
         box (y0, y1, x0, x1) of the grid cells holding soft pixels; None when not estimated, and
-        with a GPU ``ops_backend`` (there the colour stays on the device: only the RGBA comes back).
+        on a device ``backend`` (there the colour stays on the device: only the RGBA comes back).
     probability : (h, w) float32, the segmenter's output at the network size (None for
         trimap-free matting networks).
     trimap : uint8 trimap the matting used (working size, or full size for a matting network;
-        None with a GPU ``ops_backend``).
+        None on a device ``backend``).
     timings : stage name → milliseconds, in the order the stages ran.
-    info : sizes and settings used (network size, working size, band radius, tiles...).
+    info : sizes and settings used (network size, working size, band radius, tiles, backend...).
     """
 
     alpha: np.ndarray
@@ -50,12 +81,42 @@ class CutoutResult:
         return float(sum(self.timings.values()))
 
 
+@dataclass
+class State:
+    """One call's arrays. ``rgb`` and ``rgb_w`` are host arrays (the network reads them); the
+    ``img*``, ``prob_w``, ``tri``, ``alpha*``, ``pieces`` and ``rgba`` fields live on
+    ``backend`` (NumPy for "cpu", device arrays otherwise)."""
+
+    rgb: np.ndarray
+    backend: str
+    want_fg: bool
+    want_rgba: bool
+    info: Dict[str, object]
+    work: Optional[Tuple[int, int]] = None
+    rgb_w: Optional[np.ndarray] = None
+    x: Any = None
+    prob: Optional[np.ndarray] = None
+    img: Any = None
+    img_w: Any = None
+    prob_d: Any = None
+    prob_w: Any = None
+    tri: Any = None
+    alpha_w: Any = None
+    alpha: Any = None
+    pieces: Optional[list] = None
+    rgba: Any = None
+    mask: Optional[np.ndarray] = None  # rembg_compat: rembg's uint8 mask
+
+
+Stage = Callable[[State], None]
+
+
 class _Timer:
-    def __init__(self) -> None:
-        self.ms: Dict[str, float] = {}
+    def __init__(self, ms: Optional[Dict[str, float]] = None) -> None:
+        self.ms: Dict[str, float] = dict(ms or {})
 
     @contextmanager
-    def __call__(self, name: str):
+    def __call__(self, name: str) -> Iterator[None]:
         t0 = time.perf_counter()
         try:
             yield
@@ -63,10 +124,11 @@ class _Timer:
             self.ms[name] = self.ms.get(name, 0.0) + (time.perf_counter() - t0) * 1000.0
 
 
-def _check_rgb(rgb) -> np.ndarray:
+def check_rgb(rgb) -> np.ndarray:
+    """``rgb`` as an (H, W, 3) uint8 array, or :class:`InputError` saying what it is instead."""
     rgb = np.asarray(rgb)
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
-        raise InputError(f"image: expected (H, W, 3) uint8 RGB, got {rgb.shape} {rgb.dtype} (use alphacut.io.decode_image)")
+        raise InputError(f"image: expected (H, W, 3) uint8 RGB, got {rgb.shape} {rgb.dtype} (use alphacut.image.decode_image)")
     if rgb.shape[0] == 0 or rgb.shape[1] == 0:
         raise InputError(f"image: the image is empty (shape {rgb.shape})")
     return rgb
@@ -77,152 +139,190 @@ class Pipeline:
 
     Parameters
     ----------
-    manifest, runner : the segmenter (``manifest.kind == "segmenter"``) and its runner. For a
-        trimap-free matting network pass it here (``manifest.kind == "matting"`` with
-        ``input.kind == "image"``).
+    manifest, runtime : the segmenter (``manifest.kind == "segmenter"``) and its network
+        runtime (:mod:`alphacut.runtime`). For a trimap-free matting network pass it here
+        (``manifest.kind == "matting"`` with ``input.kind == "image"``).
     mode : "general" (default), "product", "portrait", or a :class:`ModeSettings`.
     refine : bool, default True
         Solve α in the unknown band (``solve_alpha`` at ~1 MP, ``upscale_alpha`` to full size).
-        False gives the plain mask: the probability bilinearly upscaled to full size.
+        False gives the plain mask: the probability bilinearly resized to full size.
     foreground : bool, default True
         Estimate the foreground colour of the soft pixels (``estimate_foreground``).
-    matting_manifest, matting_runner : optional trimap-based matting network, run at full
+    matting_manifest, matting_runtime : optional trimap-based matting network, run at full
         resolution on tiles covering the unknown band instead of ``solve_alpha``.
     rembg_compat : bool, default False
-        Reproduce rembg's numbers exactly (its preprocessing, min-max stretch, LANCZOS back to
-        full size, uint8 truncation, and its premultiplied-looking "naive" cutout). Implies
-        ``refine=False``, ``foreground=False``.
-    ops_backend : {"cpu", "cuda", "auto", "emu"}, default "cpu"
-        Where the native post-processing runs. ``"cuda"``: after the segmenter, the image is
-        uploaded once and resize → trimap → solve → upscale → foreground → RGBA run on the GPU,
-        with one download of the result (see :mod:`alphacut.pipeline.device`). ``"auto"``: cuda
-        when a device can be used, else cpu. ``"emu"``: the same CUDA kernels emulated on the CPU
-        (a test build, slow). Applies to segmenter models without a matting network; the other
-        paths run on the CPU.
+        Reproduce rembg's numbers exactly (:mod:`alphacut.compat.rembg`: its preprocessing,
+        min-max stretch, LANCZOS back to full size, uint8 truncation, and its "naive" cutout).
+        Implies ``refine=False``, ``foreground=False``.
+    tile : tile side for a matting network (default 512).
+    backend : {"cpu", "cuda", "auto", "emu"}, default "cpu"
+        Where the post-processing runs (see the module docstring). A matting network and
+        ``rembg_compat`` run their post-processing on the CPU whatever this says
+        (``info["backend"]`` tells where a run's arrays lived).
     """
 
-    def __init__(self, manifest: ModelManifest, runner, mode="general", *, refine: bool = True,
+    def __init__(self, manifest: ModelManifest, runtime, mode="general", *, refine: bool = True,
                  foreground: bool = True, matting_manifest: Optional[ModelManifest] = None,
-                 matting_runner=None, rembg_compat: bool = False, tile: Optional[int] = None,
-                 ops_backend: str = "cpu") -> None:
+                 matting_runtime=None, rembg_compat: bool = False, tile: Optional[int] = None,
+                 backend: str = "cpu") -> None:
         self.manifest = manifest
-        self.runner = runner
+        self.runtime = runtime
         self.mode: ModeSettings = get_mode(mode)
         self.refine = bool(refine)
         self.foreground = bool(foreground)
         self.matting_manifest = matting_manifest
-        self.matting_runner = matting_runner
+        self.matting_runtime = matting_runtime
         self.rembg_compat = bool(rembg_compat)
         self.tile = tile
-        self.ops_backend = device.resolve_ops_backend(ops_backend)
+        self.backend = resolve_backend(backend)
         if matting_manifest is not None and matting_manifest.input.kind == "image":
             raise InputError(
                 f"{matting_manifest.name!r} is a trimap-free matting network: use it as the model, not as matting_model"
             )
 
+    def with_mode(self, mode, *, rembg_compat: Optional[bool] = None) -> "Pipeline":
+        """The same pipeline (model, runtimes, backend, tile, options) with other mode settings
+        (and ``rembg_compat`` when given)."""
+        p = copy.copy(self)
+        p.mode = get_mode(mode)
+        if rembg_compat is not None:
+            p.rembg_compat = bool(rembg_compat)
+        return p
+
     # ------------------------------------------------------------------------------------------
     def probability(self, rgb: np.ndarray) -> np.ndarray:
         """The segmenter's probability (h, w) float32 at the network size."""
-        return stages.segment(_check_rgb(rgb), self.runner, self.manifest)
+        return stages.segment(check_rgb(rgb), self.runtime, self.manifest)
+
+    def plan(self, *, refine: bool, want_fg: bool, want_rgba: bool) -> Tuple[str, List[Tuple[str, Stage]]]:
+        """(backend, [(timing name, stage), ...]) for one call: the one place the order is written."""
+        if self.rembg_compat:
+            from ..compat import rembg
+
+            return "cpu", rembg.plan(self, want_rgba)
+        trimap_free = self.manifest.kind == "matting"
+        net_matting = refine and self.matting_runtime is not None
+        solve = refine and not trimap_free and not net_matting
+        backend = self.backend if not (trimap_free or net_matting) else "cpu"
+        on_device = backend in DEVICE_BACKENDS
+        steps: List[Tuple[str, Stage]] = []
+        if trimap_free:
+            steps.append(("matting", self._matting_trimap_free))
+        else:
+            if solve:
+                steps.append(("resize", self._working_image))
+            steps += [("preprocess", self._preprocess), ("segment", self._segment)]
+            if on_device:
+                steps.append(("upload", self._upload))
+            if not refine:
+                steps.append(("resize", self._probability_to_full))
+            elif net_matting:
+                steps += [("resize", self._probability_full_size), ("trimap", self._trimap),
+                          ("matting", self._matting_network)]
+            else:
+                steps += [("resize", self._to_working), ("trimap", self._trimap), ("matting", self._solve),
+                          ("upscale", self._upscale)]
+        if want_fg and (want_rgba or not on_device):  # on a device the colour only serves the cutout
+            steps.append(("foreground", self._foreground))
+        if want_rgba:
+            steps.append(("pack", self._pack))
+        if on_device:
+            steps.append(("download", self._download))
+        return backend, steps
 
     def run(self, rgb: np.ndarray, *, rgba: bool = True, refine: Optional[bool] = None,
             foreground: Optional[bool] = None, timings: Optional[Dict[str, float]] = None) -> CutoutResult:
         """Cut out one (H, W, 3) uint8 RGB image. ``refine``/``foreground`` override the
         pipeline's settings for this call; ``timings`` (e.g. a decode time) are put first."""
-        rgb = _check_rgb(rgb)
+        rgb = check_rgb(rgb)
         refine = self.refine if refine is None else bool(refine)
         want_fg = self.foreground if foreground is None else bool(foreground)
-        T = _Timer()
-        if timings:
-            T.ms.update(timings)
+        backend, steps = self.plan(refine=refine, want_fg=want_fg, want_rgba=rgba)
         H, W = rgb.shape[:2]
-        info: Dict[str, object] = {"size": (H, W), "mode": self.mode.name, "model": self.manifest.name}
-        prob = tri = fg = None
+        info: Dict[str, object] = {"size": (H, W), "mode": self.mode.name, "model": self.manifest.name,
+                                   "backend": backend}
+        s = State(rgb=rgb, backend=backend, want_fg=want_fg, want_rgba=rgba, info=info, img=rgb)
+        T = _Timer(timings)
+        for name, stage in steps:
+            with T(name):
+                stage(s)
+        on_host = backend == "cpu"  # else the download stage put the host results in s
+        return CutoutResult(alpha=np.asarray(s.alpha, np.float32), rgba=s.rgba,
+                            foreground=s.pieces if on_host and s.want_fg else None,
+                            probability=s.prob, trimap=s.tri if on_host else None, timings=T.ms, info=info)
 
-        if self.rembg_compat:
-            return self._run_rembg(rgb, T, info, rgba)
+    # -- the stages ------------------------------------------------------------------------------
+    def _working_image(self, s: State) -> None:
+        # The working image (~1 MP, area-averaged) also feeds the network's resize: a 1 MP ->
+        # 320² resize instead of a second pass over the full image.
+        s.work = stages.working_size(s.rgb.shape[:2], self.mode.work_pixels)
+        s.info["working_size"] = s.work
+        s.rgb_w = stages.working_image(s.rgb, s.work)
 
-        if self.manifest.kind == "matting":
-            with T("matting"):
-                alpha = trimap_free_matting(rgb, self.runner, self.manifest,
-                                            radius=self.mode.upscale_radius, eps=self.mode.upscale_eps)
-        else:
-            spec = self.manifest.input
-            solve = refine and self.matting_runner is None
-            on_device = self.ops_backend in device.DEVICE_BACKENDS and self.matting_runner is None
-            src = rgb
-            if solve:
-                # The working image (~1 MP, area-averaged) also feeds the network's resize: a
-                # 1 MP -> 320² area resize instead of a second pass over the full image.
-                work = stages.working_size((H, W), self.mode.work_pixels)
-                info["working_size"] = work
-                with T("resize"):
-                    rgb_w = rgb if work == (H, W) else ops.resize(rgb, work, method="area")
-                src = rgb_w
-            with T("preprocess"):
-                x = preprocess(src, spec)
-            with T("segment"):
-                name = spec.name or self.runner.input_names[0]
-                outs = self.runner.infer({name: x})
-                prob = read_probability(outs, self.manifest.output, spec.layout, self.runner.output_names)
-            info["network_size"] = prob.shape
-            if on_device:
-                alpha, out, dinfo = device.post_process(rgb, prob, self.mode, self.ops_backend, refine=refine,
-                                                        want_fg=want_fg, want_rgba=rgba, timer=T)
-                info.update(dinfo)
-                return CutoutResult(alpha=alpha, rgba=out, foreground=None, probability=prob, trimap=None,
-                                    timings=T.ms, info=info)
-            if not refine:
-                with T("upscale"):
-                    alpha = prob if prob.shape == (H, W) else ops.resize(prob, (H, W), method="bilinear")
-                    alpha = np.clip(alpha, 0.0, 1.0)
-            elif not solve:
-                with T("resize"):
-                    prob_full = ops.resize(prob, (H, W), method="bilinear")
-                with T("trimap"):
-                    tri = stages.trimap(np.clip(prob_full, 0, 1), self.mode)
-                with T("matting"):
-                    alpha, minfo = trimap_matting(rgb, tri, self.matting_runner, self.matting_manifest, tile=self.tile)
-                info.update(minfo)
-            else:
-                with T("resize"):
-                    rgb_w, prob_w = stages.to_working(rgb_w, prob, work)
-                with T("trimap"):
-                    tri = stages.trimap(prob_w, self.mode)
-                info["band_px"] = self.mode.band_px(max(work))
-                with T("matting"):
-                    alpha_w = stages.solve_band(rgb_w, tri, prob_w, self.mode)
-                with T("upscale"):
-                    alpha = stages.upscale(alpha_w, rgb, self.mode)
-        alpha = np.asarray(alpha, np.float32)
-        if want_fg:
-            with T("foreground"):
-                fg = stages.foreground(rgb, alpha)
-        out = None
-        if rgba:
-            with T("compose"):
-                out = stages._pack(rgb, alpha, fg or ())
-        return CutoutResult(alpha=alpha, rgba=out, foreground=fg, probability=prob, trimap=tri,
-                            timings=T.ms, info=info)
+    def _preprocess(self, s: State) -> None:
+        s.x = preprocess(s.rgb_w if s.rgb_w is not None else s.rgb, self.manifest.input)
 
-    # ------------------------------------------------------------------------------------------
-    def _run_rembg(self, rgb, T: _Timer, info, want_rgba: bool) -> CutoutResult:
-        from PIL import Image
-
+    def _segment(self, s: State) -> None:
         spec = self.manifest.input
-        with T("preprocess"):
-            x = rembg_preprocess(rgb, spec)
-        with T("segment"):
-            outs = self.runner.infer({spec.name or self.runner.input_names[0]: x})
-            raw = raw_output(outs, self.manifest.output, self.runner.output_names)
-        with T("upscale"):
-            mask = rembg_mask(raw, rgb.shape[:2])
-        out = None
-        if want_rgba:
-            with T("compose"):
-                img = Image.fromarray(rgb, "RGB")
-                empty = Image.new("RGBA", img.size, 0)
-                out = np.asarray(Image.composite(img, empty, Image.fromarray(mask, "L")))
-        info["rembg_compat"] = True
-        return CutoutResult(alpha=mask.astype(np.float32) / 255.0, rgba=out, probability=raw,
-                            timings=T.ms, info=info)
+        outs = self.runtime.infer({spec.name or self.runtime.input_names[0]: s.x})
+        s.prob = read_probability(outs, self.manifest.output, spec.layout, self.runtime.output_names)
+        s.prob_d = s.prob
+        s.img_w = s.rgb_w
+        s.info["network_size"] = s.prob.shape
+
+    def _upload(self, s: State) -> None:
+        put = _dispatch.native("to_device", s.backend)
+        s.img = put(np.ascontiguousarray(s.rgb))
+        if s.rgb_w is not None:
+            s.img_w = s.img if s.rgb_w is s.rgb else put(np.ascontiguousarray(s.rgb_w))
+        s.prob_d = put(np.ascontiguousarray(s.prob, np.float32))
+
+    def _probability_to_full(self, s: State) -> None:
+        H, W = s.rgb.shape[:2]
+        p = s.prob_d
+        s.alpha = p if tuple(p.shape) == (H, W) else ops.resize(p, (H, W), method="bilinear", backend=s.backend)
+        if s.backend == "cpu":
+            s.alpha = np.clip(s.alpha, 0.0, 1.0)
+
+    def _probability_full_size(self, s: State) -> None:
+        H, W = s.rgb.shape[:2]
+        s.prob_w = np.clip(ops.resize(s.prob, (H, W), method="bilinear"), 0.0, 1.0)
+
+    def _to_working(self, s: State) -> None:
+        s.img_w, s.prob_w = stages.to_working(s.img_w, s.prob_d, s.work, backend=s.backend)
+
+    def _trimap(self, s: State) -> None:
+        s.tri = stages.trimap(s.prob_w, self.mode, backend=s.backend)
+        s.info["band_px"] = self.mode.band_px(max(s.prob_w.shape))
+
+    def _solve(self, s: State) -> None:
+        s.alpha_w = stages.solve_band(s.img_w, s.tri, s.prob_w, self.mode, backend=s.backend)
+
+    def _upscale(self, s: State) -> None:
+        s.alpha = stages.upscale(s.alpha_w, s.img, self.mode, backend=s.backend)
+
+    def _matting_network(self, s: State) -> None:
+        s.alpha, minfo = trimap_matting(s.rgb, s.tri, self.matting_runtime, self.matting_manifest, tile=self.tile)
+        s.info.update(minfo)
+
+    def _matting_trimap_free(self, s: State) -> None:
+        s.alpha = trimap_free_matting(s.rgb, self.runtime, self.manifest, radius=self.mode.upscale_radius,
+                                      eps=self.mode.upscale_eps)
+
+    def _foreground(self, s: State) -> None:
+        if s.backend == "cpu":
+            s.alpha = np.asarray(s.alpha, np.float32)
+        s.pieces = stages.foreground(s.img, s.alpha, backend=s.backend)
+
+    def _pack(self, s: State) -> None:
+        s.rgba = stages.pack(s.img, s.alpha, s.pieces or (), backend=s.backend)
+
+    def _download(self, s: State) -> None:
+        if s.rgba is not None:
+            s.rgba = s.rgba.get()
+            s.alpha = s.rgba[:, :, 3].astype(np.float32)
+            s.alpha /= np.float32(255.0)
+            s.info["alpha_from_rgba"] = True
+        else:
+            s.alpha = s.alpha.get()
+            np.clip(s.alpha, 0.0, 1.0, out=s.alpha)

@@ -1,43 +1,55 @@
 """The cutout stages, each a function of arrays (no files), each calling the native ops.
 
-segment → working resolution → trimap → matting of the unknown band → upscaling to full size →
-foreground colour → RGBA. :class:`alphacut.pipeline.Pipeline` chains them and times each one.
+working image → network input → segment → trimap → matting of the unknown band → upscaling to
+full size → foreground colour → RGBA. :class:`alphacut.pipeline.Pipeline` chains them, times
+each one and decides where the arrays live.
+
+Every stage after the network takes ``backend`` ("cpu", "cuda" or "emu") and works on the
+arrays of that backend: NumPy arrays for "cpu", device arrays for "cuda"/"emu" (the ops keep
+device results on the device). The stage is the same function either way; only
+:func:`foreground` chooses a different strategy on a device (see there).
 """
 
 from __future__ import annotations
 
 import math
-from typing import List, Optional, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from .. import ops
-from ..errors import InputError
+from ..ops import _dispatch
 from ..models.manifest import ModelManifest
 from .modes import ModeSettings
-from .preprocess import preprocess, read_probability
+from .network import preprocess, read_probability
 
 __all__ = [
+    "Box",
+    "Piece",
     "segment",
     "working_size",
+    "working_image",
     "to_working",
     "trimap",
     "solve_band",
     "upscale",
     "foreground",
-    "compose_rgba",
+    "pack",
+    "alpha_to_u8",
     "soft_bbox",
     "soft_tiles",
 ]
 
+Box = Tuple[int, int, int, int]  # (y0, y1, x0, x1)
+Piece = Tuple[Box, object]  # a box and the foreground colour (h, w, 3) float32 inside it
 
-def segment(rgb: np.ndarray, runner, manifest: ModelManifest) -> np.ndarray:
+
+def segment(rgb: np.ndarray, runtime, manifest: ModelManifest) -> np.ndarray:
     """Run a segmenter: (H, W, 3) uint8 RGB → (h, w) float32 probability at the network size."""
     spec = manifest.input
     x = preprocess(rgb, spec)
-    name = spec.name or runner.input_names[0]
-    outs = runner.infer({name: x})
-    return read_probability(outs, manifest.output, spec.layout, runner.output_names)
+    outs = runtime.infer({spec.name or runtime.input_names[0]: x})
+    return read_probability(outs, manifest.output, spec.layout, runtime.output_names)
 
 
 def working_size(hw: Tuple[int, int], work_pixels: int) -> Tuple[int, int]:
@@ -50,22 +62,41 @@ def working_size(hw: Tuple[int, int], work_pixels: int) -> Tuple[int, int]:
     return max(1, int(round(h * s))), max(1, int(round(w * s)))
 
 
-def to_working(rgb: np.ndarray, prob: np.ndarray, work_hw: Tuple[int, int]):
-    """The image (area-averaged) and the probability (bilinear) at the working size."""
-    rgb_w = rgb if rgb.shape[:2] == tuple(work_hw) else ops.resize(rgb, work_hw, method="area")
-    prob_w = prob if prob.shape == tuple(work_hw) else ops.resize(prob, work_hw, method="bilinear")
-    return rgb_w, np.clip(prob_w, 0.0, 1.0)
+def working_image(rgb, work_hw: Tuple[int, int], *, backend: str = "cpu"):
+    """The image area-averaged to the working size (uint8), or the image itself at that size."""
+    if tuple(rgb.shape[:2]) == tuple(work_hw):
+        return rgb
+    return ops.resize(rgb, work_hw, method="area", backend=backend)
 
 
-def trimap(prob_w: np.ndarray, mode: ModeSettings, *, backend: str = "auto") -> np.ndarray:
+def to_working(rgb, prob, work_hw: Tuple[int, int], *, backend: str = "cpu"):
+    """The image (area-averaged) and the probability (bilinear, clipped to [0, 1]) at the
+    working size. On a device the image comes back as float in [0, 1], what the band solve's
+    kernels read (the CPU solve reads uint8 itself)."""
+    rgb_w = working_image(rgb, work_hw, backend=backend)
+    if backend != "cpu" and np.dtype(rgb_w.dtype) == np.uint8:
+        rgb_w = _dispatch.native("area_downscale", backend)(rgb_w, int(work_hw[0]), int(work_hw[1]))
+    if tuple(prob.shape) != tuple(work_hw):
+        prob = ops.resize(prob, work_hw, method="bilinear", backend=backend)
+    return rgb_w, clip01(prob)
+
+
+def clip01(a):
+    """``a`` clipped to [0, 1] (in place for a NumPy array the pipeline owns; device arrays are
+    left as they are: the ops that read them clamp)."""
+    if isinstance(a, np.ndarray):
+        return np.clip(a, 0.0, 1.0, out=a if a.flags.writeable else None)
+    return a
+
+
+def trimap(prob_w, mode: ModeSettings, *, backend: str = "cpu"):
     """(h, w) uint8 0/128/255 from the probability: thresholds, then erosion by the mode's band."""
     radius = mode.band_px(max(prob_w.shape))
     return ops.make_trimap(prob_w, fg_threshold=mode.fg_threshold, bg_threshold=mode.bg_threshold, radius=radius,
                            backend=backend)
 
 
-def solve_band(rgb_w: np.ndarray, tri: np.ndarray, prob_w: np.ndarray, mode: ModeSettings, *,
-               backend: str = "auto") -> np.ndarray:
+def solve_band(rgb_w, tri, prob_w, mode: ModeSettings, *, backend: str = "cpu"):
     """α at the working size: the native solve in the unknown band, the probability as prior."""
     kw = {}
     if mode.prior_weight is not None:
@@ -75,11 +106,11 @@ def solve_band(rgb_w: np.ndarray, tri: np.ndarray, prob_w: np.ndarray, mode: Mod
     return ops.solve_alpha(rgb_w, tri, prior=prob_w, backend=backend, **kw)
 
 
-def upscale(alpha_w: np.ndarray, rgb: np.ndarray, mode: ModeSettings) -> np.ndarray:
+def upscale(alpha_w, rgb, mode: ModeSettings, *, backend: str = "cpu"):
     """Full-resolution α by fast guided upsampling with the full image as guide."""
-    if alpha_w.shape == rgb.shape[:2]:
-        return np.asarray(alpha_w, np.float32)
-    return ops.upscale_alpha(alpha_w, rgb, radius=mode.upscale_radius, eps=mode.upscale_eps)
+    if tuple(alpha_w.shape) == tuple(rgb.shape[:2]):
+        return alpha_w
+    return ops.upscale_alpha(alpha_w, rgb, radius=mode.upscale_radius, eps=mode.upscale_eps, backend=backend)
 
 
 def _soft(alpha: np.ndarray) -> np.ndarray:
@@ -88,7 +119,7 @@ def _soft(alpha: np.ndarray) -> np.ndarray:
     return (alpha >= np.float32(0.5 / 255)) & (alpha < np.float32(254.5 / 255))
 
 
-def soft_bbox(alpha: np.ndarray, margin: int = 0) -> Optional[Tuple[int, int, int, int]]:
+def soft_bbox(alpha: np.ndarray, margin: int = 0) -> Optional[Box]:
     """(y0, y1, x0, x1) of the pixels with 0 < α < 1 (as uint8: 1..254), grown by ``margin``;
     None when there are none."""
     soft = _soft(alpha)
@@ -101,7 +132,7 @@ def soft_bbox(alpha: np.ndarray, margin: int = 0) -> Optional[Tuple[int, int, in
             max(0, cols[0] - margin), min(w, cols[-1] + 1 + margin))
 
 
-def soft_tiles(alpha: np.ndarray, tile: int = 256) -> List[Tuple[int, int, int, int]]:
+def soft_tiles(alpha: np.ndarray, tile: int = 256) -> List[Box]:
     """Rectangles (y0, y1, x0, x1) covering every soft pixel (0 < α < 1): the ``tile``-sized
     cells of a grid that hold one, merged into horizontal runs per grid row. Disjoint."""
     soft = _soft(alpha)
@@ -125,23 +156,27 @@ def soft_tiles(alpha: np.ndarray, tile: int = 256) -> List[Tuple[int, int, int, 
     return rects
 
 
-def foreground(rgb: np.ndarray, alpha: np.ndarray, *, tile: int = 256, margin: int = 32):
-    """Foreground colour where it matters: ``estimate_foreground`` on the grid cells that hold
-    soft pixels (0 < α < 1, see :func:`soft_tiles`), each with ``margin`` px of context.
+def foreground(rgb, alpha, *, backend: str = "cpu", tile: int = 256, margin: int = 32) -> List[Piece]:
+    """Foreground colour where it matters, as pieces ``(box, fg)``: ``box`` = (y0, y1, x0, x1) of
+    the image, ``fg`` its (y1−y0, x1−x0, 3) float32 colour. The boxes are disjoint.
 
-    Returns
-    -------
-    list of (box, fg): ``box`` = (y0, y1, x0, x1) of the image, ``fg`` its (y1−y0, x1−x0, 3)
-    float32 foreground colour. Empty when the matte has no soft pixel. The boxes are disjoint.
+    On the host: ``estimate_foreground`` on the grid cells that hold soft pixels (0 < α < 1, see
+    :func:`soft_tiles`), each with ``margin`` px of context; empty when the matte has no soft
+    pixel. On a device: one call on the whole image, one piece (finding the cells would need α on
+    the host, and a GPU gains nothing from skipping them).
     """
+    if backend != "cpu":
+        h, w = alpha.shape
+        return [((0, h, 0, w), ops.estimate_foreground(rgb, alpha, backend=backend))]
     h, w = alpha.shape
-    pieces = []
+    pieces: List[Piece] = []
     for y0, y1, x0, x1 in soft_tiles(alpha, tile):
         Y0, Y1, X0, X1 = max(0, y0 - margin), min(h, y1 + margin), max(0, x0 - margin), min(w, x1 + margin)
         if (Y0, Y1, X0, X1) == (0, h, 0, w):
-            fg = ops.estimate_foreground(rgb, alpha)
+            fg = ops.estimate_foreground(rgb, alpha, backend=backend)
         else:
-            fg = ops.estimate_foreground(np.ascontiguousarray(rgb[Y0:Y1, X0:X1]), np.ascontiguousarray(alpha[Y0:Y1, X0:X1]))
+            fg = ops.estimate_foreground(np.ascontiguousarray(rgb[Y0:Y1, X0:X1]),
+                                         np.ascontiguousarray(alpha[Y0:Y1, X0:X1]), backend=backend)
         pieces.append(((y0, y1, x0, x1), np.ascontiguousarray(fg[y0 - Y0 : y1 - Y0, x0 - X0 : x1 - X0])))
     return pieces
 
@@ -156,40 +191,20 @@ def alpha_to_u8(alpha: np.ndarray) -> np.ndarray:
     return t.astype(np.uint8)
 
 
-def compose_rgba(rgb: np.ndarray, alpha: np.ndarray, fg: Optional[np.ndarray] = None,
-                 box: Optional[Tuple[int, int, int, int]] = None, *, backend: str = "auto") -> np.ndarray:
-    """The (H, W, 4) uint8 cutout (native ``pack_rgba``): straight (not premultiplied) colour,
-    A = round(255·α).
-
-    Colour is the image where A = 255; ``fg`` (rounded, float32 in [0, 1]) where 0 < A < 255
-    inside ``box`` = (y0, y1, x0, x1) (default: the whole image), else the image; 0 where A = 0
-    (fully transparent pixels carry no colour, which also compresses well)."""
+def pack(rgb, alpha, pieces: Sequence[Piece] = (), *, backend: str = "cpu"):
+    """The (H, W, 4) uint8 cutout (native ``pack_rgba``, see :func:`alphacut.ops.pack_rgba`) of
+    arrays the pipeline itself produced, so without value checks: the first piece's colour in the
+    pack, each further piece patched in."""
     from ..ops import _validate
 
-    rgb = _validate.image(rgb, "image", channels=(3,), dtypes=(np.uint8,))
-    alpha = _validate.image(alpha, "alpha", channels=(1,), dtypes=(np.float32, np.float64, np.uint8))
-    _validate.same_size(rgb, alpha, "image", "alpha")
-    a = alpha.astype(np.float32) / 255.0 if alpha.dtype == np.uint8 else np.asarray(alpha, np.float32)
-    pieces = []
-    if fg is not None:
-        f = _validate.image(fg, "foreground", channels=(3,), dtypes=(np.float32, np.float64))
-        if box is None:
-            box = (0, rgb.shape[0], 0, rgb.shape[1])
-        y0, y1, x0, x1 = (int(v) for v in box)
-        if f.shape[:2] != (y1 - y0, x1 - x0):
-            raise InputError(f"foreground has size {f.shape[:2]} but its box {box} has size {(y1 - y0, x1 - x0)}")
-        pieces.append(((y0, y1, x0, x1), f))
-    return _pack(rgb, a, pieces, backend)
-
-
-def _pack(rgb, a, pieces=(), backend: str = "auto") -> np.ndarray:
-    """The native calls without the value checks (for arrays the pipeline itself produced)."""
-    from ..ops import _dispatch, _validate
-
-    be = _dispatch.resolve(backend)
-    rgb = _validate.packed(rgb)
-    out = _dispatch.native("pack_rgba", be)(rgb, _validate.packed(np.asarray(a, np.float32)))
-    patch = _dispatch.native("pack_rgba_patch", be) if pieces else None
-    for (y0, _y1, x0, _x1), f in pieces:
-        patch(rgb, _validate.packed(np.asarray(f, np.float32)), int(y0), int(x0), out)
+    pieces = list(pieces)
+    if backend == "cpu":
+        rgb = _validate.packed(rgb)
+        alpha = _validate.packed(np.asarray(alpha, np.float32))
+        pieces = [(box, _validate.packed(np.asarray(f, np.float32))) for box, f in pieces]
+    (y0, _, x0, _), fg = pieces[0] if pieces else ((0, 0, 0, 0), None)
+    out = _dispatch.native("pack_rgba", backend)(rgb, alpha, fg, int(y0), int(x0))
+    patch = _dispatch.native("pack_rgba_patch", backend)
+    for (y0, _y1, x0, _x1), f in pieces[1:]:
+        patch(rgb, f, int(y0), int(x0), out)
     return out

@@ -1,13 +1,12 @@
-"""Network input and output: resize + normalise per ``manifest.input``, read the probability per
-``manifest.output``. Also rembg's exact quirks (``rembg_compat``) for those who need its numbers.
+"""The network's input and output: resize + normalise per ``manifest.input``, read the
+probability per ``manifest.output``.
 
-Default normalisation (what the models were trained with), per channel on 0..255 pixels in the
-manifest's colour order::
+Normalisation (what the models were trained with), per channel on 0..255 pixels in the
+manifest's colour order, is the native ``alphacut.ops.preprocess``::
 
     x = (pixel · scale − mean) / std
 
-rembg instead divides by the resized image's own maximum, works in float64, min-max stretches
-the output per image, resizes back with LANCZOS and truncates to uint8.
+rembg's own quirks (its ``rembg_compat`` numbers) live in :mod:`alphacut.compat.rembg`.
 """
 
 from __future__ import annotations
@@ -22,10 +21,11 @@ from ..models.manifest import InputSpec, OutputSpec
 
 __all__ = [
     "network_size",
+    "normalise",
     "preprocess",
     "read_probability",
-    "rembg_preprocess",
-    "rembg_mask",
+    "shrink_for_network",
+    "to_layout",
 ]
 
 
@@ -46,34 +46,31 @@ def network_size(spec: InputSpec, image_hw: Tuple[int, int]) -> Tuple[int, int]:
     return _round_to(h * s, spec.multiple_of), _round_to(w * s, spec.multiple_of)
 
 
-def _normalise(rgb_small: np.ndarray, spec: InputSpec) -> np.ndarray:
-    x = rgb_small.astype(np.float32)
-    if spec.color.upper() == "BGR":
-        x = x[:, :, ::-1]
-    elif spec.color.upper() != "RGB":
+def normalise(rgb: np.ndarray, spec: InputSpec) -> np.ndarray:
+    """(1, 3, h, w) float32: ``(pixel · scale − mean) / std`` in the manifest's colour order, at
+    the image's own size, in one native pass (``alphacut.ops.preprocess``)."""
+    color = spec.color.upper()
+    if color not in ("RGB", "BGR"):
         raise ModelError(f"input colour order must be RGB or BGR, got {spec.color!r}")
-    scale = np.float32(spec.scale)
-    mean = np.asarray(spec.mean, np.float32)
-    std = np.asarray(spec.std, np.float32)
-    x = (x * scale - mean) / std
-    return x
+    return ops.preprocess(rgb, rgb.shape[:2], scale=spec.scale, mean=spec.mean, std=spec.std,
+                          channel_order=color.lower(), backend="cpu")
 
 
 def to_layout(x: np.ndarray, layout: str) -> np.ndarray:
-    """(H, W, C) float32 → a batch of one in ``layout`` ("NCHW" or "NHWC")."""
+    """A (1, C, h, w) float32 batch in ``layout`` ("NCHW" as it is, or "NHWC")."""
     if layout.upper() == "NCHW":
-        return np.ascontiguousarray(x.transpose(2, 0, 1)[None], dtype=np.float32)
+        return x
     if layout.upper() == "NHWC":
-        return np.ascontiguousarray(x[None], dtype=np.float32)
+        return np.ascontiguousarray(x.transpose(0, 2, 3, 1))
     raise ModelError(f"input layout must be NCHW or NHWC, got {layout!r}")
 
 
 def preprocess(rgb: np.ndarray, spec: InputSpec, *, size: Optional[Tuple[int, int]] = None) -> np.ndarray:
     """The network input for an (H, W, 3) uint8 RGB image.
 
-    Resizes to ``size`` (default :func:`network_size`) with area averaging when shrinking and
-    bilinear when enlarging (the native ``alphacut.ops.resize``), converts to the manifest's
-    colour order and applies ``(pixel · scale − mean) / std``.
+    Shrinks to ``size`` (default :func:`network_size`) with :func:`shrink_for_network`, or
+    enlarges with the native bilinear ``resize`` (to uint8, as the segmenters' loaders do), then
+    normalises (:func:`normalise`).
 
     Returns
     -------
@@ -82,12 +79,11 @@ def preprocess(rgb: np.ndarray, spec: InputSpec, *, size: Optional[Tuple[int, in
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
         raise InputError(f"preprocess: expected (H, W, 3) uint8 RGB, got {rgb.shape} {rgb.dtype}")
     th, tw = size or network_size(spec, rgb.shape[:2])
-    if (th, tw) != rgb.shape[:2]:
-        shrink = th * tw < rgb.shape[0] * rgb.shape[1]
-        small = shrink_for_network(rgb, (th, tw)) if shrink else ops.resize(rgb, (th, tw), method="bilinear")
-    else:
-        small = rgb
-    return to_layout(_normalise(small, spec), spec.layout)
+    if th * tw < rgb.shape[0] * rgb.shape[1]:
+        rgb = shrink_for_network(rgb, (th, tw))
+    elif (th, tw) != rgb.shape[:2]:
+        rgb = ops.resize(rgb, (th, tw), method="bilinear")
+    return to_layout(normalise(rgb, spec), spec.layout)
 
 
 def shrink_for_network(rgb: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
@@ -153,51 +149,3 @@ def read_probability(outputs: Dict[str, np.ndarray], spec: OutputSpec, layout: s
     if not np.isfinite(p).all():
         raise ModelError(f"output {key!r} contains NaN or infinite values")
     return np.clip(p, 0.0, 1.0).astype(np.float32)
-
-
-# ---------------------------------------------------------------------------------------------
-# rembg's exact numbers
-# ---------------------------------------------------------------------------------------------
-
-
-def rembg_preprocess(rgb: np.ndarray, spec: InputSpec) -> np.ndarray:
-    """rembg's ``BaseSession.normalize``: PIL LANCZOS resize, divide by the resized image's own
-    maximum, float64 ``(x − mean) / std``, NCHW float32."""
-    from PIL import Image
-
-    h, w = network_size(spec, rgb.shape[:2])
-    im = Image.fromarray(rgb, "RGB").resize((w, h), Image.Resampling.LANCZOS)
-    a = np.array(im)
-    a = a / max(np.max(a), 1e-6)
-    mean = np.asarray(spec.mean, np.float64)
-    std = np.asarray(spec.std, np.float64)
-    x = (a - mean) / std
-    if spec.color.upper() == "BGR":
-        x = x[:, :, ::-1]
-    return np.expand_dims(x.transpose(2, 0, 1), 0).astype(np.float32)
-
-
-def rembg_mask(prob_raw: np.ndarray, full_hw: Tuple[int, int]) -> np.ndarray:
-    """rembg's u2net-family post-processing: per-image min-max stretch (no epsilon), truncation to
-    uint8, PIL LANCZOS resize to the image size. Returns (H, W) uint8."""
-    from PIL import Image
-
-    pred = np.asarray(prob_raw, np.float32)
-    ma, mi = np.max(pred), np.min(pred)
-    if ma > mi:
-        pred = (pred - mi) / (ma - mi)
-    else:
-        pred = np.zeros_like(pred)
-    mask = Image.fromarray((pred * 255).astype("uint8"), mode="L")
-    mask = mask.resize((full_hw[1], full_hw[0]), Image.Resampling.LANCZOS)
-    return np.asarray(mask)
-
-
-def raw_output(outputs: Dict[str, np.ndarray], spec: OutputSpec, output_names=None) -> np.ndarray:
-    """The unclipped output map (h, w) float32 as rembg reads it: ``out[0][:, channel]`` squeezed."""
-    names = list(output_names or outputs.keys())
-    key = spec.name or names[0]
-    y = np.asarray(outputs[key])
-    if y.ndim == 4:
-        y = y[:, spec.channel]
-    return np.squeeze(y).astype(np.float32)

@@ -1,0 +1,1 @@
+"""Compatibility layers: the APIs other background removers expose, on top of alphacut."""

@@ -1,0 +1,240 @@
+"""alphacut's own API: :class:`Session`, a loaded model and the cutout pipeline around it, on
+NumPy arrays (or anything :func:`alphacut.image.decode_image` reads).
+
+Network runtimes are created once per (model file, runtime, precision, threads) and shared, in
+a registry behind a lock, so many sessions (or server threads) use one loaded model.
+:func:`cached_session` keeps whole sessions the same way (rembg's ``new_session`` is built on it).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import warnings
+from typing import Any, Dict, List, Optional, Tuple, Union
+
+import numpy as np
+
+from . import io as image  # MERGE: alphacut.image
+from .errors import Error, InputError, ModelError
+from .models import get_manifest, resolve_model
+from .models.manifest import ModelManifest
+from .pipeline import CutoutResult, Pipeline, get_mode
+from .pipeline import _compat
+from .pipeline.modes import PERSON_MODELS
+from .pipeline.stages import alpha_to_u8
+
+__all__ = ["DEFAULT_MODEL", "Session", "cached_session", "clear_sessions"]
+
+DEFAULT_MODEL = "u2netp"
+
+#: Values of the old ``backend=`` keyword that named the network runtime (now ``runtime=``).
+_RUNTIME_NAMES = ("onnxruntime", "onnxruntime-cuda", "tensorrt")
+
+_RUNTIMES: Dict[Tuple[str, str, str, Optional[int]], Any] = {}
+_RUNTIMES_LOCK = threading.Lock()
+_SESSIONS: Dict[Tuple, "Session"] = {}
+_SESSIONS_LOCK = threading.Lock()
+
+
+def _runtime_for(path, runtime: str, precision: str, threads: Optional[int], manifest: ModelManifest):
+    from pathlib import Path
+
+    key = (str(Path(path).resolve()), runtime, precision, threads)
+    with _RUNTIMES_LOCK:
+        r = _RUNTIMES.get(key)
+        if r is None:
+            r = _compat.create_runner(path, backend=runtime, precision=precision, threads=threads, manifest=manifest)
+            _RUNTIMES[key] = r
+        return r
+
+
+def clear_sessions() -> None:
+    """Forget the cached runtimes and sessions (their models are freed when unreferenced)."""
+    with _RUNTIMES_LOCK:
+        _RUNTIMES.clear()
+    with _SESSIONS_LOCK:
+        _SESSIONS.clear()
+
+
+def cached_session(model: str = DEFAULT_MODEL, **kwargs) -> "Session":
+    """A :class:`Session` for ``model`` and ``kwargs``, created once and reused."""
+    key = (model, tuple(sorted((k, repr(v)) for k, v in kwargs.items())))
+    with _SESSIONS_LOCK:
+        s = _SESSIONS.get(key)
+        if s is None:
+            s = Session(model, **kwargs)
+            _SESSIONS[key] = s
+        return s
+
+
+def _manifest(model) -> ModelManifest:
+    if isinstance(model, ModelManifest):
+        return model
+    if not isinstance(model, str) or not model:
+        raise InputError(f"model must be a model name or a ModelManifest, got {model!r}")
+    return get_manifest(model)  # unknown names: ModelError listing the known ones
+
+
+def _deprecated_keywords(runtime: str, backend: str, ops_backend: Optional[str]) -> Tuple[str, str]:
+    """(runtime, backend) from the keywords of the release before ``runtime=`` existed, where
+    ``backend=`` named the network engine and ``ops_backend=`` the kernels' device."""
+    if backend in _RUNTIME_NAMES:
+        warnings.warn(f"Session(backend={backend!r}) names the network runtime: use runtime={backend!r} "
+                      "(backend= now says where the kernels run: cpu, cuda, emu, auto)", DeprecationWarning,
+                      stacklevel=3)
+        runtime, backend = backend, "cpu"
+    if ops_backend is not None:
+        warnings.warn(f"Session(ops_backend={ops_backend!r}) is now Session(backend={ops_backend!r})",
+                      DeprecationWarning, stacklevel=3)
+        backend = ops_backend
+    return runtime, backend
+
+
+class Session:
+    """A loaded model and the cutout pipeline around it.
+
+    Parameters
+    ----------
+    model : str or ModelManifest, optional
+        A model name (see ``alphacut models list``) or a manifest. Default ``"u2netp"``; in
+        ``mode="portrait"`` a person segmenter is used instead when one can be found locally
+        (``info["model"]`` says which ran).
+    mode : {"general", "product", "portrait"}, default "general"
+        Trimap, matting and upscaling settings (see :mod:`alphacut.pipeline.modes`).
+    runtime : str, default "onnxruntime"
+        The network engine: "onnxruntime", "onnxruntime-cuda" (ONNX Runtime's CUDA provider),
+        "tensorrt", "auto" (see :mod:`alphacut.runtime`).
+    precision : {"fp32", "fp16"}, default "fp32"
+    backend : {"cpu", "cuda", "auto", "emu"}, default "cpu"
+        Where the native post-processing runs: ``"cuda"`` keeps it on the GPU after the network
+        (one upload of the image, one download of the cutout); ``"auto"`` picks cuda when a
+        device can be used. See :class:`alphacut.pipeline.Pipeline`.
+    model_path : path, optional
+        Use this file for ``model`` instead of looking it up / downloading it.
+    matting_model, matting_model_path : optional
+        A trimap-based matting network (manifest name or manifest, and its file) run on
+        full-resolution tiles over the unknown band instead of the native solve.
+    threads : int, optional
+        Intra-op threads for the network.
+    refine : bool, default True
+        Solve α in the unknown band and upscale it guided by the image (False: the plain mask).
+    foreground : bool, default True
+        Estimate the foreground colour on soft edges (no halo of the old background).
+    rembg_compat : bool, default False
+        Reproduce rembg's exact mask numbers (its quirks; see :mod:`alphacut.compat.rembg`).
+    download : bool, default True
+        Allow fetching a missing model.
+    tile : int, optional
+        Tile side for a matting network.
+    ops_backend : deprecated
+        The old name of ``backend`` (and ``backend="onnxruntime"/"tensorrt"`` the old spelling
+        of ``runtime``); both still work, with a DeprecationWarning, until the next release.
+    mode_overrides : keyword arguments replacing fields of the mode's settings
+        (``fg_threshold``, ``bg_threshold``, ``band``, ``prior_weight``, ``work_pixels``, ...).
+
+    Examples
+    --------
+    >>> s = Session("u2netp", model_path="u2netp.onnx")          # doctest: +SKIP
+    >>> rgba = s.cutout(rgb)                                      # doctest: +SKIP
+    >>> s.last_timings                                            # doctest: +SKIP
+    {'preprocess': 3.1, 'segment': 180.2, 'resize': 4.0, 'trimap': 1.2, ...}
+    """
+
+    def __init__(self, model: Union[str, ModelManifest, None] = None, mode: str = "general",
+                 runtime: str = "onnxruntime", precision: str = "fp32", *, backend: str = "cpu", model_path=None,
+                 matting_model: Union[str, ModelManifest, None] = None, matting_model_path=None,
+                 threads: Optional[int] = None, refine: bool = True, foreground: bool = True,
+                 rembg_compat: bool = False, download: bool = True, tile: Optional[int] = None,
+                 ops_backend: Optional[str] = None, **mode_overrides) -> None:
+        runtime, backend = _deprecated_keywords(runtime, backend, ops_backend)
+        self.mode = get_mode(mode, **mode_overrides)
+        self.runtime_name = runtime
+        self.precision = precision
+        self.threads = threads
+        self.info: Dict[str, Any] = {}
+        manifest, path = self._pick_model(model, model_path, download)
+        self.manifest = manifest
+        self.model_path = path
+        self.model_name = manifest.name
+        self.runtime = _runtime_for(path, runtime, precision, threads, manifest)
+        m_manifest = m_runtime = None
+        if matting_model is not None or matting_model_path is not None:
+            if matting_model is None:
+                raise InputError("matting_model_path needs matting_model (a manifest name or a ModelManifest)")
+            m_manifest = _manifest(matting_model)
+            if m_manifest.kind != "matting":
+                raise ModelError(f"{m_manifest.name!r} is a {m_manifest.kind}, not a matting network")
+            m_path = resolve_model(m_manifest, matting_model_path, download=download)
+            m_runtime = _runtime_for(m_path, runtime, precision, threads, m_manifest)
+        self.pipeline = Pipeline(manifest, self.runtime, self.mode, refine=refine, foreground=foreground,
+                                 matting_manifest=m_manifest, matting_runtime=m_runtime,
+                                 rembg_compat=rembg_compat, tile=tile, backend=backend)
+        self.rembg_compat = bool(rembg_compat)
+        self.last_timings: Dict[str, float] = {}
+        self.last_result: Optional[CutoutResult] = None
+
+    @property
+    def backend(self) -> str:
+        """Where the post-processing runs ("cpu", "cuda" or "emu")."""
+        return self.pipeline.backend
+
+    def _pick_model(self, model, model_path, download):
+        if model is None and model_path is None and self.mode.person_model:
+            for name in PERSON_MODELS:
+                try:
+                    m = get_manifest(name)
+                    p = resolve_model(m, None, download=False)
+                except Error:
+                    continue
+                self.info["routed_to_person_model"] = name
+                return m, p
+            self.info["routed_to_person_model"] = None
+        manifest = _manifest(model if model is not None else DEFAULT_MODEL)
+        return manifest, resolve_model(manifest, model_path, download=download)
+
+    # ------------------------------------------------------------------------------------------
+    def _decode(self, src) -> Tuple[np.ndarray, Dict[str, float]]:
+        if isinstance(src, np.ndarray) and src.ndim == 3 and src.shape[2] == 3 and src.dtype == np.uint8:
+            if src.shape[0] == 0 or src.shape[1] == 0:
+                raise InputError(f"image: the image is empty (shape {src.shape})")
+            return src, {}
+        t0 = time.perf_counter()
+        d = image.decode_image(src)
+        return d.rgb, {"decode": (time.perf_counter() - t0) * 1000.0}
+
+    def run(self, image, *, rgba: bool = True, refine: Optional[bool] = None, foreground: Optional[bool] = None,
+            mode=None) -> CutoutResult:
+        """The full :class:`~alphacut.pipeline.CutoutResult` (alpha, rgba, timings, ...) of one image
+        (an (H, W, 3) uint8 array, or anything :func:`alphacut.image.decode_image` reads).
+        ``mode`` (a name or :class:`~alphacut.pipeline.ModeSettings`) replaces the session's mode
+        settings for this call."""
+        rgb, t = self._decode(image)
+        pipe = self.pipeline if mode is None else self.pipeline.with_mode(mode)
+        res = pipe.run(rgb, rgba=rgba, refine=refine, foreground=foreground, timings=t)
+        res.info.update(self.info)
+        self.last_timings = res.timings
+        self.last_result = res
+        return res
+
+    def predict_alpha(self, image) -> np.ndarray:
+        """(H, W) float32 α in [0, 1] at the image's full resolution."""
+        return self.run(image, rgba=False, foreground=False).alpha
+
+    def cutout(self, image) -> np.ndarray:
+        """(H, W, 4) uint8 RGBA cutout (straight alpha; colour estimated on soft edges)."""
+        return self.run(image).rgba
+
+    def predict_mask(self, image) -> np.ndarray:
+        """(H, W) uint8 plain mask (no refinement): rembg's exact mask when ``rembg_compat``."""
+        return alpha_to_u8(self.run(image, rgba=False, refine=False, foreground=False).alpha)
+
+    def predict(self, img, *args, **kwargs) -> List[Any]:
+        """rembg's session interface: a list with one PIL "L" mask."""
+        from PIL import Image
+
+        return [Image.fromarray(self.predict_mask(img), "L")]
+
+    def __repr__(self) -> str:
+        return (f"Session(model={self.model_name!r}, mode={self.mode.name!r}, runtime={self.runtime_name!r}, "
+                f"precision={self.precision!r}, backend={self.backend!r})")
