@@ -1,10 +1,9 @@
 """alphacut.io: decoding every kind of input to RGB uint8, the header-first size limit, clear
-errors for bad files, the threaded PNG encoder, the other encoders, atomic writes."""
+errors for bad files, the threaded PNG encoder, the other encoders."""
 
 from __future__ import annotations
 
 import io
-import os
 import struct
 import time
 import zlib
@@ -324,34 +323,3 @@ def test_parse_color(value, expect):
 def test_parse_color_bad(bad):
     with pytest.raises(alphacut.InputError):
         aio.parse_color(bad)
-
-
-# ------------------------------------------------------------------------------------------------
-# atomic writes
-# ------------------------------------------------------------------------------------------------
-
-
-def test_write_atomic_and_protect(tmp_path):
-    dst = tmp_path / "out.png"
-    aio.write_atomic(dst, b"abc")
-    assert dst.read_bytes() == b"abc"
-    aio.write_atomic(dst, b"defg")
-    assert dst.read_bytes() == b"defg"
-    inp = tmp_path / "in.jpg"
-    inp.write_bytes(b"input")
-    with pytest.raises(alphacut.InputError, match="input"):
-        aio.write_atomic(inp, b"x", protect=[inp])
-    link = tmp_path / "alias.jpg"
-    os.symlink(inp, link)
-    with pytest.raises(alphacut.InputError, match="input"):
-        aio.write_atomic(link, b"x", protect=[inp])
-    assert inp.read_bytes() == b"input"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["alias.jpg", "in.jpg", "out.png"]
-
-
-def test_write_atomic_leaves_nothing_on_error(tmp_path):
-    with pytest.raises(TypeError):
-        aio.write_atomic(tmp_path / "x.png", 12345)  # not bytes: the write fails midway
-    assert list(tmp_path.iterdir()) == []
-    with pytest.raises(alphacut.InputError, match="does not exist"):
-        aio.write_atomic(tmp_path / "missing" / "x.png", b"x")

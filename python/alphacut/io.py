@@ -16,17 +16,17 @@ from __future__ import annotations
 import io as _io
 import os
 import struct
-import tempfile
 import warnings
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterable, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from . import config
+from ._files import write_atomic
 from .errors import DecodeError, InputError
 
 __all__ = [
@@ -549,53 +549,3 @@ def encode(rgba: np.ndarray, fmt: str = "png", *, compress_level: int = 1, backg
     if fmt == "webp":
         return encode_webp(rgba, lossless=lossless, quality=90 if quality is None else quality)
     return encode_png(rgba, compress_level=compress_level)
-
-
-# --------------------------------------------------------------------------------------------
-# writing
-# --------------------------------------------------------------------------------------------
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return a.exists() and b.exists() and os.path.samefile(a, b)
-    except OSError:
-        return False
-
-
-def write_atomic(path, data: bytes, *, protect: Iterable = ()) -> Path:
-    """Write ``data`` to ``path`` atomically: a temporary file in the same folder, fsync, then
-    ``os.replace``. Nothing is left behind on error. Raises :class:`InputError` when ``path`` is
-    (or resolves to) one of the ``protect`` paths — the inputs are never overwritten."""
-    dst = Path(path)
-    for p in protect:
-        p = Path(p)
-        if dst.resolve() == p.resolve() or _same_file(dst, p):
-            raise InputError(f"{dst}: refusing to write over an input file; choose another output name")
-    folder = dst.parent if str(dst.parent) else Path(".")
-    if not folder.is_dir():
-        raise InputError(f"{dst}: the folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~_UMASK)
-        os.replace(tmp, dst)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    return dst
-
-
-def _read_umask() -> int:
-    m = os.umask(0o022)
-    os.umask(m)
-    return m
-
-
-_UMASK = _read_umask()  # read once at import: os.umask is process-wide and not thread-safe

@@ -18,7 +18,7 @@ import pytest
 
 from alphacut import DownloadError, ModelError
 from alphacut.models import ModelManifest, fetch, get_manifest, resolve_model, verify
-from alphacut.models.fetch import extract_from_wheel, file_hash, file_lock
+from alphacut.models.fetch import extract_from_wheel, file_hash
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _tiny_onnx import tiny_segmenter  # noqa: E402
@@ -314,35 +314,6 @@ def test_real_u2netp_matches_manifest_md5():
     assert p.stat().st_size == m.size_bytes
     assert resolve_model("u2netp", p) == p
     assert verify("u2netp", p) == p
-
-
-# -- locking -------------------------------------------------------------------------------------
-def test_lock_excludes_a_second_holder(tmp_path):
-    lock = tmp_path / "x.lock"
-    with file_lock(lock):
-        with pytest.raises(ModelError, match="timed out"):
-            with file_lock(lock, timeout=0.3):
-                pass
-    with file_lock(lock, timeout=0.3):  # free again once released
-        pass
-
-
-def test_lock_excludes_another_process(tmp_path):
-    import subprocess
-
-    lock = tmp_path / "p.lock"
-    code = ("import sys, time; from pathlib import Path; from alphacut.models.fetch import file_lock\n"
-            "with file_lock(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(3)\n")
-    proc = subprocess.Popen([sys.executable, "-c", code, str(lock)], stdout=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout.readline().strip() == "held"
-        with pytest.raises(ModelError, match="another process is fetching"):
-            with file_lock(lock, timeout=0.5):
-                pass
-    finally:
-        proc.wait(30)
-    with file_lock(lock, timeout=5):  # released when that process let go
-        pass
 
 
 def test_concurrent_fetches_download_once(server, home):

