@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
-from . import io as aio
+from .image import decode_image, encode_png, parse_color
 from .errors import Error, InputError, ModelError
 from .models.manifest import ModelManifest
 from .pipeline import CutoutResult, Pipeline, get_mode
@@ -156,13 +156,13 @@ class Session:
                 raise InputError(f"image: the image is empty (shape {image.shape})")
             return image, {}
         t0 = time.perf_counter()
-        d = aio.decode_image(image)
+        d = decode_image(image)
         return d.rgb, {"decode": (time.perf_counter() - t0) * 1000.0}
 
     def run(self, image, *, rgba: bool = True, refine: Optional[bool] = None,
             foreground: Optional[bool] = None) -> CutoutResult:
         """The full :class:`~alphacut.pipeline.CutoutResult` (alpha, rgba, timings, ...) of one image
-        (an (H, W, 3) uint8 array, or anything :func:`alphacut.io.decode_image` reads)."""
+        (an (H, W, 3) uint8 array, or anything :func:`alphacut.image.decode_image` reads)."""
         rgb, t = self._decode(image)
         res = self.pipeline.run(rgb, rgba=rgba, refine=refine, foreground=foreground, timings=t)
         res.info.update(self.info)
@@ -302,7 +302,7 @@ def remove(data, alpha_matting: bool = False, alpha_matting_foreground_threshold
                          "to force python bytes output")
     putalpha = kwargs.pop("putalpha", False)
     compress_level = kwargs.pop("compress_level", 1)
-    decoded = aio.decode_image(data)
+    decoded = decode_image(data)
     rgb = decoded.rgb
     if session is None:
         session = new_session(DEFAULT_MODEL)
@@ -345,14 +345,14 @@ def remove(data, alpha_matting: bool = False, alpha_matting_foreground_threshold
         out_img = Image.fromarray(rgba, "RGBA")
 
     if bgcolor is not None and not only_mask:
-        colour = aio.parse_color(bgcolor, channels=4)
+        colour = parse_color(bgcolor, channels=4)
         out_img = Image.alpha_composite(Image.new("RGBA", out_img.size, colour), out_img)
 
     if ret == "pil":
         return out_img
     if ret == "ndarray":
         return np.asarray(out_img)
-    return aio.encode_png(np.asarray(out_img), compress_level=compress_level)
+    return encode_png(np.asarray(out_img), compress_level=compress_level)
 
 
 def _matting_run(session: Session, rgb: np.ndarray, tm: Dict[str, float]) -> CutoutResult:

@@ -1,6 +1,6 @@
 """The cutout pipeline, stage by stage, on NumPy arrays.
 
-decode (:mod:`alphacut.io`) → preprocess (resize + normalise per the manifest) → segmenter →
+decode (:mod:`alphacut.image`) → preprocess (resize + normalise per the manifest) → segmenter →
 trimap → matting of the unknown band (native ``solve_alpha`` at ~1 MP, or a matting network on
 full-resolution tiles) → ``upscale_alpha`` to full resolution → ``estimate_foreground`` where
 α is soft → RGBA. :class:`Pipeline` returns per-stage timings in milliseconds.

@@ -66,7 +66,7 @@ class _Timer:
 def _check_rgb(rgb) -> np.ndarray:
     rgb = np.asarray(rgb)
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
-        raise InputError(f"image: expected (H, W, 3) uint8 RGB, got {rgb.shape} {rgb.dtype} (use alphacut.io.decode_image)")
+        raise InputError(f"image: expected (H, W, 3) uint8 RGB, got {rgb.shape} {rgb.dtype} (use alphacut.image.decode_image)")
     if rgb.shape[0] == 0 or rgb.shape[1] == 0:
         raise InputError(f"image: the image is empty (shape {rgb.shape})")
     return rgb
