@@ -73,14 +73,14 @@ def rembg_session(tmp_path_factory):
 
 
 def _alphacut_e2e(session, data: bytes, *, refine=True, stages=None):
-    from alphacut import io as aio
+    from alphacut.image import decode_image, encode_png
 
     t0 = time.perf_counter()
-    rgb = aio.decode_image(data).rgb
+    rgb = decode_image(data).rgb
     t1 = time.perf_counter()
     res = session.run(rgb, refine=refine, foreground=refine)
     t2 = time.perf_counter()
-    png = aio.encode_png(res.rgba, compress_level=1)
+    png = encode_png(res.rgba, compress_level=1)
     t3 = time.perf_counter()
     if stages is not None:
         st = {"decode": (t1 - t0) * 1e3, **res.timings, "encode": (t3 - t2) * 1e3}
@@ -146,7 +146,7 @@ def cutout_12mp(photo_12mp):
 def test_png_encode_12mp(benchmark, cutout_12mp, how):
     from PIL import Image
 
-    from alphacut import io as aio
+    from alphacut.image import encode_png
 
     benchmark.group = "png-12mp"
 
@@ -160,6 +160,6 @@ def test_png_encode_12mp(benchmark, cutout_12mp, how):
     elif how == "pillow-level1":
         out = benchmark.pedantic(pil, args=(1,), rounds=3, iterations=1)
     else:
-        out = benchmark.pedantic(aio.encode_png, args=(cutout_12mp,), kwargs={"compress_level": 1}, rounds=5,
+        out = benchmark.pedantic(encode_png, args=(cutout_12mp,), kwargs={"compress_level": 1}, rounds=5,
                                  iterations=1, warmup_rounds=1)
     benchmark.extra_info["bytes"] = len(out)

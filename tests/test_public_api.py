@@ -1,10 +1,13 @@
 """The public names users rely on. Removing one by accident fails here; add new names on purpose."""
 
+import pytest
+
 import alphacut
+import alphacut.image
 import alphacut.ops
 
 TOP_LEVEL = {
-    "Session", "new_session", "remove", "io", "ops", "config", "set_num_threads", "get_num_threads",
+    "Session", "new_session", "remove", "image", "ops", "config", "set_num_threads", "get_num_threads",
     "Error", "InputError", "DecodeError", "ModelError", "DownloadError", "BackendUnavailableError",
     "InternalError", "__version__",
 }
@@ -12,6 +15,10 @@ OPS = {
     "available_backends", "composite", "dilate", "erode", "estimate_foreground", "get_num_threads",
     "guided_filter", "make_trimap", "pack_rgba", "premultiply", "preprocess", "preprocess_into",
     "resize", "set_num_threads", "solve_alpha", "unpremultiply", "upscale_alpha",
+}
+IMAGE = {
+    "DecodedImage", "ImageTooLargeError", "decode_image", "encode", "encode_png", "encode_webp", "encode_jpeg",
+    "encode_mask", "flatten", "parse_color", "write_atomic", "FORMATS",
 }
 
 
@@ -34,3 +41,24 @@ def test_user_errors_share_one_root():
                 alphacut.BackendUnavailableError):
         assert issubclass(exc, alphacut.Error)
     assert not issubclass(alphacut.InternalError, alphacut.Error)
+
+
+def test_image_names():
+    missing = IMAGE - set(alphacut.image.__all__)
+    assert not missing, f"removed from alphacut.image: {sorted(missing)}"
+    for name in IMAGE:
+        assert hasattr(alphacut.image, name), name
+
+
+def test_io_is_a_deprecated_alias_of_image():
+    """alphacut.io was renamed alphacut.image; the old name works for one release, with a warning."""
+    with pytest.warns(DeprecationWarning, match="alphacut.image"):
+        old = alphacut.io
+    assert old is alphacut.image
+    with pytest.warns(DeprecationWarning, match="alphacut.io is deprecated"):
+        from alphacut import io as aio
+    assert aio.decode_image is alphacut.image.decode_image
+    assert aio.write_atomic is alphacut.image.write_atomic
+    assert "io" not in alphacut.__all__
+    with pytest.raises(AttributeError, match="no attribute 'nonexistent'"):
+        alphacut.nonexistent

@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
-from . import io as image  # MERGE: alphacut.image
+from . import image
 from .errors import Error, InputError, ModelError
 from .models import get_manifest, resolve_model
 from .models.manifest import ModelManifest

@@ -61,12 +61,12 @@ def test_array_target_skips_decode_and_encode(u2netp):
 def test_encode_is_the_png_the_user_gets(u2netp):
     """The timed encode produces a valid RGBA PNG of the input's size."""
     _api()
-    from alphacut import io as aio
+    from alphacut.image import encode_png
 
     t = PipelineTarget(model_path=u2netp, io="bytes")
     im = procedural((96, 128))
     res = t.session.run(t.prepare(im))
-    png = aio.encode_png(res.rgba, compress_level=1)
+    png = encode_png(res.rgba, compress_level=1)
     with Image.open(io.BytesIO(png)) as out:
         assert out.mode == "RGBA" and out.size == (128, 96)
 

@@ -12,9 +12,8 @@ import pytest
 
 import conftest
 from alphacut import InputError, ModelError
-from alphacut.models import (DEFAULT_MODEL, check_io, custom_manifest, get_manifest, list_manifests,
+from alphacut.models import (DEFAULT_MODEL, check_io, custom_manifest, file_hash, get_manifest, list_manifests,
                              validate_model_file)
-from alphacut.models.fetch import file_hash
 from alphacut.models.zoo import REMBG_RELEASE
 
 sys.path.insert(0, str(Path(__file__).parent))

@@ -174,7 +174,7 @@ class EngineCache:
 
     def get_or_build(self, key: str, build: Callable[[], bytes], info: dict) -> bytes:
         """The cached plan, or ``build()`` it under the lock (one builder per key at a time)."""
-        from ..models.fetch import file_lock
+        from .._files import file_lock
 
         plan = self.get(key)
         if plan:
@@ -191,12 +191,12 @@ class EngineCache:
 
     def put(self, key: str, plan: bytes, info: dict) -> Path:
         """Write the plan and its sidecar atomically (temp file, fsync, rename)."""
-        from ..models.fetch import _AtomicFile
+        from .._files import AtomicFile
 
         if not plan:
             raise ModelError("refusing to cache an empty engine plan")
         dest = self.path(key)
-        side = _AtomicFile(dest.with_suffix(".json"))
+        side = AtomicFile(dest.with_suffix(".json"))
         try:
             side.f.write(json.dumps(dict(info, key=key, bytes=len(plan),
                                          built_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -205,7 +205,7 @@ class EngineCache:
         except BaseException:
             side.discard()
             raise
-        out = _AtomicFile(dest)
+        out = AtomicFile(dest)
         try:
             out.f.write(plan)
             out.commit()
@@ -270,10 +270,10 @@ class SaveEngine:
         self.path = Path(path)
 
     def __call__(self) -> bytes:
-        from ..models.fetch import _AtomicFile
+        from .._files import AtomicFile
 
         plan = self.plan_loader()
-        out = _AtomicFile(self.path)
+        out = AtomicFile(self.path)
         try:
             out.f.write(plan)
             out.commit()
@@ -310,7 +310,7 @@ def build_or_load_engine(onnx_path: Union[str, Path], manifest: ModelManifest, *
                          cache: Optional[EngineCache] = None, spec_dir: Optional[Path] = None) -> bytes:
     """The engine plan for ``onnx_path``: from the cache, or built now and cached."""
     trt = import_tensorrt()
-    from ..models.fetch import file_hash
+    from .._files import file_hash
 
     spec = load_build_spec(manifest, precision, spec_dir)
     cache = cache or EngineCache()

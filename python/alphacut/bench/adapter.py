@@ -66,7 +66,7 @@ class PipelineTarget(Target):
     upscaling and foreground estimation, as the session's mode sets them.
 
     ``io="bytes"``: JPEG bytes in, PNG bytes out (decode and encode timed: ``encode`` is
-    :func:`alphacut.io.encode_png` at ``compress_level`` 1, what :func:`alphacut.remove` returns).
+    :func:`alphacut.image.encode_png` at ``compress_level`` 1, what :func:`alphacut.remove` returns).
     ``io="array"``: (H, W, 3) uint8 in, (H, W, 4) uint8 out.
     """
 
@@ -84,9 +84,9 @@ class PipelineTarget(Target):
                                threads=threads, **session_kwargs)
         self.model_path = str(getattr(self.session, "model_path", model_path))
         self.threads = threads
-        from .. import io as aio
+        from ..image import encode_png
 
-        self._encode = aio.encode_png
+        self._encode = encode_png
 
     def prepare(self, image: BenchImage) -> Any:
         return image.jpeg() if self.io == "bytes" else image.rgb
@@ -170,9 +170,9 @@ def alphacut_full_cutout(session):
     """``f(data) -> PNG bytes``: the session's whole pipeline (``Session.run``: band matting,
     upscaling, foreground) and the PNG encode ``remove`` uses. alphacut's default cutout, which
     ``remove()`` without ``alpha_matting`` does not run."""
-    from .. import io as aio
+    from ..image import encode_png
 
     def f(data):
-        return aio.encode_png(session.run(data).rgba, compress_level=1)
+        return encode_png(session.run(data).rgba, compress_level=1)
 
     return f

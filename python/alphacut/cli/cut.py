@@ -176,7 +176,7 @@ class _Progress:
 
 def _background(args, shape):
     """The --bg value as a colour tuple or an (H, W, 3) uint8 image of ``shape``."""
-    from .. import io as aio
+    from ..image import decode_image, parse_color
 
     if args.bg is None:
         return None
@@ -184,17 +184,18 @@ def _background(args, shape):
     if p.is_file():
         from PIL import Image
 
-        rgb = aio.decode_image(p).rgb
+        rgb = decode_image(p).rgb
         if rgb.shape[:2] != shape:
             rgb = __import__("numpy").asarray(Image.fromarray(rgb).resize((shape[1], shape[0]), Image.BILINEAR))
         return rgb
-    return aio.parse_color(args.bg)
+    return parse_color(args.bg)
 
 
 def _run(args) -> int:
-    from .. import io as aio
+    from .._files import write_atomic
     from ..api import Session
     from ..errors import Error, InputError
+    from ..image import encode
 
     if args.sample:
         if args.inputs:
@@ -229,10 +230,10 @@ def _run(args) -> int:
                 res = session.run(src, rgba=True, foreground=None if fmt != "mask" else False)
                 bg = _background(args, res.rgba.shape[:2])
                 t1 = time.perf_counter()
-                data = aio.encode(res.rgba, fmt, compress_level=args.compress_level, background=bg,
-                                  quality=args.quality, lossless=args.lossless)
+                data = encode(res.rgba, fmt, compress_level=args.compress_level, background=bg,
+                              quality=args.quality, lossless=args.lossless)
                 t2 = time.perf_counter()
-                aio.write_atomic(dst, data, protect=protect)
+                write_atomic(dst, data, protect=protect)
                 t3 = time.perf_counter()
                 if args.timings:
                     tm = dict(res.timings)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from .. import io as image  # MERGE: alphacut.image
+from .. import image
 from .. import ops
 from ..errors import InputError, ModelError
 from ..models.manifest import InputSpec, OutputSpec
