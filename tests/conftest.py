@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).parent / "pipeline"))  # tiny_models: small ONNX graphs for tests
 SHARED_DATA = Path(os.environ.get("ALPHACUT_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 
@@ -100,3 +102,37 @@ def _skip_ops_without_kernel(request):
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)
+
+
+@pytest.fixture
+def fresh_sessions():
+    """Forget the cached sessions and runtimes after the test."""
+    yield
+    from alphacut.session import clear_sessions
+
+    clear_sessions()
+
+
+@pytest.fixture
+def tiny(tmp_path, fresh_sessions):
+    """A Session on a tiny generated segmenter (tests/pipeline/tiny_models.py)."""
+    import tiny_models as tm
+    from alphacut import Session
+    from alphacut.models.manifest import InputSpec, ModelManifest, OutputSpec
+
+    path = tm.segmenter(tmp_path / "seg.onnx", size=(64, 64))
+    man = ModelManifest(name="tiny_seg", kind="segmenter", file="seg.onnx",
+                        input=InputSpec(name="input", size=(64, 64)), output=OutputSpec(channel=1, activation="softmax"))
+    return Session(man, model_path=path)
+
+
+@pytest.fixture
+def u2netp_home(tmp_path, monkeypatch, fresh_sessions):
+    """A rembg-style model folder holding (a link to) the shared u2netp, as a user would have."""
+    src = shared_path("models", "u2netp_320.onnx")
+    d = tmp_path / "rembg_home" / "models" / "u2netp"
+    d.mkdir(parents=True)
+    (d / "u2netp.onnx").symlink_to(src)
+    monkeypatch.setenv("REMBG_HOME", str(tmp_path / "rembg_home"))
+    monkeypatch.setenv("ALPHACUT_HOME", str(tmp_path / "alphacut_home"))
+    return d

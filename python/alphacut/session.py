@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 import warnings
+from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple, Union
 
 import numpy as np
@@ -37,14 +38,17 @@ _SESSIONS: Dict[Tuple, "Session"] = {}
 _SESSIONS_LOCK = threading.Lock()
 
 
-def _runtime_for(path, runtime: str, precision: str, threads: Optional[int], manifest: ModelManifest):
-    from pathlib import Path
+def _load_runtime(path, runtime: str, precision: str, threads: Optional[int], manifest: ModelManifest):
+    """A new, active runtime for the model file, its graph checked against the manifest."""
+    return _compat.create_runner(path, backend=runtime, precision=precision, threads=threads, manifest=manifest)
 
+
+def _runtime_for(path, runtime: str, precision: str, threads: Optional[int], manifest: ModelManifest):
     key = (str(Path(path).resolve()), runtime, precision, threads)
     with _RUNTIMES_LOCK:
         r = _RUNTIMES.get(key)
         if r is None:
-            r = _compat.create_runner(path, backend=runtime, precision=precision, threads=threads, manifest=manifest)
+            r = _load_runtime(path, runtime, precision, threads, manifest)
             _RUNTIMES[key] = r
         return r
 
@@ -198,6 +202,7 @@ class Session:
         if isinstance(src, np.ndarray) and src.ndim == 3 and src.shape[2] == 3 and src.dtype == np.uint8:
             if src.shape[0] == 0 or src.shape[1] == 0:
                 raise InputError(f"image: the image is empty (shape {src.shape})")
+            image.check_pixels(src.shape[0], src.shape[1], "image")
             return src, {}
         t0 = time.perf_counter()
         d = image.decode_image(src)

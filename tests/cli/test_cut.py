@@ -166,21 +166,34 @@ def test_help_runs_as_a_program():
 
 
 def test_gpu_backends_without_a_gpu_fail_clearly(tmp_path, capsys):
-    """--ops-backend cuda / --backend cuda where they cannot run: exit 1, the reason, no output."""
+    """--backend cuda / --runtime onnxruntime-cuda where they cannot run: exit 1, the reason, no output."""
     import alphacut.cuda
 
     if alphacut.cuda.is_available():
         pytest.skip("a CUDA device is present; tests/gpu covers the cuda path")
     p = _small_photo(tmp_path, "g.jpg")
     out = tmp_path / "g.png"
-    assert main(["cut", str(p), "-o", str(out), "--ops-backend", "cuda", "-q"]) == 1
+    assert main(["cut", str(p), "-o", str(out), "--backend", "cuda", "-q"]) == 1
     assert "backend='cuda' is not available" in capsys.readouterr().err
     assert not out.exists()
     import onnxruntime
 
     if "CUDAExecutionProvider" not in onnxruntime.get_available_providers():
-        assert main(["cut", str(p), "-o", str(out), "--backend", "cuda", "-q"]) == 1
+        assert main(["cut", str(p), "-o", str(out), "--runtime", "onnxruntime-cuda", "-q"]) == 1
         assert "onnxruntime-gpu" in capsys.readouterr().err
         assert not out.exists()
-    assert main(["cut", str(p), "-o", str(out), "--ops-backend", "auto", "-q"]) == 0  # auto: cpu here
+    assert main(["cut", str(p), "-o", str(out), "--backend", "auto", "-q"]) == 0  # auto: cpu here
     assert Image.open(out).mode == "RGBA"
+
+
+def test_old_backend_flags_still_work_with_a_warning(tmp_path, capsys):
+    """The previous release's --backend onnxruntime (now --runtime) and --ops-backend (now
+    --backend) still cut, and say what to write instead."""
+    p = _small_photo(tmp_path, "d.jpg")
+    out = tmp_path / "d.png"
+    assert main(["cut", str(p), "-o", str(out), "--backend", "onnxruntime", "--ops-backend", "cpu", "-q"]) == 0
+    err = capsys.readouterr().err
+    assert "use --runtime onnxruntime" in err and "use --backend cpu" in err
+    assert Image.open(out).mode == "RGBA"
+    assert main(["cut", str(p), "-o", str(out), "--backend", "gpu", "-q"]) == 1
+    assert "--backend must be one of" in capsys.readouterr().err

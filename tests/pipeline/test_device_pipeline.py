@@ -1,6 +1,7 @@
-"""The pipeline with its post-processing resident on the device (``ops_backend``), run here on
+"""The pipeline with its post-processing resident on the device (``backend``), run here on
 the emulated CUDA kernels: the very same .cu sources as on a GPU, executed on the CPU. The
-image goes up once, the cutout comes down once, and the result matches the CPU pipeline on
+image (and its working-size copy) goes up once, the cutout comes down once, and the result
+matches the CPU pipeline on
 real photos with the real u2netp. tests/gpu runs the same on a device."""
 
 from __future__ import annotations
@@ -9,9 +10,8 @@ import numpy as np
 import pytest
 
 import alphacut
-import alphacut.cuda
-from alphacut import _core
-from alphacut.pipeline import device
+from alphacut import _core, device
+from alphacut.pipeline import resolve_backend
 from conftest import COMPOSITES, load_gray, load_rgb, shared_path
 
 pytestmark = pytest.mark.skipif(not _core.built_with_emu, reason="built without the emulation (-DALPHACUT_EMU=ON)")
@@ -42,23 +42,23 @@ def _photo(name):
 
 @pytest.fixture(scope="module")
 def sessions():
-    from alphacut.api import Session
+    from alphacut import Session
 
     path = shared_path("models", "u2netp_320.onnx")
     cpu = Session("u2netp", model_path=path, work_pixels=WORK)
-    emu = Session("u2netp", model_path=path, work_pixels=WORK, ops_backend="emu")
+    emu = Session("u2netp", model_path=path, work_pixels=WORK, backend="emu")
     return cpu, emu
 
 
-def test_ops_backend_is_checked():
-    from alphacut.pipeline.pipeline import Pipeline
+def test_backend_is_checked():
+    from alphacut.pipeline import Pipeline
 
     with pytest.raises(alphacut.InputError, match="backend must be one of"):
-        Pipeline(None, None, ops_backend="gpu")
-    if not alphacut.cuda.is_available():
+        Pipeline(None, None, backend="gpu")
+    if not device.is_available():
         with pytest.raises(alphacut.BackendUnavailableError, match="cuda"):
-            Pipeline(None, None, ops_backend="cuda")
-        assert device.resolve_ops_backend("auto") == "cpu"
+            Pipeline(None, None, backend="cuda")
+        assert resolve_backend("auto") == "cpu"
 
 
 def test_plain_mask_on_device_matches_cpu(sessions):
@@ -71,7 +71,7 @@ def test_plain_mask_on_device_matches_cpu(sessions):
     # one upload of the image (+ the 320x320 probability), one download of the cutout
     assert stats["uploads"] == 2 and stats["upload_bytes"] == rgb.nbytes + 320 * 320 * 4
     assert stats["downloads"] == 1 and stats["download_bytes"] == rgb.shape[0] * rgb.shape[1] * 4
-    assert r_emu.info["ops_backend"] == "emu" and r_emu.foreground is None
+    assert r_emu.info["backend"] == "emu" and r_emu.foreground is None
     a_cpu = r_cpu.rgba[:, :, 3].astype(int)
     assert np.abs(r_emu.rgba[:, :, 3].astype(int) - a_cpu).max() <= 1
     np.testing.assert_array_equal(r_emu.rgba[:, :, 3].astype(np.float32) / 255, r_emu.alpha)
@@ -93,16 +93,18 @@ def test_refined_cutout_on_device_matches_cpu(sessions, name):
     r_emu = emu.run(rgb)
     stats = device.transfer_stats("emu", reset=True)
     r_cpu = cpu.run(rgb)
-    assert (stats["uploads"], stats["downloads"]) == (2, 1), stats
-    assert stats["upload_bytes"] == rgb.nbytes + 320 * 320 * 4
+    # up: the image, its working-size copy (which also fed the network), the 320x320 probability
+    assert (stats["uploads"], stats["downloads"]) == (3, 1), stats
+    wh, ww = r_cpu.info["working_size"]
+    assert stats["upload_bytes"] == rgb.nbytes + wh * ww * 3 + 320 * 320 * 4
     assert stats["download_bytes"] == r_cpu.rgba.nbytes
     assert r_emu.info["working_size"] == r_cpu.info["working_size"]
     assert set(r_emu.timings) >= {"segment", "upload", "resize", "trimap", "matting", "upscale", "foreground",
-                                  "compose", "download"}
+                                  "pack", "download"}
     a_emu, a_cpu = r_emu.rgba[:, :, 3].astype(int), r_cpu.rgba[:, :, 3].astype(int)
     diff = np.abs(a_emu - a_cpu)
-    # The working image is the float area average on the device (uint8 on the CPU path) and
-    # the solve's reductions run in another order: small differences in the band only.
+    # The same uint8 working image on both; the solve's reductions and the foreground's sweeps
+    # run in another order on the device: small differences in the band only.
     assert diff.mean() < 0.25 and np.percentile(diff, 99.9) <= 8, (diff.mean(), diff.max())
     sad_emu, sad_cpu = (matte_errors(a.astype(np.float32) / 255, gt)["sad"] for a in (a_emu, a_cpu))
     assert sad_emu <= 1.02 * sad_cpu + 0.05, (sad_emu, sad_cpu)

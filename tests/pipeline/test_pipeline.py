@@ -9,7 +9,7 @@ import pytest
 import alphacut
 from alphacut.models.manifest import InputSpec, ModelManifest, OutputSpec
 from alphacut.pipeline import Pipeline, get_mode, stages
-from alphacut.pipeline._compat import create_runner
+from alphacut.runtime import create_runtime
 from alphacut.pipeline.matting_net import tile_origins, trimap_matting
 from conftest import COMPOSITES, load_gray, load_rgb, shared_path
 
@@ -30,51 +30,12 @@ def tiny_seg(tmp_path_factory):
     path = tm.segmenter(d / "seg.onnx", size=(64, 64))
     man = ModelManifest(name="tiny_seg", kind="segmenter", file="seg.onnx",
                         input=InputSpec(name="input", size=(64, 64)), output=OutputSpec(channel=1, activation="softmax"))
-    return man, create_runner(path)
+    return man, create_runtime(path)
 
 
 # ------------------------------------------------------------------------------------------------
 # stages
 # ------------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("shape", [(1, 1), (30, 40), (17, 1), (123, 77)])
-def test_compose_rgba_against_numpy(rng, shape):
-    rgb = rng.integers(0, 256, shape + (3,), dtype=np.uint8)
-    alpha = rng.random(shape).astype(np.float32) * 1.2 - 0.1  # out of range values are clamped
-    alpha[: shape[0] // 4] = 0
-    alpha[-(shape[0] // 4) :] = 1
-    fg = rng.random(shape + (3,)).astype(np.float32)
-    out = stages.compose_rgba(rgb, alpha, fg)
-    a8 = np.floor(np.clip(alpha, 0, 1) * 255 + 0.5).astype(np.uint8)
-    np.testing.assert_array_equal(out[:, :, 3], a8)
-    soft = (a8 > 0) & (a8 < 255)
-    np.testing.assert_array_equal(out[soft][:, :3], np.floor(fg[soft] * 255 + 0.5).astype(np.uint8))
-    np.testing.assert_array_equal(out[a8 == 255][:, :3], rgb[a8 == 255])
-    assert (out[a8 == 0][:, :3] == 0).all()
-    no_fg = stages.compose_rgba(rgb, alpha)
-    np.testing.assert_array_equal(no_fg[soft][:, :3], rgb[soft])
-    np.testing.assert_array_equal(no_fg[:, :, 3], a8)
-
-
-def test_compose_rgba_with_a_foreground_box(rng):
-    rgb = rng.integers(0, 256, (50, 60, 3), dtype=np.uint8)
-    alpha = np.full((50, 60), 0.5, np.float32)
-    box = (10, 30, 5, 45)
-    fg = np.zeros((20, 40, 3), np.float32)  # black foreground inside the box only
-    out = stages.compose_rgba(rgb, alpha, fg, box)
-    inside = np.zeros((50, 60), bool)
-    inside[10:30, 5:45] = True
-    assert (out[inside][:, :3] == 0).all()
-    np.testing.assert_array_equal(out[~inside][:, :3], rgb[~inside])
-    with pytest.raises(alphacut.InputError, match="box"):
-        stages.compose_rgba(rgb, alpha, fg, (0, 10, 0, 10))
-    with pytest.raises(alphacut.InputError):
-        stages.compose_rgba(rgb, alpha[:10])
-    with pytest.raises(alphacut.InputError):
-        stages.compose_rgba(rgb, np.full((50, 60), np.nan, np.float32))
-    with pytest.raises(alphacut.InputError):
-        stages.compose_rgba(rgb.astype(np.float32), alpha)
 
 
 def test_soft_bbox_and_working_size():
@@ -127,7 +88,7 @@ def test_foreground_pieces_slice_the_margin_right(monkeypatch, rng):
     for (y0, y1, x0, x1), f in pieces:
         np.testing.assert_array_equal(f, rgb[y0:y1, x0:x1] / np.float32(255.0))
     assert all(c[0] <= 64 + 32 and c[1] <= 2 * 64 + 32 for c in calls)  # one run spans two cells
-    out = stages._pack(rgb, a, pieces)
+    out = stages.pack(rgb, a, pieces)
     np.testing.assert_array_equal(out[20:30, 250:260, :3], rgb[20:30, 250:260])
 
 
@@ -169,7 +130,7 @@ def test_pipeline_runs_and_times_every_stage(tiny_seg, ops_ready):
     assert res.rgba.shape == (300, 400, 4) and res.rgba.dtype == np.uint8
     assert 0.0 <= res.alpha.min() and res.alpha.max() <= 1.0
     assert list(res.timings) == ["resize", "preprocess", "segment", "trimap", "matting", "upscale",
-                                 "foreground", "compose"]
+                                 "foreground", "pack"]
     assert all(v >= 0 for v in res.timings.values())
     iou = ((res.alpha > 0.5) & (gt > 0.5)).sum() / ((res.alpha > 0.5) | (gt > 0.5)).sum()
     assert iou > 0.95
@@ -190,13 +151,13 @@ def test_pipeline_large_image_works_at_about_one_megapixel(tiny_seg, ops_ready):
     assert np.abs(res.alpha - gt).mean() < 0.01
 
 
-def test_pipeline_plain_mode_is_bilinear_upscale_of_probability(tiny_seg, ops_ready):
+def test_pipeline_plain_mode_is_bilinear_resize_of_probability(tiny_seg, ops_ready):
     import cv2
 
     man, runner = tiny_seg
     rgb, _ = tm.red_disk(200, 260)
     res = Pipeline(man, runner, refine=False, foreground=False).run(rgb)
-    assert list(res.timings) == ["preprocess", "segment", "upscale", "compose"]
+    assert list(res.timings) == ["preprocess", "segment", "resize", "pack"]
     ref = cv2.resize(res.probability, (260, 200), interpolation=cv2.INTER_LINEAR)
     assert np.abs(res.alpha - ref).max() < 2e-3
 
@@ -248,7 +209,7 @@ def test_trimap_matting_network_on_tiles(tmp_path, rng, kind, size, ops_ready):
         path = tm.matting_two_inputs(tmp_path / "m.onnx", size)
         spec = InputSpec(name="image", size=size, kind="trimap", trimap_name="trimap")
     man = ModelManifest(name="tiny_matting", kind="matting", file=path.name, input=spec)
-    alpha, info = trimap_matting(rgb, tri, create_runner(path), man, tile=96, overlap=16)
+    alpha, info = trimap_matting(rgb, tri, create_runtime(path), man, tile=96, overlap=16)
     unknown = tri == 128
     np.testing.assert_allclose(alpha[unknown], _expected_net_alpha(rgb, tri)[unknown], atol=1e-5)
     assert (alpha[tri == 255] == 1).all() and (alpha[tri == 0] == 0).all()
@@ -259,7 +220,7 @@ def test_trimap_matting_network_on_tiles(tmp_path, rng, kind, size, ops_ready):
 
 
 def test_matting_network_through_session(tmp_path, tiny_seg, ops_ready, monkeypatch):
-    from alphacut.api import Session, clear_sessions
+    from alphacut.session import Session, clear_sessions
 
     man, _ = tiny_seg
     seg_path = tm.segmenter(tmp_path / "seg.onnx", size=(64, 64))
@@ -284,7 +245,7 @@ def test_trimap_free_matting_network(tmp_path, rng, ops_ready):
                         input=InputSpec(name="input", short_side=64, multiple_of=32, kind="image"))
     rgb = np.zeros((120, 180, 3), np.uint8)
     rgb[:, :90] = 255  # α = 1 on the left, 0 on the right
-    res = Pipeline(man, create_runner(path), foreground=False).run(rgb)
+    res = Pipeline(man, create_runtime(path), foreground=False).run(rgb)
     assert res.probability is None and res.alpha.shape == (120, 180)
     assert res.alpha[:, :80].min() > 0.95 and res.alpha[:, 100:].max() < 0.05
 
@@ -295,7 +256,7 @@ def test_trimap_free_matting_network(tmp_path, rng, ops_ready):
 
 
 def test_sample_image_cut_out_with_u2netp(ops_ready):
-    from alphacut.api import Session
+    from alphacut import Session
     from alphacut.pipeline.sample import sample_image_and_alpha
 
     rgb, gt = sample_image_and_alpha()
@@ -303,7 +264,7 @@ def test_sample_image_cut_out_with_u2netp(ops_ready):
     res = s.run(rgb)
     iou = ((res.alpha > 0.5) & (gt > 0.5)).sum() / ((res.alpha > 0.5) | (gt > 0.5)).sum()
     assert iou > 0.97
-    assert set(res.timings) >= {"preprocess", "segment", "trimap", "matting", "upscale", "foreground", "compose"}
+    assert set(res.timings) >= {"preprocess", "segment", "trimap", "matting", "upscale", "foreground", "pack"}
 
 
 
@@ -314,7 +275,7 @@ def test_default_pipeline_beats_bilinear_mask_on_composites():
     2.0.86's ``alpha_matting=True`` with the same u2netp file (QUALITY_NOTES: 33.4; measured side by
     side by bench/compare_rembg.py)."""
     from alphacut import ops
-    from alphacut.api import Session
+    from alphacut import Session
     from alphacut.metrics import matte_errors
 
     s = Session("u2netp", model_path=shared_path("models", "u2netp_320.onnx"), foreground=False)
@@ -340,7 +301,7 @@ def test_above_one_megapixel_the_upscaled_solve_beats_bilinear(name):
     from PIL import Image
 
     from alphacut import ops
-    from alphacut.api import Session
+    from alphacut import Session
     from alphacut.metrics import matte_errors
 
     rgb = load_rgb(shared_path("images", "composites", "input", f"{name}.jpg"))

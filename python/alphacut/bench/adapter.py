@@ -9,17 +9,17 @@ from ..errors import BackendUnavailableError, Error, InputError
 from .harness import Target
 from .inputs import BenchImage
 
-#: ``--backend`` values and the ``Session(backend=...)`` each maps to. "cpu": ONNX Runtime's CPU
-#: provider and the native CPU ops; "cuda": ONNX Runtime's CUDA provider; "tensorrt": a TensorRT
-#: engine for the network. On both GPU backends the post-processing runs on the device
-#: (``Session(ops_backend="cuda")``).
+#: ``alphacut bench --backend`` values: the hardware measured, as the ``Session(runtime=...,
+#: backend=...)`` each maps to. "cpu": ONNX Runtime's CPU provider and the native CPU ops; "cuda":
+#: ONNX Runtime's CUDA provider; "tensorrt": a TensorRT engine for the network. On both GPU
+#: targets the post-processing runs on the device (``Session(backend="cuda")``).
 BACKENDS = ("cpu", "cuda", "tensorrt")
-SESSION_BACKEND = {"cpu": "onnxruntime", "cuda": "cuda", "tensorrt": "tensorrt"}
+SESSION_RUNTIME = {"cpu": "onnxruntime", "cuda": "onnxruntime-cuda", "tensorrt": "tensorrt"}
 
 
 def _session_class():
     try:
-        from ..api import Session  # type: ignore[attr-defined]
+        from ..session import Session
     except ImportError as exc:
         raise Error(f"alphacut.Session is not available in this build ({exc}); the pipeline is needed "
                     "to benchmark end to end") from None
@@ -79,8 +79,8 @@ class PipelineTarget(Target):
             raise InputError(f"io must be 'bytes' or 'array', got {io!r}")
         self.model, self.backend, self.mode, self.io = model, backend, mode, io
         Session = _session_class()
-        session_kwargs.setdefault("ops_backend", "cpu" if backend == "cpu" else "cuda")
-        self.session = Session(model, mode=mode, backend=SESSION_BACKEND[backend], model_path=model_path,
+        session_kwargs.setdefault("backend", "cpu" if backend == "cpu" else "cuda")
+        self.session = Session(model, mode=mode, runtime=SESSION_RUNTIME[backend], model_path=model_path,
                                threads=threads, **session_kwargs)
         self.model_path = str(getattr(self.session, "model_path", model_path))
         self.threads = threads
@@ -133,7 +133,7 @@ FACTORY = "alphacut.bench.adapter:pipeline_target"
 def remove_api():
     """``(alphacut.remove, alphacut.new_session)``, or a clear error where the pipeline is absent."""
     try:
-        from ..api import new_session, remove  # type: ignore[attr-defined]
+        from .. import new_session, remove
     except ImportError as exc:
         raise Error(f"alphacut.remove is not available in this build ({exc}); the pipeline is needed") from None
     return remove, new_session

@@ -22,7 +22,7 @@ from .stats import summarize
 
 #: stage names in pipeline order, for tables and charts; unknown stages follow in the order seen
 STAGE_ORDER = ("decode", "preprocess", "segment", "resize", "trimap", "matting", "refine", "upscale",
-               "foreground", "compose", "composite", "encode")
+               "foreground", "pack", "composite", "encode", "upload", "download")
 
 
 class Target:

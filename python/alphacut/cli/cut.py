@@ -10,12 +10,17 @@ succeeded and 1 otherwise. Outputs are written atomically and never over an inpu
 
 from __future__ import annotations
 
+import argparse
 import glob
 import os
 import sys
 import time
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
+
+from ..pipeline import BACKENDS
+
+RUNTIMES = ("onnxruntime", "onnxruntime-cuda", "tensorrt", "auto")  # MERGE: alphacut.runtime.RUNTIMES
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".jfif")
 _EXT = {"png": ".png", "webp": ".webp", "jpg": ".jpg", "mask": ".png"}
@@ -44,10 +49,11 @@ def register(sub) -> None:
     p.add_argument("--no-refine", action="store_true", help="plain mask: skip the matting of the edge")
     p.add_argument("--no-foreground", action="store_true", help="skip the foreground colour estimation")
     p.add_argument("--rembg-compat", action="store_true", help="reproduce rembg's exact masks")
-    p.add_argument("--backend", default="onnxruntime",
-                   help="network backend (onnxruntime, cuda = ONNX Runtime's CUDA provider, tensorrt, auto)")
-    p.add_argument("--ops-backend", default="cpu", choices=("cpu", "cuda", "auto"),
-                   help="where the post-processing after the network runs (default cpu; cuda keeps it on the GPU)")
+    p.add_argument("--runtime", default="onnxruntime", choices=RUNTIMES,
+                   help="network runtime (default onnxruntime; onnxruntime-cuda = ONNX Runtime's CUDA provider)")
+    p.add_argument("--backend", default=None,
+                   help="where the kernels after the network run: cpu (default), cuda (kept on the GPU), auto")
+    p.add_argument("--ops-backend", default=None, help=argparse.SUPPRESS)  # the old name of --backend
     p.add_argument("--precision", default="fp32", choices=("fp32", "fp16"))
     p.add_argument("--sample", action="store_true", help="cut out a built-in sample image (no data needed)")
     p.add_argument("--timings", action="store_true", help="print per-stage timings (ms) for each file")
@@ -191,9 +197,27 @@ def _background(args, shape):
     return parse_color(args.bg)
 
 
+def _runtime_and_backend(args) -> Tuple[str, str]:
+    """(runtime, backend) from --runtime/--backend, and from the previous release's spellings:
+    --backend onnxruntime|tensorrt (now --runtime) and --ops-backend (now --backend)."""
+    from ..errors import InputError
+
+    runtime, backend = args.runtime, args.backend
+    if backend in ("onnxruntime", "onnxruntime-cuda", "tensorrt"):
+        print(f"alphacut: warning: --backend {backend} is deprecated: use --runtime {backend}", file=sys.stderr)
+        runtime, backend = backend, None
+    if args.ops_backend is not None:
+        print(f"alphacut: warning: --ops-backend is deprecated: use --backend {args.ops_backend}", file=sys.stderr)
+        backend = args.ops_backend
+    backend = backend or "cpu"
+    if backend not in BACKENDS:
+        raise InputError(f"--backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    return runtime, backend
+
+
 def _run(args) -> int:
     from .._files import write_atomic
-    from ..api import Session
+    from ..session import Session
     from ..errors import Error, InputError
     from ..image import encode
 
@@ -216,10 +240,10 @@ def _run(args) -> int:
             return 1
     if not 0 <= args.compress_level <= 9:
         raise InputError(f"--compress-level must be 0..9, got {args.compress_level}")
-    session = Session(args.model, mode=args.mode, backend=args.backend, precision=args.precision,
+    runtime, backend = _runtime_and_backend(args)
+    session = Session(args.model, mode=args.mode, runtime=runtime, backend=backend, precision=args.precision,
                       model_path=args.model_path, refine=not args.no_refine,
-                      foreground=not (args.no_foreground or args.only_mask), rembg_compat=args.rembg_compat,
-                      ops_backend=args.ops_backend)
+                      foreground=not (args.no_foreground or args.only_mask), rembg_compat=args.rembg_compat)
     protect = [j[1] for j in jobs if isinstance(j[1], Path)]
     failed = 0 if args.sample else len(missing)
     bar = _Progress(len(jobs), not args.quiet)

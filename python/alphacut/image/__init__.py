@@ -20,13 +20,14 @@ b'\\x89PNG'
 from __future__ import annotations
 
 from .._files import write_atomic
-from .decode import DecodedImage, ImageTooLargeError, decode_image
+from .decode import DecodedImage, ImageTooLargeError, check_pixels, decode_image
 from .encode import FORMATS, encode, encode_jpeg, encode_mask, encode_webp, flatten, parse_color
 from .png import encode_png
 
 __all__ = [
     "DecodedImage",
     "ImageTooLargeError",
+    "check_pixels",
     "decode_image",
     "encode_png",
     "encode_webp",

@@ -53,7 +53,9 @@ class DecodedImage:
 _ImageSource = Union[str, os.PathLike, bytes, bytearray, memoryview, Any]
 
 
-def _check_pixels(h: int, w: int, what: str) -> None:
+def check_pixels(h: int, w: int, what: str = "image") -> None:
+    """Refuse an image of ``h`` × ``w`` pixels above :func:`alphacut.config.max_pixels`
+    (:class:`ImageTooLargeError`) or without pixels (:class:`DecodeError`)."""
     limit = config.max_pixels()
     if h <= 0 or w <= 0:
         raise DecodeError(f"{what}: image has no pixels (size {w}x{h})")
@@ -100,7 +102,7 @@ def decode_image(src: _ImageSource) -> DecodedImage:
     if isinstance(src, np.ndarray):
         return _from_array(src)
     if isinstance(src, Image.Image):
-        _check_pixels(src.height, src.width, "image")
+        check_pixels(src.height, src.width, "image")
         return _from_pil(src, "PIL", "image")
     what = _describe(src)
     if isinstance(src, (str, os.PathLike)):
@@ -149,7 +151,7 @@ def _open_lazy(fh, what: str):
 def _from_stream(fh, what: str) -> DecodedImage:
     im = _open_lazy(fh, what)
     try:
-        _check_pixels(im.height, im.width, what)
+        check_pixels(im.height, im.width, what)
         return _from_pil(im, im.format or "unknown", what)
     finally:
         im.close()
@@ -236,7 +238,7 @@ def _from_array(a: np.ndarray) -> DecodedImage:
         raise InputError(f"image: expected an (H, W), (H, W, 3) or (H, W, 4) array, got shape {a.shape}")
     if a.shape[0] == 0 or a.shape[1] == 0:
         raise InputError(f"image: the array is empty (shape {a.shape})")
-    _check_pixels(a.shape[0], a.shape[1], "image")
+    check_pixels(a.shape[0], a.shape[1], "image")
     bits = 8
     if a.dtype == np.uint8:
         u8 = a

@@ -8,7 +8,7 @@ from PIL import Image
 
 import alphacut
 from alphacut.models.manifest import IMAGENET_MEAN, IMAGENET_STD, InputSpec, OutputSpec
-from alphacut.pipeline import preprocess as pp
+from alphacut.pipeline import network as pp
 from conftest import load_rgb, shared_path
 
 
@@ -97,27 +97,3 @@ def test_preprocess_bad_input():
         pp.preprocess(np.zeros((4, 4), np.uint8), InputSpec(size=(4, 4)))
     with pytest.raises(alphacut.ModelError, match="layout"):
         pp.preprocess(np.zeros((4, 4, 3), np.uint8), InputSpec(size=(4, 4), layout="CHW"))
-
-
-# ------------------------------------------------------------------------------------------------
-# rembg compatibility on rembg's own golden outputs
-# ------------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("name", ["car-1", "cloth-1", "anime-girl-1"])
-def test_rembg_compat_reproduces_rembg_u2netp_masks(name):
-    from alphacut.api import Session
-
-    model = shared_path("models", "u2netp_320.onnx")
-    rgb = load_rgb(shared_path("images", "rembg", "input", f"{name}.jpg"))
-    ref = np.asarray(Image.open(shared_path("images", "rembg", "reference_u2netp_rgba", f"{name}.png")))
-    s = Session("u2netp", model_path=model, rembg_compat=True)
-    res = s.run(rgb)
-    d = np.abs(res.rgba[:, :, 3].astype(int) - ref[:, :, 3].astype(int))
-    assert d.max() <= 1, f"alpha differs by up to {d.max()} LSB"
-    assert d.mean() < 1e-3
-    # the colour channels follow rembg's naive (premultiplied-looking) cutout too
-    assert np.abs(res.rgba[:, :, :3].astype(int) - ref[:, :, :3].astype(int)).max() <= 1
-    # and the default path differs (it divides by 255 and does not stretch): the option matters
-    plain = Session("u2netp", model_path=model, refine=False, foreground=False).predict_mask(rgb)
-    assert np.abs(plain.astype(int) - ref[:, :, 3].astype(int)).max() > 1

@@ -1,0 +1,183 @@
+"""Everything rembg-shaped (alphacut.compat.rembg): remove() with rembg's keywords, defaults and
+return types; new_session (cached, thread-safe); rembg's exact numbers with rembg_compat."""
+
+from __future__ import annotations
+
+import io
+import threading
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import alphacut
+from alphacut import Session, new_session, remove
+from alphacut.compat import rembg
+from conftest import load_rgb, shared_path
+import tiny_models as tm
+
+
+def test_remove_mirrors_input_types(tiny):
+    rgb, _ = tm.red_disk(90, 120)
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "PNG")
+    out = remove(buf.getvalue(), session=tiny)
+    assert isinstance(out, bytes)
+    im = Image.open(io.BytesIO(out))
+    assert im.format == "PNG" and im.mode == "RGBA" and im.size == (120, 90)
+    out = remove(Image.fromarray(rgb), session=tiny)
+    assert isinstance(out, Image.Image) and out.mode == "RGBA"
+    out_arr = remove(rgb, session=tiny)
+    assert isinstance(out_arr, np.ndarray) and out_arr.shape == (90, 120, 4)
+    np.testing.assert_array_equal(np.asarray(im), out_arr)
+    forced = remove(rgb, session=tiny, force_return_bytes=True)
+    assert isinstance(forced, bytes)
+    # the plain path's alpha is the session's plain mask
+    np.testing.assert_array_equal(out_arr[:, :, 3], tiny.predict_mask(rgb))
+
+
+def test_remove_only_mask_bgcolor_putalpha(tiny):
+    rgb, _ = tm.red_disk(90, 120)
+    m = remove(rgb, session=tiny, only_mask=True)
+    assert m.shape == (90, 120) and m.dtype == np.uint8
+    np.testing.assert_array_equal(m, tiny.predict_mask(rgb))
+    pil = remove(Image.fromarray(rgb), session=tiny, only_mask=True, bgcolor=(1, 2, 3, 255))
+    assert pil.mode == "L"  # rembg ignores bgcolor with only_mask
+    bg = remove(rgb, session=tiny, bgcolor=(10, 200, 30, 255))
+    assert (bg[:, :, 3] == 255).all()
+    clear = m == 0
+    assert (bg[clear][:, :3] == [10, 200, 30]).all()
+    # opaque pixels keep the image colour
+    solid = m == 255
+    np.testing.assert_array_equal(bg[solid][:, :3], rgb[solid])
+    pa = remove(rgb, session=tiny, putalpha=True)
+    np.testing.assert_array_equal(pa[:, :, :3], rgb)
+
+
+def test_post_process_mask_matches_rembg():
+    from rembg.bg import post_process
+
+    rng = np.random.default_rng(3)
+    mask = (rng.random((60, 80)) > 0.5).astype(np.uint8) * 255
+    mask[20:40, 20:60] = 255
+    np.testing.assert_array_equal(rembg.post_process(mask), post_process(mask))
+    real = np.asarray(Image.open(shared_path("images", "rembg", "reference_u2netp_rgba", "car-1.png")))[:, :, 3]
+    np.testing.assert_array_equal(rembg.post_process(real.copy()), post_process(real.copy()))
+
+
+def test_remove_alpha_matting_uses_fast_refinement(tiny):
+    rgb, gt = tm.red_disk(150, 200, soft=8)
+    out = remove(rgb, session=tiny, alpha_matting=True, alpha_matting_erode_size=6)
+    res = tiny.last_result
+    assert {"trimap", "matting", "foreground"} <= set(res.timings)
+    assert out.shape == (150, 200, 4)
+    # the trimap follows rembg's thresholds: sure where mask > 240 / < 10, eroded
+    mask = tiny.predict_mask(rgb)
+    assert (res.trimap[mask < 10 - 1] != 255).all()
+    with pytest.raises(alphacut.InputError, match="threshold"):
+        remove(rgb, session=tiny, alpha_matting=True, alpha_matting_foreground_threshold=5,
+                   alpha_matting_background_threshold=10)
+    with pytest.raises(alphacut.InputError):
+        remove(rgb, session=tiny, alpha_matting=True, alpha_matting_erode_size=-1)
+
+
+@pytest.mark.parametrize("bad, err", [
+    ("not an image", alphacut.InputError),
+    (b"", alphacut.DecodeError),
+    (b"garbage bytes, not an image", alphacut.DecodeError),
+    (np.zeros((0, 0, 3), np.uint8), alphacut.InputError),
+    (np.zeros((4, 4, 3), np.float64) * np.nan, alphacut.InputError),
+])
+def test_remove_bad_input(tiny, bad, err):
+    with pytest.raises(err):
+        remove(bad, session=tiny)
+
+
+def test_remove_vitmatte_is_refused(tiny):
+    with pytest.raises(alphacut.InputError, match="vitmatte"):
+        remove(np.zeros((4, 4, 3), np.uint8), session=tiny, vitmatte=True)
+
+
+def test_new_session_default_u2netp_is_cached_and_thread_safe(u2netp_home, monkeypatch):
+    created = []
+    import alphacut.session
+
+    real = alphacut.session._load_runtime
+
+    def counting(*a, **k):
+        created.append(a)
+        return real(*a, **k)
+
+    monkeypatch.setattr(alphacut.session, "_load_runtime", counting)
+    got = []
+    barrier = threading.Barrier(6)
+
+    def worker():
+        barrier.wait()
+        got.append(new_session())
+
+    ts = [threading.Thread(target=worker) for _ in range(6)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert len(got) == 6 and all(s is got[0] for s in got)
+    assert len(created) == 1
+    assert got[0].model_name == "u2netp"
+    # another mode: a new Session, but the loaded network is shared
+    other = new_session("u2netp", mode="product")
+    assert other is not got[0] and other.runtime is got[0].runtime
+    assert len(created) == 1
+
+
+def test_remove_default_session_matches_rembg_when_compat(u2netp_home):
+    s = new_session("u2netp", rembg_compat=True)
+    p = shared_path("images", "rembg", "input", "car-1.jpg")
+    out = remove(p.read_bytes(), session=s)
+    got = np.asarray(Image.open(io.BytesIO(out)))
+    ref = np.asarray(Image.open(shared_path("images", "rembg", "reference_u2netp_rgba", "car-1.png")))
+    assert np.abs(got.astype(int) - ref.astype(int)).max() <= 1
+
+
+
+# ------------------------------------------------------------------------------------------------
+# rembg compatibility on rembg's own golden outputs
+# ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["car-1", "cloth-1", "anime-girl-1"])
+def test_rembg_compat_reproduces_rembg_u2netp_masks(name):
+    from alphacut import Session
+
+    model = shared_path("models", "u2netp_320.onnx")
+    rgb = load_rgb(shared_path("images", "rembg", "input", f"{name}.jpg"))
+    ref = np.asarray(Image.open(shared_path("images", "rembg", "reference_u2netp_rgba", f"{name}.png")))
+    s = Session("u2netp", model_path=model, rembg_compat=True)
+    res = s.run(rgb)
+    d = np.abs(res.rgba[:, :, 3].astype(int) - ref[:, :, 3].astype(int))
+    assert d.max() <= 1, f"alpha differs by up to {d.max()} LSB"
+    assert d.mean() < 1e-3
+    # the colour channels follow rembg's naive (premultiplied-looking) cutout too
+    assert np.abs(res.rgba[:, :, :3].astype(int) - ref[:, :, :3].astype(int)).max() <= 1
+    # and the default path differs (it divides by 255 and does not stretch): the option matters
+    plain = Session("u2netp", model_path=model, refine=False, foreground=False).predict_mask(rgb)
+    assert np.abs(plain.astype(int) - ref[:, :, 3].astype(int)).max() > 1
+
+
+def test_alpha_matting_runs_where_the_session_runs(tmp_path, fresh_sessions):
+    """remove(alpha_matting=True) uses the session's backend (it once ran on the CPU whatever the
+    session said) and its thresholds change the result."""
+    from alphacut.ops import available_backends
+    from alphacut.models.manifest import InputSpec, ModelManifest, OutputSpec
+
+    if "emu" not in available_backends():
+        pytest.skip("the emulated kernels are not in this build (-DALPHACUT_EMU=ON)")
+    path = tm.segmenter(tmp_path / "seg.onnx", size=(64, 64))
+    man = ModelManifest(name="tiny_seg", kind="segmenter", file="seg.onnx",
+                        input=InputSpec(name="input", size=(64, 64)), output=OutputSpec(channel=1, activation="softmax"))
+    s = Session(man, model_path=path, backend="emu")
+    rgb, _ = tm.red_disk(90, 120, soft=4)
+    wide = remove(rgb, session=s, alpha_matting=True, alpha_matting_erode_size=20)
+    assert s.last_result.info["backend"] == "emu"
+    narrow = remove(rgb, session=s, alpha_matting=True, alpha_matting_erode_size=2)
+    assert not np.array_equal(wide, narrow)
