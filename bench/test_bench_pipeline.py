@@ -51,7 +51,7 @@ def inputs(photo_12mp):
 
 @pytest.fixture(scope="module")
 def alphacut_session():
-    from alphacut.api import Session
+    from alphacut import Session
 
     return Session("u2netp", model_path=U2NETP)
 

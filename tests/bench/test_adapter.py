@@ -16,9 +16,9 @@ from conftest import shared_path
 
 def _api():
     try:
-        from alphacut import api  # noqa: F401
+        from alphacut import session  # noqa: F401
     except ImportError as exc:
-        pytest.skip(f"the pipeline (alphacut.api) is not in this build: {exc}")
+        pytest.skip(f"the pipeline (alphacut.session) is not in this build: {exc}")
 
 
 def test_unknown_backend_is_a_user_error():

@@ -27,7 +27,7 @@ def _env(monkeypatch, tmp_path):
     monkeypatch.setenv("REMBG_HOME", str(tmp_path / "rembg_home"))
     monkeypatch.setenv("ALPHACUT_HOME", str(tmp_path / "alphacut_home"))
     yield
-    from alphacut.api import clear_sessions
+    from alphacut.session import clear_sessions
 
     clear_sessions()
 

@@ -35,7 +35,7 @@ def composite(foreground, alpha, background, *, backend: str = "auto") -> np.nda
     Example
     -------
     >>> import numpy as np, alphacut.ops as ops
-    >>> ops.composite(np.ones((2, 2, 3), np.float32), np.full((2, 2), 0.25, np.float32), (0, 0, 0))[0, 0, 0]
+    >>> float(ops.composite(np.ones((2, 2, 3), np.float32), np.full((2, 2), 0.25, np.float32), (0, 0, 0))[0, 0, 0])
     0.25
     """
     if _device.any_device(foreground, alpha, background):  # float32 device arrays, used in place

@@ -1,0 +1,33 @@
+"""Every module of the package runs its docstring examples (the package under test: the source
+tree in development, the installed one in CI). A module whose example is wrong fails here."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import pkgutil
+
+import pytest
+
+import alphacut
+
+# Modules that need what a test machine may lack are imported only when their extra is present.
+_OPTIONAL = {"alphacut.runtime.trt.runner": "tensorrt", "alphacut.runtime.trt.loader": "tensorrt"}
+
+
+def _modules():
+    names = ["alphacut"]
+    for info in pkgutil.walk_packages(alphacut.__path__, "alphacut."):
+        names.append(info.name)
+    return sorted(n for n in names if not n.endswith("__main__"))
+
+
+@pytest.mark.parametrize("name", _modules())
+def test_docstring_examples(name):
+    extra = _OPTIONAL.get(name)
+    if extra is not None:
+        pytest.importorskip(extra)
+    module = importlib.import_module(name)
+    failed, attempted = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE,
+                                        verbose=False, report=True)
+    assert failed == 0, f"{failed} of {attempted} examples in {name} failed"
