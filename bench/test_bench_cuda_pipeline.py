@@ -16,13 +16,13 @@ import statistics
 import numpy as np
 import pytest
 
-import alphacut.cuda
+import alphacut.device
 from alphacut import ops
 from alphacut.pipeline import get_mode, stages
 from alphacut.pipeline.device import post_process
 
 pytestmark = pytest.mark.skipif(
-    not alphacut.cuda.is_available(), reason=f"no CUDA device: {alphacut.cuda.why_unavailable()}"
+    not alphacut.device.is_available(), reason=f"no CUDA device: {alphacut.device.why_unavailable()}"
 )
 
 

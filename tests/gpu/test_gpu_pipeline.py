@@ -7,13 +7,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import alphacut.cuda
+import alphacut.device
 from alphacut.pipeline import device
 from conftest import COMPOSITES, load_gray, load_rgb, shared_path
 
 pytestmark = [
     pytest.mark.gpu,
-    pytest.mark.skipif(not alphacut.cuda.is_available(), reason=f"no CUDA device: {alphacut.cuda.why_unavailable()}"),
+    pytest.mark.skipif(not alphacut.device.is_available(),
+                       reason=f"no CUDA device: {alphacut.device.why_unavailable()}"),
 ]
 
 

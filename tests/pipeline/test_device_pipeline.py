@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import alphacut
-import alphacut.cuda
+import alphacut.device
 from alphacut import _core
 from alphacut.pipeline import device
 from conftest import COMPOSITES, load_gray, load_rgb, shared_path
@@ -55,7 +55,7 @@ def test_ops_backend_is_checked():
 
     with pytest.raises(alphacut.InputError, match="backend must be one of"):
         Pipeline(None, None, ops_backend="gpu")
-    if not alphacut.cuda.is_available():
+    if not alphacut.device.is_available():
         with pytest.raises(alphacut.BackendUnavailableError, match="cuda"):
             Pipeline(None, None, ops_backend="cuda")
         assert device.resolve_ops_backend("auto") == "cpu"

@@ -1,9 +1,8 @@
 """TensorRT engines: Polygraphy-style loaders, an engine cache, and :class:`TensorRTRunner`.
 
 Nothing here imports ``tensorrt`` at module import; the loaders and the runner import it when
-called, so ``alphacut`` imports without TensorRT. Device memory uses ``cuda-python``
-(``cuda.bindings.runtime`` or the older ``cuda.cudart``) or, failing that, CuPy; that part is
-kept in :class:`_Cuda`.
+called, so ``alphacut`` imports without TensorRT. Device memory comes from
+:class:`alphacut.device.CudaBuffers` (``cuda-python`` or CuPy).
 
 The engine cache (:class:`EngineCache`) is plain Python and is tested without a GPU: plans are
 keyed by the ONNX file's sha256, the TensorRT version, the GPU name and compute capability, the
@@ -27,6 +26,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from .. import config
+from ..device import CudaBuffers, gpu_identity
 from ..errors import BackendUnavailableError, InputError, ModelError
 from ..models.manifest import ModelManifest
 from .base import Runner
@@ -300,12 +300,6 @@ class EngineFromBytes:
         return engine
 
 
-def gpu_identity() -> Tuple[str, str]:
-    """(GPU name, compute capability "major.minor") of device 0."""
-    cuda = _Cuda()
-    return cuda.device_name(), cuda.compute_capability()
-
-
 def build_or_load_engine(onnx_path: Union[str, Path], manifest: ModelManifest, *, precision: str = "fp16",
                          cache: Optional[EngineCache] = None, spec_dir: Optional[Path] = None) -> bytes:
     """The engine plan for ``onnx_path``: from the cache, or built now and cached."""
@@ -322,90 +316,6 @@ def build_or_load_engine(onnx_path: Union[str, Path], manifest: ModelManifest, *
             "tensorrt": trt.__version__, "gpu": gpu, "compute_capability": cc,
             "manifest_version": manifest.version, **spec.to_json()}
     return cache.get_or_build(key, EngineFromNetwork(NetworkFromOnnxPath(onnx_path), spec), info)
-
-
-# -- device memory (small and isolated) ----------------------------------------------------------
-class _Cuda:
-    """The few CUDA runtime calls the runner needs, through cuda-python or CuPy."""
-
-    def __init__(self) -> None:
-        self.rt = None
-        self.cp = None
-        try:
-            from cuda.bindings import runtime as rt  # cuda-python >= 12.6
-            self.rt = rt
-        except ImportError:
-            try:
-                from cuda import cudart as rt  # older cuda-python
-                self.rt = rt
-            except ImportError:
-                try:
-                    import cupy as cp
-                    self.cp = cp
-                except ImportError:
-                    raise BackendUnavailableError(
-                        "TensorRT needs cuda-python or CuPy for device memory; pip install cuda-python") from None
-
-    def _ok(self, res):
-        err, *rest = res
-        if int(err) != 0:
-            raise BackendUnavailableError(f"CUDA runtime error {err}")
-        return rest[0] if len(rest) == 1 else rest
-
-    def device_name(self) -> str:
-        if self.cp is not None:
-            return self.cp.cuda.runtime.getDeviceProperties(0)["name"].decode()
-        props = self._ok(self.rt.cudaGetDeviceProperties(0))
-        return bytes(props.name).split(b"\0", 1)[0].decode()
-
-    def compute_capability(self) -> str:
-        if self.cp is not None:
-            p = self.cp.cuda.runtime.getDeviceProperties(0)
-            return f"{p['major']}.{p['minor']}"
-        props = self._ok(self.rt.cudaGetDeviceProperties(0))
-        return f"{props.major}.{props.minor}"
-
-    def stream(self):
-        if self.cp is not None:
-            s = self.cp.cuda.Stream(non_blocking=True)
-            return s, s.ptr
-        s = self._ok(self.rt.cudaStreamCreate())
-        return s, int(s)
-
-    def malloc(self, nbytes: int):
-        if self.cp is not None:
-            m = self.cp.cuda.alloc(max(nbytes, 1))
-            return m, int(m.ptr)
-        p = self._ok(self.rt.cudaMalloc(max(nbytes, 1)))
-        return p, int(p)
-
-    def free(self, handle) -> None:
-        if self.cp is None:
-            self._ok(self.rt.cudaFree(handle))
-
-    def htod(self, ptr: int, arr: np.ndarray, stream) -> None:
-        if self.cp is not None:
-            self.cp.cuda.runtime.memcpyAsync(ptr, arr.ctypes.data, arr.nbytes, 1, stream[1])
-        else:
-            self._ok(self.rt.cudaMemcpyAsync(ptr, arr.ctypes.data, arr.nbytes,
-                                             self.rt.cudaMemcpyKind.cudaMemcpyHostToDevice, stream[0]))
-
-    def dtoh(self, arr: np.ndarray, ptr: int, stream) -> None:
-        if self.cp is not None:
-            self.cp.cuda.runtime.memcpyAsync(arr.ctypes.data, ptr, arr.nbytes, 2, stream[1])
-        else:
-            self._ok(self.rt.cudaMemcpyAsync(arr.ctypes.data, ptr, arr.nbytes,
-                                             self.rt.cudaMemcpyKind.cudaMemcpyDeviceToHost, stream[0]))
-
-    def sync(self, stream) -> None:
-        if self.cp is not None:
-            stream[0].synchronize()
-        else:
-            self._ok(self.rt.cudaStreamSynchronize(stream[0]))
-
-    def destroy_stream(self, stream) -> None:
-        if self.cp is None:
-            self._ok(self.rt.cudaStreamDestroy(stream[0]))
 
 
 class TensorRTRunner(Runner):
@@ -425,7 +335,7 @@ class TensorRTRunner(Runner):
         self._engine_src = engine
         self.engine = None
         self.context = None
-        self._cuda: Optional[_Cuda] = None
+        self._cuda: Optional[CudaBuffers] = None
         self._stream = None
         self._buffers: Dict[str, Tuple[object, int, int]] = {}  # name -> (handle, ptr, nbytes)
         self._inputs: List = []
@@ -439,7 +349,7 @@ class TensorRTRunner(Runner):
             if not p.is_file():
                 raise ModelError(f"engine file not found: {p}")
             src = p.read_bytes()
-        self._cuda = _Cuda()
+        self._cuda = CudaBuffers()
         self.engine = EngineFromBytes(src)()
         self.context = self.engine.create_execution_context()
         self._stream = self._cuda.stream()

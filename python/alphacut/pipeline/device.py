@@ -29,6 +29,7 @@ from typing import Callable, Dict, Optional, Tuple
 import numpy as np
 
 from .. import ops
+from ..device import to_device, transfer_stats
 from ..errors import InputError
 from ..ops import _dispatch
 from ..ops import pack_rgba
@@ -47,16 +48,6 @@ def resolve_ops_backend(ops_backend: str) -> str:
     if ops_backend == "auto":
         return "cuda" if "cuda" in _dispatch.available_backends() else "cpu"
     return _dispatch.resolve(ops_backend)
-
-
-def to_device(array: np.ndarray, backend: str):
-    """Copy a C-contiguous NumPy array to the backend's device memory (counted as an upload)."""
-    return _dispatch.native("to_device", backend)(np.ascontiguousarray(array))
-
-
-def transfer_stats(backend: str, reset: bool = False) -> Dict[str, int]:
-    """Host↔device copies made by the native GPU bindings of ``backend`` since the last reset."""
-    return dict(_dispatch.native("transfer_stats", backend)(reset))
 
 
 def post_process(
