@@ -14,7 +14,9 @@ from PIL import Image
 
 import alphacut
 from alphacut import api
+from alphacut.models import get_manifest
 from alphacut.models.manifest import InputSpec, ModelManifest, OutputSpec
+from alphacut.pipeline.modes import PERSON_MODELS
 from conftest import load_rgb, shared_path
 
 sys.path.insert(0, str(Path(__file__).parent / "pipeline"))
@@ -146,13 +148,13 @@ def test_remove_vitmatte_is_refused(tiny):
 
 def test_new_session_default_u2netp_is_cached_and_thread_safe(u2netp_home, monkeypatch):
     created = []
-    real = api._compat.create_runner
+    real = api.load_runtime
 
     def counting(*a, **k):
         created.append(a)
         return real(*a, **k)
 
-    monkeypatch.setattr(api._compat, "create_runner", counting)
+    monkeypatch.setattr(api, "load_runtime", counting)
     got = []
     barrier = threading.Barrier(6)
 
@@ -184,7 +186,7 @@ def test_remove_default_session_matches_rembg_when_compat(u2netp_home):
 
 
 def test_portrait_mode_without_person_model_falls_back(u2netp_home, monkeypatch):
-    monkeypatch.setattr(api._compat, "PERSON_MODELS", ("no_such_person_model",))
+    monkeypatch.setattr(api, "PERSON_MODELS", ("no_such_person_model",))
     s = api.Session(mode="portrait")
     assert s.model_name == "u2netp" and s.info["routed_to_person_model"] is None
 
@@ -199,9 +201,9 @@ def test_unknown_model_is_a_model_error(u2netp_home):
 def _cache_person_model(tmp_home: Path):
     """Put the shared MediaPipe selfie model where a fetched model would be (alphacut's cache)."""
     src = shared_path("models", "mediapipe_selfie_segmentation_256x256.onnx")
-    for name in api._compat.PERSON_MODELS:
+    for name in PERSON_MODELS:
         try:
-            m = api._compat.get_manifest(name)
+            m = get_manifest(name)
         except alphacut.Error:
             continue
         d = tmp_home / "models"

@@ -18,7 +18,9 @@ from . import io as aio
 from .errors import Error, InputError, ModelError
 from .models.manifest import ModelManifest
 from .pipeline import CutoutResult, Pipeline, get_mode
-from .pipeline import _compat
+from .models import get_manifest, resolve_model
+from .pipeline.modes import PERSON_MODELS
+from .runtime import load_runtime
 from .pipeline.stages import _pack, alpha_to_u8, compose_rgba, foreground as _foreground
 
 __all__ = ["Session", "new_session", "remove", "clear_sessions"]
@@ -37,8 +39,7 @@ def _runner_for(path: Path, backend: str, precision: str, threads: Optional[int]
     with _RUNNERS_LOCK:
         r = _RUNNERS.get(key)
         if r is None:
-            r = _compat.create_runner(path, backend=backend, precision=precision, threads=threads,
-                                      manifest=manifest)
+            r = load_runtime(manifest, path, runtime=backend, precision=precision, threads=threads, download=False)
             _RUNNERS[key] = r
         return r
 
@@ -56,7 +57,7 @@ def _manifest(model) -> ModelManifest:
         return model
     if not isinstance(model, str) or not model:
         raise InputError(f"model must be a model name or a ModelManifest, got {model!r}")
-    return _compat.get_manifest(model)  # unknown names: ModelError listing the known ones
+    return get_manifest(model)  # unknown names: ModelError listing the known ones
 
 
 class Session:
@@ -126,7 +127,7 @@ class Session:
             m_manifest = _manifest(matting_model)
             if m_manifest.kind != "matting":
                 raise ModelError(f"{m_manifest.name!r} is a {m_manifest.kind}, not a matting network")
-            m_path = _compat.resolve_model(m_manifest, matting_model_path, download=download)
+            m_path = resolve_model(m_manifest, matting_model_path, download=download)
             m_runner = _runner_for(m_path, backend, precision, threads, m_manifest)
         self.pipeline = Pipeline(manifest, self.runner, self.mode, refine=refine, foreground=foreground,
                                  matting_manifest=m_manifest, matting_runner=m_runner,
@@ -137,17 +138,17 @@ class Session:
 
     def _pick_model(self, model, model_path, download):
         if model is None and model_path is None and self.mode.person_model:
-            for name in _compat.PERSON_MODELS:
+            for name in PERSON_MODELS:
                 try:
-                    m = _compat.get_manifest(name)
-                    p = _compat.resolve_model(m, None, download=False)
+                    m = get_manifest(name)
+                    p = resolve_model(m, None, download=False)
                 except Error:
                     continue
                 self.info["routed_to_person_model"] = name
                 return m, p
             self.info["routed_to_person_model"] = None
         manifest = _manifest(model if model is not None else DEFAULT_MODEL)
-        return manifest, _compat.resolve_model(manifest, model_path, download=download)
+        return manifest, resolve_model(manifest, model_path, download=download)
 
     # ------------------------------------------------------------------------------------------
     def _decode(self, image) -> Tuple[np.ndarray, Dict[str, float]]:

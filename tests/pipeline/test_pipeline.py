@@ -9,7 +9,7 @@ import pytest
 import alphacut
 from alphacut.models.manifest import InputSpec, ModelManifest, OutputSpec
 from alphacut.pipeline import Pipeline, get_mode, stages
-from alphacut.pipeline._compat import create_runner
+from alphacut.runtime import create_runtime
 from alphacut.pipeline.matting_net import tile_origins, trimap_matting
 from conftest import COMPOSITES, load_gray, load_rgb, shared_path
 
@@ -30,7 +30,7 @@ def tiny_seg(tmp_path_factory):
     path = tm.segmenter(d / "seg.onnx", size=(64, 64))
     man = ModelManifest(name="tiny_seg", kind="segmenter", file="seg.onnx",
                         input=InputSpec(name="input", size=(64, 64)), output=OutputSpec(channel=1, activation="softmax"))
-    return man, create_runner(path)
+    return man, create_runtime(path)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -248,7 +248,7 @@ def test_trimap_matting_network_on_tiles(tmp_path, rng, kind, size, ops_ready):
         path = tm.matting_two_inputs(tmp_path / "m.onnx", size)
         spec = InputSpec(name="image", size=size, kind="trimap", trimap_name="trimap")
     man = ModelManifest(name="tiny_matting", kind="matting", file=path.name, input=spec)
-    alpha, info = trimap_matting(rgb, tri, create_runner(path), man, tile=96, overlap=16)
+    alpha, info = trimap_matting(rgb, tri, create_runtime(path), man, tile=96, overlap=16)
     unknown = tri == 128
     np.testing.assert_allclose(alpha[unknown], _expected_net_alpha(rgb, tri)[unknown], atol=1e-5)
     assert (alpha[tri == 255] == 1).all() and (alpha[tri == 0] == 0).all()
@@ -284,7 +284,7 @@ def test_trimap_free_matting_network(tmp_path, rng, ops_ready):
                         input=InputSpec(name="input", short_side=64, multiple_of=32, kind="image"))
     rgb = np.zeros((120, 180, 3), np.uint8)
     rgb[:, :90] = 255  # α = 1 on the left, 0 on the right
-    res = Pipeline(man, create_runner(path), foreground=False).run(rgb)
+    res = Pipeline(man, create_runtime(path), foreground=False).run(rgb)
     assert res.probability is None and res.alpha.shape == (120, 180)
     assert res.alpha[:, :80].min() > 0.95 and res.alpha[:, 100:].max() < 0.05
 

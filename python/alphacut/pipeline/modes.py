@@ -12,11 +12,15 @@ with ``band=0.008`` gets a 10 px erosion on each side of the edge.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Optional
+from typing import Optional, Tuple
 
 from ..errors import InputError
 
-__all__ = ["ModeSettings", "MODES", "get_mode"]
+__all__ = ["ModeSettings", "MODES", "PERSON_MODELS", "get_mode"]
+
+# Person segmenters the ``portrait`` mode routes to when one is available locally, best first
+# (QUALITY_NOTES: the MediaPipe selfie model beats u2netp on portraits).
+PERSON_MODELS: Tuple[str, ...] = ("mediapipe-selfie", "mediapipe-selfie-landscape")
 
 
 @dataclass(frozen=True)
