@@ -15,13 +15,13 @@ import numpy as np
 import pytest
 
 import alphacut
-import alphacut.cuda
+import alphacut.device
 from alphacut import ops
 from alphacut.ops import pack_rgba
 from alphacut.ops import preprocess
 
 pytestmark = pytest.mark.skipif(
-    not alphacut.cuda.is_available(), reason=f"no CUDA device: {alphacut.cuda.why_unavailable()}"
+    not alphacut.device.is_available(), reason=f"no CUDA device: {alphacut.device.why_unavailable()}"
 )
 
 H100_BYTES_PER_S = 3.0e12
@@ -51,7 +51,7 @@ def inputs(photo_12mp):
     fg = rgb.astype(np.float32) / 255
     a = a8.astype(np.float32) / 255
     bg = np.ascontiguousarray(fg[::-1])
-    dev = {k: alphacut.cuda.to_device(v) for k, v in {"rgb": rgb, "fg": fg, "a": a, "bg": bg}.items()}
+    dev = {k: alphacut.device.to_device(v) for k, v in {"rgb": rgb, "fg": fg, "a": a, "bg": bg}.items()}
     return {"rgb": rgb, "fg": fg, "a": a, "bg": bg, "dev": dev}
 
 
@@ -157,7 +157,7 @@ def test_upscale_alpha(benchmark, inputs, impl):
         pytest.skip("upscale_alpha is not built")
     low = np.ascontiguousarray(i["a"][::3, ::4][:1000, :1000])
     if impl == "cuda-dev":
-        benchmark(alphacut._core.upscale_alpha_cuda, alphacut.cuda.to_device(low), i["dev"]["rgb"], 2, 1e-4)
+        benchmark(alphacut._core.upscale_alpha_cuda, alphacut.device.to_device(low), i["dev"]["rgb"], 2, 1e-4)
         _report(benchmark, "upscale_alpha")
     else:
         benchmark(ops.upscale_alpha, low, i["rgb"], 2, 1e-4, backend="cpu")
@@ -204,7 +204,7 @@ def test_solve_alpha(benchmark, impl):
     with Image.open(root / "trimap" / "lemur__on_leaves.png") as im:
         tri = np.asarray(im.convert("L"))
     if impl == "cuda-dev":
-        d_img, d_tri = alphacut.cuda.to_device(img), alphacut.cuda.to_device(tri)
+        d_img, d_tri = alphacut.device.to_device(img), alphacut.device.to_device(tri)
         _, info = ops.solve_alpha(d_img, d_tri, return_info=True)
         benchmark(ops.solve_alpha, d_img, d_tri)
         med = benchmark.stats.stats.median

@@ -1,6 +1,6 @@
 # CUDA kernels (backend "cuda"): csrc/ops/*/*_cuda.cu by nvcc plus csrc/bindings/gpu/*.cpp,
 # linked into _core with the static CUDA runtime, so importing alphacut never needs
-# libcudart or a driver; alphacut.cuda.is_available() asks the driver at run time.
+# libcudart or a driver; alphacut.device.is_available() asks the driver at run time.
 #   ALPHACUT_CUDA=AUTO  build when a CUDA compiler is found (default)
 #   ALPHACUT_CUDA=ON    require it;   ALPHACUT_CUDA=OFF  never
 # Architectures: sm_80, sm_86, sm_89, sm_90 SASS plus compute_90 PTX for newer GPUs;

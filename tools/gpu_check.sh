@@ -24,7 +24,7 @@ nvidia-smi > "$out/nvidia-smi.txt" 2>&1 || echo "nvidia-smi failed: no driver?" 
 # The CUDA build only (no emulation): the device's own kernels.
 BUILD_DIR=build/gpu-check JOBS=${JOBS:-8} PYTHON="$py" tools/dev_build.sh -DALPHACUT_CUDA=ON -DALPHACUT_EMU=OFF \
   > "$out/build.log" 2>&1 || { echo "build failed: $out/build.log"; tail -30 "$out/build.log"; exit 1; }
-PYTHONPATH=python "$py" -c "import alphacut.cuda as c; print('cuda:', c.why_unavailable() or 'available')" \
+PYTHONPATH=python "$py" -c "import alphacut.device as c; print('cuda:', c.why_unavailable() or 'available')" \
   | tee -a "$out/build.log"
 
 export PYTHONPATH=python PYTHONUNBUFFERED=1

@@ -21,9 +21,9 @@ from .errors import Error, InputError, ModelError
 from .models import get_manifest, resolve_model
 from .models.manifest import ModelManifest
 from .pipeline import CutoutResult, Pipeline, get_mode
-from .pipeline import _compat
 from .pipeline.modes import PERSON_MODELS
 from .pipeline.stages import alpha_to_u8
+from .runtime import load_runtime
 
 __all__ = ["DEFAULT_MODEL", "Session", "cached_session", "clear_sessions"]
 
@@ -40,7 +40,7 @@ _SESSIONS_LOCK = threading.Lock()
 
 def _load_runtime(path, runtime: str, precision: str, threads: Optional[int], manifest: ModelManifest):
     """A new, active runtime for the model file, its graph checked against the manifest."""
-    return _compat.create_runner(path, backend=runtime, precision=precision, threads=threads, manifest=manifest)
+    return load_runtime(manifest, path, runtime=runtime, precision=precision, threads=threads, download=False)
 
 
 def _runtime_for(path, runtime: str, precision: str, threads: Optional[int], manifest: ModelManifest):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from alphacut import InputError, _core, ops
-from alphacut.pipeline.device import to_device, transfer_stats
+from alphacut.device import to_device, transfer_stats
 
 gf = importlib.import_module("alphacut.ops._guided_filter")
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import alphacut
-import alphacut.cuda
+import alphacut.device
 from alphacut import _core
 from alphacut.ops import available_backends
 
@@ -15,7 +15,7 @@ def _gpu_backends():
     out = [pytest.param("emu", marks=pytest.mark.skipif(
         not _core.built_with_emu, reason="built without the emulation (-DALPHACUT_EMU=ON)"))]
     out.append(pytest.param("cuda", marks=[pytest.mark.gpu, pytest.mark.skipif(
-        "cuda" not in available_backends(), reason="no CUDA device: " + str(alphacut.cuda.why_unavailable()))]))
+        "cuda" not in available_backends(), reason="no CUDA device: " + str(alphacut.device.why_unavailable()))]))
     return out
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import alphacut
-import alphacut.cuda
+import alphacut.device
 from alphacut import ops
 from alphacut.ops import pack_rgba
 from alphacut.ops import preprocess, preprocess_into
@@ -15,7 +15,8 @@ from conftest import load_gray, load_rgb, shared_path
 
 pytestmark = [
     pytest.mark.gpu,
-    pytest.mark.skipif(not alphacut.cuda.is_available(), reason=f"no CUDA device: {alphacut.cuda.why_unavailable()}"),
+    pytest.mark.skipif(not alphacut.device.is_available(),
+                       reason=f"no CUDA device: {alphacut.device.why_unavailable()}"),
 ]
 
 SIZES = [(1, 1), (1, 37), (29, 1), (17, 33), (480, 640), (3000, 4000)]
@@ -54,9 +55,9 @@ def test_real_image_pipeline_tail():
 
 def test_to_device_and_back(rng):
     x = rng.random((30, 40, 3), dtype=np.float32)
-    d = alphacut.cuda.to_device(x)
+    d = alphacut.device.to_device(x)
     np.testing.assert_array_equal(d.get(), x)
-    p = ops.premultiply(d, alphacut.cuda.to_device(np.ones((30, 40), np.float32)), backend="cuda")
+    p = ops.premultiply(d, alphacut.device.to_device(np.ones((30, 40), np.float32)), backend="cuda")
     assert type(p).__name__ == "CudaDeviceArray"
     np.testing.assert_allclose(p.get(), x, atol=1e-7)
 
@@ -198,6 +199,6 @@ def test_solve_alpha_real_composite_and_device_arrays():
     want = ops.solve_alpha(img, tri, tol=1e-6, max_iter=3000, backend="cpu")
     got = ops.solve_alpha(img, tri, tol=1e-6, max_iter=3000, backend="cuda")
     np.testing.assert_allclose(got, want, atol=2e-3)
-    d = ops.solve_alpha(alphacut.cuda.to_device(img), alphacut.cuda.to_device(tri), tol=1e-6, max_iter=3000)
+    d = ops.solve_alpha(alphacut.device.to_device(img), alphacut.device.to_device(tri), tol=1e-6, max_iter=3000)
     assert hasattr(d, "__cuda_array_interface__")
     np.testing.assert_allclose(d.get(), got, atol=1e-6)

@@ -19,8 +19,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 from ..pipeline import BACKENDS
-
-RUNTIMES = ("onnxruntime", "onnxruntime-cuda", "tensorrt", "auto")  # MERGE: alphacut.runtime.RUNTIMES
+from ..runtime import RUNTIMES
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".jfif")
 _EXT = {"png": ".png", "webp": ".webp", "jpg": ".jpg", "mask": ".png"}

@@ -76,9 +76,9 @@ def _verify(args) -> int:
                              "see `alphacut models list`")
         m = identify(p)
         if m is None:
-            from ..backends.onnxruntime import OnnxRuntimeRunner
+            from ..runtime.onnxruntime import OrtRuntime
 
-            with OnnxRuntimeRunner(p, threads=1) as r:
+            with OrtRuntime(p, threads=1) as r:
                 n_in, n_out = len(r.input_metadata()), len(r.output_metadata())
             print(f"{p}: loads ({n_in} inputs, {n_out} outputs) but matches no known model's hash")
             return 0

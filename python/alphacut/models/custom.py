@@ -74,9 +74,9 @@ def custom_manifest(path: Union[str, "os.PathLike[str]"], size: Optional[Tuple[i
             raise InputError(f"size must be (H, W) with positive sides, not {size!r}")
         size = (int(size[0]), int(size[1]))
 
-    from ..backends.onnxruntime import OnnxRuntimeRunner
+    from ..runtime.onnxruntime import OrtRuntime
 
-    with OnnxRuntimeRunner(p, threads=1) as runner:
+    with OrtRuntime(p, threads=1) as runner:
         ins = runner.input_metadata()
         outs = runner.output_metadata()
     if not ins or not outs:

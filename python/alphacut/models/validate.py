@@ -1,6 +1,6 @@
 """Checking that a network file is what its manifest says (inputs, outputs, shapes).
 
-Works on the ``(name, shape, dtype)`` metadata every :class:`~alphacut.backends.base.Runner`
+Works on the ``(name, shape, dtype)`` metadata every :class:`~alphacut.runtime.base.Runtime`
 reports, so ONNX Runtime and TensorRT are checked by the same rules.
 """
 
@@ -103,9 +103,9 @@ def check_io(manifest: ModelManifest, inputs: Meta, outputs: Meta, *, source: st
 def validate_model_file(path: Union[str, Path, bytes], manifest: ModelManifest) -> None:
     """Load ``path`` with ONNX Runtime and :func:`check_io` it; a file ORT cannot load is a
     :class:`ModelError` too."""
-    from ..backends.onnxruntime import OnnxRuntimeRunner
+    from ..runtime.onnxruntime import OrtRuntime
 
-    runner = OnnxRuntimeRunner(path, threads=1)
+    runner = OrtRuntime(path, threads=1)
     with runner:
         check_io(manifest, runner.input_metadata(), runner.output_metadata(),
                  source=str(path) if not isinstance(path, bytes) else "the model bytes")

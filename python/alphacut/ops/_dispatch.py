@@ -29,9 +29,9 @@ def available_backends() -> list[str]:
 def _cuda_ready() -> bool:
     if not getattr(_core, "built_with_cuda", False):
         return False
-    from .. import cuda
+    from .. import device
 
-    return cuda.is_available()
+    return device.is_available()
 
 
 def resolve(backend: str) -> str:
@@ -41,9 +41,9 @@ def resolve(backend: str) -> str:
     if backend == "auto":
         return "cpu"  # host arrays: the CPU path avoids two transfers; device arrays pick cuda
     if backend == "cuda" and not _cuda_ready():
-        from .. import cuda
+        from .. import device
 
-        raise BackendUnavailableError(f"backend='cuda' is not available: {cuda.why_unavailable()}")
+        raise BackendUnavailableError(f"backend='cuda' is not available: {device.why_unavailable()}")
     if backend == "emu" and not getattr(_core, "built_with_emu", False):
         raise BackendUnavailableError(
             "backend='emu' is not built into this install; rebuild with "

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _device, _dispatch, _validate
+from .. import device as _device
+from . import _dispatch, _validate
 
 # Levels with more pixels than this are swept only in a band around the soft edge, in parallel
 # (red-black Gauss-Seidel); smaller ones sweep every pixel in scan order, as pymatting does.

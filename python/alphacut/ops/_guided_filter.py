@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _device, _dispatch, _validate
+from .. import device as _device
+from . import _dispatch, _validate
 
 
 def _native_input(x: np.ndarray) -> np.ndarray:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _device, _dispatch, _validate
+from .. import device as _device
+from . import _dispatch, _validate
 
 _MASK_DTYPES = (np.bool_, np.uint8, np.float32, np.float64)
 

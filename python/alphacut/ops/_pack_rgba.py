@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InputError
-from . import _device, _dispatch, _validate
+from .. import device as _device
+from . import _dispatch, _validate
 
 
 def pack_rgba(image, alpha, *, foreground=None, offset=(0, 0), backend: str = "auto", stream: int = 0):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InputError
-from . import _device, _dispatch, _validate
+from .. import device as _device
+from . import _dispatch, _validate
 
 
 def _params(size, scale, mean, std, channel_order, dtype):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _device, _dispatch, _validate
+from .. import device as _device
+from . import _dispatch, _validate
 from ..errors import InputError
 
 

@@ -25,6 +25,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 import numpy as np
 
 from .. import ops
+from ..device import to_device
 from ..errors import InputError
 from ..models.manifest import ModelManifest
 from ..ops import _dispatch
@@ -271,11 +272,10 @@ class Pipeline:
         s.info["network_size"] = s.prob.shape
 
     def _upload(self, s: State) -> None:
-        put = _dispatch.native("to_device", s.backend)
-        s.img = put(np.ascontiguousarray(s.rgb))
+        s.img = to_device(s.rgb, s.backend)
         if s.rgb_w is not None:
-            s.img_w = s.img if s.rgb_w is s.rgb else put(np.ascontiguousarray(s.rgb_w))
-        s.prob_d = put(np.ascontiguousarray(s.prob, np.float32))
+            s.img_w = s.img if s.rgb_w is s.rgb else to_device(s.rgb_w, s.backend)
+        s.prob_d = to_device(np.asarray(s.prob, np.float32), s.backend)
 
     def _probability_to_full(self, s: State) -> None:
         H, W = s.rgb.shape[:2]

@@ -1,4 +1,4 @@
-"""OnnxRuntimeRunner on the real models, the Runner lifecycle, input checks and the factory."""
+"""OrtRuntime on the real models, the Runtime lifecycle and input checks."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 import conftest
 from alphacut import BackendUnavailableError, InputError, ModelError
-from alphacut.backends import OnnxRuntimeRunner, Runner, create_runner
+from alphacut.runtime import OrtRuntime, Runtime
 from alphacut.models import get_manifest
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -54,7 +54,7 @@ def _image(name: str):
 def test_real_model_output_shape_range_and_overlap_with_ground_truth(name):
     m = get_manifest(name)
     rgb, gt = _image(name)
-    with OnnxRuntimeRunner(_model(name), threads=1) as r:
+    with OrtRuntime(_model(name), threads=1) as r:
         x = preprocess(rgb, m)
         out = r.infer({r.input_names[0]: x})
         names = r.output_names
@@ -83,7 +83,7 @@ def test_person_model_fails_on_the_wrong_subject_but_u2netp_does_not():
     scores = {}
     for name in ("u2netp", "mediapipe-selfie"):
         m = get_manifest(name)
-        with OnnxRuntimeRunner(_model(name), threads=1) as r:
+        with OrtRuntime(_model(name), threads=1) as r:
             out = r.infer({r.input_names[0]: preprocess(rgb, m)})
             scores[name] = iou(resize_map(foreground(out, m, r.output_names), gt.shape) > 0.5, gt > 0.5)
     assert scores["u2netp"] > scores["mediapipe-selfie"]
@@ -94,7 +94,7 @@ def test_tiny_graph_matches_numpy(tmp_path, rng):
     f.write_bytes(tiny_segmenter(5, 7))
     x = rng.standard_normal((1, 3, 5, 7)).astype(np.float32)
     for src in (f, f.read_bytes()):
-        with OnnxRuntimeRunner(src, threads=1) as r:
+        with OrtRuntime(src, threads=1) as r:
             y = r.infer({"image": x})["mask"]
         np.testing.assert_allclose(y, tiny_segmenter_reference(x), rtol=1e-5, atol=1e-6)
 
@@ -102,8 +102,8 @@ def test_tiny_graph_matches_numpy(tmp_path, rng):
 def test_lifecycle_session_created_once_and_reused(tmp_path):
     f = tmp_path / "tiny.onnx"
     f.write_bytes(tiny_segmenter())
-    r = OnnxRuntimeRunner(f, threads=1)
-    assert isinstance(r, Runner) and not r.is_active and r.session is None
+    r = OrtRuntime(f, threads=1)
+    assert isinstance(r, Runtime) and not r.is_active and r.session is None
     x = np.zeros((1, 3, 8, 8), np.float32)
     r.infer({"image": x})  # activates on first use
     assert r.is_active
@@ -125,7 +125,7 @@ def test_lifecycle_session_created_once_and_reused(tmp_path):
 def test_bad_feeds_raise_input_error(tmp_path):
     f = tmp_path / "tiny.onnx"
     f.write_bytes(tiny_segmenter())
-    with OnnxRuntimeRunner(f) as r:
+    with OrtRuntime(f) as r:
         good = np.zeros((1, 3, 8, 8), np.float32)
         cases = [
             ({"image": good.astype(np.float64)}, "dtype float64"),
@@ -143,7 +143,7 @@ def test_bad_feeds_raise_input_error(tmp_path):
 
 def test_dynamic_shape_model_accepts_other_sizes():
     m = get_manifest("pp-humanseg-v1-lite")
-    with OnnxRuntimeRunner(_model("pp-humanseg-v1-lite"), threads=1) as r:
+    with OrtRuntime(_model("pp-humanseg-v1-lite"), threads=1) as r:
         assert r.input_metadata()[0][1] == (None, 3, None, None)
         y = r.infer({"x": np.zeros((2, 3, 64, 96), np.float32)})[m.output.name]
     assert y.shape == (2, 2, 64, 96)
@@ -154,93 +154,21 @@ def test_corrupt_onnx_is_model_error(tmp_path):
     bad = tmp_path / "bad.onnx"
     bad.write_bytes(real[:100_000])
     with pytest.raises(ModelError, match="cannot load"):
-        OnnxRuntimeRunner(bad).activate()
+        OrtRuntime(bad).activate()
     with pytest.raises(ModelError, match="cannot load"):
-        OnnxRuntimeRunner(b"\x00\x01garbage").activate()
+        OrtRuntime(b"\x00\x01garbage").activate()
     with pytest.raises(ModelError, match="not found"):
-        OnnxRuntimeRunner(tmp_path / "missing.onnx").activate()
+        OrtRuntime(tmp_path / "missing.onnx").activate()
     with pytest.raises(ModelError, match="empty"):
-        OnnxRuntimeRunner(b"")
+        OrtRuntime(b"")
 
 
-def test_bad_runner_arguments(tmp_path):
+def test_bad_runtime_arguments(tmp_path):
     with pytest.raises(InputError, match="threads"):
-        OnnxRuntimeRunner(tmp_path / "x.onnx", threads=-1)
+        OrtRuntime(tmp_path / "x.onnx", threads=-1)
     with pytest.raises(InputError, match="optimization"):
-        OnnxRuntimeRunner(tmp_path / "x.onnx", optimization="max")
+        OrtRuntime(tmp_path / "x.onnx", optimization="max")
     f = tmp_path / "tiny.onnx"
     f.write_bytes(tiny_segmenter())
     with pytest.raises(BackendUnavailableError, match="NoSuchExecutionProvider"):
-        OnnxRuntimeRunner(f, providers=["NoSuchExecutionProvider"]).activate()
-
-
-def test_create_runner_dispatch(tmp_path):
-    f = tmp_path / "tiny.onnx"
-    f.write_bytes(tiny_segmenter())
-    r = create_runner(f)
-    assert isinstance(r, OnnxRuntimeRunner) and r.optimization == "all"
-    r16 = create_runner(f, backend="onnxruntime", precision="fp16", threads=1)
-    assert isinstance(r16, OnnxRuntimeRunner) and r16.optimization == "none"
-    x = np.random.default_rng(0).standard_normal((1, 3, 8, 8)).astype(np.float32)
-    with r, r16:
-        y32 = r.infer({"image": x})["mask"]
-        y16 = r16.infer({"image": x})["mask"]
-    assert y16.dtype == np.float32
-    np.testing.assert_allclose(y16, y32, atol=2e-3)
-    if "CUDAExecutionProvider" not in __import__("onnxruntime").get_available_providers():
-        with pytest.raises(BackendUnavailableError, match="CUDAExecutionProvider.*onnxruntime-gpu"):
-            create_runner(f, backend="cuda").activate()
-    with pytest.raises(InputError, match="backend"):
-        create_runner(f, backend="tflite")
-    with pytest.raises(InputError, match="precision"):
-        create_runner(f, precision="int8")
-
-
-def test_create_runner_tensorrt_unavailable_is_clear(tmp_path):
-    from alphacut.backends import tensorrt_unavailable_reason
-
-    reason = tensorrt_unavailable_reason()
-    if reason is None:
-        pytest.skip("TensorRT is available here; tests/backends/test_tensorrt.py covers it")
-    f = tmp_path / "tiny.onnx"
-    f.write_bytes(tiny_segmenter())
-    with pytest.raises(BackendUnavailableError, match="tensorrt.*not available"):
-        create_runner(f, backend="tensorrt", manifest=get_manifest("u2netp"))
-    # auto falls back to ONNX Runtime
-    assert isinstance(create_runner(f, backend="auto", manifest=get_manifest("u2netp")), OnnxRuntimeRunner)
-
-
-def test_package_imports_without_tensorrt():
-    import subprocess
-
-    code = ("import sys, alphacut.backends, alphacut.models; "
-            "import alphacut.backends.tensorrt; "
-            "assert 'tensorrt' not in sys.modules; assert 'onnx' not in sys.modules; print('ok')")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "ok"
-
-
-def test_create_model_runner_resolves_activates_and_checks(tmp_path, monkeypatch):
-    from alphacut.backends import create_model_runner
-    from alphacut.models import custom_manifest
-
-    monkeypatch.setenv("ALPHACUT_HOME", str(tmp_path / "home"))
-    r = create_model_runner("sinet", _model("sinet"), threads=1)
-    assert r.is_active and r.manifest.name == "sinet"
-    y = r.infer({"data": np.zeros((1, 3, 320, 320), np.float32)})["Softmax/1"]
-    assert y.shape == (1, 2, 320, 320)
-    r.deactivate()
-    # The wrong file for a manifest: one clear ModelError, and a wrong hash is caught first.
-    with pytest.raises(ModelError, match="is not the 'sinet' model file"):
-        create_model_runner("sinet", _model("mediapipe-selfie"))
-    f = tmp_path / "tiny.onnx"
-    f.write_bytes(tiny_segmenter(8, 8))
-    m = custom_manifest(f)
-    with create_model_runner(m) as r2:
-        assert r2.input_names == ["image"]
-    bad = custom_manifest(f, size=(8, 8))
-    from dataclasses import replace
-
-    with pytest.raises(ModelError, match="expected 16x16"):
-        create_model_runner(replace(bad, input=replace(bad.input, size=(16, 16))))
+        OrtRuntime(f, providers=["NoSuchExecutionProvider"]).activate()

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from alphacut import InputError, ModelError
-from alphacut.backends.tensorrt import (SPEC_DIR, BuildSpec, EngineCache, Profile, default_profile,
-                                        load_build_spec)
+from alphacut.runtime.trt.cache import EngineCache
+from alphacut.runtime.trt.spec import SPEC_DIR, BuildSpec, Profile, default_profile, load_build_spec
 from alphacut.models import get_manifest
 
 KEY_ARGS = dict(onnx_sha256="a" * 64, trt_version="10.3.0", gpu_name="NVIDIA H100", compute_capability="9.0",
@@ -82,6 +82,15 @@ def test_failed_build_leaves_nothing(tmp_path):
     with pytest.raises(ModelError):
         cache.get_or_build("k", build, {})
     assert cache.get("k") is None and cache.sidecar("k") is None
+
+
+def test_spec_dir_is_the_checkouts_engines_folder():
+    import alphacut
+
+    pkg = Path(alphacut.__file__).resolve().parent
+    if pkg.parent.name != "python":
+        pytest.skip(f"alphacut is installed ({pkg}), not run from a checkout")
+    assert SPEC_DIR == pkg.parents[1] / "engines" and SPEC_DIR.is_dir()
 
 
 def test_checked_in_specs_load_and_match_their_manifests():

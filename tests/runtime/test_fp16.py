@@ -27,8 +27,8 @@ import pytest
 
 import conftest
 from alphacut import ModelError
-from alphacut.backends import OnnxRuntimeRunner, create_runner
-from alphacut.backends.fp16 import convert
+from alphacut.runtime import OrtRuntime, create_runtime
+from alphacut.runtime.fp16 import convert
 from alphacut.models import get_manifest
 
 onnx = pytest.importorskip("onnx", reason="FP16 conversion needs the onnx package (pip install onnx)")
@@ -49,8 +49,8 @@ FILES = {"u2netp": "u2netp_320.onnx", "mediapipe-selfie": "mediapipe_selfie_segm
 def _maps(name: str, images):
     m = get_manifest(name)
     path = conftest.shared_path("models", FILES[name])
-    r32 = create_runner(path, threads=1)
-    r16 = create_runner(path, precision="fp16", threads=1)
+    r32 = create_runtime(path, threads=1)
+    r16 = create_runtime(path, precision="fp16", threads=1)
     out = []
     with r32, r16:
         for folder, file in images:
@@ -114,7 +114,7 @@ def test_keep_io_types_false_gives_fp16_io(tmp_path):
     TP = onnx.TensorProto
     assert m.graph.input[0].type.tensor_type.elem_type == TP.FLOAT16
     assert m.graph.output[0].type.tensor_type.elem_type == TP.FLOAT16
-    with OnnxRuntimeRunner(m.SerializeToString(), optimization="none") as r:
+    with OrtRuntime(m.SerializeToString(), optimization="none") as r:
         y = r.infer({"image": np.zeros((1, 3, 8, 8), np.float16)})["mask"]
     assert y.dtype == np.float16
     np.testing.assert_allclose(y.astype(np.float32), 1 / (1 + np.exp(-0.25)), atol=1e-3)

@@ -5,7 +5,7 @@ float16 and keeps the graph's inputs and outputs float32 with Cast nodes at the 
 way ``onnxconverter_common.float16.convert_float_to_float16(keep_io_types=True)`` does. Ops that
 must stay float32 (``Resize``'s scales, ``Range``, random generators, non-standard domains) run in
 float32 between Casts. Run through ONNX Runtime on the CPU with graph optimisation off
-(``OnnxRuntimeRunner(..., optimization="none")``), kernels without an fp16 implementation
+(``OrtRuntime(..., optimization="none")``), kernels without an fp16 implementation
 compute in float32 between fp16 tensors, so the result shows the rounding of fp16 weights and
 activations (what dominates TensorRT's FP16 error) rather than fp16 accumulation. With the
 optimiser on, ORT folds those Casts away and the rounding disappears.
@@ -62,7 +62,7 @@ def convert(model: Union[str, Path, bytes, "object"], *, keep_io_types: bool = T
     Returns
     -------
     onnx.ModelProto
-        Serialise with ``.SerializeToString()`` to feed :class:`OnnxRuntimeRunner`.
+        Serialise with ``.SerializeToString()`` to feed :class:`OrtRuntime`.
 
     Raises
     ------

@@ -1,12 +1,12 @@
-"""Network runners and model resolution, side by side with what users would write otherwise.
+"""Network runtimes and model resolution, side by side with what users would write otherwise.
 
-- ``infer``: :class:`OnnxRuntimeRunner` (input checks + dict in/out) against a bare
+- ``infer``: :class:`OrtRuntime` (input checks + dict in/out) against a bare
   ``onnxruntime.InferenceSession.run`` with the same session options, on u2netp (320²) and the
-  MediaPipe selfie model (256²), one intra-op thread. The ratio is the runner's overhead.
+  MediaPipe selfie model (256²), one intra-op thread. The ratio is the runtime's overhead.
 - ``resolve``: :func:`resolve_model` on a cache hit (size + mtime stamp; the hash was checked
   once) against hashing the 4.6 MB file on every call, as rembg's pooch-based check does.
 
-Run: ``PYTHONPATH=python python -m pytest bench/backends/test_bench_backends.py --benchmark-enable --benchmark-group-by=group``
+Run: ``PYTHONPATH=python python -m pytest bench/runtime/test_bench_runtime.py --benchmark-enable --benchmark-group-by=group``
 """
 
 from __future__ import annotations
@@ -36,13 +36,13 @@ def _model(name):
 def test_infer(benchmark, name, impl):
     import onnxruntime as ort
 
-    from alphacut.backends import OnnxRuntimeRunner
+    from alphacut.runtime import OrtRuntime
 
     path = _model(name)
     x = np.random.default_rng(0).random(MODELS[name][1], dtype=np.float32)
     benchmark.group = f"infer {name}"
     if impl == "alphacut":
-        r = OnnxRuntimeRunner(path, threads=1).activate()
+        r = OrtRuntime(path, threads=1).activate()
         feeds = {r.input_names[0]: x}
         benchmark.pedantic(r.infer, args=(feeds,), rounds=30, warmup_rounds=5)
     else:

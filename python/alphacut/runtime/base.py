@@ -1,8 +1,8 @@
-"""The one interface every network backend implements (ONNX Runtime, TensorRT).
+"""The one interface every network runtime implements (ONNX Runtime, TensorRT).
 
 Modelled on Polygraphy's runners: construct cheaply, ``activate()`` loads (or is called on
 first use), ``infer(feeds)`` maps input names to arrays and returns output names to arrays,
-``deactivate()`` frees. Runners are context managers.
+``deactivate()`` frees. Runtimes are context managers.
 """
 
 from __future__ import annotations
@@ -13,14 +13,17 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 
 
-class Runner(ABC):
-    name: str = "runner"
+class Runtime(ABC):
+    """A network engine behind ``activate / infer / deactivate``; subclasses implement the
+    ``*_impl`` hooks and the metadata."""
+
+    name: str = "runtime"
 
     def __init__(self) -> None:
         self.is_active = False
 
     # -- lifecycle -----------------------------------------------------------------------
-    def activate(self) -> "Runner":
+    def activate(self) -> "Runtime":
         if not self.is_active:
             self.activate_impl()
             self.is_active = True
@@ -31,7 +34,7 @@ class Runner(ABC):
             self.deactivate_impl()
             self.is_active = False
 
-    def __enter__(self) -> "Runner":
+    def __enter__(self) -> "Runtime":
         return self.activate()
 
     def __exit__(self, *exc) -> None:

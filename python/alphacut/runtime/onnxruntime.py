@@ -1,4 +1,5 @@
-"""ONNX Runtime runner (CPU by default)."""
+"""The ONNX Runtime network runtime: :class:`OrtRuntime` (the CPU provider by default, or any
+execution provider ONNX Runtime has here, e.g. CUDA)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from ..errors import BackendUnavailableError, InputError, ModelError
-from .base import Runner
+from .base import Runtime
 
 _ORT_TYPES = {
     "tensor(float)": np.float32,
@@ -31,7 +32,7 @@ def _dims(shape) -> Tuple[Optional[int], ...]:
     return tuple(d if isinstance(d, int) and d >= 0 else None for d in shape)
 
 
-class OnnxRuntimeRunner(Runner):
+class OrtRuntime(Runtime):
     """Runs an ONNX model with ONNX Runtime; the session is created once (on :meth:`activate` or
     first use) and reused for every :meth:`infer`.
 
@@ -50,7 +51,7 @@ class OnnxRuntimeRunner(Runner):
 
     Examples
     --------
-    >>> with OnnxRuntimeRunner("u2netp.onnx", threads=1) as r:  # doctest: +SKIP
+    >>> with OrtRuntime("u2netp.onnx", threads=1) as r:  # doctest: +SKIP
     ...     out = r.infer({"input.1": x})["1959"]
     """
 
