@@ -11,9 +11,6 @@ import pytest
 
 import alphacut
 
-# Modules that need what a test machine may lack are imported only when their extra is present.
-_OPTIONAL = {"alphacut.runtime.trt.runner": "tensorrt", "alphacut.runtime.trt.loader": "tensorrt"}
-
 
 def _modules():
     names = ["alphacut"]
@@ -24,9 +21,6 @@ def _modules():
 
 @pytest.mark.parametrize("name", _modules())
 def test_docstring_examples(name):
-    extra = _OPTIONAL.get(name)
-    if extra is not None:
-        pytest.importorskip(extra)
     module = importlib.import_module(name)
     failed, attempted = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE,
                                         verbose=False, report=True)

@@ -167,9 +167,9 @@ def test_help_runs_as_a_program():
 
 def test_gpu_backends_without_a_gpu_fail_clearly(tmp_path, capsys):
     """--backend cuda / --runtime onnxruntime-cuda where they cannot run: exit 1, the reason, no output."""
-    import alphacut.cuda
+    from alphacut import device
 
-    if alphacut.cuda.is_available():
+    if device.is_available():
         pytest.skip("a CUDA device is present; tests/gpu covers the cuda path")
     p = _small_photo(tmp_path, "g.jpg")
     out = tmp_path / "g.png"

@@ -105,9 +105,10 @@ def test_refined_cutout_on_device_matches_cpu(sessions, name):
     diff = np.abs(a_emu - a_cpu)
     # The same uint8 working image on both; the solve's reductions and the foreground's sweeps
     # run in another order on the device: small differences in the band only.
-    assert diff.mean() < 0.25 and np.percentile(diff, 99.9) <= 8, (diff.mean(), diff.max())
+    # Measured: at most 1 LSB anywhere, mean < 1e-4 (the same uint8 working image on both).
+    assert diff.max() <= 2 and diff.mean() < 0.01, (diff.mean(), diff.max())
     sad_emu, sad_cpu = (matte_errors(a.astype(np.float32) / 255, gt)["sad"] for a in (a_emu, a_cpu))
-    assert sad_emu <= 1.02 * sad_cpu + 0.05, (sad_emu, sad_cpu)
+    assert sad_emu <= 1.002 * sad_cpu + 0.01, (sad_emu, sad_cpu)
     # Colour: the image where opaque, the estimated foreground on soft pixels, 0 where transparent.
     both = lambda v: (a_emu == v) & (a_cpu == v)  # noqa: E731
     np.testing.assert_array_equal(r_emu.rgba[both(255)][:, :3], rgb[both(255)])
