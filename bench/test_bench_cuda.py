@@ -17,8 +17,7 @@ import pytest
 import alphacut
 import alphacut.device
 from alphacut import ops
-from alphacut.ops import pack_rgba
-from alphacut.ops import preprocess
+from alphacut.ops import pack_rgba, preprocess
 
 pytestmark = pytest.mark.skipif(
     not alphacut.device.is_available(), reason=f"no CUDA device: {alphacut.device.why_unavailable()}"
@@ -189,9 +188,8 @@ def test_estimate_foreground(benchmark, inputs, impl):
 def test_solve_alpha(benchmark, impl):
     """One solve on the real composite (lemur on leaves, 440 x 680, 35k unknown pixels, GT trimap),
     tol 1e-3 as the default; prints the time per CG iteration against the per-iteration floor."""
-    from PIL import Image
-
     from conftest import SHARED_DATA
+    from PIL import Image
 
     benchmark.group = "solve_alpha 0.3 MP, 35k unknowns"
     if not hasattr(alphacut._core, "solve_alpha_cuda"):

@@ -23,7 +23,6 @@ import time
 
 import numpy as np
 import pytest
-
 from conftest import SHARED_DATA
 
 U2NETP = SHARED_DATA / "models" / "u2netp_320.onnx"

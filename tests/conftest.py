@@ -117,6 +117,7 @@ def fresh_sessions():
 def tiny(tmp_path, fresh_sessions):
     """A Session on a tiny generated segmenter (tests/pipeline/tiny_models.py)."""
     import tiny_models as tm
+
     from alphacut import Session
     from alphacut.models.manifest import InputSpec, ModelManifest, OutputSpec
 

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import tiny_models as tm
+from conftest import load_rgb, shared_path
 from PIL import Image
 
 import alphacut
@@ -16,8 +18,6 @@ import alphacut.session
 from alphacut import Session
 from alphacut.models import get_manifest
 from alphacut.pipeline import PERSON_MODELS
-from conftest import load_rgb, shared_path
-import tiny_models as tm
 
 
 def test_session_arrays(tiny):
@@ -69,8 +69,9 @@ P3M = ["p3m_p_09ba26b4__on_leaves", "p3m_p_514ca06a__on_GT26r", "p3m_p_514ca06a_
 
 
 def test_portrait_mode_routes_to_a_person_model_and_it_is_better_on_portraits(u2netp_home, tmp_path):
-    from alphacut.metrics import matte_errors
     from conftest import load_gray
+
+    from alphacut.metrics import matte_errors
 
     name = _cache_person_model(tmp_path / "alphacut_home")
     portrait = Session(mode="portrait", refine=False, foreground=False)

@@ -7,7 +7,8 @@ alphacut's own, on NumPy arrays. :mod:`alphacut.ops` holds the native ops,
 
 from __future__ import annotations
 
-from . import config
+from . import config, image, ops
+from .compat.rembg import new_session, remove
 from .errors import (
     BackendUnavailableError,
     DecodeError,
@@ -17,10 +18,8 @@ from .errors import (
     InternalError,
     ModelError,
 )
-from . import image, ops
-from .compat.rembg import new_session, remove
+from .ops import get_num_threads, set_num_threads
 from .session import Session
-from .ops import set_num_threads, get_num_threads
 
 __version__ = "0.1.0"
 

@@ -34,7 +34,7 @@ _RUNTIME_NAMES = ("onnxruntime", "onnxruntime-cuda", "tensorrt")
 
 _RUNTIMES: Dict[Tuple[str, str, str, Optional[int]], Any] = {}
 _RUNTIMES_LOCK = threading.Lock()
-_SESSIONS: Dict[Tuple, "Session"] = {}
+_SESSIONS: Dict[Tuple, Session] = {}
 _SESSIONS_LOCK = threading.Lock()
 
 
@@ -61,7 +61,7 @@ def clear_sessions() -> None:
         _SESSIONS.clear()
 
 
-def cached_session(model: str = DEFAULT_MODEL, **kwargs) -> "Session":
+def cached_session(model: str = DEFAULT_MODEL, **kwargs) -> Session:
     """A :class:`Session` for ``model`` and ``kwargs``, created once and reused."""
     key = (model, tuple(sorted((k, repr(v)) for k, v in kwargs.items())))
     with _SESSIONS_LOCK:

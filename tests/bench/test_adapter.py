@@ -3,15 +3,14 @@ this build)."""
 
 import io
 
-import numpy as np
 import pytest
+from conftest import shared_path
 from PIL import Image
 
 import alphacut
 from alphacut.bench import BenchConfig, run_benchmark
 from alphacut.bench.adapter import PipelineTarget, check_backend
 from alphacut.bench.inputs import procedural
-from conftest import shared_path
 
 
 def _api():

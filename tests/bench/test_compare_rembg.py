@@ -9,10 +9,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import shared_path
 from PIL import Image
 
 import alphacut
-from conftest import shared_path
 
 SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "compare_rembg.py"
 

@@ -6,8 +6,19 @@ import numpy as np
 import pytest
 
 import alphacut
-from alphacut.bench import (BenchConfig, SCHEMA, load_json, measure, plot, render_markdown, render_text,
-                            results_table, run_benchmark, validate_report, write_json)
+from alphacut.bench import (
+    SCHEMA,
+    BenchConfig,
+    load_json,
+    measure,
+    plot,
+    render_markdown,
+    render_text,
+    results_table,
+    run_benchmark,
+    validate_report,
+    write_json,
+)
 from alphacut.bench.harness import CalibrationTarget, Target, load_factory, ordered_stages
 from alphacut.bench.inputs import procedural
 

@@ -3,7 +3,6 @@ file among good ones, exit codes, atomic outputs that never overwrite an input, 
 
 from __future__ import annotations
 
-import io
 import os
 import subprocess
 import sys
@@ -11,11 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import shared_path
 from PIL import Image
 
 from alphacut.cli import main
-from conftest import REPO, shared_path
-
 
 
 @pytest.fixture(autouse=True)

@@ -4,14 +4,12 @@ device (tests/ops already run every op on cuda too, through the `backend` fixtur
 
 import numpy as np
 import pytest
+from conftest import load_gray, load_rgb, shared_path
 
 import alphacut
 import alphacut.device
 from alphacut import ops
-from alphacut.ops import pack_rgba
-from alphacut.ops import preprocess, preprocess_into
-
-from conftest import load_gray, load_rgb, shared_path
+from alphacut.ops import pack_rgba, preprocess, preprocess_into
 
 pytestmark = [
     pytest.mark.gpu,

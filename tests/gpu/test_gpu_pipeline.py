@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import COMPOSITES, load_gray, load_rgb, shared_path
 
 from alphacut import device
-from conftest import COMPOSITES, load_gray, load_rgb, shared_path
 
 pytestmark = [
     pytest.mark.gpu,

@@ -10,11 +10,11 @@ import zlib
 
 import numpy as np
 import pytest
+from conftest import shared_path
 from PIL import Image
 
 import alphacut
 from alphacut.image import ImageTooLargeError, decode_image
-from conftest import shared_path
 
 
 def _png_bytes(im: Image.Image, **kw) -> bytes:

@@ -9,11 +9,11 @@ import zlib
 
 import numpy as np
 import pytest
+from conftest import shared_path
 from PIL import Image
 
 import alphacut
 from alphacut.image import encode_png
-from conftest import shared_path
 
 
 def _png_chunks(data: bytes):

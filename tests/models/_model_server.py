@@ -13,8 +13,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Iterator
 
-from alphacut.models import ModelManifest
 from _tiny_onnx import tiny_segmenter
+
+from alphacut.models import ModelManifest
 
 GOOD = tiny_segmenter()
 GOOD_MD5 = hashlib.md5(GOOD).hexdigest()

@@ -7,9 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import conftest
 import pytest
 
-import conftest
 from alphacut.cli import main
 
 

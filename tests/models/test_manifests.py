@@ -7,13 +7,20 @@ import re
 import sys
 from pathlib import Path
 
+import conftest
 import numpy as np
 import pytest
 
-import conftest
 from alphacut import InputError, ModelError
-from alphacut.models import (DEFAULT_MODEL, check_io, custom_manifest, file_hash, get_manifest, list_manifests,
-                             validate_model_file)
+from alphacut.models import (
+    DEFAULT_MODEL,
+    check_io,
+    custom_manifest,
+    file_hash,
+    get_manifest,
+    list_manifests,
+    validate_model_file,
+)
 from alphacut.models.zoo import REMBG_RELEASE
 
 sys.path.insert(0, str(Path(__file__).parent))

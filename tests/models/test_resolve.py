@@ -15,7 +15,14 @@ from alphacut.models import file_hash, get_manifest, resolve, resolve_model, ver
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _model_server import (  # noqa: E402
-    CORRUPT, GOOD, Handler, cache_listing, isolate_home, manifest, no_partial_files, serve,
+    CORRUPT,
+    GOOD,
+    Handler,
+    cache_listing,
+    isolate_home,
+    manifest,
+    no_partial_files,
+    serve,
 )
 
 

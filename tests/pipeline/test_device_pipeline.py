@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import COMPOSITES, load_gray, load_rgb, shared_path
 
 import alphacut
 from alphacut import _core, device
 from alphacut.pipeline import resolve_backend
-from conftest import COMPOSITES, load_gray, load_rgb, shared_path
 
 pytestmark = pytest.mark.skipif(not _core.built_with_emu, reason="built without the emulation (-DALPHACUT_EMU=ON)")
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import load_rgb, shared_path
 from PIL import Image
 
 import alphacut
 from alphacut.models.manifest import IMAGENET_MEAN, IMAGENET_STD, InputSpec, OutputSpec
 from alphacut.pipeline import network as pp
-from conftest import load_rgb, shared_path
 
 
 def test_normalisation_matches_numpy(rng):
@@ -34,8 +34,6 @@ def test_bgr_nhwc_and_sinet_style_scale(rng):
 
 
 def test_shrink_is_antialiased_bilinear(rng):
-    from PIL import Image
-
     rgb = rng.integers(0, 256, (150, 100, 3), dtype=np.uint8)  # under 4x: the filter alone
     spec = InputSpec(size=(60, 40))
     x = pp.preprocess(rgb, spec)[0].transpose(1, 2, 0)
@@ -44,10 +42,6 @@ def test_shrink_is_antialiased_bilinear(rng):
 
 
 def test_large_shrink_stays_close_to_the_plain_filter():
-    from PIL import Image
-
-    from conftest import load_rgb, shared_path
-
     rgb = load_rgb(shared_path("images", "composites", "input", "lemur__on_leaves.jpg"))
     big = np.asarray(Image.fromarray(rgb).resize((rgb.shape[1] * 3, rgb.shape[0] * 3), Image.Resampling.BICUBIC))
     small = pp.shrink_for_network(big, (320, 320))

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import tiny_models as tm
+from conftest import COMPOSITES, load_gray, load_rgb, shared_path
 
 import alphacut
 from alphacut.models.manifest import InputSpec, ModelManifest, OutputSpec
 from alphacut.pipeline import Pipeline, get_mode, stages
-from alphacut.runtime import create_runtime
 from alphacut.pipeline.matting_net import tile_origins, trimap_matting
-from conftest import COMPOSITES, load_gray, load_rgb, shared_path
-
-import tiny_models as tm
+from alphacut.runtime import create_runtime
 
 
 @pytest.fixture
@@ -274,8 +273,7 @@ def test_default_pipeline_beats_bilinear_mask_on_composites():
     exact GT than the plain bilinear-upscaled u2netp mask (QUALITY_NOTES: 37.9), and than rembg
     2.0.86's ``alpha_matting=True`` with the same u2netp file (QUALITY_NOTES: 33.4; measured side by
     side by bench/compare_rembg.py)."""
-    from alphacut import ops
-    from alphacut import Session
+    from alphacut import Session, ops
     from alphacut.metrics import matte_errors
 
     s = Session("u2netp", model_path=shared_path("models", "u2netp_320.onnx"), foreground=False)
@@ -300,8 +298,7 @@ def test_above_one_megapixel_the_upscaled_solve_beats_bilinear(name):
     is approximate at the new size) must still come out closer to the GT than the plain mask."""
     from PIL import Image
 
-    from alphacut import ops
-    from alphacut import Session
+    from alphacut import Session, ops
     from alphacut.metrics import matte_errors
 
     rgb = load_rgb(shared_path("images", "composites", "input", f"{name}.jpg"))

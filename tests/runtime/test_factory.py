@@ -10,14 +10,13 @@ import warnings
 from dataclasses import replace
 from pathlib import Path
 
+import conftest
 import numpy as np
 import pytest
 
-import conftest
 from alphacut import BackendUnavailableError, InputError, ModelError
 from alphacut.models import custom_manifest, get_manifest
-from alphacut.runtime import (RUNTIMES, OrtRuntime, Runtime, create_runtime, load_runtime,
-                              tensorrt_unavailable_reason)
+from alphacut.runtime import RUNTIMES, OrtRuntime, Runtime, create_runtime, load_runtime, tensorrt_unavailable_reason
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "models"))
 from _tiny_onnx import tiny_segmenter  # noqa: E402

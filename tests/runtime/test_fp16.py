@@ -22,14 +22,14 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import conftest
 import numpy as np
 import pytest
 
-import conftest
 from alphacut import ModelError
+from alphacut.models import get_manifest
 from alphacut.runtime import OrtRuntime, create_runtime
 from alphacut.runtime.fp16 import convert
-from alphacut.models import get_manifest
 
 onnx = pytest.importorskip("onnx", reason="FP16 conversion needs the onnx package (pip install onnx)")
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import conftest
 import numpy as np
 import pytest
 
-import conftest
 from alphacut import BackendUnavailableError, InputError, ModelError
-from alphacut.runtime import OrtRuntime, Runtime
 from alphacut.models import get_manifest
+from alphacut.runtime import OrtRuntime, Runtime
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1] / "models"))

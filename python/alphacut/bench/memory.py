@@ -78,7 +78,7 @@ class PeakRSS:
     def __init__(self) -> None:
         self.result: Dict[str, object] = {}
 
-    def __enter__(self) -> "PeakRSS":
+    def __enter__(self) -> PeakRSS:
         self._reset = reset_peak()
         st = read_status()
         self._before = st.get("VmRSS", maxrss_mb())

@@ -46,9 +46,8 @@ def register(sub):
 
 
 def _run(args) -> int:
-    from ..bench import BenchConfig, make_images, parse_sizes, render_markdown, render_text, run_benchmark
+    from ..bench import BenchConfig, make_images, parse_sizes, render_markdown, render_text, run_benchmark, write_json
     from ..bench import plot as draw
-    from ..bench import write_json
     from ..bench.inputs import find_photo
 
     if args.plot:  # fail before measuring for minutes, not after

@@ -216,9 +216,9 @@ def _runtime_and_backend(args) -> Tuple[str, str]:
 
 def _run(args) -> int:
     from .._files import write_atomic
-    from ..session import Session
     from ..errors import Error, InputError
     from ..image import encode
+    from ..session import Session
 
     if args.sample:
         if args.inputs:

@@ -11,8 +11,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from .. import image
-from .. import ops
+from .. import image, ops
 from ..errors import InputError, ModelError
 from ..models.manifest import InputSpec, OutputSpec
 from ..pipeline import CutoutResult, get_mode
@@ -245,24 +244,24 @@ def _matting_run(session: Session, rgb: np.ndarray, tm: Dict[str, float]) -> Cut
 # ---------------------------------------------------------------------------------------------
 
 
-def plan(pipe: "Pipeline", want_rgba: bool) -> List[Tuple[str, Any]]:
+def plan(pipe: Pipeline, want_rgba: bool) -> List[Tuple[str, Any]]:
     """The stages of :class:`~alphacut.pipeline.Pipeline` with ``rembg_compat``: rembg's
     preprocessing, the network, its mask at full size, its naive cutout (host arrays only)."""
     spec, runtime = pipe.manifest.input, pipe.runtime
 
-    def preprocess(s: "State") -> None:
+    def preprocess(s: State) -> None:
         s.x = rembg_preprocess(s.rgb, spec)
 
-    def segment(s: "State") -> None:
+    def segment(s: State) -> None:
         outs = runtime.infer({spec.name or runtime.input_names[0]: s.x})
         s.prob = raw_output(outs, pipe.manifest.output, runtime.output_names)
         s.info["rembg_compat"] = True
 
-    def resize(s: "State") -> None:
+    def resize(s: State) -> None:
         s.mask = rembg_mask(s.prob, s.rgb.shape[:2])
         s.alpha = s.mask.astype(np.float32) / 255.0
 
-    def pack_naive(s: "State") -> None:
+    def pack_naive(s: State) -> None:
         s.rgba = naive_cutout(s.rgb, s.mask)
 
     steps = [("preprocess", preprocess), ("segment", segment), ("resize", resize)]

@@ -12,7 +12,7 @@ from .manifest import InputSpec, ModelManifest, OutputSpec
 _ACTIVATIONS = ("none", "sigmoid", "softmax")
 
 
-def custom_manifest(path: Union[str, "os.PathLike[str]"], size: Optional[Tuple[int, int]] = None, *,
+def custom_manifest(path: Union[str, os.PathLike[str]], size: Optional[Tuple[int, int]] = None, *,
                     mean: Sequence[float] = (0.0, 0.0, 0.0), std: Sequence[float] = (1.0, 1.0, 1.0),
                     scale: float = 1.0 / 255.0, color: str = "RGB", layout: str = "NCHW",
                     output: Union[int, str] = 0, channel: int = 0, activation: str = "none",

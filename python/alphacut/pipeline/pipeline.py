@@ -181,7 +181,7 @@ class Pipeline:
                 f"{matting_manifest.name!r} is a trimap-free matting network: use it as the model, not as matting_model"
             )
 
-    def with_mode(self, mode, *, rembg_compat: Optional[bool] = None) -> "Pipeline":
+    def with_mode(self, mode, *, rembg_compat: Optional[bool] = None) -> Pipeline:
         """The same pipeline (model, runtimes, backend, tile, options) with other mode settings
         (and ``rembg_compat`` when given)."""
         p = copy.copy(self)

@@ -18,8 +18,8 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 
 from .. import ops
-from ..ops import _dispatch
 from ..models.manifest import ModelManifest
+from ..ops import _dispatch
 from .modes import ModeSettings
 from .network import preprocess, read_probability
 

@@ -23,7 +23,7 @@ class Runtime(ABC):
         self.is_active = False
 
     # -- lifecycle -----------------------------------------------------------------------
-    def activate(self) -> "Runtime":
+    def activate(self) -> Runtime:
         if not self.is_active:
             self.activate_impl()
             self.is_active = True
@@ -34,7 +34,7 @@ class Runtime(ABC):
             self.deactivate_impl()
             self.is_active = False
 
-    def __enter__(self) -> "Runtime":
+    def __enter__(self) -> Runtime:
         return self.activate()
 
     def __exit__(self, *exc) -> None:

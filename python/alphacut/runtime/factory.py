@@ -59,7 +59,7 @@ def _checked(runtime: str, precision: str) -> str:
     return runtime
 
 
-def create_runtime(path: Union[str, "os.PathLike[str]"], runtime: str = "onnxruntime", precision: str = "fp32", *,
+def create_runtime(path: Union[str, os.PathLike[str]], runtime: str = "onnxruntime", precision: str = "fp32", *,
                    manifest=None, threads: Optional[int] = None, providers: Optional[Sequence[str]] = None,
                    engine_cache=None) -> Runtime:
     """A runtime for the ONNX file at ``path``.

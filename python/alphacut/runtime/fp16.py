@@ -16,7 +16,7 @@ Needs the ``onnx`` package.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Set, Union
+from typing import Dict, Iterable, List, Union
 
 import numpy as np
 
@@ -46,7 +46,7 @@ def _to_fp16(arr: np.ndarray) -> np.ndarray:
     return np.clip(arr, -FP16_MAX, FP16_MAX).astype(np.float16)
 
 
-def convert(model: Union[str, Path, bytes, "object"], *, keep_io_types: bool = True,
+def convert(model: Union[str, Path, bytes, object], *, keep_io_types: bool = True,
             fp32_ops: Iterable[str] = DEFAULT_FP32_OPS):
     """Convert an ONNX model's float32 computation to float16.
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from alphacut import InputError, ModelError
+from alphacut.models import get_manifest
 from alphacut.runtime.trt.cache import EngineCache
 from alphacut.runtime.trt.spec import SPEC_DIR, BuildSpec, Profile, default_profile, load_build_spec
-from alphacut.models import get_manifest
 
 KEY_ARGS = dict(onnx_sha256="a" * 64, trt_version="10.3.0", gpu_name="NVIDIA H100", compute_capability="9.0",
                 manifest_version=1)

@@ -8,10 +8,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import conftest
 import numpy as np
 import pytest
 
-import conftest
 from alphacut.models import get_manifest
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
@@ -59,8 +59,8 @@ def test_u2netp_engine_matches_onnxruntime(trt_ready, tmp_path, precision, max_d
 
 
 def test_dynamic_profile_pp_humanseg(trt_ready, tmp_path):
-    from alphacut.runtime import EngineCache, create_runtime
     from alphacut import InputError
+    from alphacut.runtime import EngineCache, create_runtime
 
     path = conftest.shared_path("models", "pp_humansegv1_lite_224x398.onnx")
     m = get_manifest("pp-humanseg-v1-lite")

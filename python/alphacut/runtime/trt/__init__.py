@@ -14,8 +14,14 @@ build specs and the cache are tested without a GPU.
 from __future__ import annotations
 
 from .cache import EngineCache, engine_cache_dir
-from .loader import (EngineFromBytes, EngineFromNetwork, NetworkFromOnnxPath, SaveEngine, build_or_load_engine,
-                     import_tensorrt)
+from .loader import (
+    EngineFromBytes,
+    EngineFromNetwork,
+    NetworkFromOnnxPath,
+    SaveEngine,
+    build_or_load_engine,
+    import_tensorrt,
+)
 from .runner import TensorRTRuntime
 from .spec import SPEC_DIR, BuildSpec, Profile, default_profile, load_build_spec
 
