@@ -123,7 +123,8 @@ def tiny(tmp_path, fresh_sessions):
 
     path = tm.segmenter(tmp_path / "seg.onnx", size=(64, 64))
     man = ModelManifest(name="tiny_seg", kind="segmenter", file="seg.onnx",
-                        input=InputSpec(name="input", size=(64, 64)), output=OutputSpec(channel=1, activation="softmax"))
+                        input=InputSpec(name="input", size=(64, 64)),
+                        output=OutputSpec(channel=1, activation="softmax"))
     return Session(man, model_path=path)
 
 

@@ -102,5 +102,5 @@ def test_deprecated_cuda_alias_warns_and_forwards():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         with pytest.raises(AttributeError, match="no_such_name"):
-            cuda.no_such_name
+            _ = cuda.no_such_name
     assert "to_device" in dir(cuda)

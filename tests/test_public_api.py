@@ -61,4 +61,4 @@ def test_io_is_a_deprecated_alias_of_image():
     assert aio.write_atomic is alphacut.image.write_atomic
     assert "io" not in alphacut.__all__
     with pytest.raises(AttributeError, match="no attribute 'nonexistent'"):
-        alphacut.nonexistent
+        _ = alphacut.nonexistent

@@ -6,7 +6,9 @@
 - ``resolve``: :func:`resolve_model` on a cache hit (size + mtime stamp; the hash was checked
   once) against hashing the 4.6 MB file on every call, as rembg's pooch-based check does.
 
-Run: ``PYTHONPATH=python python -m pytest bench/runtime/test_bench_runtime.py --benchmark-enable --benchmark-group-by=group``
+Run::
+
+    PYTHONPATH=python python -m pytest bench/runtime/test_bench_runtime.py --benchmark-enable --benchmark-group-by=group
 """
 
 from __future__ import annotations

@@ -41,7 +41,7 @@ def test_gpu_backend_without_gpu_is_refused_before_measuring(backend, capsys):
     from alphacut.bench.machine import gpus
 
     if gpus():
-        pytest.skip("a GPU is present: --backend %s is legitimate here" % backend)
+        pytest.skip(f"a GPU is present: --backend {backend} is legitimate here")
     rc = main(["bench", "--backend", backend, "--sizes", "8x8", "-q"])
     captured = capsys.readouterr()
     assert rc == 1 and "needs an NVIDIA GPU" in captured.err and "Traceback" not in captured.err

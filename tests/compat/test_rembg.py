@@ -174,7 +174,8 @@ def test_alpha_matting_runs_where_the_session_runs(tmp_path, fresh_sessions):
         pytest.skip("the emulated kernels are not in this build (-DALPHACUT_EMU=ON)")
     path = tm.segmenter(tmp_path / "seg.onnx", size=(64, 64))
     man = ModelManifest(name="tiny_seg", kind="segmenter", file="seg.onnx",
-                        input=InputSpec(name="input", size=(64, 64)), output=OutputSpec(channel=1, activation="softmax"))
+                        input=InputSpec(name="input", size=(64, 64)),
+                        output=OutputSpec(channel=1, activation="softmax"))
     s = Session(man, model_path=path, backend="emu")
     rgb, _ = tm.red_disk(90, 120, soft=4)
     wide = remove(rgb, session=s, alpha_matting=True, alpha_matting_erode_size=20)

@@ -82,7 +82,8 @@ def test_falls_back_through_sources_in_order(server, home):
                  f"{server}/good.onnx")
     p = resolve_model(m, progress=False)
     assert p.read_bytes() == GOOD
-    assert [Handler.hits[k] for k in ("/missing.onnx", "/corrupt.onnx", "/truncated.onnx", "/good.onnx")] == [1, 1, 3, 1]
+    hits = [Handler.hits[k] for k in ("/missing.onnx", "/corrupt.onnx", "/truncated.onnx", "/good.onnx")]
+    assert hits == [1, 1, 3, 1]
     assert no_partial_files(home)
 
 

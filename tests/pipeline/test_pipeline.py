@@ -28,7 +28,8 @@ def tiny_seg(tmp_path_factory):
     d = tmp_path_factory.mktemp("models")
     path = tm.segmenter(d / "seg.onnx", size=(64, 64))
     man = ModelManifest(name="tiny_seg", kind="segmenter", file="seg.onnx",
-                        input=InputSpec(name="input", size=(64, 64)), output=OutputSpec(channel=1, activation="softmax"))
+                        input=InputSpec(name="input", size=(64, 64)),
+                        output=OutputSpec(channel=1, activation="softmax"))
     return man, create_runtime(path)
 
 

@@ -109,7 +109,7 @@ def test_trt_names_are_lazy_attributes_of_the_package():
         assert getattr(rt, name) is getattr(trt, name)
     assert issubclass(trt.TensorRTRuntime, Runtime)
     with pytest.raises(AttributeError):
-        rt.NoSuchThing
+        _ = rt.NoSuchThing
 
 
 def test_load_runtime_resolves_activates_and_checks(tmp_path, monkeypatch):
@@ -166,7 +166,7 @@ def test_backends_alias_warns_and_maps_to_the_new_names(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         with pytest.raises(AttributeError, match="no_such_name"):
-            backends.no_such_name
+            _ = backends.no_such_name
     assert {"create_runner", "create_model_runner", "Runner"} <= set(dir(backends))
 
     f = _tiny(tmp_path, 8, 8)

@@ -160,7 +160,7 @@ def results_table(rep: Dict[str, object], markdown: bool = True) -> str:
         lines += ["| " + " | ".join(row) + " |" for row in rows]
         return "\n".join(lines)
     widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
-    fmt = "  ".join("{:>%d}" % w for w in widths)
+    fmt = "  ".join(f"{{:>{w}}}" for w in widths)
     return "\n".join([fmt.format(*head)] + [fmt.format(*row) for row in rows])
 
 
@@ -170,8 +170,8 @@ def budget_lines(rep: Dict[str, object], budget_ms: float = 1000.0) -> List[str]
     for r in rep["results"]:  # type: ignore[index]
         lat = r["latency_ms"]
         verdict = "under" if lat["median"] < budget_ms else "over"
-        out.append(f"{r['size']}: median {lat['median']:,.0f} ms ({lat['median'] / budget_ms:.2f} x {budget_ms:,.0f} ms, "
-                   f"{verdict}), p99 {lat['p99']:,.0f} ms")
+        out.append(f"{r['size']}: median {lat['median']:,.0f} ms "
+                   f"({lat['median'] / budget_ms:.2f} x {budget_ms:,.0f} ms, {verdict}), p99 {lat['p99']:,.0f} ms")
     return out
 
 
@@ -257,7 +257,8 @@ def plot(rep: Dict[str, object], path, budget_ms: float = 1000.0) -> Path:
     ax.set_ylim(0, max(max(bottoms, default=0.0), budget_ms) * 1.12)  # room for the labels
     ax.axhline(budget_ms, color="crimson", linestyle="--", linewidth=1.2, label=f"{budget_ms:.0f} ms")
     t = rep.get("target") or {}
-    ax.set_title(f"alphacut {t.get('model', '')} on {t.get('backend', '')}: median latency per stage".replace("  ", " "))
+    title = f"alphacut {t.get('model', '')} on {t.get('backend', '')}: median latency per stage"
+    ax.set_title(title.replace("  ", " "))
     ax.set_ylabel("ms")
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()

@@ -31,7 +31,8 @@ def register(sub):
                    help="bytes: JPEG in, PNG out, decode and encode timed (default); array: RGB in, RGBA out")
     p.add_argument("--image", default=None, help="photo to make the inputs from (default: the shared data photo, "
                                                   "else a procedural scene)")
-    p.add_argument("--threads", type=int, default=None, help="threads for alphacut's CPU ops and the network's intra-op pool (default: "
+    p.add_argument("--threads", type=int, default=None,
+                   help="threads for alphacut's CPU ops and the network's intra-op pool (default: "
                         "ALPHACUT_NUM_THREADS for the ops, ONNX Runtime's default for the network)")
     p.add_argument("--target", default="pipeline", choices=("pipeline", "calibration"),
                    help="calibration: a target of known cost (100 MiB, 50 ms) to check the harness on this machine")

@@ -265,5 +265,6 @@ def _from_array(a: np.ndarray) -> DecodedImage:
         alpha = np.ascontiguousarray(u8[:, :, 3])
     else:
         rgb = np.ascontiguousarray(u8)
-    info = {"format": "ndarray", "mode": f"{a.dtype}{a.shape[2:] or ''}", "size": rgb.shape[:2], "orientation": 1, "bits": bits}
+    info = {"format": "ndarray", "mode": f"{a.dtype}{a.shape[2:] or ''}", "size": rgb.shape[:2], "orientation": 1,
+            "bits": bits}
     return DecodedImage(rgb, alpha, info)

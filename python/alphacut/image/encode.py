@@ -90,7 +90,8 @@ def encode_webp(rgba: np.ndarray, *, lossless: bool = False, quality: int = 90) 
     if not 0 <= int(quality) <= 100:
         raise InputError(f"quality must be 0..100, got {quality!r}")
     buf = _io.BytesIO()
-    Image.fromarray(rgba, "RGBA").save(buf, "WEBP", lossless=bool(lossless), quality=int(quality), method=0 if not lossless else 1)
+    Image.fromarray(rgba, "RGBA").save(buf, "WEBP", lossless=bool(lossless), quality=int(quality),
+                                       method=0 if not lossless else 1)
     return buf.getvalue()
 
 

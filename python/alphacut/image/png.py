@@ -113,7 +113,8 @@ def encode_png(
     h, w = a.shape[:2]
     if h == 0 or w == 0:
         raise InputError(f"encode_png: image is empty (shape {a.shape})")
-    if isinstance(compress_level, bool) or not isinstance(compress_level, (int, np.integer)) or not 0 <= compress_level <= 9:
+    if (isinstance(compress_level, bool) or not isinstance(compress_level, (int, np.integer))
+            or not 0 <= compress_level <= 9):
         raise InputError(f"compress_level must be an integer 0..9, got {compress_level!r}")
     if filter not in _PNG_FILTERS:
         raise InputError(f"filter must be one of {', '.join(_PNG_FILTERS)}, got {filter!r}")
@@ -132,7 +133,8 @@ def encode_png(
         rows = a[y0:y1]
         prev = a[y0 - 1] if y0 > 0 else None
         f = _filter_rows(rows, prev, kind)
-        comp = zlib.compressobj(int(compress_level), zlib.DEFLATED, -15, 8, zlib.Z_FILTERED if kind else zlib.Z_DEFAULT_STRATEGY)
+        strategy = zlib.Z_FILTERED if kind else zlib.Z_DEFAULT_STRATEGY
+        comp = zlib.compressobj(int(compress_level), zlib.DEFLATED, -15, 8, strategy)
         last = i == len(starts) - 1
         data = comp.compress(f) + comp.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
         return data, zlib.adler32(f), f.size

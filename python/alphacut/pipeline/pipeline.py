@@ -129,7 +129,8 @@ def check_rgb(rgb) -> np.ndarray:
     """``rgb`` as an (H, W, 3) uint8 array, or :class:`InputError` saying what it is instead."""
     rgb = np.asarray(rgb)
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
-        raise InputError(f"image: expected (H, W, 3) uint8 RGB, got {rgb.shape} {rgb.dtype} (use alphacut.image.decode_image)")
+        raise InputError(f"image: expected (H, W, 3) uint8 RGB, got {rgb.shape} {rgb.dtype} "
+                         "(use alphacut.image.decode_image)")
     if rgb.shape[0] == 0 or rgb.shape[1] == 0:
         raise InputError(f"image: the image is empty (shape {rgb.shape})")
     return rgb
