@@ -354,7 +354,7 @@ def render(res, ratio) -> str:
     out += pair_table(lambda m: lat[m]["median"] if m in lat else None,
                       f"## Latency on the {n} exact-GT images (≤ 960 px; median over images of each image's median)")
     for size, d in res["latency_sizes"].items():
-        out += pair_table(lambda m: (d.get(m) or {}).get("median"), f"## Latency at {size} (median of runs)")
+        out += pair_table(lambda m, d=d: (d.get(m) or {}).get("median"), f"## Latency at {size} (median of runs)")
         out += [f"Input: {d['_input']}."]
         skipped = [m for m in methods if d.get(m) is None]
         if skipped:

@@ -168,7 +168,7 @@ def evaluate(names: Optional[List[str]] = None, *, mode: str = "general", pymatt
                 probabilities[name] = p320
         row = Row(name, img.shape[:2])
 
-        def score(key, alpha, ms=None):
+        def score(key, alpha, ms=None, *, row=row, gt=gt, band=band):
             e = matte_errors(alpha, gt, band)
             row.sad[key], row.sad_band[key] = e["sad"], e["sad_band"]
             if ms is not None:
@@ -216,8 +216,10 @@ def markdown(rows: List[Row]) -> str:
     def mean(attr, k):
         return float(np.mean([getattr(r, attr)[k] for r in rows]))
 
-    cells = ["**mean**", "", str(int(np.mean([r.unknown for r in rows]))), str(int(np.mean([r.iterations for r in rows])))]
-    cells += [f"**{mean('sad', k):.1f}** ({mean('sad_band', k):.1f})" for k in keys] + [f"{mean('ms', k):.0f}" for k in timed]
+    cells = ["**mean**", "", str(int(np.mean([r.unknown for r in rows]))),
+             str(int(np.mean([r.iterations for r in rows])))]
+    cells += [f"**{mean('sad', k):.1f}** ({mean('sad_band', k):.1f})" for k in keys]
+    cells += [f"{mean('ms', k):.0f}" for k in timed]
     lines.append("| " + " | ".join(cells) + " |")
     cells = ["median", "", "", ""] + [f"{np.median([r.sad[k] for r in rows]):.1f}" for k in keys] + [""] * len(timed)
     lines.append("| " + " | ".join(cells) + " |")
