@@ -18,7 +18,8 @@
 from __future__ import annotations
 
 import ctypes
-from typing import Dict, Tuple
+from types import ModuleType
+from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
@@ -268,14 +269,18 @@ def as_interface(x, backend: str) -> DLPackView:
 
 # ---- TensorRT's device buffers ----------------------------------------------------------------
 
+#: A stream as :meth:`CudaBuffers.stream` makes it: (the library's stream object, its handle).
+CudaStream = Tuple[Any, int]
+
+
 class CudaBuffers:
     """The few CUDA runtime calls a TensorRT engine needs (device name, stream, malloc, copies),
     through cuda-python (``cuda.bindings.runtime`` or the older ``cuda.cudart``) or, failing
     that, CuPy. The native ops' own device arrays (:func:`to_device`) do not go through here."""
 
     def __init__(self) -> None:
-        self.rt = None
-        self.cp = None
+        self.rt: Optional[ModuleType] = None  # cuda-python's runtime bindings
+        self.cp: Optional[ModuleType] = None  # CuPy, when cuda-python is not installed
         try:
             from cuda.bindings import runtime as rt  # cuda-python >= 12.6
             self.rt = rt
@@ -291,7 +296,13 @@ class CudaBuffers:
                     raise BackendUnavailableError(
                         "TensorRT needs cuda-python or CuPy for device memory; pip install cuda-python") from None
 
-    def _ok(self, res):
+    @property
+    def _rt(self) -> ModuleType:
+        """cuda-python's runtime bindings; only used where CuPy is not (``__init__`` sets one)."""
+        assert self.rt is not None
+        return self.rt
+
+    def _ok(self, res: Tuple[Any, ...]) -> Any:
         err, *rest = res
         if int(err) != 0:
             raise BackendUnavailableError(f"CUDA runtime error {err}")
@@ -300,57 +311,57 @@ class CudaBuffers:
     def device_name(self) -> str:
         if self.cp is not None:
             return self.cp.cuda.runtime.getDeviceProperties(0)["name"].decode()
-        props = self._ok(self.rt.cudaGetDeviceProperties(0))
+        props = self._ok(self._rt.cudaGetDeviceProperties(0))
         return bytes(props.name).split(b"\0", 1)[0].decode()
 
     def compute_capability(self) -> str:
         if self.cp is not None:
             p = self.cp.cuda.runtime.getDeviceProperties(0)
             return f"{p['major']}.{p['minor']}"
-        props = self._ok(self.rt.cudaGetDeviceProperties(0))
+        props = self._ok(self._rt.cudaGetDeviceProperties(0))
         return f"{props.major}.{props.minor}"
 
-    def stream(self):
+    def stream(self) -> CudaStream:
         if self.cp is not None:
             s = self.cp.cuda.Stream(non_blocking=True)
             return s, s.ptr
-        s = self._ok(self.rt.cudaStreamCreate())
+        s = self._ok(self._rt.cudaStreamCreate())
         return s, int(s)
 
-    def malloc(self, nbytes: int):
+    def malloc(self, nbytes: int) -> Tuple[Any, int]:
         if self.cp is not None:
             m = self.cp.cuda.alloc(max(nbytes, 1))
             return m, int(m.ptr)
-        p = self._ok(self.rt.cudaMalloc(max(nbytes, 1)))
+        p = self._ok(self._rt.cudaMalloc(max(nbytes, 1)))
         return p, int(p)
 
-    def free(self, handle) -> None:
+    def free(self, handle: Any) -> None:
         if self.cp is None:
-            self._ok(self.rt.cudaFree(handle))
+            self._ok(self._rt.cudaFree(handle))
 
-    def htod(self, ptr: int, arr: np.ndarray, stream) -> None:
+    def htod(self, ptr: int, arr: np.ndarray, stream: CudaStream) -> None:
         if self.cp is not None:
             self.cp.cuda.runtime.memcpyAsync(ptr, arr.ctypes.data, arr.nbytes, 1, stream[1])
         else:
-            self._ok(self.rt.cudaMemcpyAsync(ptr, arr.ctypes.data, arr.nbytes,
-                                             self.rt.cudaMemcpyKind.cudaMemcpyHostToDevice, stream[0]))
+            self._ok(self._rt.cudaMemcpyAsync(ptr, arr.ctypes.data, arr.nbytes,
+                                              self._rt.cudaMemcpyKind.cudaMemcpyHostToDevice, stream[0]))
 
-    def dtoh(self, arr: np.ndarray, ptr: int, stream) -> None:
+    def dtoh(self, arr: np.ndarray, ptr: int, stream: CudaStream) -> None:
         if self.cp is not None:
             self.cp.cuda.runtime.memcpyAsync(arr.ctypes.data, ptr, arr.nbytes, 2, stream[1])
         else:
-            self._ok(self.rt.cudaMemcpyAsync(arr.ctypes.data, ptr, arr.nbytes,
-                                             self.rt.cudaMemcpyKind.cudaMemcpyDeviceToHost, stream[0]))
+            self._ok(self._rt.cudaMemcpyAsync(arr.ctypes.data, ptr, arr.nbytes,
+                                              self._rt.cudaMemcpyKind.cudaMemcpyDeviceToHost, stream[0]))
 
-    def sync(self, stream) -> None:
+    def sync(self, stream: CudaStream) -> None:
         if self.cp is not None:
             stream[0].synchronize()
         else:
-            self._ok(self.rt.cudaStreamSynchronize(stream[0]))
+            self._ok(self._rt.cudaStreamSynchronize(stream[0]))
 
-    def destroy_stream(self, stream) -> None:
+    def destroy_stream(self, stream: CudaStream) -> None:
         if self.cp is None:
-            self._ok(self.rt.cudaStreamDestroy(stream[0]))
+            self._ok(self._rt.cudaStreamDestroy(stream[0]))
 
 
 def gpu_identity() -> Tuple[str, str]:

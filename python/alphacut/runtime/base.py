@@ -8,9 +8,15 @@ first use), ``infer(feeds)`` maps input names to arrays and returns output names
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from ..models.manifest import ModelManifest
+
+#: (name, shape with None for dynamic dims, dtype): one network input or output.
+TensorInfo = Tuple[str, Tuple[Optional[int], ...], np.dtype]
 
 
 class Runtime(ABC):
@@ -18,6 +24,9 @@ class Runtime(ABC):
     ``*_impl`` hooks and the metadata."""
 
     name: str = "runtime"
+    #: Set by :func:`~alphacut.runtime.load_runtime` once the network is checked against it;
+    #: runtimes made otherwise do not have the attribute.
+    manifest: ModelManifest
 
     def __init__(self) -> None:
         self.is_active = False
@@ -66,9 +75,9 @@ class Runtime(ABC):
     def infer_impl(self, feeds: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]: ...
 
     @abstractmethod
-    def input_metadata(self) -> List[Tuple[str, Tuple[Optional[int], ...], np.dtype]]:
+    def input_metadata(self) -> List[TensorInfo]:
         """(name, shape with None for dynamic dims, dtype) per graph input."""
 
     @abstractmethod
-    def output_metadata(self) -> List[Tuple[str, Tuple[Optional[int], ...], np.dtype]]:
+    def output_metadata(self) -> List[TensorInfo]:
         """(name, shape with None for dynamic dims, dtype) per graph output."""

@@ -16,11 +16,15 @@ Needs the ``onnx`` package.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, Iterable, List, Union
+from types import ModuleType
+from typing import TYPE_CHECKING, Dict, Iterable, List, Tuple, Union
 
 import numpy as np
 
 from ..errors import BackendUnavailableError, ModelError
+
+if TYPE_CHECKING:
+    from onnx import ModelProto
 
 FP16_MAX = 65504.0
 
@@ -33,7 +37,8 @@ DEFAULT_FP32_OPS = frozenset({
 _CONTROL_FLOW = {"If", "Loop", "Scan"}
 
 
-def _onnx():
+def _onnx() -> Tuple[ModuleType, ModuleType, ModuleType, ModuleType]:
+    """``onnx`` and its ``helper``, ``numpy_helper`` and ``shape_inference`` modules."""
     try:
         import onnx
         from onnx import helper, numpy_helper, shape_inference
@@ -47,7 +52,7 @@ def _to_fp16(arr: np.ndarray) -> np.ndarray:
 
 
 def convert(model: Union[str, Path, bytes, object], *, keep_io_types: bool = True,
-            fp32_ops: Iterable[str] = DEFAULT_FP32_OPS):
+            fp32_ops: Iterable[str] = DEFAULT_FP32_OPS) -> ModelProto:
     """Convert an ONNX model's float32 computation to float16.
 
     Parameters
@@ -108,8 +113,8 @@ def convert(model: Union[str, Path, bytes, object], *, keep_io_types: bool = Tru
             if name in inits and elem.get(name) == TP.FLOAT:
                 want = TP.FLOAT16 if node_wants16(node) else TP.FLOAT
                 init_prec[name] = TP.FLOAT if init_prec.get(name) == TP.FLOAT else want
-    for name, prec in init_prec.items():
-        if prec == TP.FLOAT16:
+    for name, stored in init_prec.items():
+        if stored == TP.FLOAT16:
             t = inits[name]
             t.CopyFrom(numpy_helper.from_array(_to_fp16(numpy_helper.to_array(t)), name))
 
@@ -149,8 +154,8 @@ def convert(model: Union[str, Path, bytes, object], *, keep_io_types: bool = Tru
                 continue
             name = internal.get(name, name)
             node.input[i] = name
-            p = prec.get(name)
-            if p is not None and p != want:
+            have = prec.get(name)
+            if have is not None and have != want:
                 node.input[i] = cast(name, want)
         if want == TP.FLOAT16:
             for attr in node.attribute:

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from ..errors import BackendUnavailableError, InputError, ModelError
-from .base import Runtime
+from .base import Runtime, TensorInfo
+
+if TYPE_CHECKING:
+    import onnxruntime as ort
 
 _ORT_TYPES = {
     "tensor(float)": np.float32,
@@ -73,9 +76,9 @@ class OrtRuntime(Runtime):
             raise InputError(f"threads must be a non-negative integer or None, not {threads!r}")
         self.threads = int(threads) if threads else 0
         self.providers = list(providers) if providers else ["CPUExecutionProvider"]
-        self.session = None
-        self._inputs: List[Tuple[str, Tuple[Optional[int], ...], np.dtype]] = []
-        self._outputs: List[Tuple[str, Tuple[Optional[int], ...], np.dtype]] = []
+        self.session: Optional[ort.InferenceSession] = None
+        self._inputs: List[TensorInfo] = []
+        self._outputs: List[TensorInfo] = []
 
     @property
     def source(self) -> str:
@@ -103,25 +106,26 @@ class OrtRuntime(Runtime):
         opts.log_severity_level = 3
         try:
             src = self._model if isinstance(self._model, bytes) else str(self._model)
-            self.session = ort.InferenceSession(src, sess_options=opts, providers=self.providers)
+            session = ort.InferenceSession(src, sess_options=opts, providers=self.providers)
         except Exception as exc:  # ORT raises its own pybind types (InvalidProtobuf, Fail, ...)
             msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ModelError(f"ONNX Runtime cannot load {self.source}: {msg}. The file is corrupt, "
                              "truncated or not an ONNX model; fetch it again (alphacut models fetch "
                              "NAME --force) or check the path.") from None
+        self.session = session
         self._inputs = [(i.name, _dims(i.shape), np.dtype(_ORT_TYPES.get(i.type, np.float32)))
-                        for i in self.session.get_inputs()]
+                        for i in session.get_inputs()]
         self._outputs = [(o.name, _dims(o.shape), np.dtype(_ORT_TYPES.get(o.type, np.float32)))
-                         for o in self.session.get_outputs()]
+                         for o in session.get_outputs()]
 
     def deactivate_impl(self) -> None:
         self.session = None
 
-    def input_metadata(self):
+    def input_metadata(self) -> List[TensorInfo]:
         self.activate()
         return list(self._inputs)
 
-    def output_metadata(self):
+    def output_metadata(self) -> List[TensorInfo]:
         self.activate()
         return list(self._outputs)
 
@@ -154,8 +158,10 @@ class OrtRuntime(Runtime):
     def infer_impl(self, feeds: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
         feeds = self._check_feeds(feeds)
         names = [n for n, _, _ in self._outputs]
+        session = self.session
+        assert session is not None, "infer() activates the runtime first"
         try:
-            values = self.session.run(names, feeds)
+            values = session.run(names, feeds)
         except Exception as exc:
             msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ModelError(f"ONNX Runtime failed running {self.source}: {msg}") from None

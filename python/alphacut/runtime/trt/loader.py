@@ -9,7 +9,8 @@ loader runs, so ``alphacut`` imports without TensorRT.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Optional, Union
+from types import ModuleType
+from typing import TYPE_CHECKING, Callable, Optional, Tuple, Union
 
 from ...device import gpu_identity
 from ...errors import BackendUnavailableError, ModelError
@@ -17,11 +18,14 @@ from ...models.manifest import ModelManifest
 from .cache import EngineCache
 from .spec import BuildSpec, load_build_spec
 
+if TYPE_CHECKING:
+    import tensorrt
+
 __all__ = ["EngineFromBytes", "EngineFromNetwork", "NetworkFromOnnxPath", "SaveEngine", "build_or_load_engine",
            "import_tensorrt"]
 
 
-def import_tensorrt():
+def import_tensorrt() -> ModuleType:
     """The ``tensorrt`` module, or :class:`BackendUnavailableError` saying how to get it."""
     try:
         import tensorrt as trt
@@ -38,7 +42,7 @@ class NetworkFromOnnxPath:
     def __init__(self, path: Union[str, Path]):
         self.path = Path(path)
 
-    def __call__(self):
+    def __call__(self) -> Tuple[tensorrt.Builder, tensorrt.INetworkDefinition, tensorrt.OnnxParser]:
         trt = import_tensorrt()
         logger = trt.Logger(trt.Logger.WARNING)
         builder = trt.Builder(logger)
@@ -105,7 +109,7 @@ class EngineFromBytes:
     def __init__(self, plan: Union[bytes, Callable[[], bytes]]):
         self.plan = plan
 
-    def __call__(self):
+    def __call__(self) -> tensorrt.ICudaEngine:
         trt = import_tensorrt()
         plan = self.plan() if callable(self.plan) else self.plan
         runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
-from ...device import CudaBuffers
+from ...device import CudaBuffers, CudaStream
 from ...errors import InputError, ModelError
-from ..base import Runtime
+from ..base import Runtime, TensorInfo
 from .loader import EngineFromBytes, import_tensorrt
+
+if TYPE_CHECKING:
+    import tensorrt
 
 __all__ = ["TensorRTRuntime"]
 
@@ -32,13 +35,13 @@ class TensorRTRuntime(Runtime):
     def __init__(self, engine: Union[bytes, str, Path, Callable[[], bytes]]) -> None:
         super().__init__()
         self._engine_src = engine
-        self.engine = None
-        self.context = None
+        self.engine: Optional[tensorrt.ICudaEngine] = None
+        self.context: Optional[tensorrt.IExecutionContext] = None
         self._cuda: Optional[CudaBuffers] = None
-        self._stream = None
-        self._buffers: Dict[str, Tuple[object, int, int]] = {}  # name -> (handle, ptr, nbytes)
-        self._inputs: List = []
-        self._outputs: List = []
+        self._stream: Optional[CudaStream] = None
+        self._buffers: Dict[str, Tuple[Any, int, int]] = {}  # name -> (handle, ptr, nbytes)
+        self._inputs: List[TensorInfo] = []
+        self._outputs: List[TensorInfo] = []
 
     def activate_impl(self) -> None:
         trt = import_tensorrt()
@@ -48,16 +51,16 @@ class TensorRTRuntime(Runtime):
             if not p.is_file():
                 raise ModelError(f"engine file not found: {p}")
             src = p.read_bytes()
-        self._cuda = CudaBuffers()
-        self.engine = EngineFromBytes(src)()
-        self.context = self.engine.create_execution_context()
-        self._stream = self._cuda.stream()
+        self._cuda = cuda = CudaBuffers()
+        self.engine = engine = EngineFromBytes(src)()
+        self.context = engine.create_execution_context()
+        self._stream = cuda.stream()
         self._inputs, self._outputs = [], []
-        for i in range(self.engine.num_io_tensors):
-            name = self.engine.get_tensor_name(i)
-            shape = tuple(d if d >= 0 else None for d in self.engine.get_tensor_shape(name))
-            dtype = np.dtype(trt.nptype(self.engine.get_tensor_dtype(name)))
-            if self.engine.get_tensor_mode(name) == trt.TensorIOMode.INPUT:
+        for i in range(engine.num_io_tensors):
+            name = engine.get_tensor_name(i)
+            shape = tuple(d if d >= 0 else None for d in engine.get_tensor_shape(name))
+            dtype = np.dtype(trt.nptype(engine.get_tensor_dtype(name)))
+            if engine.get_tensor_mode(name) == trt.TensorIOMode.INPUT:
                 self._inputs.append((name, shape, dtype))
             else:
                 self._outputs.append((name, shape, dtype))
@@ -75,25 +78,27 @@ class TensorRTRuntime(Runtime):
         self.engine = None
         self._stream = None
 
-    def input_metadata(self):
+    def input_metadata(self) -> List[TensorInfo]:
         self.activate()
         return list(self._inputs)
 
-    def output_metadata(self):
+    def output_metadata(self) -> List[TensorInfo]:
         self.activate()
         return list(self._outputs)
 
-    def _buffer(self, name: str, nbytes: int) -> int:
+    def _buffer(self, cuda: CudaBuffers, name: str, nbytes: int) -> int:
         old = self._buffers.get(name)
         if old is not None and old[2] >= nbytes:
             return old[1]
         if old is not None:
-            self._cuda.free(old[0])
-        handle, ptr = self._cuda.malloc(nbytes)
+            cuda.free(old[0])
+        handle, ptr = cuda.malloc(nbytes)
         self._buffers[name] = (handle, ptr, nbytes)
         return ptr
 
     def infer_impl(self, feeds: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
+        context, cuda, stream = self.context, self._cuda, self._stream
+        assert context is not None and cuda is not None and stream is not None, "infer() activates the runtime first"
         known = {n: d for n, _, d in self._inputs}
         if set(feeds) != set(known):
             raise InputError(f"the engine takes inputs {sorted(known)}, got {sorted(feeds)}")
@@ -103,22 +108,22 @@ class TensorRTRuntime(Runtime):
                 raise InputError(f"input {name!r} must be a {known[name]} numpy array")
             arr = np.ascontiguousarray(arr)
             keep.append(arr)
-            if not self.context.set_input_shape(name, arr.shape):
+            if not context.set_input_shape(name, arr.shape):
                 raise InputError(f"input {name!r} shape {arr.shape} is outside the engine's profile")
-            ptr = self._buffer(name, arr.nbytes)
-            self._cuda.htod(ptr, arr, self._stream)
-            self.context.set_tensor_address(name, ptr)
+            ptr = self._buffer(cuda, name, arr.nbytes)
+            cuda.htod(ptr, arr, stream)
+            context.set_tensor_address(name, ptr)
         results = {}
         for name, _, dtype in self._outputs:
-            shape = tuple(self.context.get_tensor_shape(name))
+            shape = tuple(context.get_tensor_shape(name))
             host = np.empty(shape, dtype=dtype)
-            ptr = self._buffer(name, host.nbytes)
-            self.context.set_tensor_address(name, ptr)
+            ptr = self._buffer(cuda, name, host.nbytes)
+            context.set_tensor_address(name, ptr)
             results[name] = host
-        if not self.context.execute_async_v3(self._stream[1]):
+        if not context.execute_async_v3(stream[1]):
             raise ModelError("TensorRT execution failed (see its log)")
         for name, host in results.items():
-            self._cuda.dtoh(host, self._buffers[name][1], self._stream)
-        self._cuda.sync(self._stream)
+            cuda.dtoh(host, self._buffers[name][1], stream)
+        cuda.sync(stream)
         del keep
         return results
