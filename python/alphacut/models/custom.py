@@ -12,6 +12,11 @@ from .manifest import InputSpec, ModelManifest, OutputSpec
 _ACTIVATIONS = ("none", "sigmoid", "softmax")
 
 
+def _floats3(values: Sequence[float]) -> Tuple[float, float, float]:
+    a, b, c = (float(v) for v in values)
+    return a, b, c
+
+
 def custom_manifest(path: Union[str, os.PathLike[str]], size: Optional[Tuple[int, int]] = None, *,
                     mean: Sequence[float] = (0.0, 0.0, 0.0), std: Sequence[float] = (1.0, 1.0, 1.0),
                     scale: float = 1.0 / 255.0, color: str = "RGB", layout: str = "NCHW",
@@ -83,9 +88,9 @@ def custom_manifest(path: Union[str, os.PathLike[str]], size: Optional[Tuple[int
         raise ModelError(f"{p} has no inputs or no outputs: not a usable network")
     in_name, in_shape, _ = ins[0]
     if size is None and len(in_shape) == 4:
-        hw = (in_shape[2], in_shape[3]) if layout == "NCHW" else (in_shape[1], in_shape[2])
-        if all(isinstance(v, int) and v > 0 for v in hw):
-            size = (int(hw[0]), int(hw[1]))
+        h, w = (in_shape[2], in_shape[3]) if layout == "NCHW" else (in_shape[1], in_shape[2])
+        if isinstance(h, int) and h > 0 and isinstance(w, int) and w > 0:
+            size = (int(h), int(w))
     channels = 3
     if len(in_shape) == 4:
         c = in_shape[1] if layout == "NCHW" else in_shape[3]
@@ -106,7 +111,7 @@ def custom_manifest(path: Union[str, os.PathLike[str]], size: Optional[Tuple[int
         file=str(p.resolve()),
         task="user-supplied network",
         input=InputSpec(name=in_name, size=size, layout=layout, color=color, scale=float(scale),
-                        mean=tuple(float(v) for v in mean), std=tuple(float(v) for v in std),
+                        mean=_floats3(mean), std=_floats3(std),
                         channels=channels, kind="image" if channels == 3 else "image+trimap"),
         output=OutputSpec(name=out_name, channel=int(channel), activation=activation),
         notes="custom manifest built from the file's own I/O names",

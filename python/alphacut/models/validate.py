@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from ..errors import ModelError
 from .manifest import ModelManifest
 
-Meta = Sequence[Tuple[str, Tuple[Optional[int], ...], object]]
+Meta = Sequence[Tuple[str, Tuple[Optional[int], ...], DTypeLike]]
 
 
 def _fmt(meta: Meta) -> str:
@@ -24,7 +25,7 @@ def _fmt(meta: Meta) -> str:
     return ", ".join(f"{n} [{','.join(dim(d) for d in s)}]" for n, s, _ in meta) or "none"
 
 
-def _is_float(dtype) -> bool:
+def _is_float(dtype: DTypeLike) -> bool:
     try:
         return np.dtype(dtype).kind == "f"
     except TypeError:

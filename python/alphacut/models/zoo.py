@@ -6,7 +6,7 @@ shared data README (the person segmenters' I/O and sha256). Nothing here downloa
 
 from __future__ import annotations
 
-from typing import Dict, List
+from typing import Dict, List, Tuple, TypedDict
 
 from ..errors import ModelError
 from .manifest import IMAGENET_MEAN, IMAGENET_STD, InputSpec, ModelManifest, OutputSpec
@@ -14,7 +14,16 @@ from .manifest import IMAGENET_MEAN, IMAGENET_STD, InputSpec, ModelManifest, Out
 REMBG_RELEASE = "https://github.com/danielgatis/rembg/releases/download/v0.0.0/"
 DEFAULT_MODEL = "u2netp"
 
-_IMAGENET = dict(scale=1.0 / 255.0, mean=IMAGENET_MEAN, std=IMAGENET_STD)
+
+class _Normalisation(TypedDict):
+    """The :class:`InputSpec` fields several manifests share."""
+
+    scale: float
+    mean: Tuple[float, float, float]
+    std: Tuple[float, float, float]
+
+
+_IMAGENET = _Normalisation(scale=1.0 / 255.0, mean=IMAGENET_MEAN, std=IMAGENET_STD)
 _UNIT_STD = (1.0, 1.0, 1.0)
 
 
