@@ -11,7 +11,7 @@ import os
 import struct
 import zlib
 from concurrent.futures import ThreadPoolExecutor
-from typing import Optional
+from typing import Optional, Tuple
 
 import numpy as np
 
@@ -127,17 +127,18 @@ def encode_png(
     step = -(-h // nbands)
     starts = list(range(0, h, step))
 
-    def work(i: int):
+    def work(i: int) -> Tuple[bytes, int, int]:
         y0 = starts[i]
         y1 = min(h, y0 + step)
         rows = a[y0:y1]
         prev = a[y0 - 1] if y0 > 0 else None
         f = _filter_rows(rows, prev, kind)
+        buf = f.data  # the array's buffer, no copy
         strategy = zlib.Z_FILTERED if kind else zlib.Z_DEFAULT_STRATEGY
         comp = zlib.compressobj(int(compress_level), zlib.DEFLATED, -15, 8, strategy)
         last = i == len(starts) - 1
-        data = comp.compress(f) + comp.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
-        return data, zlib.adler32(f), f.size
+        data = comp.compress(buf) + comp.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
+        return data, zlib.adler32(buf), f.size
 
     if len(starts) == 1 or nthreads == 1:
         parts = [work(i) for i in range(len(starts))]
