@@ -228,7 +228,9 @@ class Session:
 
     def cutout(self, image) -> np.ndarray:
         """(H, W, 4) uint8 RGBA cutout (straight alpha; colour estimated on soft edges)."""
-        return self.run(image).rgba
+        rgba = self.run(image).rgba
+        assert rgba is not None, "run(rgba=True) packs the cutout"
+        return rgba
 
     def predict_mask(self, image) -> np.ndarray:
         """(H, W) uint8 plain mask (no refinement): rembg's exact mask when ``rembg_compat``."""

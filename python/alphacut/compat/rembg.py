@@ -214,6 +214,7 @@ def remove(data, alpha_matting: bool = False, alpha_matting_foreground_threshold
         else:
             out_img = Image.fromarray(naive_cutout(rgb, mask), "RGBA")
     else:
+        assert rgba is not None, "the matting run packs the cutout"
         out_img = Image.fromarray(rgba, "RGBA")
 
     if bgcolor is not None and not only_mask:
@@ -258,10 +259,12 @@ def plan(pipe: Pipeline, want_rgba: bool) -> List[Tuple[str, Any]]:
         s.info["rembg_compat"] = True
 
     def resize(s: State) -> None:
+        assert s.prob is not None, "segment runs first"
         s.mask = rembg_mask(s.prob, s.rgb.shape[:2])
         s.alpha = s.mask.astype(np.float32) / 255.0
 
     def pack_naive(s: State) -> None:
+        assert s.mask is not None, "resize runs first"
         s.rgba = naive_cutout(s.rgb, s.mask)
 
     steps = [("preprocess", preprocess), ("segment", segment), ("resize", resize)]

@@ -290,6 +290,7 @@ class Pipeline:
         s.prob_w = np.clip(ops.resize(s.prob, (H, W), method="bilinear"), 0.0, 1.0)
 
     def _to_working(self, s: State) -> None:
+        assert s.work is not None, "the plan runs _working_image first"
         s.img_w, s.prob_w = stages.to_working(s.img_w, s.prob_d, s.work, backend=s.backend)
 
     def _trimap(self, s: State) -> None:
@@ -303,6 +304,7 @@ class Pipeline:
         s.alpha = stages.upscale(s.alpha_w, s.img, self.mode, backend=s.backend)
 
     def _matting_network(self, s: State) -> None:
+        assert self.matting_manifest is not None, "a matting runtime comes with its manifest"
         s.alpha, minfo = trimap_matting(s.rgb, s.tri, self.matting_runtime, self.matting_manifest, tile=self.tile)
         s.info.update(minfo)
 

@@ -13,7 +13,7 @@ device results on the device). The stage is the same function either way; only
 from __future__ import annotations
 
 import math
-from typing import List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -98,7 +98,7 @@ def trimap(prob_w, mode: ModeSettings, *, backend: str = "cpu"):
 
 def solve_band(rgb_w, tri, prob_w, mode: ModeSettings, *, backend: str = "cpu"):
     """α at the working size: the native solve in the unknown band, the probability as prior."""
-    kw = {}
+    kw: Dict[str, Any] = {}  # the mode's settings; solve_alpha's defaults for the others
     if mode.prior_weight is not None:
         kw["prior_weight"] = mode.prior_weight
     if mode.prior_confidence is not None:
