@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shlex
 import sys
+from typing import Dict
 
 
 def register(sub):
@@ -70,6 +71,7 @@ def _run(args) -> int:
         from .. import set_num_threads
 
         set_num_threads(args.threads)
+    kwargs: Dict[str, object]
     if args.target == "calibration":
         factory, kwargs = "alphacut.bench.harness:calibration_target", {"mb": 100.0, "ms": 50.0}
     else:

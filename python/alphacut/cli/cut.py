@@ -16,10 +16,13 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, List, Optional, Tuple, Union
 
 from ..pipeline import BACKENDS
 from ..runtime import RUNTIMES
+
+if TYPE_CHECKING:
+    import numpy as np
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".jfif")
 _EXT = {"png": ".png", "webp": ".webp", "jpg": ".jpg", "mask": ".png"}
@@ -115,18 +118,19 @@ def plan_outputs(files: List[Path], output: Optional[str], args) -> List[Tuple[P
     """(input, output, format) per input."""
     from ..errors import InputError
 
-    plans = []
+    plans: List[Tuple[Path, Path, str]] = []
     out = Path(output) if output else None
-    single_file = out is not None and len(files) == 1 and not out.is_dir() and out.suffix != ""
-    if out is not None and not single_file:
+    # The output file itself when there is one input and the output names a file.
+    single = out if out is not None and len(files) == 1 and not out.is_dir() and out.suffix != "" else None
+    if out is not None and single is None:
         if out.exists() and not out.is_dir():
             raise InputError(f"{out}: several inputs need an output folder, and this is a file")
         out.mkdir(parents=True, exist_ok=True)
     names: Dict[Path, int] = {}
     for f in files:
-        if single_file:
-            fmt = _format_for(args, out)
-            plans.append((f, out, fmt))
+        if single is not None:
+            fmt = _format_for(args, single)
+            plans.append((f, single, fmt))
             continue
         fmt = _format_for(args, None)
         folder = out if out is not None else f.parent
@@ -220,6 +224,7 @@ def _run(args) -> int:
     from ..image import encode
     from ..session import Session
 
+    jobs: List[Tuple[str, Union[np.ndarray, Path], Path, str]]  # (name, image or file, output, format)
     if args.sample:
         if args.inputs:
             raise InputError("--sample takes no INPUT")
@@ -251,9 +256,11 @@ def _run(args) -> int:
             try:
                 t0 = time.perf_counter()
                 res = session.run(src, rgba=True, foreground=None if fmt != "mask" else False)
-                bg = _background(args, res.rgba.shape[:2])
+                rgba = res.rgba
+                assert rgba is not None, "run(rgba=True) packs the cutout"
+                bg = _background(args, rgba.shape[:2])
                 t1 = time.perf_counter()
-                data = encode(res.rgba, fmt, compress_level=args.compress_level, background=bg,
+                data = encode(rgba, fmt, compress_level=args.compress_level, background=bg,
                               quality=args.quality, lossless=args.lossless)
                 t2 = time.perf_counter()
                 write_atomic(dst, data, protect=protect)

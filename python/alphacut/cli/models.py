@@ -83,7 +83,9 @@ def _verify(args) -> int:
             print(f"{p}: loads ({n_in} inputs, {n_out} outputs) but matches no known model's hash")
             return 0
         validate_model_file(p, m)
-        print(f"{p}: OK, {m.name} ({m.hash[0]} matches)")
+        algo_digest = m.hash
+        assert algo_digest is not None, "identify() matches manifests by their hash"
+        print(f"{p}: OK, {m.name} ({algo_digest[0]} matches)")
         return 0
     manifests = [get_manifest(target)] if target else list_manifests()
     bad = 0
