@@ -167,8 +167,8 @@ def measure(target: Target, image: BenchImage, cfg: BenchConfig,
         from .memory import measure_in_subprocess
 
         say(f"{image.name}: peak memory (subprocess)")
-        spec = {"factory": cfg.factory, "kwargs": cfg.factory_kwargs, "size": image.name,
-                "shape": list(image.shape), "photo": cfg.photo, "warmup": min(cfg.warmup, 1)}
+        spec: Dict[str, object] = {"factory": cfg.factory, "kwargs": cfg.factory_kwargs, "size": image.name,
+                                   "shape": list(image.shape), "photo": cfg.photo, "warmup": min(cfg.warmup, 1)}
         result["memory"] = measure_in_subprocess(spec)
     return result
 

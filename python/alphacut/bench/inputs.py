@@ -160,7 +160,7 @@ def from_photo(path, shape: Tuple[int, int], name: str = "") -> BenchImage:
         im = ImageOps.exif_transpose(im).convert("RGB")
         sw, sh = im.size
         box = _crop_to_aspect(sw, sh, w, h)
-        rgb = np.asarray(im.resize((w, h), Image.LANCZOS, box=box))
+        rgb = np.asarray(im.resize((w, h), Image.Resampling.LANCZOS, box=box))
     src = f"photo {Path(path).name} ({sw}x{sh}) cropped and resized to {w}x{h}"
     return BenchImage(name or f"{w}x{h}", np.ascontiguousarray(rgb), src)
 

@@ -9,7 +9,7 @@ import platform
 import shutil
 import subprocess
 import sys
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Mapping, Optional
 
 #: distributions whose versions every report states (tensorrt and cv2 only when installed)
 VERSION_PACKAGES = ("alphacut", "numpy", "onnxruntime", "Pillow", "tensorrt", "opencv-contrib-python-headless",
@@ -98,9 +98,9 @@ def gpus() -> List[Dict[str, Optional[str]]]:
         return []
     if out.returncode != 0:
         return []
-    rows = []
+    rows: List[Dict[str, Optional[str]]] = []
     for line in out.stdout.strip().splitlines():
-        parts = [p.strip() for p in line.split(",")]
+        parts: List[Optional[str]] = [p.strip() for p in line.split(",")]
         if len(parts) < 2 or not parts[0]:
             continue
         parts += [None] * (4 - len(parts))
@@ -173,7 +173,7 @@ def machine_info() -> Dict[str, object]:
     }
 
 
-def describe(info: Dict[str, object]) -> List[str]:
+def describe(info: Mapping[str, Any]) -> List[str]:
     """Human lines for the header of a table: CPU, GPU, versions, threads, load."""
     def show(v):
         return "unknown" if v is None else v

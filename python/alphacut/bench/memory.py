@@ -24,7 +24,7 @@ import os
 import resource
 import subprocess
 import sys
-from typing import Dict, Optional
+from typing import Any, Dict, Optional
 
 from ..errors import Error
 
@@ -120,15 +120,16 @@ def measure_in_subprocess(spec: Dict[str, object], timeout: float = 900.0) -> Di
     return res
 
 
-def _child(spec: Dict[str, object]) -> Dict[str, object]:
+def _child(spec: Dict[str, Any]) -> Dict[str, object]:
+    """Build the target, warm it up, and measure one run; ``spec`` as decoded from the command line."""
     import gc
 
     from .harness import load_factory
     from .inputs import from_photo, procedural
 
-    shape = tuple(spec["shape"])  # type: ignore[arg-type]
+    shape = tuple(spec["shape"])
     name = str(spec.get("size", ""))
-    photo: Optional[str] = spec.get("photo")  # type: ignore[assignment]
+    photo: Optional[str] = spec.get("photo")
     image = from_photo(photo, shape, name) if photo else procedural(shape, name)
     target = load_factory(str(spec["factory"]))(**dict(spec.get("kwargs") or {}))
     try:

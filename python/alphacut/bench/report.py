@@ -26,7 +26,7 @@ import math
 import os
 import tempfile
 from pathlib import Path
-from typing import Dict, List
+from typing import Any, Dict, List
 
 from ..errors import Error, InputError
 from .harness import ordered_stages
@@ -35,6 +35,9 @@ from .stats import SUMMARY_KEYS
 
 SCHEMA = "alphacut-bench/1"
 _TOP = ("schema", "created_utc", "command", "machine", "target", "config", "results")
+#: A report as JSON decodes it (the layout above; :func:`validate_report` checks it).
+Report = Dict[str, Any]
+
 _RESULT = ("size", "height", "width", "megapixels", "input", "latency_ms", "stages_ms", "throughput", "memory")
 
 
@@ -95,7 +98,7 @@ def validate_report(rep) -> None:
         raise InputError("invalid benchmark report: " + "; ".join(problems))
 
 
-def write_json(rep: Dict[str, object], path) -> Path:
+def write_json(rep: Report, path) -> Path:
     """Validate and write atomically (temp file in the same folder, then rename)."""
     validate_report(rep)
     path = Path(path)
@@ -113,7 +116,7 @@ def write_json(rep: Dict[str, object], path) -> Path:
     return path
 
 
-def load_json(path) -> Dict[str, object]:
+def load_json(path) -> Report:
     """Read and validate a report written by :func:`write_json`."""
     try:
         with open(path, encoding="utf-8") as f:
@@ -130,14 +133,14 @@ def _fmt(v, nd: int = 0) -> str:
     return f"{v:,.{nd}f}"
 
 
-def stage_names(rep: Dict[str, object]) -> List[str]:
+def stage_names(rep: Report) -> List[str]:
     names: List[str] = []
-    for r in rep["results"]:  # type: ignore[index]
+    for r in rep["results"]:
         names.extend(r.get("stages_ms") or {})
     return ordered_stages(names)
 
 
-def results_table(rep: Dict[str, object], markdown: bool = True) -> str:
+def results_table(rep: Report, markdown: bool = True) -> str:
     """One row per size: latency median / p90 / p99, images/s, peak RSS, and each stage's median.
 
     All times in milliseconds. A stage a run did not report shows "–".
@@ -146,7 +149,7 @@ def results_table(rep: Dict[str, object], markdown: bool = True) -> str:
     head = ["size", "pixels", "median ms", "p90 ms", "p99 ms", "images/s", "peak RSS MiB", "+run MiB"]
     head += [f"{s} ms" for s in stages]
     rows = []
-    for r in rep["results"]:  # type: ignore[index]
+    for r in rep["results"]:
         lat = r["latency_ms"]
         tp = r.get("throughput") or {}
         mem = r.get("memory") or {}
@@ -164,10 +167,10 @@ def results_table(rep: Dict[str, object], markdown: bool = True) -> str:
     return "\n".join([fmt.format(*head)] + [fmt.format(*row) for row in rows])
 
 
-def budget_lines(rep: Dict[str, object], budget_ms: float = 1000.0) -> List[str]:
+def budget_lines(rep: Report, budget_ms: float = 1000.0) -> List[str]:
     """One line per size: the median and p99 against the budget (the sub-second proof)."""
     out = []
-    for r in rep["results"]:  # type: ignore[index]
+    for r in rep["results"]:
         lat = r["latency_ms"]
         verdict = "under" if lat["median"] < budget_ms else "over"
         out.append(f"{r['size']}: median {lat['median']:,.0f} ms "
@@ -175,43 +178,43 @@ def budget_lines(rep: Dict[str, object], budget_ms: float = 1000.0) -> List[str]
     return out
 
 
-def render_text(rep: Dict[str, object]) -> str:
+def render_text(rep: Report) -> str:
     """What ``alphacut bench`` prints: the machine, what was measured, the table."""
     t = rep.get("target") or {}
     c = rep.get("config") or {}
-    lines = describe(rep["machine"])  # type: ignore[arg-type]
+    lines = describe(rep["machine"])
     lines.append("target: " + ", ".join(f"{k}={v}" for k, v in t.items()))
     lines.append(f"runs: {c.get('repeat')} timed after {c.get('warmup')} warm-up; "
                  f"throughput over {c.get('batch')} images; times in ms")
-    inputs = sorted({r["input"] for r in rep["results"]})  # type: ignore[index]
+    inputs = sorted({r["input"] for r in rep["results"]})
     lines += [f"input: {s}" for s in inputs]
     lines.append("")
     lines.append(results_table(rep, markdown=False))
     lines.append("")
     lines += budget_lines(rep)
-    mem = [r.get("memory") for r in rep["results"] if r.get("memory")]  # type: ignore[index]
+    mem = [r.get("memory") for r in rep["results"] if r.get("memory")]
     if mem:
         lines.append(f"memory: {mem[0].get('method')}; peak = resident set high-water mark of one run in a "
                      "fresh process, +run = peak minus what was resident before it")
     return "\n".join(lines)
 
 
-def render_markdown(rep: Dict[str, object], title: str = "alphacut bench") -> str:
+def render_markdown(rep: Report, title: str = "alphacut bench") -> str:
     """A results file for ``bench/results/``: command, date, machine, table, notes."""
     t = rep.get("target") or {}
     c = rep.get("config") or {}
     out = [f"# {title}", "", f"Measured {rep.get('created_utc')} with:", "", "```bash", str(rep.get("command")),
            "```", "", "Machine:", ""]
-    out += [f"- {ln}" for ln in describe(rep["machine"])]  # type: ignore[arg-type]
+    out += [f"- {ln}" for ln in describe(rep["machine"])]
     out += ["", "Target: " + ", ".join(f"`{k}={v}`" for k, v in t.items()), "",
             f"{c.get('repeat')} timed runs after {c.get('warmup')} warm-up runs per size; latency of the whole "
             f"call (median, p90, p99 in ms); stage columns are stage medians in ms; throughput over "
             f"{c.get('batch')} images.", ""]
-    inputs = sorted({r["input"] for r in rep["results"]})  # type: ignore[index]
+    inputs = sorted({r["input"] for r in rep["results"]})
     out += [f"Input: {s}" for s in inputs] + [""]
     out.append(results_table(rep, markdown=True))
     out += [""] + [f"- {ln}" for ln in budget_lines(rep)]
-    mem = [r.get("memory") for r in rep["results"] if r.get("memory")]  # type: ignore[index]
+    mem = [r.get("memory") for r in rep["results"] if r.get("memory")]
     if mem:
         out += ["", f"Memory: {mem[0].get('method')}, in a fresh process per size; peak RSS of one run, "
                     "+run = peak minus the resident set before the run. GPU memory is not included."]
@@ -219,7 +222,7 @@ def render_markdown(rep: Dict[str, object], title: str = "alphacut bench") -> st
     return "\n".join(out)
 
 
-def plot(rep: Dict[str, object], path, budget_ms: float = 1000.0) -> Path:
+def plot(rep: Report, path, budget_ms: float = 1000.0) -> Path:
     """Stacked bars of the stage medians per size against the ``budget_ms`` line, as PNG.
 
     The part of the median latency not covered by the reported stages is drawn as "other".
@@ -233,7 +236,7 @@ def plot(rep: Dict[str, object], path, budget_ms: float = 1000.0) -> Path:
     except ImportError:
         raise Error("--plot needs matplotlib: pip install matplotlib (or pip install 'alphacut[bench]')") from None
 
-    results = rep["results"]  # type: ignore[index]
+    results = rep["results"]
     stages = stage_names(rep)
     labels = [f"{r['size']}\n{r['width']}x{r['height']}" for r in results]
     fig, ax = plt.subplots(figsize=(max(5.0, 1.6 * len(results) + 3), 4.5))
