@@ -99,6 +99,15 @@ def _skip_ops_without_kernel(request):
         pytest.skip(f"{', '.join(missing)} has no {backend} kernel in this build")
 
 
+@pytest.fixture(autouse=True)
+def _person_model_offline(monkeypatch):
+    """General-mode sessions run a person segmenter beside u2netp and fetch it when missing: in
+    tests it is the shared MediaPipe file (or routing is off without the shared data), never a
+    download. Tests of the fetch and the fallback set ALPHACUT_PERSON_MODEL themselves."""
+    p = SHARED_DATA / "models" / "mediapipe_selfie_segmentation_256x256.onnx"
+    monkeypatch.setenv("ALPHACUT_PERSON_MODEL", str(p) if p.is_file() else "none")
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)

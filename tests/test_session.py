@@ -76,7 +76,7 @@ def test_portrait_mode_routes_to_a_person_model_and_it_is_better_on_portraits(u2
     name = _cache_person_model(tmp_path / "alphacut_home")
     portrait = Session(mode="portrait", refine=False, foreground=False)
     assert portrait.info["routed_to_person_model"] == name and portrait.model_name == name
-    general = Session(refine=False, foreground=False)
+    general = Session(refine=False, foreground=False, route=False)
     assert general.model_name == "u2netp"
     sad_p, sad_g = [], []
     for n in P3M:

@@ -8,6 +8,9 @@ variable                    meaning (default)
 ``ALPHACUT_NUM_THREADS``    threads for the native CPU ops (0 = one per hardware thread)
 ``ALPHACUT_MAX_PIXELS``     largest image accepted, in pixels (``178956970``, as Pillow)
 ``ALPHACUT_SHARED_DATA``    real test/benchmark data (models, photos with GT alpha) (``../shared/data``)
+``ALPHACUT_PERSON_MODEL``   the person segmenter's file for general mode's routing and portrait
+                            mode, or ``none`` to turn routing off (the cached mediapipe-selfie,
+                            fetched when missing)
 ``REMBG_HOME``              rembg's model folder, reused read-only (``~/.rembg``)
 ``U2NET_HOME``              rembg's legacy model folder, reused read-only (``~/.u2net``)
 ==========================  =====================================================================
@@ -63,6 +66,12 @@ def model_dirs() -> list[Path]:
     """``ALPHACUT_MODEL_DIR``: extra folders searched for model files (``os.pathsep``-separated)."""
     raw = os.environ.get("ALPHACUT_MODEL_DIR", "")
     return [Path(p).expanduser() for p in raw.split(os.pathsep) if p.strip()]
+
+
+def person_model_env() -> str | None:
+    """``ALPHACUT_PERSON_MODEL``: a file, ``"none"``, or None when unset."""
+    raw = os.environ.get("ALPHACUT_PERSON_MODEL", "").strip()
+    return raw or None
 
 
 def shared_data_env() -> Path | None:

@@ -11,12 +11,13 @@ from __future__ import annotations
 import threading
 import time
 import warnings
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
-from . import image
+from . import config, image
 from .errors import Error, InputError, ModelError
 from .models import get_manifest, resolve_model
 from .models.manifest import ModelManifest
@@ -36,6 +37,14 @@ _RUNTIMES: Dict[Tuple[str, str, str, Optional[int]], Any] = {}
 _RUNTIMES_LOCK = threading.Lock()
 _SESSIONS: Dict[Tuple, Session] = {}
 _SESSIONS_LOCK = threading.Lock()
+_PERSON_FAILED: set = set()  # person models whose fetch failed in this process (not retried)
+_WARNED: set = set()  # what was already warned about (the person-model fallback: once per model and path)
+
+
+def _warn_once(key, msg: str) -> None:
+    if key not in _WARNED:
+        _WARNED.add(key)
+        warnings.warn(msg, stacklevel=4)
 
 
 def _load_runtime(path, runtime: str, precision: str, threads: Optional[int], manifest: ModelManifest):
@@ -102,10 +111,21 @@ class Session:
     ----------
     model : str or ModelManifest, optional
         A model name (see ``alphacut models list``) or a manifest. Default ``"u2netp"``; in
-        ``mode="portrait"`` a person segmenter is used instead when one can be found locally
+        ``mode="portrait"`` a person segmenter is used instead when one can be had
         (``info["model"]`` says which ran).
     mode : {"general", "product", "portrait"}, default "general"
         Trimap, matting and upscaling settings (see :mod:`alphacut.pipeline.modes`).
+    route : bool, optional
+        Run a person segmenter beside the segmenter and use its probability for the images where
+        the segmenter misses most of a person (:mod:`alphacut.pipeline.route`; the decision and
+        its signals in ``CutoutResult.info["route"]``, its cost in the ``segment_person`` and
+        ``route`` timings). Default (None): on in ``general`` mode when no model is named (the
+        default u2netp, the pair the rule was measured on); True turns it on for a named model.
+        When no person model can be had, the session uses the segmenter alone and warns once.
+    person_model, person_model_path : optional
+        The person segmenter for ``route`` and ``portrait`` mode (default ``"mediapipe-selfie"``,
+        fetched and converted from the MediaPipe wheel when missing and ``download`` allows) and
+        its file. ``ALPHACUT_PERSON_MODEL`` gives a default file, or ``none`` to turn routing off.
     runtime : str, default "onnxruntime"
         The network engine: "onnxruntime", "onnxruntime-cuda" (ONNX Runtime's CUDA provider),
         "tensorrt", "auto" (see :mod:`alphacut.runtime`).
@@ -150,13 +170,16 @@ class Session:
                  matting_model: Union[str, ModelManifest, None] = None, matting_model_path=None,
                  threads: Optional[int] = None, refine: bool = True, foreground: bool = True,
                  rembg_compat: bool = False, download: bool = True, tile: Optional[int] = None,
-                 ops_backend: Optional[str] = None, **mode_overrides) -> None:
+                 ops_backend: Optional[str] = None, route: Optional[bool] = None,
+                 person_model: Union[str, ModelManifest, None] = None, person_model_path=None,
+                 **mode_overrides) -> None:
         runtime, backend = _deprecated_keywords(runtime, backend, ops_backend)
         self.mode = get_mode(mode, **mode_overrides)
         self.runtime_name = runtime
         self.precision = precision
         self.threads = threads
         self.info: Dict[str, Any] = {}
+        self._person = (person_model, person_model_path, download)
         manifest, path = self._pick_model(model, model_path, download)
         self.manifest = manifest
         self.model_path = path
@@ -171,9 +194,24 @@ class Session:
                 raise ModelError(f"{m_manifest.name!r} is a {m_manifest.kind}, not a matting network")
             m_path = resolve_model(m_manifest, matting_model_path, download=download)
             m_runtime = _runtime_for(m_path, runtime, precision, threads, m_manifest)
+        p_manifest = p_runtime = None
+        if route is None:
+            route = self.mode.route and model is None and model_path is None and not rembg_compat
+        if route and manifest.kind == "segmenter" and manifest.name not in PERSON_MODELS:
+            found = self._person_model()
+            if found is not None and found[0].name != manifest.name:
+                p_manifest, p_path = found
+                p_runtime = _runtime_for(p_path, runtime, precision, threads, p_manifest)
+                if not self.mode.route:
+                    self.mode = replace(self.mode, route=True)
+            else:
+                self.info["route"] = {"model": manifest.name, "choice": "general",
+                                      "reason": "no person segmenter available: the segmenter alone"}
+        self.route = p_runtime is not None
         self.pipeline = Pipeline(manifest, self.runtime, self.mode, refine=refine, foreground=foreground,
                                  matting_manifest=m_manifest, matting_runtime=m_runtime,
-                                 rembg_compat=rembg_compat, tile=tile, backend=backend)
+                                 rembg_compat=rembg_compat, tile=tile, backend=backend,
+                                 person_manifest=p_manifest, person_runtime=p_runtime)
         self.rembg_compat = bool(rembg_compat)
         self.last_timings: Dict[str, float] = {}
         self.last_result: Optional[CutoutResult] = None
@@ -183,17 +221,40 @@ class Session:
         """Where the post-processing runs ("cpu", "cuda" or "emu")."""
         return self.pipeline.backend
 
+    def _person_model(self) -> Optional[Tuple[ModelManifest, Path]]:
+        """(manifest, file) of the person segmenter, or None (warned once per reason)."""
+        model, path, download = self._person
+        env = config.person_model_env()
+        if path is None and env:
+            if env.lower() == "none":
+                return None
+            path = env
+        names = [model] if model is not None else list(PERSON_MODELS)
+        why = []
+        for name in names:
+            m = None
+            try:
+                m = _manifest(name)
+                fetch = download and path is None and m.name not in _PERSON_FAILED
+                try:
+                    return m, resolve_model(m, path, download=fetch)
+                except Error:
+                    if fetch:
+                        _PERSON_FAILED.add(m.name)
+                    raise
+            except Error as exc:
+                why.append(f"{m.name if m else name}: {str(exc).splitlines()[0]}")
+        _warn_once(("person", tuple(str(n) for n in names), str(path)),
+                   "no person segmenter (" + "; ".join(why) + "): the segmenter runs alone. "
+                   "`alphacut models fetch mediapipe-selfie` gets one")
+        return None
+
     def _pick_model(self, model, model_path, download):
         if model is None and model_path is None and self.mode.person_model:
-            for name in PERSON_MODELS:
-                try:
-                    m = get_manifest(name)
-                    p = resolve_model(m, None, download=False)
-                except Error:
-                    continue
-                self.info["routed_to_person_model"] = name
-                return m, p
-            self.info["routed_to_person_model"] = None
+            found = self._person_model()
+            self.info["routed_to_person_model"] = found[0].name if found else None
+            if found is not None:
+                return found
         manifest = _manifest(model if model is not None else DEFAULT_MODEL)
         return manifest, resolve_model(manifest, model_path, download=download)
 

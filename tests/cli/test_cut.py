@@ -195,3 +195,16 @@ def test_old_backend_flags_still_work_with_a_warning(tmp_path, capsys):
     assert Image.open(out).mode == "RGBA"
     assert main(["cut", str(p), "-o", str(out), "--backend", "gpu", "-q"]) == 1
     assert "--backend must be one of" in capsys.readouterr().err
+
+
+def test_timings_show_the_person_segmenter_and_the_route(tmp_path, capsys):
+    """The default (general mode, default model) routes: --timings lists segment_person and route and
+    says which model's probability made the matte, with its signals."""
+    src = shared_path("images", "composites", "input", "p3m_p_514ca06a__on_GT26r.jpg")
+    assert main(["cut", str(src), "-o", str(tmp_path / "o.png"), "--timings", "-q"]) == 0
+    err = capsys.readouterr().err
+    assert "segment_person=" in err and "route=" in err
+    assert "route: mediapipe-selfie (iou=" in err and "person_missed=" in err
+    assert main(["cut", str(src), "-o", str(tmp_path / "p.png"), "--timings", "-q", "--route", "off"]) == 0
+    err = capsys.readouterr().err
+    assert "segment_person" not in err and "route:" not in err

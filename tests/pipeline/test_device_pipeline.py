@@ -130,3 +130,24 @@ def test_alpha_only_on_device_downloads_the_float_alpha(sessions):
     assert stats["downloads"] == 1 and stats["download_bytes"] == alpha.nbytes
     assert alpha.dtype == np.float32 and 0 <= alpha.min() and alpha.max() <= 1
     assert np.abs(alpha - cpu.predict_alpha(rgb)).mean() < 1e-3
+
+
+def test_routed_probability_is_what_goes_up(fresh_sessions):
+    """Routing happens on the host before the upload: a portrait routed to the person model
+    uploads its 256x256 probability, and the device cutout matches the routed CPU one."""
+    _needs("solve_alpha", "estimate_foreground")
+    from alphacut import Session
+
+    kw = dict(model_path=shared_path("models", "u2netp_320.onnx"), work_pixels=WORK, route=True,
+              person_model_path=shared_path("models", "mediapipe_selfie_segmentation_256x256.onnx"))
+    cpu, emu = Session("u2netp", **kw), Session("u2netp", backend="emu", **kw)
+    rgb, _ = _photo("p3m_p_514ca06a__on_GT26r")
+    device.transfer_stats("emu", reset=True)
+    r_emu = emu.run(rgb, foreground=False)
+    stats = device.transfer_stats("emu", reset=True)
+    r_cpu = cpu.run(rgb, foreground=False)
+    assert r_emu.info["route"]["choice"] == r_cpu.info["route"]["choice"] == "person"
+    wh, ww = r_cpu.info["working_size"]
+    assert stats["upload_bytes"] == rgb.nbytes + wh * ww * 3 + 256 * 256 * 4
+    diff = np.abs(r_emu.rgba[:, :, 3].astype(int) - r_cpu.rgba[:, :, 3].astype(int))
+    assert diff.max() <= 2 and diff.mean() < 0.01, (diff.mean(), diff.max())

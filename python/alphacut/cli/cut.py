@@ -40,6 +40,11 @@ def register(sub) -> None:
     p.add_argument("--model", default=None, help="model name (default u2netp; portrait mode prefers a person model)")
     p.add_argument("--model-path", default=None, help="use this model file instead of looking it up")
     p.add_argument("--mode", default="general", choices=("general", "product", "portrait"))
+    p.add_argument("--route", default="auto", choices=("auto", "on", "off"),
+                   help="run a person segmenter beside the model and use it where the model misses most of a "
+                   "person (auto: in general mode with the default model)")
+    p.add_argument("--person-model-path", default=None, help="the person segmenter's file (default: "
+                   "mediapipe-selfie from the cache, fetched when missing)")
     p.add_argument("--format", dest="fmt", default=None, choices=("png", "webp", "jpg", "mask"),
                    help="output format (default: from the -o extension, else png)")
     p.add_argument("--bg", default=None, help="background: a colour ('#ffffff', 'r,g,b') or an image file; "
@@ -200,6 +205,18 @@ def _background(args, shape):
     return parse_color(args.bg)
 
 
+def _route_note(info) -> str:
+    """`` route: <model> (signals)`` for --timings, or nothing when the run did not route."""
+    r = info.get("route")
+    if not r:
+        return ""
+    sig = r.get("signals")
+    if not sig:
+        return f" route: {r['model']} ({r['reason']})"
+    keys = ("iou", "general_in_person", "person_missed", "person_unsure")
+    return f" route: {r['model']} (" + " ".join(f"{k}={sig[k]:.2f}" for k in keys if k in sig) + ")"
+
+
 def _runtime_and_backend(args) -> Tuple[str, str]:
     """(runtime, backend) from --runtime/--backend, and from the previous release's spellings:
     --backend onnxruntime|tensorrt (now --runtime) and --ops-backend (now --backend)."""
@@ -247,7 +264,9 @@ def _run(args) -> int:
     runtime, backend = _runtime_and_backend(args)
     session = Session(args.model, mode=args.mode, runtime=runtime, backend=backend, precision=args.precision,
                       model_path=args.model_path, refine=not args.no_refine,
-                      foreground=not (args.no_foreground or args.only_mask), rembg_compat=args.rembg_compat)
+                      foreground=not (args.no_foreground or args.only_mask), rembg_compat=args.rembg_compat,
+                      route={"auto": None, "on": True, "off": False}[args.route],
+                      person_model_path=args.person_model_path)
     protect = [j[1] for j in jobs if isinstance(j[1], Path)]
     failed = 0 if args.sample else len(missing)
     bar = _Progress(len(jobs), not args.quiet)
@@ -270,7 +289,7 @@ def _run(args) -> int:
                     tm["encode"] = (t2 - t1) * 1000.0
                     tm["write"] = (t3 - t2) * 1000.0
                     parts = " ".join(f"{k}={v:.0f}" for k, v in tm.items())
-                    bar.write(f"{name} -> {dst}: {(t3 - t0) * 1000:.0f} ms ({parts})")
+                    bar.write(f"{name} -> {dst}: {(t3 - t0) * 1000:.0f} ms ({parts}){_route_note(res.info)}")
             except Error as exc:
                 failed += 1
                 msg = str(exc)

@@ -46,7 +46,7 @@ def _list(args) -> int:
         where = _where(m)
         if where:
             state = where
-        elif m.sources or m.wheel_mirror:
+        elif m.sources or m.wheel_mirror or m.converted_from:
             state = "not fetched"
         else:
             state = "bring your own file"

@@ -67,6 +67,17 @@ class OutputSpec:
 
 
 @dataclass(frozen=True)
+class ConvertedSource:
+    """A model made on fetch: a member of a PyPI wheel (checked against ``member_sha256``) turned
+    into ONNX by one of alphacut's converters (``converter``: "tflite", :mod:`alphacut.models.tflite`)."""
+
+    requirement: str  # distribution==version, e.g. "mediapipe==0.10.21"
+    member: str  # path inside the wheel
+    member_sha256: str
+    converter: str = "tflite"  # any wheel of the release carries the same member: pip picks one
+
+
+@dataclass(frozen=True)
 class ModelManifest:
     name: str
     kind: str  # "segmenter" or "matting"
@@ -87,6 +98,17 @@ class ModelManifest:
     aliases: Tuple[str, ...] = ()
     # False when the default pipeline cannot use the model's output as a foreground map.
     pipeline_supported: bool = True
+    # Made on fetch from another file (e.g. a TFLite member of a wheel) by alphacut's converter.
+    converted_from: Optional[ConvertedSource] = None
+    # sha256 of other files that are the same network (the converter's output, bit-for-bit
+    # deterministic): accepted as well as ``sha256``, whatever their size.
+    also_sha256: Tuple[str, ...] = ()
+
+    def accepts(self, algo: str, digest: str) -> bool:
+        """Whether a file with this digest is this model's file (see ``hash`` and ``also_sha256``)."""
+        if self.hash is not None and (algo, digest.lower()) == self.hash:
+            return True
+        return algo == "sha256" and digest.lower() in {h.lower() for h in self.also_sha256}
 
     @property
     def hash(self) -> Optional[Tuple[str, str]]:

@@ -52,14 +52,15 @@ def _check_file(path: Path, manifest: ModelManifest) -> Optional[str]:
         size = path.stat().st_size
     except OSError as exc:
         return f"cannot be read ({exc.strerror})"
-    if manifest.size_bytes is not None and size != manifest.size_bytes:
+    if manifest.size_bytes is not None and size != manifest.size_bytes and not manifest.also_sha256:
         return f"has {size} bytes, expected {manifest.size_bytes}"
     if manifest.hash is None:
         return None
     algo, want = manifest.hash
     got = file_hash(path, algo)
-    if got != want:
-        return f"has {algo} {got}, expected {want}"
+    if not manifest.accepts(algo, got):
+        also = f" (or {', '.join(manifest.also_sha256)}, alphacut's conversion)" if manifest.also_sha256 else ""
+        return f"has {algo} {got}, expected {want}{also}"
     return None
 
 
@@ -273,11 +274,15 @@ def identify(path: PathLike) -> Optional[ModelManifest]:
     size = p.stat().st_size
     digests = {}
     for m in list_manifests():
-        if m.hash is None or (m.size_bytes is not None and m.size_bytes != size):
+        if m.hash is None or (m.size_bytes is not None and m.size_bytes != size and not m.also_sha256):
             continue
         algo, want = m.hash
         if algo not in digests:
             digests[algo] = file_hash(p, algo)
-        if digests[algo] == want:
+        if m.accepts(algo, digests[algo]):
             return m
+        if m.also_sha256 and algo != "sha256":
+            digests.setdefault("sha256", file_hash(p, "sha256"))
+            if m.accepts("sha256", digests["sha256"]):
+                return m
     return None

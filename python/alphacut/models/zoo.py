@@ -6,24 +6,18 @@ shared data README (the person segmenters' I/O and sha256). Nothing here downloa
 
 from __future__ import annotations
 
-from typing import Dict, List, Tuple, TypedDict
+from typing import Dict, List
 
 from ..errors import ModelError
-from .manifest import IMAGENET_MEAN, IMAGENET_STD, InputSpec, ModelManifest, OutputSpec
+from .manifest import IMAGENET_MEAN, IMAGENET_STD, ConvertedSource, InputSpec, ModelManifest, OutputSpec
 
 REMBG_RELEASE = "https://github.com/danielgatis/rembg/releases/download/v0.0.0/"
 DEFAULT_MODEL = "u2netp"
 
-
-class _Normalisation(TypedDict):
-    """The :class:`InputSpec` fields several manifests share."""
-
-    scale: float
-    mean: Tuple[float, float, float]
-    std: Tuple[float, float, float]
-
-
-_IMAGENET = _Normalisation(scale=1.0 / 255.0, mean=IMAGENET_MEAN, std=IMAGENET_STD)
+_IMAGENET = dict(scale=1.0 / 255.0, mean=IMAGENET_MEAN, std=IMAGENET_STD)
+# The release the MediaPipe selfie models come from (Apache-2.0); every wheel of it carries the
+# same .tflite members (checked by their sha256), so whichever wheel pip picks will do.
+_MEDIAPIPE = "mediapipe==0.10.21"
 _UNIT_STD = (1.0, 1.0, 1.0)
 
 
@@ -127,7 +121,10 @@ _MANIFESTS: List[ModelManifest] = [
            output=OutputSpec(activation="none", channels=1),
            notes="Output 0 channel 0 is used as a probability without a sigmoid; rembg min-max "
            "stretches it per image."),
-    # --- person segmenters (files in the shared data; no public download URL here) ---------------
+    # --- person segmenters ------------------------------------------------------------------------
+    # The MediaPipe selfie models: fetched as .tflite members of the mediapipe wheel on PyPI
+    # (hash-checked) and converted to ONNX by alphacut.models.tflite. Either file is accepted: the
+    # shared data's conversion (sha256) or alphacut's own (also_sha256; bit-for-bit deterministic).
     ModelManifest(
         name="mediapipe-selfie",
         kind="segmenter",
@@ -139,8 +136,14 @@ _MANIFESTS: List[ModelManifest] = [
         input=InputSpec(name="input", size=(256, 256), scale=1.0 / 255.0),
         output=OutputSpec(name="mask", activation="none", channels=1),
         aliases=("mediapipe_selfie_segmentation_256x256",),
-        notes="Converted from MediaPipe 0.10.21's TFLite file; RGB in [0, 1] after a plain stretch "
-        "resize. No download source: give the file by path or put it in a model search folder.",
+        converted_from=ConvertedSource(
+            _MEDIAPIPE, "mediapipe/modules/selfie_segmentation/selfie_segmentation.tflite",
+            "9ee168ec7c8f2a16c56fe8e1cfbc514974cbbb7e434051b455635f1bd1462f5c"),
+        also_sha256=("bb881a3a92337be03a3dc42d4ac52e239a98b41c9a0f746f41a28e1d06020923",),
+        notes="MediaPipe 0.10.21's selfie_segmentation.tflite converted to ONNX (fp16 weights widened, "
+        "NCHW, opset 17); RGB in [0, 1] after a plain stretch resize. `alphacut models fetch "
+        "mediapipe-selfie` reads the .tflite out of the mediapipe wheel on PyPI (HTTP range requests, "
+        "else pip download) and converts it (needs the onnx package: alphacut[convert]).",
     ),
     ModelManifest(
         name="mediapipe-selfie-landscape",
@@ -153,7 +156,11 @@ _MANIFESTS: List[ModelManifest] = [
         input=InputSpec(name="input", size=(144, 256), scale=1.0 / 255.0),
         output=OutputSpec(name="mask", activation="none", channels=1),
         aliases=("mediapipe_selfie_segmentation_landscape_144x256",),
-        notes="As mediapipe-selfie, at H=144, W=256. No download source.",
+        converted_from=ConvertedSource(
+            _MEDIAPIPE, "mediapipe/modules/selfie_segmentation/selfie_segmentation_landscape.tflite",
+            "a77d03f4659b9f6b6c1f5106947bf40e99d7655094b6527f214ea7d451106edd"),
+        also_sha256=("1d66ae7cf93fdac0ffd29711969ee5915bce797ce4566b7e26fcc96bfac233d7",),
+        notes="As mediapipe-selfie, at H=144, W=256 (selfie_segmentation_landscape.tflite).",
     ),
     ModelManifest(
         name="pp-humanseg-v1-lite",

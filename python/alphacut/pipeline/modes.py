@@ -1,6 +1,8 @@
 """The cutout modes: what trimap, matting and upscaling settings suit which kind of subject.
 
-``general``   objects and animals: a moderate unknown band, the segmenter's edge as a prior.
+``general``   objects and animals: a moderate unknown band, the segmenter's edge as a prior; a
+              person segmenter runs beside u2netp and takes over where u2netp misses most of a
+              person (:mod:`alphacut.pipeline.route`).
 ``product``   hard-edged products: a narrow band, a strong prior, a crisp upscaling (small eps).
 ``portrait``  people: a wide band for soft hair, a weak prior, and a person segmenter when one is
               available (QUALITY_NOTES: the MediaPipe selfie model beats u2netp on portraits).
@@ -35,7 +37,8 @@ class ModeSettings:
     work_pixels: int = 1_000_000  # the matting runs at about this many pixels
     upscale_radius: int = 2  # upscale_alpha window radius at the working resolution
     upscale_eps: float = 1e-4  # upscale_alpha regulariser (smaller: follows image edges more)
-    person_model: bool = False  # route to a person segmenter when one is available
+    person_model: bool = False  # use a person segmenter instead of the general one when available
+    route: bool = False  # run a person segmenter beside the general one and pick per image (pipeline/route.py)
 
     def band_px(self, long_side: int) -> int:
         return max(self.min_band_px, int(round(self.band * long_side)))
@@ -46,7 +49,7 @@ class ModeSettings:
 # and a wide band let colour decide in hair.
 MODES = {
     "general": ModeSettings("general", fg_threshold=0.6, bg_threshold=0.4, band=0.006, prior_weight=0.1,
-                            prior_confidence=4.0),
+                            prior_confidence=4.0, route=True),
     "product": ModeSettings("product", fg_threshold=0.6, bg_threshold=0.4, band=0.003, prior_weight=0.3,
                             prior_confidence=4.0, upscale_radius=1, upscale_eps=1e-5),
     "portrait": ModeSettings("portrait", fg_threshold=0.6, bg_threshold=0.4, band=0.009, prior_weight=0.03,

@@ -33,6 +33,7 @@ from . import stages
 from .matting_net import trimap_free_matting, trimap_matting
 from .modes import ModeSettings, get_mode
 from .network import preprocess, read_probability
+from .route import decide
 
 __all__ = ["BACKENDS", "CutoutResult", "Pipeline", "resolve_backend"]
 
@@ -107,6 +108,7 @@ class State:
     pieces: Optional[list] = None
     rgba: Any = None
     mask: Optional[np.ndarray] = None  # rembg_compat: rembg's uint8 mask
+    prob_person: Optional[np.ndarray] = None  # the person segmenter's probability (routing)
 
 
 Stage = Callable[[State], None]
@@ -137,7 +139,8 @@ def check_rgb(rgb) -> np.ndarray:
 
 
 class Pipeline:
-    """segment → working resolution → trimap → matting → upscale → foreground → RGBA.
+    """segment (→ segment_person → route) → working resolution → trimap → matting → upscale →
+    foreground → RGBA.
 
     Parameters
     ----------
@@ -157,6 +160,10 @@ class Pipeline:
         min-max stretch, LANCZOS back to full size, uint8 truncation, and its "naive" cutout).
         Implies ``refine=False``, ``foreground=False``.
     tile : tile side for a matting network (default 512).
+    person_manifest, person_runtime : optional person segmenter run beside the segmenter when the
+        mode asks for it (``mode.route``, the ``general`` mode): the ``segment_person`` stage runs
+        it and the ``route`` stage picks one of the two probabilities per image
+        (:func:`alphacut.pipeline.route.decide`; the decision and its signals in ``info["route"]``).
     backend : {"cpu", "cuda", "auto", "emu"}, default "cpu"
         Where the post-processing runs (see the module docstring). A matting network and
         ``rembg_compat`` run their post-processing on the CPU whatever this says
@@ -166,7 +173,8 @@ class Pipeline:
     def __init__(self, manifest: ModelManifest, runtime, mode="general", *, refine: bool = True,
                  foreground: bool = True, matting_manifest: Optional[ModelManifest] = None,
                  matting_runtime=None, rembg_compat: bool = False, tile: Optional[int] = None,
-                 backend: str = "cpu") -> None:
+                 backend: str = "cpu", person_manifest: Optional[ModelManifest] = None,
+                 person_runtime=None) -> None:
         self.manifest = manifest
         self.runtime = runtime
         self.mode: ModeSettings = get_mode(mode)
@@ -176,6 +184,8 @@ class Pipeline:
         self.matting_runtime = matting_runtime
         self.rembg_compat = bool(rembg_compat)
         self.tile = tile
+        self.person_manifest = person_manifest
+        self.person_runtime = person_runtime
         self.backend = resolve_backend(backend)
         if matting_manifest is not None and matting_manifest.input.kind == "image":
             raise InputError(
@@ -214,6 +224,8 @@ class Pipeline:
             if solve:
                 steps.append(("resize", self._working_image))
             steps += [("preprocess", self._preprocess), ("segment", self._segment)]
+            if self.mode.route and self.person_runtime is not None:
+                steps += [("segment_person", self._segment_person), ("route", self._route)]
             if on_device:
                 steps.append(("upload", self._upload))
             if not refine:
@@ -271,6 +283,18 @@ class Pipeline:
         s.prob_d = s.prob
         s.img_w = s.rgb_w
         s.info["network_size"] = s.prob.shape
+
+    def _segment_person(self, s: State) -> None:
+        rgb = s.rgb_w if s.rgb_w is not None else s.rgb
+        s.prob_person = stages.segment(rgb, self.person_runtime, self.person_manifest)
+
+    def _route(self, s: State) -> None:
+        r = decide(s.prob, s.prob_person)
+        s.info["route"] = r.info(self.manifest.name, self.person_manifest.name)
+        if r.choice == "person":
+            s.prob = s.prob_d = r.probability
+            s.info["model"] = self.person_manifest.name
+            s.info["network_size"] = s.prob.shape
 
     def _upload(self, s: State) -> None:
         s.img = to_device(s.rgb, s.backend)
