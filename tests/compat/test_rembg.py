@@ -71,14 +71,47 @@ def test_remove_alpha_matting_uses_fast_refinement(tiny):
     res = tiny.last_result
     assert {"trimap", "matting", "foreground"} <= set(res.timings)
     assert out.shape == (150, 200, 4)
-    # the trimap follows rembg's thresholds: sure where mask > 240 / < 10, eroded
+    # the trimap is rembg's: sure where mask > 240 / < 10, each eroded by a 6x6 square
     mask = tiny.predict_mask(rgb)
-    assert (res.trimap[mask < 10 - 1] != 255).all()
-    with pytest.raises(alphacut.InputError, match="threshold"):
-        remove(rgb, session=tiny, alpha_matting=True, alpha_matting_foreground_threshold=5,
-                   alpha_matting_background_threshold=10)
-    with pytest.raises(alphacut.InputError):
-        remove(rgb, session=tiny, alpha_matting=True, alpha_matting_erode_size=-1)
+    np.testing.assert_array_equal(res.trimap, _scipy_trimap(mask, 240, 10, 6))
+    np.testing.assert_array_equal(out[:, :, 3][res.trimap == 255], 255)
+    np.testing.assert_array_equal(out[:, :, 3][res.trimap == 0], 0)
+    # every value rembg accepts is accepted: crossed thresholds, a negative erosion (a 3x3 cross)
+    remove(rgb, session=tiny, alpha_matting=True, alpha_matting_foreground_threshold=5,
+           alpha_matting_background_threshold=10)
+    np.testing.assert_array_equal(tiny.last_result.trimap, _scipy_trimap(mask, 5, 10, 10))
+    remove(rgb, session=tiny, alpha_matting=True, alpha_matting_erode_size=-1)
+    np.testing.assert_array_equal(tiny.last_result.trimap, _scipy_trimap(mask, 240, 10, -1))
+    # no sure foreground: rembg falls back to the mask with the foreground colour estimated
+    fb = remove(rgb, session=tiny, alpha_matting=True, alpha_matting_foreground_threshold=300)
+    np.testing.assert_array_equal(fb[:, :, 3], mask)
+    for bad in ({"alpha_matting_erode_size": 2.5}, {"alpha_matting_foreground_threshold": "240"}):
+        with pytest.raises(alphacut.InputError):
+            remove(rgb, session=tiny, alpha_matting=True, **bad)
+
+
+def _scipy_trimap(mask, fg, bg, erode):
+    """rembg's alpha_matting_cutout trimap, with scipy as rembg builds it."""
+    from scipy.ndimage import binary_erosion
+
+    structure = np.ones((erode, erode), np.uint8) if erode > 0 else None
+    is_fg = binary_erosion(mask > fg, structure=structure)
+    is_bg = binary_erosion(mask < bg, structure=structure, border_value=1)
+    tri = np.full(mask.shape, 128, np.uint8)
+    tri[is_fg] = 255
+    tri[is_bg] = 0
+    return tri
+
+
+@pytest.mark.parametrize("size", [0, 1, 2, 3, 6, 7, 10, 41])
+def test_rembg_trimap_matches_scipy_erosion(size):
+    """rembg_trimap is rembg's trimap exactly, odd and even square sizes (even: off-centre)."""
+    rng = np.random.default_rng(size)
+    mask = (rng.random((70, 90)) * 255).astype(np.uint8)
+    mask[10:60, 20:80] = 250
+    mask[:5] = 0
+    for fg, bg in ((240, 10), (128, 128), (5, 200), (240.5, 9.5)):
+        np.testing.assert_array_equal(rembg.rembg_trimap(mask, fg, bg, size), _scipy_trimap(mask, fg, bg, size))
 
 
 @pytest.mark.parametrize("bad, err", [
