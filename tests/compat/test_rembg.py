@@ -214,3 +214,29 @@ def test_alpha_matting_runs_where_the_session_runs(tmp_path, fresh_sessions):
     assert s.last_result.info["backend"] == "emu"
     narrow = remove(rgb, session=s, alpha_matting=True, alpha_matting_erode_size=2)
     assert not np.array_equal(wide, narrow)
+
+
+# rembg 2.0.86's alpha_matting_cutout (pymatting's closed-form solve at full size) on the same
+# u2netp masks and default thresholds: the SAD (/1000) in the trimap's unknown band against the exact
+# GT, measured once with the real rembg (tests/compat/test_dropin.py compares with it live on car-1).
+_REMBG_MATTING_SAD = {"GT05__on_beach": 1.49, "p3m_p_514ca06a__on_beach": 12.63}
+
+
+@pytest.mark.parametrize("name", sorted(_REMBG_MATTING_SAD))
+def test_alpha_matting_quality_on_exact_gt(name):
+    """alpha_matting's band solve is as good as rembg's closed-form solve (within 15 % of its SAD)
+    on exact-GT composites, hair included, and its sure pixels are rembg's."""
+    from conftest import load_gray
+
+    rgb = load_rgb(shared_path("images", "composites", "input", f"{name}.jpg"))
+    gt = load_gray(shared_path("images", "composites", "alpha", f"{name}.png")).astype(np.float64) / 255
+    s = Session("u2netp", model_path=shared_path("models", "u2netp_320.onnx"), rembg_compat=True)
+    mask = s.predict_mask(rgb)
+    out = np.asarray(rembg.alpha_matting_cutout(Image.fromarray(rgb), Image.fromarray(mask), 240, 10, 10, session=s))
+    tri = rembg.rembg_trimap(mask, 240, 10, 10)
+    band = tri == 128
+    sad = np.abs(out[:, :, 3] / 255.0 - gt)[band].sum() / 1000
+    mask_sad = np.abs(mask / 255.0 - gt)[band].sum() / 1000
+    print(f"{name}: band SAD alphacut {sad:.2f}, rembg {_REMBG_MATTING_SAD[name]:.2f}, the plain mask {mask_sad:.2f}")
+    assert sad <= 1.15 * _REMBG_MATTING_SAD[name]
+    assert sad < mask_sad
