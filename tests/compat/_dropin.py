@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
+import numpy as np
 import pytest
 
 from conftest import REPO, shared_path
@@ -77,3 +78,18 @@ def rembg_home(u2netp_home):
 @pytest.fixture
 def car(tmp_path) -> Path:
     return shared_path("images", "rembg", "input", "car-1.jpg")
+
+
+def absdiff(a, b) -> np.ndarray:
+    return np.abs(np.asarray(a).astype(int) - np.asarray(b).astype(int))
+
+
+def scipy_trimap(mask, fg, bg, erode) -> np.ndarray:
+    """rembg's alpha-matting trimap, built with scipy as rembg builds it."""
+    from scipy.ndimage import binary_erosion
+
+    structure = np.ones((erode, erode), np.uint8) if erode > 0 else None
+    tri = np.full(mask.shape, 128, np.uint8)
+    tri[binary_erosion(mask > fg, structure=structure)] = 255
+    tri[binary_erosion(mask < bg, structure=structure, border_value=1)] = 0
+    return tri

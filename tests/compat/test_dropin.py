@@ -15,6 +15,8 @@ from PIL import Image
 from conftest import SHARED_DATA, shared_path
 
 from _dropin import DROPIN_SRC, car, dropin_env, real_rembg, rembg_home, run_dropin  # noqa: F401
+from _dropin import absdiff as _d
+from _dropin import scipy_trimap as _scipy_trimap
 
 pytestmark = pytest.mark.usefixtures("rembg_home")
 
@@ -100,20 +102,6 @@ def dropin_cases(tmp_path, car):
     run_dropin(f"CAR = {str(car)!r}\n" + _CASES_SCRIPT, cwd=tmp_path)
     with np.load(tmp_path / "out.npz") as z:
         return {k: z[k] for k in z.files}
-
-
-def _d(a, b):
-    return np.abs(a.astype(int) - b.astype(int))
-
-
-def _scipy_trimap(mask, fg, bg, erode):
-    from scipy.ndimage import binary_erosion
-
-    structure = np.ones((erode, erode), np.uint8) if erode > 0 else None
-    tri = np.full(mask.shape, 128, np.uint8)
-    tri[binary_erosion(mask > fg, structure=structure)] = 255
-    tri[binary_erosion(mask < bg, structure=structure, border_value=1)] = 0
-    return tri
 
 
 def test_every_remove_keyword_matches_rembg(dropin_cases, real_rembg, car):

@@ -232,8 +232,22 @@ def _i_command(args) -> int:
 # ---------------------------------------------------------------------------------------------
 
 
+_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"BM", b"II*\x00", b"MM\x00*",
+          b"\x00\x00\x01\x00", b"8BPS")
+
+
 def _is_image(path: Path) -> bool:
-    """What rembg's ``filetype.guess`` checks: the file starts like an image (PIL identifies it)."""
+    """What rembg's ``filetype.guess`` decides: the file starts like an image (its magic bytes),
+    whether or not it then decodes (a broken image is reported, not skipped)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(16)
+    except OSError:
+        return False
+    if head.startswith(_MAGIC) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP"):
+        return True
+    if head[4:8] == b"ftyp" and head[8:12] in (b"heic", b"heix", b"mif1", b"avif", b"avis"):
+        return True
     from PIL import Image, UnidentifiedImageError
 
     try:
@@ -302,6 +316,7 @@ def _p_command(args) -> int:
     inputs = sorted(q for q in src.glob("**/*") if not q.is_dir())
     dst_abs = dst.resolve()
     inputs = [q for q in inputs if dst_abs not in q.resolve().parents]  # never the outputs themselves
+    listed = {q: _signature(q) for q in inputs}
     bar = None
     if not args.watch and inputs:
         try:
@@ -317,21 +332,26 @@ def _p_command(args) -> int:
     if bar is not None:
         bar.close()
     if args.watch:
-        _watch(src, job)
+        _watch(src, job, listed)
     if job.failed:
         print(f"{PROG}: {job.failed} file(s) failed, {job.done} written", file=sys.stderr)
     return 1 if job.failed else 0
 
 
-def _watch(folder: Path, job: _Folder, poll: float = 0.5) -> None:
-    """rembg's ``--watch``: files created or changed in the folder (not its subfolders) are cut
-    out once their size and time have stopped changing; a file named ``stop.txt`` ends the watch
-    (and is removed). Polls the folder: no watchdog needed."""
-    seen: Dict[Path, Tuple[int, int]] = {}
-    for q in folder.iterdir():
-        if q.is_file():
-            st = q.stat()
-            seen[q] = (st.st_size, st.st_mtime_ns)
+def _signature(q: Path) -> Optional[Tuple[int, int]]:
+    try:
+        st = q.stat()
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
+
+
+def _watch(folder: Path, job: _Folder, listed: Dict[Path, Optional[Tuple[int, int]]], poll: float = 0.5) -> None:
+    """rembg's ``--watch``: files created or changed in the folder (not its subfolders) after the
+    first pass listed them (``listed``) are cut out once their size and time have stopped
+    changing; a file named ``stop.txt`` ends the watch (and is removed). Polls the folder: no
+    watchdog needed."""
+    seen: Dict[Path, Optional[Tuple[int, int]]] = dict(listed)
     pending: Dict[Path, Tuple[int, int]] = {}
     print(f"watching {folder} (create {folder / 'stop.txt'} to stop)", file=sys.stderr, flush=True)
     try:
@@ -344,12 +364,8 @@ def _watch(folder: Path, job: _Folder, poll: float = 0.5) -> None:
             for q in sorted(folder.iterdir()):
                 if not q.is_file():
                     continue
-                try:
-                    st = q.stat()
-                except OSError:
-                    continue
-                sig = (st.st_size, st.st_mtime_ns)
-                if seen.get(q) == sig:
+                sig = _signature(q)
+                if sig is None or seen.get(q) == sig:
                     continue
                 if pending.get(q) == sig:  # unchanged since the last look: complete
                     pending.pop(q)
