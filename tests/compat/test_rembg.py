@@ -240,3 +240,57 @@ def test_alpha_matting_quality_on_exact_gt(name):
     print(f"{name}: band SAD alphacut {sad:.2f}, rembg {_REMBG_MATTING_SAD[name]:.2f}, the plain mask {mask_sad:.2f}")
     assert sad <= 1.15 * _REMBG_MATTING_SAD[name]
     assert sad < mask_sad
+
+
+# ------------------------------------------------------------------------------------------------
+# providers / sess_opts on alphacut's own new_session, and the mapping itself
+# ------------------------------------------------------------------------------------------------
+
+
+def test_new_session_providers_and_sess_opts_are_applied(u2netp_home):
+    import onnxruntime as ort
+
+    with pytest.warns(RuntimeWarning, match="ROCMExecutionProvider"):
+        s = new_session("u2netp", providers=["ROCMExecutionProvider", "CPUExecutionProvider"])
+    assert (s.runtime_name, s.backend) == ("onnxruntime", "cpu")
+    with pytest.raises(alphacut.InputError, match="not both"):
+        new_session("u2netp", providers=["CPUExecutionProvider"], runtime="tensorrt")
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    assert new_session("u2netp", sess_opts=opts).threads == 1
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    with pytest.warns(RuntimeWarning, match="graph_optimization_level"):
+        new_session("u2netp", sess_opts=opts)
+    # an unknown model: alphacut's error and rembg's ValueError at once
+    with pytest.raises(alphacut.Error) as e:
+        new_session("no-such-model")
+    assert isinstance(e.value, ValueError)
+
+
+@pytest.mark.parametrize("providers, ort_has, trt_ok, kernels, want", [
+    (["CUDAExecutionProvider", "CPUExecutionProvider"], True, False, True, ("onnxruntime-cuda", "cuda", 0)),
+    (["CUDAExecutionProvider", "CPUExecutionProvider"], True, False, False, ("onnxruntime-cuda", "cpu", 1)),
+    (["CUDAExecutionProvider", "CPUExecutionProvider"], False, False, True, ("onnxruntime", "cpu", 1)),
+    (["TensorrtExecutionProvider", "CUDAExecutionProvider"], True, True, True, ("tensorrt", "cuda", 0)),
+    (["TensorrtExecutionProvider", "CUDAExecutionProvider"], True, False, True, ("onnxruntime-cuda", "cuda", 1)),
+    ([("TensorrtExecutionProvider", {"trt_fp16_enable": True})], False, False, False, ("onnxruntime", "cpu", 2)),
+    (["OpenVINOExecutionProvider", "DmlExecutionProvider"], False, False, False, ("onnxruntime", "cpu", 3)),
+    (["CPUExecutionProvider", "CUDAExecutionProvider"], True, True, True, ("onnxruntime", "cpu", 0)),
+    ([], False, False, False, ("onnxruntime", "cpu", 0)),
+])
+def test_place_maps_execution_providers(monkeypatch, providers, ort_has, trt_ok, kernels, want):
+    """TensorRT → runtime tensorrt, CUDA → onnxruntime-cuda, each with the CUDA kernels when they
+    can run, first usable provider wins; every provider passed over leaves a note (printed)."""
+    import alphacut.runtime
+
+    monkeypatch.setattr(rembg, "_ort_available", lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"] if ort_has
+                        else ["CPUExecutionProvider"])
+    monkeypatch.setattr(alphacut.runtime, "tensorrt_unavailable_reason", lambda: None if trt_ok else "no TensorRT here")
+    monkeypatch.setattr(rembg, "_kernels_on", lambda wanted: ("cpu", None) if not wanted else ("cuda", None)
+                        if kernels else ("cpu", "no CUDA kernels here"))
+    pl = rembg.place(providers)
+    assert (pl.runtime, pl.backend, len(pl.notes)) == want, pl.notes
+    if not kernels and want[0] != "onnxruntime":
+        assert "post-processing on the CPU" in pl.notes[-1]
+    with pytest.raises(alphacut.InputError):
+        rembg.place("CUDAExecutionProvider")
