@@ -678,7 +678,7 @@ def _mode_of(session):
 #: The band solve of ``alpha_matting``: rembg's objective (the closed-form matting Laplacian, no
 #: prior: the mask only starts the solve), coarse to fine, to a relative residual of 1e-4. On the
 #: five exact-GT composites of the shared data (u2netp masks, rembg's default thresholds) the band
-#: SAD is 46.4 against rembg's 44.3 (pymatting's full-size solve), in 0.6-1.2 s per image against
+#: SAD is 46.4 against rembg's 44.3 (pymatting's full-size solve), in 0.3-1.2 s per image against
 #: 3-10 s; with alphacut's default prior weight (0.1) it was 86.4: the prior holds the solve to the
 #: mask in hair.
 MATTING_SOLVE = {"prior_weight": 0.0, "tol": 1e-4, "max_iter": 1000, "levels": 3}
