@@ -15,7 +15,6 @@ from typing import Optional, Sequence
 
 import numpy as np
 import pytest
-
 from conftest import REPO, shared_path
 
 DROPIN_SRC = REPO / "compat" / "rembg" / "src"

@@ -9,9 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from _dropin import car, dropin_env, real_rembg, rembg_home, run_dropin  # noqa: F401
 from _dropin import absdiff as _d
+from _dropin import dropin_env, run_dropin
 from conftest import shared_path
 
 CALLERS = Path(__file__).parent / "callers"
@@ -22,6 +21,8 @@ def _run_caller_with_dropin(module, call, tmp_path, **env):
 import sys, numpy as np
 sys.path.insert(0, {str(CALLERS)!r})
 import {module}
+
+car, real_rembg, rembg_home = _dropin.car, _dropin.real_rembg, _dropin.rembg_home  # fixtures
 np.savez("out.npz", **{call})
 """
     e = dropin_env(**env)

@@ -8,15 +8,16 @@ import json
 import subprocess
 import sys
 
+import _dropin
 import numpy as np
 import pytest
-from PIL import Image
-
-from conftest import SHARED_DATA, shared_path
-
-from _dropin import DROPIN_SRC, car, dropin_env, real_rembg, rembg_home, run_dropin  # noqa: F401
+from _dropin import DROPIN_SRC, dropin_env, run_dropin
 from _dropin import absdiff as _d
 from _dropin import scipy_trimap as _scipy_trimap
+from conftest import SHARED_DATA, shared_path
+from PIL import Image
+
+car, real_rembg, rembg_home = _dropin.car, _dropin.real_rembg, _dropin.rembg_home  # fixtures
 
 pytestmark = pytest.mark.usefixtures("rembg_home")
 

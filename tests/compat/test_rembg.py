@@ -8,13 +8,13 @@ import threading
 
 import numpy as np
 import pytest
+import tiny_models as tm
+from conftest import load_rgb, shared_path
 from PIL import Image
 
 import alphacut
 from alphacut import Session, new_session, remove
 from alphacut.compat import rembg
-from conftest import load_rgb, shared_path
-import tiny_models as tm
 
 
 def test_remove_mirrors_input_types(tiny):
@@ -200,8 +200,8 @@ def test_rembg_compat_reproduces_rembg_u2netp_masks(name):
 def test_alpha_matting_runs_where_the_session_runs(tmp_path, fresh_sessions):
     """remove(alpha_matting=True) uses the session's backend (it once ran on the CPU whatever the
     session said) and its thresholds change the result."""
-    from alphacut.ops import available_backends
     from alphacut.models.manifest import InputSpec, ModelManifest, OutputSpec
+    from alphacut.ops import available_backends
 
     if "emu" not in available_backends():
         pytest.skip("the emulated kernels are not in this build (-DALPHACUT_EMU=ON)")

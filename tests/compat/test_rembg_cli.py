@@ -11,13 +11,14 @@ import subprocess
 import sys
 import time
 
+import _dropin
 import numpy as np
 import pytest
+from _dropin import absdiff as _d
+from _dropin import dropin_env, run_dropin, run_rembg_cli, scipy_trimap
 from PIL import Image
 
-from _dropin import car, dropin_env, real_rembg, rembg_home, run_dropin, run_rembg_cli  # noqa: F401
-from _dropin import absdiff as _d
-from _dropin import scipy_trimap
+car, real_rembg, rembg_home = _dropin.car, _dropin.real_rembg, _dropin.rembg_home  # fixtures
 
 pytestmark = pytest.mark.usefixtures("rembg_home")
 

@@ -31,12 +31,10 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .. import image
-from .. import ops
+from .. import image, ops
 from ..errors import BackendUnavailableError, Error, InputError, ModelError
 from ..models.manifest import InputSpec, ModelManifest, OutputSpec
-from ..pipeline import CutoutResult, get_mode
-from ..pipeline import stages
+from ..pipeline import CutoutResult, get_mode, stages
 from ..pipeline.network import network_size
 from ..session import DEFAULT_MODEL, Session, cached_session
 

@@ -13,7 +13,6 @@ from pathlib import Path
 
 from imagehash import phash as hash_img
 from PIL import Image
-
 from rembg import new_session, remove
 
 data = Path(os.environ["ALPHACUT_SHARED_DATA"]) / "images" / "rembg"

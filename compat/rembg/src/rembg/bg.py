@@ -1,6 +1,7 @@
 """rembg.bg: ``remove`` and the helpers frontends import from it, on alphacut."""
 
 import numpy as np
+
 from alphacut.compat.rembg import (
     ReturnType,
     alpha_matting_cutout,

@@ -9,29 +9,29 @@ from alphacut.compat.rembg import (
     sessions_names_no_credentials,
 )
 
+from .atlascloud import AtlasCloudSession
 from .base import BaseSession
-from .birefnet_general import BiRefNetSessionGeneral
-from .birefnet_general_lite import BiRefNetSessionGeneralLite
-from .birefnet_general_fp16 import BiRefNetSessionGeneralFP16
-from .birefnet_portrait import BiRefNetSessionPortrait
-from .birefnet_dis import BiRefNetSessionDIS
-from .birefnet_hrsod import BiRefNetSessionHRSOD
+from .ben_custom import BenCustomSession
 from .birefnet_cod import BiRefNetSessionCOD
+from .birefnet_dis import BiRefNetSessionDIS
+from .birefnet_general import BiRefNetSessionGeneral
+from .birefnet_general_fp16 import BiRefNetSessionGeneralFP16
+from .birefnet_general_lite import BiRefNetSessionGeneralLite
+from .birefnet_hrsod import BiRefNetSessionHRSOD
 from .birefnet_massive import BiRefNetSessionMassive
+from .birefnet_portrait import BiRefNetSessionPortrait
+from .bria_rmbg import BriaRmBgSession
 from .dis_anime import DisSession
 from .dis_custom import DisCustomSession
 from .dis_general_use import DisSession as DisSessionGeneralUse
 from .sam import SamSession
 from .silueta import SiluetaSession
+from .u2net import U2netSession
 from .u2net_cloth_seg import Unet2ClothSession
 from .u2net_custom import U2netCustomSession
 from .u2net_human_seg import U2netHumanSegSession
-from .u2net import U2netSession
 from .u2netp import U2netpSession
-from .bria_rmbg import BriaRmBgSession
-from .ben_custom import BenCustomSession
 from .withoutbg import WithoutBgSession
-from .atlascloud import AtlasCloudSession
 
 __all__ = [
     "BaseSession",
