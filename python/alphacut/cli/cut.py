@@ -22,7 +22,7 @@ import re
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from ..pipeline import BACKENDS
 from ..runtime import RUNTIMES
@@ -256,6 +256,7 @@ def _run(args) -> int:
     from ..image import encode
 
     missing: List[Tuple[str, str]] = []
+    jobs: List[Tuple[str, Any, Optional[Path], str]]  # (name, source, output or None for stdout, format)
     if args.sample:
         if args.inputs:
             raise InputError("--sample takes no INPUT")

@@ -27,7 +27,7 @@ import time
 import warnings
 from dataclasses import dataclass, replace
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, Type
 
 import numpy as np
 
@@ -679,7 +679,7 @@ def _mode_of(session):
 #: SAD is 46.4 against rembg's 44.3 (pymatting's full-size solve), in 0.3-1.2 s per image against
 #: 3-10 s; with alphacut's default prior weight (0.1) it was 86.4: the prior holds the solve to the
 #: mask in hair.
-MATTING_SOLVE = {"prior_weight": 0.0, "tol": 1e-4, "max_iter": 1000, "levels": 3}
+MATTING_SOLVE: Dict[str, Any] = {"prior_weight": 0.0, "tol": 1e-4, "max_iter": 1000, "levels": 3}
 
 
 def matting_alpha(rgb: np.ndarray, mask: np.ndarray, foreground_threshold=240, background_threshold=10,
@@ -836,7 +836,7 @@ class BaseSession:
             return None
         m = _zoo_manifest(cls.alphacut_model)
         own = getattr(cls.download_models, "__func__", None)
-        if own is not _ZooSession.download_models.__func__ or m.name != cls.name():
+        if own is not getattr(_ZooSession.download_models, "__func__", None) or m.name != cls.name():
             # A file the class brings (a fine-tuned export, a *_custom model): the architecture's
             # numbers, without the zoo file's hash.
             m = replace(m, name=cls.name(), file=str(path), md5=None, sha256=None, size_bytes=None, aliases=())
@@ -937,6 +937,8 @@ class _ZooSession(BaseSession):
     def download_models(cls, *args, **kwargs) -> str:
         from ..models import resolve_model
 
+        if cls.alphacut_model is None:  # pragma: no cover - every zoo class names its model
+            raise NotImplementedError
         return str(resolve_model(_zoo_manifest(cls.alphacut_model), None, download=True))
 
     def predict(self, img, *args, **kwargs) -> List[Any]:
@@ -983,7 +985,7 @@ class _UnsupportedSession(BaseSession):
         raise UnsupportedModelError(f"rembg's model {cls.name()!r} is not served by alphacut: {cls.reason}")
 
 
-def _session_class(class_name: str, rembg_name: str, base, module: str, **attrs):
+def _session_class(class_name: str, rembg_name: str, base, module: str, **attrs) -> Type[BaseSession]:
     ns: Dict[str, Any] = dict(attrs)
     ns["name"] = classmethod(lambda cls, *a, **k: rembg_name)
     ns["__module__"] = f"rembg.sessions.{module}"
@@ -1028,7 +1030,7 @@ _REGISTRY = [
 ]
 
 #: rembg's name → session class, in rembg's order (``rembg.sessions.sessions``).
-sessions: Dict[str, type] = {}
+sessions: Dict[str, Type[BaseSession]] = {}
 for _name, _cls_name, _module, _how in _REGISTRY:
     if _how.startswith("custom:"):
         _cls = _session_class(_cls_name, _name, _CustomFileSession, _module, alphacut_model=_how[len("custom:"):])
@@ -1043,12 +1045,12 @@ del _name, _cls_name, _module, _how, _cls
 #: rembg's lists: every name, every class (``rembg_new_session`` looks names up in this list
 #: object, so classes callers append are found, as in rembg), and rembg's two filtered lists.
 sessions_names: List[str] = list(sessions.keys())
-sessions_class: List[type] = list(sessions.values())
+sessions_class: List[Type[BaseSession]] = list(sessions.values())
 sessions_names_no_credentials: List[str] = [n for n, c in sessions.items() if not c.requires_credentials()]
 sessions_names_downloadable: List[str] = [n for n, c in sessions.items() if c.is_local()]
 
 
-def session_class(model_name: str) -> type:
+def session_class(model_name: str) -> Type[BaseSession]:
     """The class named ``model_name`` in :data:`sessions_class` (rembg's lookup, ``cls.name()``)."""
     for sc in sessions_class:
         try:
@@ -1085,6 +1087,7 @@ def rembg_remove(data, alpha_matting: bool = False, alpha_matting_foreground_thr
     ``force_return_bytes=True`` also works for PIL and array inputs."""
     from PIL import Image
 
+    img: Any
     if vitmatte:
         raise InputError("vitmatte=True is not supported by the alphacut rembg drop-in; use alpha_matting=True "
                          "(alphacut's native band solve)")
