@@ -294,3 +294,27 @@ def test_place_maps_execution_providers(monkeypatch, providers, ort_has, trt_ok,
         assert "post-processing on the CPU" in pl.notes[-1]
     with pytest.raises(alphacut.InputError):
         rembg.place("CUDAExecutionProvider")
+
+
+def test_alphacut_remove_post_process_and_decontaminate(u2netp_home, real_rembg_bg):
+    """alphacut.remove's post_process_mask and decontaminate do what rembg's do to the same mask."""
+    from PIL import Image as PILImage
+
+    rgb = load_rgb(shared_path("images", "rembg", "input", "car-1.jpg"))
+    s = new_session("u2netp", rembg_compat=True)
+    mask = remove(rgb, session=s, only_mask=True)
+    pp = remove(rgb, session=s, post_process_mask=True)
+    np.testing.assert_array_equal(pp[:, :, 3], real_rembg_bg.post_process(mask))
+    assert (pp[:, :, 3] != mask).sum() > 100
+    dc = remove(rgb, session=s, decontaminate=True)
+    ref = np.asarray(real_rembg_bg.decontaminate_cutout(PILImage.fromarray(rgb), PILImage.fromarray(mask)))
+    np.testing.assert_array_equal(dc[:, :, 3], ref[:, :, 3])
+    soft = (mask > 0) & (mask < 255)
+    assert np.abs(dc[soft][:, :3].astype(int) - ref[soft][:, :3]).mean() < 1.5
+    plain = remove(rgb, session=s)
+    assert np.abs(dc[soft][:, :3].astype(int) - plain[soft][:, :3]).mean() > 10
+
+
+@pytest.fixture
+def real_rembg_bg():
+    return pytest.importorskip("rembg.bg")
