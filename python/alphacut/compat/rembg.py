@@ -1070,6 +1070,22 @@ def rembg_new_session(model_name: str = REMBG_DEFAULT_MODEL, *args, sess_opts: A
     (a ValueError, rembg's type); rembg's names alphacut cannot serve raise
     :class:`UnsupportedModelError` (a ValueError)."""
     cls = session_class(model_name)
+    try:
+        import onnxruntime as ort
+    except ImportError:  # pragma: no cover - a core dependency
+        ort = None
+    if sess_opts is None and ort is not None:
+        sess_opts = ort.SessionOptions()
+    omp = os.environ.get("OMP_NUM_THREADS", "").strip()
+    if omp and sess_opts is not None:  # rembg's rule, on the options as rembg sets them
+        try:
+            n = int(omp)
+        except ValueError:
+            raise InputError(f"OMP_NUM_THREADS={omp!r} is not an integer") from None
+        if sess_opts.inter_op_num_threads == 0:
+            sess_opts.inter_op_num_threads = n
+        if sess_opts.intra_op_num_threads == 0:
+            sess_opts.intra_op_num_threads = n
     return cls(model_name, sess_opts, *args, **kwargs)
 
 
