@@ -7,11 +7,14 @@ import shutil
 import sys
 from pathlib import Path
 
+import _dropin
 import numpy as np
 import pytest
 from _dropin import absdiff as _d
 from _dropin import dropin_env, run_dropin
 from conftest import shared_path
+
+car, real_rembg, rembg_home = _dropin.car, _dropin.real_rembg, _dropin.rembg_home  # fixtures
 
 CALLERS = Path(__file__).parent / "callers"
 
@@ -21,8 +24,6 @@ def _run_caller_with_dropin(module, call, tmp_path, **env):
 import sys, numpy as np
 sys.path.insert(0, {str(CALLERS)!r})
 import {module}
-
-car, real_rembg, rembg_home = _dropin.car, _dropin.real_rembg, _dropin.rembg_home  # fixtures
 np.savez("out.npz", **{call})
 """
     e = dropin_env(**env)
