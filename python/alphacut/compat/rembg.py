@@ -617,21 +617,20 @@ def _check_matting_args(fg, bg, erode) -> None:
 
 def _erode_square(a: np.ndarray, n: int, border: bool) -> np.ndarray:
     """Binary erosion by an ``n × n`` square centred at ``n // 2`` (scipy's ``binary_erosion``
-    with ``structure=np.ones((n, n))``); pixels outside the image count as ``border``."""
-    lo, hi = n // 2, n - 1 - n // 2
-    out = a
-    for axis in (0, 1):
-        pad = [(0, 0), (0, 0)]
-        pad[axis] = (lo, hi)
-        p = np.pad(out, pad, mode="constant", constant_values=border).astype(np.int32)
-        c = np.cumsum(p, axis=axis, dtype=np.int64)
-        zero = np.zeros_like(np.take(c, [0], axis=axis))
-        c = np.concatenate([zero, c], axis=axis)
-        m = out.shape[axis]
-        upper = np.take(c, np.arange(n, n + m), axis=axis)
-        lower = np.take(c, np.arange(0, m), axis=axis)
-        out = (upper - lower) == n
-    return out
+    with ``structure=np.ones((n, n))``: offsets ``-(n // 2) .. (n - 1) // 2`` on each axis);
+    pixels outside the image count as ``border``. The native ``erode`` (a symmetric square, cost
+    independent of the size) on the mask padded with ``border``; an even size adds the one-pixel
+    shifts that make the square lopsided, as scipy's is."""
+    lo, hi = n // 2, (n - 1) // 2
+    pad = hi + 1 + (lo - hi)
+    padded = np.pad(a, pad, mode="constant", constant_values=bool(border)).view(np.uint8)
+    e = np.asarray(ops.erode(padded, hi, backend="cpu")) != 0
+    H, W = a.shape
+    out = e[pad : pad + H, pad : pad + W]
+    if lo > hi:  # even: the window reaches one more pixel up and left
+        out = (out & e[pad - 1 : pad - 1 + H, pad : pad + W] & e[pad : pad + H, pad - 1 : pad - 1 + W]
+               & e[pad - 1 : pad - 1 + H, pad - 1 : pad - 1 + W])
+    return np.ascontiguousarray(out)
 
 
 def _erode_cross(a: np.ndarray, border: bool) -> np.ndarray:
