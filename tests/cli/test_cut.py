@@ -208,3 +208,124 @@ def test_timings_show_the_person_segmenter_and_the_route(tmp_path, capsys):
     assert main(["cut", str(src), "-o", str(tmp_path / "p.png"), "--timings", "-q", "--route", "off"]) == 0
     err = capsys.readouterr().err
     assert "segment_person" not in err and "route:" not in err
+
+
+# ------------------------------------------------------------------------------------------------
+# '-' for stdin / stdout, and no short option silently read as an output path
+# ------------------------------------------------------------------------------------------------
+
+
+def _cli(args, tmp_path, stdin=None):
+    import alphacut
+
+    env = dict(os.environ, PYTHONPATH=str(Path(alphacut.__file__).resolve().parents[1]))
+    return subprocess.run([sys.executable, "-m", "alphacut", "cut", *args], input=stdin, capture_output=True,
+                          cwd=tmp_path, env=env, timeout=300)
+
+
+def _assert_same_cutout(got, want):
+    """Equal alpha, and equal colour where it shows (lossless WebP may change fully transparent colour)."""
+    np.testing.assert_array_equal(got[:, :, 3], want[:, :, 3])
+    shown = want[:, :, 3] > 0
+    np.testing.assert_array_equal(got[shown], want[shown])
+
+
+def test_stdin_and_stdout(tmp_path):
+    from alphacut import Session
+
+    p = _small_photo(tmp_path, "s.jpg")
+    want = Session().run(np.asarray(Image.open(p).convert("RGB"))).rgba
+    r = _cli(["-", "-q"], tmp_path, stdin=p.read_bytes())  # stdin in: stdout out by default
+    assert r.returncode == 0, r.stderr
+    np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(r.stdout))), want)
+    r = _cli([str(p), "-o", "-", "--format", "webp", "--lossless", "-q"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    im = Image.open(io.BytesIO(r.stdout))
+    assert im.format == "WEBP"
+    _assert_same_cutout(np.asarray(im), want)
+    r = _cli(["-", "-o", "from-stdin.png", "-q"], tmp_path, stdin=p.read_bytes())
+    assert r.returncode == 0 and r.stdout == b""
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "from-stdin.png")), want)
+    assert not (tmp_path / "-").exists()
+    # stdout takes one image; '-' is the only INPUT; garbage on stdin is an error with exit 1
+    q = _small_photo(tmp_path, "t.jpg")
+    r = _cli([str(p), str(q), "-o", "-", "-q"], tmp_path)
+    assert r.returncode == 1 and b"stdout" in r.stderr and r.stdout == b""
+    assert not (tmp_path / "-").exists()
+    r = _cli(["-", str(p), "-q"], tmp_path, stdin=b"")
+    assert r.returncode == 1 and b"only INPUT" in r.stderr
+    r = _cli(["-", "-q"], tmp_path, stdin=b"not an image")
+    assert r.returncode == 1 and r.stdout == b"" and b"<stdin>" in r.stderr
+
+
+@pytest.mark.parametrize("argv", [["-om"], ["-oout.png"], ["-qo", "out.png"], ["-om", "-q"]])
+def test_clustered_short_options_are_refused(tmp_path, monkeypatch, capsys, argv):
+    """``-om`` (rembg's --only-mask) was parsed as ``-o m`` and wrote a full cutout into a folder
+    ``m/`` with exit 0: such tokens are now a usage error, and nothing is written."""
+    p = _small_photo(tmp_path, "c.jpg")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as e:
+        main(["cut", str(p), *argv])
+    assert e.value.code == 2
+    assert "give each short option on its own" in capsys.readouterr().err
+    assert sorted(x.name for x in tmp_path.iterdir() if x.name not in ("rembg_home", "alphacut_home")) == ["c.jpg"]
+    # the spelled-out forms work; a negative number still reaches the value check
+    assert main(["cut", str(p), "-o", "m.png", "-q"]) == 0 and (tmp_path / "m.png").is_file()
+    assert main(["cut", str(p), "--output=n.png", "-q"]) == 0 and (tmp_path / "n.png").is_file()
+    assert main(["cut", str(p), "--compress-level", "-1", "-q"]) == 1
+
+
+# ------------------------------------------------------------------------------------------------
+# Each option changes the output the way it says (breaking one turns a test red)
+# ------------------------------------------------------------------------------------------------
+
+
+def _run_cut(tmp_path, name, *opts):
+    p = tmp_path / "opt.jpg"
+    if not p.exists():
+        _small_photo(tmp_path, "opt.jpg", size=(240, 180))
+    out = tmp_path / name
+    assert main(["cut", str(p), "-o", str(out), "-q", *opts]) == 0
+    return out
+
+
+def _reference(tmp_path, **session_kw):
+    from alphacut import Session
+
+    if not (tmp_path / "opt.jpg").exists():
+        _small_photo(tmp_path, "opt.jpg", size=(240, 180))
+    rgb = np.asarray(Image.open(tmp_path / "opt.jpg").convert("RGB"))
+    return Session(**session_kw).run(rgb).rgba
+
+
+def test_mode_and_no_refine_reach_the_session(tmp_path):
+    general = np.asarray(Image.open(_run_cut(tmp_path, "general.png")))
+    product = np.asarray(Image.open(_run_cut(tmp_path, "product.png", "--mode", "product")))
+    plain = np.asarray(Image.open(_run_cut(tmp_path, "plain.png", "--no-refine")))
+    np.testing.assert_array_equal(general, _reference(tmp_path))
+    np.testing.assert_array_equal(product, _reference(tmp_path, mode="product"))
+    np.testing.assert_array_equal(plain, _reference(tmp_path, refine=False))
+    assert not np.array_equal(general[:, :, 3], product[:, :, 3])
+    assert not np.array_equal(general[:, :, 3], plain[:, :, 3])
+
+
+def test_encoder_options_reach_the_encoder(tmp_path):
+    from alphacut.image import encode
+
+    rgba = _reference(tmp_path)
+    q30 = _run_cut(tmp_path, "q30.jpg", "--quality", "30").read_bytes()
+    q95 = _run_cut(tmp_path, "q95.jpg").read_bytes()
+    assert q30 == encode(rgba, "jpg", quality=30) and q95 == encode(rgba, "jpg")
+    assert len(q30) < len(q95)
+    lossless = _run_cut(tmp_path, "l.webp", "--lossless")
+    lossy = _run_cut(tmp_path, "y.webp", "--quality", "50")
+    _assert_same_cutout(np.asarray(Image.open(lossless)), rgba)
+    shown = rgba[:, :, 3] > 0
+    assert not np.array_equal(np.asarray(Image.open(lossy))[:, :, :3][shown], rgba[:, :, :3][shown])
+    assert lossy.read_bytes() == encode(rgba, "webp", quality=50)
+    c0 = _run_cut(tmp_path, "c0.png", "--compress-level", "0").read_bytes()
+    c9 = _run_cut(tmp_path, "c9.png", "--compress-level", "9").read_bytes()
+    assert c0 == encode(rgba, "png", compress_level=0) and c9 == encode(rgba, "png", compress_level=9)
+    assert len(c9) < len(c0)
+    for f in (c0, c9):
+        np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(f))), rgba)

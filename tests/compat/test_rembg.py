@@ -71,14 +71,47 @@ def test_remove_alpha_matting_uses_fast_refinement(tiny):
     res = tiny.last_result
     assert {"trimap", "matting", "foreground"} <= set(res.timings)
     assert out.shape == (150, 200, 4)
-    # the trimap follows rembg's thresholds: sure where mask > 240 / < 10, eroded
+    # the trimap is rembg's: sure where mask > 240 / < 10, each eroded by a 6x6 square
     mask = tiny.predict_mask(rgb)
-    assert (res.trimap[mask < 10 - 1] != 255).all()
-    with pytest.raises(alphacut.InputError, match="threshold"):
-        remove(rgb, session=tiny, alpha_matting=True, alpha_matting_foreground_threshold=5,
-                   alpha_matting_background_threshold=10)
-    with pytest.raises(alphacut.InputError):
-        remove(rgb, session=tiny, alpha_matting=True, alpha_matting_erode_size=-1)
+    np.testing.assert_array_equal(res.trimap, _scipy_trimap(mask, 240, 10, 6))
+    np.testing.assert_array_equal(out[:, :, 3][res.trimap == 255], 255)
+    np.testing.assert_array_equal(out[:, :, 3][res.trimap == 0], 0)
+    # every value rembg accepts is accepted: crossed thresholds, a negative erosion (a 3x3 cross)
+    remove(rgb, session=tiny, alpha_matting=True, alpha_matting_foreground_threshold=5,
+           alpha_matting_background_threshold=10)
+    np.testing.assert_array_equal(tiny.last_result.trimap, _scipy_trimap(mask, 5, 10, 10))
+    remove(rgb, session=tiny, alpha_matting=True, alpha_matting_erode_size=-1)
+    np.testing.assert_array_equal(tiny.last_result.trimap, _scipy_trimap(mask, 240, 10, -1))
+    # no sure foreground: rembg falls back to the mask with the foreground colour estimated
+    fb = remove(rgb, session=tiny, alpha_matting=True, alpha_matting_foreground_threshold=300)
+    np.testing.assert_array_equal(fb[:, :, 3], mask)
+    for bad in ({"alpha_matting_erode_size": 2.5}, {"alpha_matting_foreground_threshold": "240"}):
+        with pytest.raises(alphacut.InputError):
+            remove(rgb, session=tiny, alpha_matting=True, **bad)
+
+
+def _scipy_trimap(mask, fg, bg, erode):
+    """rembg's alpha_matting_cutout trimap, with scipy as rembg builds it."""
+    from scipy.ndimage import binary_erosion
+
+    structure = np.ones((erode, erode), np.uint8) if erode > 0 else None
+    is_fg = binary_erosion(mask > fg, structure=structure)
+    is_bg = binary_erosion(mask < bg, structure=structure, border_value=1)
+    tri = np.full(mask.shape, 128, np.uint8)
+    tri[is_fg] = 255
+    tri[is_bg] = 0
+    return tri
+
+
+@pytest.mark.parametrize("size", [-3, 0, 1, 2, 3, 6, 7, 10, 41, 100])
+def test_rembg_trimap_matches_scipy_erosion(size):
+    """rembg_trimap is rembg's trimap exactly, odd and even square sizes (even: off-centre)."""
+    rng = np.random.default_rng(abs(size))
+    mask = (rng.random((70, 90)) * 255).astype(np.uint8)
+    mask[10:60, 20:80] = 250
+    mask[:5] = 0
+    for fg, bg in ((240, 10), (128, 128), (5, 200), (240.5, 9.5)):
+        np.testing.assert_array_equal(rembg.rembg_trimap(mask, fg, bg, size), _scipy_trimap(mask, fg, bg, size))
 
 
 @pytest.mark.parametrize("bad, err", [
@@ -182,3 +215,107 @@ def test_alpha_matting_runs_where_the_session_runs(tmp_path, fresh_sessions):
     assert s.last_result.info["backend"] == "emu"
     narrow = remove(rgb, session=s, alpha_matting=True, alpha_matting_erode_size=2)
     assert not np.array_equal(wide, narrow)
+
+
+# rembg 2.0.86's alpha_matting_cutout (pymatting's closed-form solve at full size) on the same
+# u2netp masks and default thresholds: the SAD (/1000) in the trimap's unknown band against the exact
+# GT, measured once with the real rembg (tests/compat/test_dropin.py compares with it live on car-1).
+_REMBG_MATTING_SAD = {"GT05__on_beach": 1.49, "p3m_p_514ca06a__on_beach": 12.63}
+
+
+@pytest.mark.parametrize("name", sorted(_REMBG_MATTING_SAD))
+def test_alpha_matting_quality_on_exact_gt(name):
+    """alpha_matting's band solve is as good as rembg's closed-form solve (within 15 % of its SAD)
+    on exact-GT composites, hair included, and its sure pixels are rembg's."""
+    from conftest import load_gray
+
+    rgb = load_rgb(shared_path("images", "composites", "input", f"{name}.jpg"))
+    gt = load_gray(shared_path("images", "composites", "alpha", f"{name}.png")).astype(np.float64) / 255
+    s = Session("u2netp", model_path=shared_path("models", "u2netp_320.onnx"), rembg_compat=True)
+    mask = s.predict_mask(rgb)
+    out = np.asarray(rembg.alpha_matting_cutout(Image.fromarray(rgb), Image.fromarray(mask), 240, 10, 10, session=s))
+    tri = rembg.rembg_trimap(mask, 240, 10, 10)
+    band = tri == 128
+    sad = np.abs(out[:, :, 3] / 255.0 - gt)[band].sum() / 1000
+    mask_sad = np.abs(mask / 255.0 - gt)[band].sum() / 1000
+    print(f"{name}: band SAD alphacut {sad:.2f}, rembg {_REMBG_MATTING_SAD[name]:.2f}, the plain mask {mask_sad:.2f}")
+    assert sad <= 1.15 * _REMBG_MATTING_SAD[name]
+    assert sad < mask_sad
+
+
+# ------------------------------------------------------------------------------------------------
+# providers / sess_opts on alphacut's own new_session, and the mapping itself
+# ------------------------------------------------------------------------------------------------
+
+
+def test_new_session_providers_and_sess_opts_are_applied(u2netp_home):
+    import onnxruntime as ort
+
+    with pytest.warns(RuntimeWarning, match="ROCMExecutionProvider"):
+        s = new_session("u2netp", providers=["ROCMExecutionProvider", "CPUExecutionProvider"])
+    assert (s.runtime_name, s.backend) == ("onnxruntime", "cpu")
+    with pytest.raises(alphacut.InputError, match="not both"):
+        new_session("u2netp", providers=["CPUExecutionProvider"], runtime="tensorrt")
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    assert new_session("u2netp", sess_opts=opts).threads == 1
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    with pytest.warns(RuntimeWarning, match="graph_optimization_level"):
+        new_session("u2netp", sess_opts=opts)
+    # an unknown model: alphacut's error and rembg's ValueError at once
+    with pytest.raises(alphacut.Error) as e:
+        new_session("no-such-model")
+    assert isinstance(e.value, ValueError)
+
+
+@pytest.mark.parametrize("providers, ort_has, trt_ok, kernels, want", [
+    (["CUDAExecutionProvider", "CPUExecutionProvider"], True, False, True, ("onnxruntime-cuda", "cuda", 0)),
+    (["CUDAExecutionProvider", "CPUExecutionProvider"], True, False, False, ("onnxruntime-cuda", "cpu", 1)),
+    (["CUDAExecutionProvider", "CPUExecutionProvider"], False, False, True, ("onnxruntime", "cpu", 1)),
+    (["TensorrtExecutionProvider", "CUDAExecutionProvider"], True, True, True, ("tensorrt", "cuda", 0)),
+    (["TensorrtExecutionProvider", "CUDAExecutionProvider"], True, False, True, ("onnxruntime-cuda", "cuda", 1)),
+    ([("TensorrtExecutionProvider", {"trt_fp16_enable": True})], False, False, False, ("onnxruntime", "cpu", 2)),
+    (["OpenVINOExecutionProvider", "DmlExecutionProvider"], False, False, False, ("onnxruntime", "cpu", 3)),
+    (["CPUExecutionProvider", "CUDAExecutionProvider"], True, True, True, ("onnxruntime", "cpu", 0)),
+    ([], False, False, False, ("onnxruntime", "cpu", 0)),
+])
+def test_place_maps_execution_providers(monkeypatch, providers, ort_has, trt_ok, kernels, want):
+    """TensorRT → runtime tensorrt, CUDA → onnxruntime-cuda, each with the CUDA kernels when they
+    can run, first usable provider wins; every provider passed over leaves a note (printed)."""
+    import alphacut.runtime
+
+    monkeypatch.setattr(rembg, "_ort_available", lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"] if ort_has
+                        else ["CPUExecutionProvider"])
+    monkeypatch.setattr(alphacut.runtime, "tensorrt_unavailable_reason", lambda: None if trt_ok else "no TensorRT here")
+    monkeypatch.setattr(rembg, "_kernels_on", lambda wanted: ("cpu", None) if not wanted else ("cuda", None)
+                        if kernels else ("cpu", "no CUDA kernels here"))
+    pl = rembg.place(providers)
+    assert (pl.runtime, pl.backend, len(pl.notes)) == want, pl.notes
+    if not kernels and want[0] != "onnxruntime":
+        assert "post-processing on the CPU" in pl.notes[-1]
+    with pytest.raises(alphacut.InputError):
+        rembg.place("CUDAExecutionProvider")
+
+
+def test_alphacut_remove_post_process_and_decontaminate(u2netp_home, real_rembg_bg):
+    """alphacut.remove's post_process_mask and decontaminate do what rembg's do to the same mask."""
+    from PIL import Image as PILImage
+
+    rgb = load_rgb(shared_path("images", "rembg", "input", "car-1.jpg"))
+    s = new_session("u2netp", rembg_compat=True)
+    mask = remove(rgb, session=s, only_mask=True)
+    pp = remove(rgb, session=s, post_process_mask=True)
+    np.testing.assert_array_equal(pp[:, :, 3], real_rembg_bg.post_process(mask))
+    assert (pp[:, :, 3] != mask).sum() > 100
+    dc = remove(rgb, session=s, decontaminate=True)
+    ref = np.asarray(real_rembg_bg.decontaminate_cutout(PILImage.fromarray(rgb), PILImage.fromarray(mask)))
+    np.testing.assert_array_equal(dc[:, :, 3], ref[:, :, 3])
+    soft = (mask > 0) & (mask < 255)
+    assert np.abs(dc[soft][:, :3].astype(int) - ref[soft][:, :3]).mean() < 1.5
+    plain = remove(rgb, session=s)
+    assert np.abs(dc[soft][:, :3].astype(int) - plain[soft][:, :3]).mean() > 10
+
+
+@pytest.fixture
+def real_rembg_bg():
+    return pytest.importorskip("rembg.bg")

@@ -3,9 +3,14 @@
     alphacut cut photo.jpg -o photo.png
     alphacut cut shots/ 'more/*.jpg' -o out/ --format webp --mode product
     alphacut cut --sample -o astronaut-cutout.png
+    curl -s https://.../photo.jpg | alphacut cut - -o - --format webp > cutout.webp
 
 One failing file is reported and the others go on; the exit code is 0 when every file
-succeeded and 1 otherwise. Outputs are written atomically and never over an input.
+succeeded and 1 otherwise. Outputs are written atomically and never over an input. ``-`` is
+stdin as the INPUT and stdout as ``-o`` (one image; the default output of stdin).
+
+Short options take their value apart (``-o FILE``) and one option per dash: ``-om`` or ``-oout``
+is refused rather than read as ``-o m`` (which once wrote a full cutout into a folder ``m/``).
 """
 
 from __future__ import annotations
@@ -13,10 +18,11 @@ from __future__ import annotations
 import argparse
 import glob
 import os
+import re
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Dict, List, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple, Union
 
 from ..pipeline import BACKENDS
 from ..runtime import RUNTIMES
@@ -66,6 +72,31 @@ def register(sub) -> None:
     p.add_argument("--timings", action="store_true", help="print per-stage timings (ms) for each file")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_run)
+    _refuse_clustered_short_options(p)
+
+
+_NUMBER = re.compile(r"^-\d+(\.\d*)?$")
+
+
+def _refuse_clustered_short_options(parser: argparse.ArgumentParser) -> None:
+    """argparse reads ``-om`` as ``-o m`` and ``-qo`` as ``-q -o``: a mistyped flag silently becomes
+    an output path. Refuse any single-dash token longer than two characters that is not itself an
+    option (negative numbers pass)."""
+    parse = parser.parse_known_args
+
+    def parse_known_args(args=None, namespace=None):
+        tokens = list(sys.argv[1:] if args is None else args)
+        for t in tokens:
+            if t == "--":
+                break
+            if (len(t) > 2 and t[0] == "-" and t[1] != "-" and t not in parser._option_string_actions
+                    and not _NUMBER.match(t)):
+                hint = " (rembg's -om is --only-mask here)" if t.startswith("-om") else ""
+                parser.error(f"{t!r}: give each short option on its own and its value apart "
+                             f"(-o FILE, -q -o FILE), or use the long form (--output=FILE){hint}")
+        return parse(args, namespace)
+
+    parser.parse_known_args = parse_known_args  # type: ignore[method-assign]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -119,11 +150,15 @@ def _format_for(args, out: Optional[Path]) -> str:
     return "png"
 
 
-def plan_outputs(files: List[Path], output: Optional[str], args) -> List[Tuple[Path, Path, str]]:
-    """(input, output, format) per input."""
+def plan_outputs(files: List[Path], output: Optional[str], args) -> List[Tuple[Path, Optional[Path], str]]:
+    """(input, output, format) per input; output None is stdout (``-o -``, one input only)."""
     from ..errors import InputError
 
-    plans: List[Tuple[Path, Path, str]] = []
+    if output == "-":
+        if len(files) != 1:
+            raise InputError(f"-o - (stdout) takes one image, got {len(files)} inputs: give -o a folder")
+        return [(files[0], None, _format_for(args, None))]
+    plans: List[Tuple[Path, Optional[Path], str]] = []
     out = Path(output) if output else None
     # The output file itself when there is one input and the output names a file.
     single = out if out is not None and len(files) == 1 and not out.is_dir() and out.suffix != "" else None
@@ -241,14 +276,25 @@ def _run(args) -> int:
     from ..image import encode
     from ..session import Session
 
-    jobs: List[Tuple[str, Union[np.ndarray, Path], Path, str]]  # (name, image or file, output, format)
+    missing: List[Tuple[str, str]] = []
+    jobs: List[Tuple[str, Any, Optional[Path], str]]  # (name, source, output or None for stdout, format)
     if args.sample:
         if args.inputs:
             raise InputError("--sample takes no INPUT")
-        out = Path(args.output or "sample-cutout.png")
+        out = None if args.output == "-" else Path(args.output or "sample-cutout.png")
         from ..pipeline.sample import sample_image
 
         jobs = [("<sample>", sample_image(), out, _format_for(args, out))]
+    elif "-" in args.inputs:
+        if len(args.inputs) > 1:
+            raise InputError("'-' (stdin) must be the only INPUT")
+        if sys.stdin is None or sys.stdin.isatty():
+            raise InputError("INPUT '-' reads an image from stdin, which is a terminal: pipe one in")
+        data = sys.stdin.buffer.read()
+        out = None if args.output in (None, "-") else Path(args.output)
+        if out is not None and out.is_dir():
+            out = out / f"stdin-cutout{_EXT[_format_for(args, None)]}"
+        jobs = [("<stdin>", data, out, _format_for(args, out))]
     else:
         if not args.inputs:
             raise InputError("no INPUT given (files, folders or globs), or use --sample")
@@ -282,14 +328,18 @@ def _run(args) -> int:
                 data = encode(rgba, fmt, compress_level=args.compress_level, background=bg,
                               quality=args.quality, lossless=args.lossless)
                 t2 = time.perf_counter()
-                write_atomic(dst, data, protect=protect)
+                if dst is None:
+                    sys.stdout.buffer.write(data)
+                    sys.stdout.buffer.flush()
+                else:
+                    write_atomic(dst, data, protect=protect)
                 t3 = time.perf_counter()
                 if args.timings:
                     tm = dict(res.timings)
                     tm["encode"] = (t2 - t1) * 1000.0
                     tm["write"] = (t3 - t2) * 1000.0
                     parts = " ".join(f"{k}={v:.0f}" for k, v in tm.items())
-                    bar.write(f"{name} -> {dst}: {(t3 - t0) * 1000:.0f} ms ({parts}){_route_note(res.info)}")
+                    bar.write(f"{name} -> {dst or '<stdout>'}: {(t3 - t0) * 1000:.0f} ms ({parts}){_route_note(res.info)}")
             except Error as exc:
                 failed += 1
                 msg = str(exc)
