@@ -20,7 +20,7 @@ struct Registrar {
 
 }  // namespace alphacut::bindings
 
-#define ALPHACUT_REGISTER_BINDINGS(name)                                            \
-    static void name(pybind11::module_& m);                                          \
-    static ::alphacut::bindings::Registrar name##_registrar_(&name);                 \
+#define ALPHACUT_REGISTER_BINDINGS(name)                             \
+    static void name(pybind11::module_& m);                          \
+    static ::alphacut::bindings::Registrar name##_registrar_(&name); \
     static void name(pybind11::module_& m)
