@@ -31,7 +31,9 @@ fi
 py_paths=()
 for p in "${paths[@]}"; do
   [ -e "$p" ] || continue
-  if [ -d "$p" ] || [[ "$p" == *.py || "$p" == *.pyi ]]; then py_paths+=("$p"); fi
+  if [[ "$p" == *.py || "$p" == *.pyi ]] || [ -n "$(find "$p" -type f \( -name '*.py' -o -name '*.pyi' \) -print -quit)" ]; then
+    py_paths+=("$p")
+  fi
 done
 if [ ${#py_paths[@]} -gt 0 ]; then
   if command -v ruff >/dev/null; then
