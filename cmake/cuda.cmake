@@ -1,6 +1,7 @@
-# CUDA kernels (backend "cuda"): csrc/ops/*/*_cuda.cu by nvcc plus csrc/bindings/gpu/*.cpp,
-# linked into _core with the static CUDA runtime, so importing alphacut never needs
-# libcudart or a driver; alphacut.device.is_available() asks the driver at run time.
+# CUDA kernels (backend "cuda"): csrc/ops/*/*_cuda.cu by nvcc plus the op bindings
+# (csrc/bindings/<op>.cpp, built again for <op>_cuda) and csrc/bindings/gpu/*.cpp, linked into
+# _core with the static CUDA runtime, so importing alphacut never needs libcudart
+# or a driver; alphacut.device.is_available() asks the driver at run time.
 #   ALPHACUT_CUDA=AUTO  build when a CUDA compiler is found (default)
 #   ALPHACUT_CUDA=ON    require it;   ALPHACUT_CUDA=OFF  never
 # Architectures: sm_80, sm_86, sm_89, sm_90 SASS plus compute_90 PTX for newer GPUs;
@@ -34,8 +35,9 @@ set(_ac_src ${CMAKE_CURRENT_SOURCE_DIR})
 file(GLOB ALPHACUT_CUDA_KERNELS CONFIGURE_DEPENDS ${_ac_src}/csrc/ops/*/*_cuda.cu ${_ac_src}/csrc/emu/*.cu)
 file(GLOB ALPHACUT_CUDA_BINDINGS CONFIGURE_DEPENDS ${_ac_src}/csrc/bindings/gpu/*.cpp)
 
-add_library(alphacut_cuda OBJECT ${ALPHACUT_CUDA_KERNELS} ${ALPHACUT_CUDA_BINDINGS})
+add_library(alphacut_cuda OBJECT ${ALPHACUT_CUDA_KERNELS} ${ALPHACUT_OP_BINDINGS} ${ALPHACUT_CUDA_BINDINGS})
 target_include_directories(alphacut_cuda PRIVATE ${_ac_src}/csrc)
+target_compile_definitions(alphacut_cuda PRIVATE ALPHACUT_CUDA_COMPILE)
 target_link_libraries(alphacut_cuda PRIVATE pybind11::module CUDA::cudart_static)
 set_target_properties(alphacut_cuda PROPERTIES
   CUDA_ARCHITECTURES "${CMAKE_CUDA_ARCHITECTURES}"

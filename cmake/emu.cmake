@@ -1,7 +1,7 @@
-# CUDA-on-CPU emulation (backend "emu"): the very same csrc/ops/*/*_cuda.cu kernels and the
-# csrc/bindings/gpu/*.cpp bindings, compiled by the C++ compiler against csrc/emu/cuda_emu.hpp
-# into namespace alphacut::emu with entry points <op>_emu. For tests: it checks the kernels'
-# indexing, barriers and shared memory without a GPU.
+# CUDA-on-CPU emulation (backend "emu"): the very same csrc/ops/*/*_cuda.cu kernels, op bindings
+# (csrc/bindings/<op>.cpp) and csrc/bindings/gpu/*.cpp, compiled by the C++ compiler against
+# csrc/emu/cuda_emu.hpp into namespace alphacut::emu with entry points <op>_emu. For tests: it
+# checks the kernels' indexing, barriers and shared memory without a GPU.
 if(NOT ALPHACUT_EMU)
   return()
 endif()
@@ -20,7 +20,7 @@ foreach(cu ${ALPHACUT_EMU_KERNELS})
   list(APPEND _ac_emu_wrappers ${_wrapper})
 endforeach()
 
-add_library(alphacut_emu OBJECT ${_ac_emu_wrappers} ${ALPHACUT_EMU_BINDINGS})
+add_library(alphacut_emu OBJECT ${_ac_emu_wrappers} ${ALPHACUT_OP_BINDINGS} ${ALPHACUT_EMU_BINDINGS})
 target_include_directories(alphacut_emu PRIVATE ${_ac_src}/csrc)
 target_compile_definitions(alphacut_emu PRIVATE ALPHACUT_EMU_COMPILE)
 target_compile_options(alphacut_emu PRIVATE -include ${_ac_src}/csrc/emu/cuda_emu.hpp)

@@ -1,10 +1,11 @@
+// estimate_foreground for every backend (see call.hpp).
 #include "../ops/estimate_foreground/estimate_foreground.hpp"
 
-#include <cstdint>
-
-#include "convert.hpp"
+#include "call.hpp"
 #include "op_params.hpp"
-#include "registry.hpp"
+#if ALPHACUT_BINDINGS_GPU
+#include "../ops/estimate_foreground/estimate_foreground_cuda.hpp"
+#endif
 
 namespace py = pybind11;
 using namespace alphacut;
@@ -12,53 +13,55 @@ using namespace alphacut::bindings;
 
 namespace {
 
-template <typename TI, typename TA>
-void run(const py::array& image, const py::array& alpha, const ForegroundParams& prm, ImageView<float> f,
-         ImageView<float> b) {
-    auto i = view_of<TI>(image, "image");
-    auto a = view_of<TA>(alpha, "alpha");
-    py::gil_scoped_release nogil;
-    estimate_foreground_cpu(as_const(i), as_const(a), prm, f, b);
+// The CPU op checks the alpha values in its mean pass; the kernels cannot, so a GPU call checks
+// NumPy float alpha here, before the upload. Device arrays cannot be read without a
+// synchronisation: their values are the caller's.
+void check_host_alpha(Call& call, py::handle alpha) {
+    if (!kGpu || call.on_device(alpha)) return;
+    py::array arr = as_array(alpha, "alpha");
+    if (typestr_of(arr) != "<f4") return;
+    auto v = host_image<float>(arr, "alpha");
+    long long bad = 0;
+    for (int y = 0; y < v.height; ++y) {
+        const float* r = v.row(y);
+        for (int x = 0; x < v.width; ++x) bad += !(r[x] >= 0.f && r[x] <= 1.f);
+    }
+    ALPHACUT_CHECK(bad == 0, "alpha: " << bad << " values are NaN or outside [0, 1]; pass alpha in [0, 1]");
+}
+
+py::object estimate_foreground_entry(Call& call, Array image, Array alpha, float regularization, int n_small_iterations,
+                                     int n_big_iterations, int small_size, float gradient_weight,
+                                     bool return_background, long long band_min_pixels) {
+    const auto prm = foreground_params(regularization, n_small_iterations, n_big_iterations, small_size,
+                                       gradient_weight, band_min_pixels);
+    ALPHACUT_CHECK(call.dtype(alpha) != "|b1" || !call.on_device(alpha),
+                   "alpha: bool device arrays are not supported; pass uint8 (0..255) or float32 in [0, 1]");
+    check_host_alpha(call, alpha);
+    with_u8_or_f32(call, image, "image", [&](auto i) {
+        ALPHACUT_CHECK(i.channels == 3, "image must have 3 channels, got " << i.channels);
+        with_u8_or_f32(call, alpha, "alpha", [&](auto a) {
+            ALPHACUT_CHECK(a.height == i.height && a.width == i.width && a.channels == 1,
+                           "alpha has shape (" << a.height << ", " << a.width << ", " << a.channels << "), expected ("
+                                               << i.height << ", " << i.width << ")");
+            auto f = call.output_image<float>(i.height, i.width, 3, true);
+            ImageView<float> b;
+            if (return_background) b = call.output_image<float>(i.height, i.width, 3, true);
+            ALPHACUT_RUN(call, estimate_foreground, i, a, prm, f, b);
+        });
+    });
+    return call.finish();
 }
 
 }  // namespace
 
 ALPHACUT_REGISTER_BINDINGS(bind_estimate_foreground) {
-    m.def(
-        "estimate_foreground_cpu",
-        [](py::array image, py::array alpha, float regularization, int n_small_iterations, int n_big_iterations,
-           int small_size, float gradient_weight, bool return_background, long long band_min_pixels) -> py::object {
-            ALPHACUT_CHECK(image.ndim() == 3, "image: expected (H, W, 3), got " << image.ndim() << " dimensions");
-            ALPHACUT_CHECK(alpha.ndim() == 2, "alpha: expected (H, W), got " << alpha.ndim() << " dimensions");
-            const int h = static_cast<int>(image.shape(0)), w = static_cast<int>(image.shape(1));
-            ALPHACUT_CHECK(h > 0 && w > 0, "image is empty (" << h << " x " << w << ")");
-            const auto prm = bindings::foreground_params(regularization, n_small_iterations, n_big_iterations,
-                                                         small_size, gradient_weight, band_min_pixels);
-            auto fg = new_image<float>(h, w, 3);
-            auto f = view_of<float>(fg, "foreground", true);
-            py::array_t<float> bg;
-            ImageView<float> b;
-            if (return_background) {
-                bg = new_image<float>(h, w, 3);
-                b = view_of<float>(bg, "background", true);
-            }
-            const bool iu = is_u8(image), au = is_u8(alpha);
-            if (iu && au)
-                run<std::uint8_t, std::uint8_t>(image, alpha, prm, f, b);
-            else if (iu)
-                run<std::uint8_t, float>(image, alpha, prm, f, b);
-            else if (au)
-                run<float, std::uint8_t>(image, alpha, prm, f, b);
-            else
-                run<float, float>(image, alpha, prm, f, b);
-            if (return_background) return py::make_tuple(fg, bg);
-            return std::move(fg);
-        },
-        py::arg("image"), py::arg("alpha"), py::kw_only(), py::arg("regularization") = 1e-5f,
-        py::arg("n_small_iterations") = 10, py::arg("n_big_iterations") = 2, py::arg("small_size") = 32,
-        py::arg("gradient_weight") = 1.f, py::arg("return_background") = false,
-        py::arg("band_min_pixels") = 1LL << 16,
+    def<&estimate_foreground_entry>(
+        m, "estimate_foreground",
         "Multi-level foreground estimation. image (H, W, 3) uint8 or float32 in [0, 1], alpha (H, W) uint8 or\n"
         "float32 in [0, 1]. Returns F, or (F, B) with return_background: (H, W, 3) float32 in [0, 1].\n"
-        "band_min_pixels: levels with more pixels are swept only in a band around the soft edge.");
+        "band_min_pixels: levels with more pixels are swept only in a band around the soft edge. The CPU\n"
+        "sweeps the other levels in scan order, the GPU backends red-black.",
+        py::arg("image"), py::arg("alpha"), py::kw_only(), py::arg("regularization") = 1e-5f,
+        py::arg("n_small_iterations") = 10, py::arg("n_big_iterations") = 2, py::arg("small_size") = 32,
+        py::arg("gradient_weight") = 1.f, py::arg("return_background") = false, py::arg("band_min_pixels") = 1LL << 16);
 }

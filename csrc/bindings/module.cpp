@@ -1,5 +1,6 @@
-// alphacut._core: the native ops. Each op's bindings live in their own file and register
-// themselves here; this file only wires errors and the shared settings.
+// alphacut._core: the native ops. Each op's binding lives in its own file, csrc/bindings/<op>.cpp,
+// built once per backend (call.hpp), and registers itself; this file only wires errors and the
+// shared settings.
 #include <pybind11/pybind11.h>
 
 #include "../common/error.hpp"

@@ -1,5 +1,5 @@
-// Each csrc/bindings/<op>.cpp adds its bind function with ALPHACUT_REGISTER_BINDINGS, so adding
-// an op never edits a shared file.
+// Each csrc/bindings/<op>.cpp (once per backend it is built for) and csrc/bindings/gpu/*.cpp add
+// their bind function with ALPHACUT_REGISTER_BINDINGS, so adding an op never edits a shared file.
 #pragma once
 #include <pybind11/pybind11.h>
 
@@ -20,7 +20,7 @@ struct Registrar {
 
 }  // namespace alphacut::bindings
 
-#define ALPHACUT_REGISTER_BINDINGS(name)                                            \
-    static void name(pybind11::module_& m);                                          \
-    static ::alphacut::bindings::Registrar name##_registrar_(&name);                 \
+#define ALPHACUT_REGISTER_BINDINGS(name)                             \
+    static void name(pybind11::module_& m);                          \
+    static ::alphacut::bindings::Registrar name##_registrar_(&name); \
     static void name(pybind11::module_& m)

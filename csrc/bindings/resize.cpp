@@ -1,8 +1,10 @@
-#include <cstdint>
-
+// resize for every backend (see call.hpp).
 #include "../ops/resize/resize.hpp"
-#include "convert.hpp"
-#include "registry.hpp"
+
+#include "call.hpp"
+#if ALPHACUT_BINDINGS_GPU
+#include "../ops/resize/resize_cuda.hpp"
+#endif
 
 namespace py = pybind11;
 using namespace alphacut;
@@ -10,33 +12,24 @@ using namespace alphacut::bindings;
 
 namespace {
 
-template <typename T>
-py::array resize_binding(const py::array& image, int height, int width, ResizeMethod method) {
-    auto src = view_of<T>(image, "image");
+Result<py::array> resize_entry(Call& call, Array image, int height, int width, int method) {
+    ALPHACUT_CHECK(method >= 0 && method <= 2, "method must be 0 (bilinear), 1 (area) or 2 (bicubic)");
     ALPHACUT_CHECK(height > 0 && width > 0, "size must be positive, got (" << height << ", " << width << ")");
-    py::array out = image.ndim() == 3 ? py::array(new_image<T>(height, width, src.channels))
-                                      : py::array(py::array_t<T>({height, width}));
-    auto o = view_of<T>(out, "out", true);
-    {
-        py::gil_scoped_release nogil;
-        resize_cpu(as_const(src), o, method);
-    }
-    return out;
+    // The result keeps the image's rank, but an (H, W, 1) image gives (height, width) on the CPU,
+    // as it always has, and (height, width, 1) on the GPU backends.
+    const bool keep = kGpu && call.ndim(image) == 3;
+    with_u8_or_f32(call, image, "image", [&](auto src) {
+        auto o = call.output_image<element_t<decltype(src)>>(height, width, src.channels, keep);
+        ALPHACUT_RUN(call, resize, src, o, static_cast<ResizeMethod>(method));
+    });
+    return call.finish();
 }
 
 }  // namespace
 
 ALPHACUT_REGISTER_BINDINGS(bind_resize) {
-    m.def(
-        "resize_cpu",
-        [](py::array image, int height, int width, int method) {
-            ALPHACUT_CHECK(method >= 0 && method <= 2, "method must be 0 (bilinear), 1 (area) or 2 (bicubic)");
-            const auto mth = static_cast<ResizeMethod>(method);
-            if (py::dtype::of<std::uint8_t>().is(image.dtype()))
-                return resize_binding<std::uint8_t>(image, height, width, mth);
-            return resize_binding<float>(image, height, width, mth);  // raises for any other dtype
-        },
-        py::arg("image"), py::arg("height"), py::arg("width"), py::arg("method"),
-        "Resize (H, W) or (H, W, C) uint8/float32 to (height, width[, C]), same dtype. method: 0 bilinear, "
-        "1 area, 2 bicubic (a = -0.75); pixel-centre grid, clamped edges.");
+    def<&resize_entry>(m, "resize",
+                       "Resize (H, W) or (H, W, C) uint8/float32 to (height, width[, C]), same dtype. method: 0 "
+                       "bilinear, 1 area, 2 bicubic (a = -0.75); pixel-centre grid, clamped edges.",
+                       py::arg("image"), py::arg("height"), py::arg("width"), py::arg("method"));
 }

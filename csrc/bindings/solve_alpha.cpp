@@ -1,45 +1,43 @@
+// solve_alpha for every backend (see call.hpp).
 #include "../ops/solve_alpha/solve_alpha.hpp"
 
-#include "convert.hpp"
+#include <cstdint>
+
+#include "call.hpp"
 #include "op_params.hpp"
-#include "registry.hpp"
+#if ALPHACUT_BINDINGS_GPU
+#include "../ops/solve_alpha/solve_alpha_cuda.hpp"
+#endif
 
 namespace py = pybind11;
 using namespace alphacut;
 using namespace alphacut::bindings;
 
+namespace {
+
+py::typing::Tuple<Result<py::array_t<float>>, py::dict> solve_alpha_entry(Call& call, Array image, Array trimap,
+                                                                          py::object prior, py::object start, float eps,
+                                                                          float prior_weight, float prior_confidence,
+                                                                          int max_iter, float tol) {
+    auto img = call.input<float>(image, "image");
+    auto tri = call.input<std::uint8_t>(trimap, "trimap");
+    ImageView<const float> pr, st;
+    if (!prior.is_none()) pr = call.input<float>(prior, "prior");
+    if (!start.is_none()) st = call.input<float>(start, "start");
+    auto o = call.output_image<float>(img.height, img.width, 1, false);
+    const auto params = solve_alpha_params(eps, prior_weight, prior_confidence, max_iter, tol);
+    const SolveAlphaInfo info = ALPHACUT_RUN(call, solve_alpha, img, tri, pr, st, params, o);
+    return py::make_tuple(Result<py::array_t<float>>(call.finish()), solve_alpha_info(info));
+}
+
+}  // namespace
+
 ALPHACUT_REGISTER_BINDINGS(bind_solve_alpha) {
-    m.def(
-        "solve_alpha_cpu",
-        [](py::array image, py::array trimap, py::object prior, py::object start, float eps, float prior_weight, float prior_confidence, int max_iter,
-           float tol) {
-            auto img = view_of<float>(image, "image");
-            auto tri = view_of<unsigned char>(trimap, "trimap");
-            ImageView<float> pr;
-            py::array prior_arr;
-            if (!prior.is_none()) {
-                prior_arr = py::reinterpret_borrow<py::array>(prior);
-                pr = view_of<float>(prior_arr, "prior");
-            }
-            ImageView<float> st;
-            py::array start_arr;
-            if (!start.is_none()) {
-                start_arr = py::reinterpret_borrow<py::array>(start);
-                st = view_of<float>(start_arr, "start");
-            }
-            auto out = new_image<float>(img.height, img.width);
-            auto o = view_of<float>(out, "out", true);
-            const auto params = bindings::solve_alpha_params(eps, prior_weight, prior_confidence, max_iter, tol);
-            SolveAlphaInfo info;
-            {
-                py::gil_scoped_release nogil;
-                info = solve_alpha_cpu(as_const(img), as_const(tri), as_const(pr), as_const(st), params, o);
-            }
-            return py::make_tuple(out, solve_alpha_info(info));
-        },
-        py::arg("image"), py::arg("trimap"), py::arg("prior"), py::arg("start"), py::arg("eps"), py::arg("prior_weight"), py::arg("prior_confidence"),
-        py::arg("max_iter"), py::arg("tol"),
-        "Closed-form matting solve in the unknown band of a trimap. image float32 (H, W, 3) in [0, 1], "
-        "trimap uint8 (H, W) (0 / 255 sure, else unknown), prior and start float32 (H, W) or None. Returns "
-        "(alpha float32 (H, W), info dict: unknown, windows, iterations, residual).");
+    def<&solve_alpha_entry>(m, "solve_alpha",
+                            "Closed-form matting solve in the unknown band of a trimap. image float32 (H, W, 3) in "
+                            "[0, 1], trimap uint8 (H, W) (0 / 255 sure, else unknown), prior and start float32 (H, W) "
+                            "or None. Returns (alpha float32 (H, W), info dict: unknown, windows, iterations, "
+                            "residual).",
+                            py::arg("image"), py::arg("trimap"), py::arg("prior"), py::arg("start"), py::arg("eps"),
+                            py::arg("prior_weight"), py::arg("prior_confidence"), py::arg("max_iter"), py::arg("tol"));
 }

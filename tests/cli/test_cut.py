@@ -3,6 +3,7 @@ file among good ones, exit codes, atomic outputs that never overwrite an input, 
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import shared_path
+from conftest import REPO, shared_path
 from PIL import Image
 
 from alphacut.cli import main

@@ -1,4 +1,5 @@
-// Conversion for the GPU bindings (built twice: CUDA -> <op>_cuda, emulation -> <op>_emu).
+// GpuCall: the call of the GPU backends (built twice: CUDA -> <op>_cuda, emulation -> <op>_emu),
+// the GPU side of the common call interface described in ../call.hpp.
 //
 // An argument is either a NumPy array (uploaded to device memory for the call) or an object
 // with __cuda_array_interface__ (CuPy, PyTorch, Numba, alphacut's own DeviceArray: used in
@@ -10,6 +11,7 @@
 #include <pybind11/stl.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <type_traits>
@@ -36,47 +38,10 @@ struct DeviceArray {
     }
 };
 
-template <typename T>
-struct TypeStr;
-template <>
-struct TypeStr<float> {
-    static constexpr const char* value = "<f4";
-};
-template <>
-struct TypeStr<std::uint8_t> {
-    static constexpr const char* value = "|u1";
-};
-template <>
-struct TypeStr<double> {
-    static constexpr const char* value = "<f8";
-};
-template <>
-struct TypeStr<std::uint16_t> {  // float16 payloads are carried as raw 16-bit words
-    static constexpr const char* value = "<f2";
-};
+using bindings::Target;
+using bindings::TypeStr;
 
 inline bool is_device_array(py::handle obj) { return py::hasattr(obj, "__cuda_array_interface__"); }
-
-// The element type of an input as an array-interface type string ("<f4", "|u1", "|b1", ...).
-inline std::string element_typestr(py::handle obj) {
-    if (is_device_array(obj)) {
-        py::dict cai = obj.attr("__cuda_array_interface__");
-        return std::string(py::str(cai["typestr"]));
-    }
-    py::array arr = py::array::ensure(obj);
-    ALPHACUT_CHECK(arr, "expected a NumPy array or an object with __cuda_array_interface__");
-    return std::string(py::str(arr.dtype().attr("str")));
-}
-
-// Whether an input (NumPy or device array) holds uint8 elements.
-inline bool element_is_u8(py::handle obj) {
-    if (is_device_array(obj)) {
-        py::dict cai = obj.attr("__cuda_array_interface__");
-        return std::string(py::str(cai["typestr"])) == "|u1";
-    }
-    py::array arr = py::array::ensure(obj);
-    return arr && py::dtype::of<std::uint8_t>().is(arr.dtype());
-}
 
 // One native call: owns the uploads, the outputs and (unless the caller gives one) the stream.
 class GpuCall {
@@ -93,20 +58,28 @@ public:
     }
     cudaStream_t stream() const { return stream_; }
 
+    bool on_device(py::handle obj) const { return is_device_array(obj); }
+
+    // The element type of an argument as an array-interface type string ("<f4", "|u1", "|b1", ...).
+    std::string dtype(py::handle obj) const {
+        if (is_device_array(obj)) return py::str(interface(obj)["typestr"]);
+        return bindings::typestr_of(host_array(obj, "array"));
+    }
+    int ndim(py::handle obj) const {
+        if (is_device_array(obj)) return static_cast<int>(py::len(interface(obj)["shape"]));
+        return static_cast<int>(host_array(obj, "array").ndim());
+    }
+
     template <typename T>
     ImageView<const T> input(py::handle obj, const char* name) {
         if (is_device_array(obj)) {
             any_device_ = true;
-            return device_view<T>(obj, name);
+            return as_const(device_view<T>(obj, name, false));
         }
-        py::array arr = py::array::ensure(obj);
-        ALPHACUT_CHECK(arr, name << ": expected a NumPy array or an object with __cuda_array_interface__");
-        if (std::is_same_v<T, std::uint8_t> && py::dtype::of<bool>().is(arr.dtype()))
-            arr = arr.attr("view")(py::dtype::of<std::uint8_t>());
-        auto host = bindings::view_of<T>(arr, name);
-        ALPHACUT_CHECK(host.height > 0 && host.width > 0, name << ": image is empty");
-        uploads_.push_back(std::make_shared<DeviceImage<T>>(upload<T>(as_const(host), stream_)));
-        auto* d = static_cast<DeviceImage<T>*>(uploads_.back().get());
+        py::array arr = host_array(obj, name);
+        auto host = bindings::host_image<T>(arr, name);
+        auto d = std::make_shared<DeviceImage<T>>(upload<T>(as_const(host), stream_));
+        uploads_.push_back(d);
         return as_const(d->view);
     }
 
@@ -129,15 +102,26 @@ public:
         return make_view<T>(output<T>(shape, typestr), h, w, c);
     }
 
+    // A caller's image written in place: a device array is written where it is; a NumPy array
+    // is uploaded and copied back by complete().
+    template <typename T>
+    ImageView<T> inout_image(py::handle obj, const char* name) {
+        if (is_device_array(obj)) {
+            any_device_ = true;
+            return device_view<T>(obj, name, true);
+        }
+        py::array arr = host_array(obj, name);
+        auto host = bindings::host_image<T>(arr, name, true);
+        auto d = std::make_shared<DeviceImage<T>>(upload<T>(as_const(host), stream_));
+        uploads_.push_back(d);
+        downloads_.push_back([this, d, host, arr] { download<T>(as_const(d->view), host, stream_); });
+        return d->view;
+    }
+
     // A caller-owned, C-contiguous device array to write into (e.g. a network input binding).
-    struct Target {
-        std::uintptr_t ptr;
-        std::vector<py::ssize_t> shape;
-        std::string typestr;
-    };
-    Target device_output(py::handle obj, const char* name) {
+    Target target(py::handle obj, const char* name) {
         ALPHACUT_CHECK(is_device_array(obj), name << ": expected a device array (__cuda_array_interface__)");
-        py::dict cai = obj.attr("__cuda_array_interface__");
+        py::dict cai = interface(obj);
         Target t;
         t.typestr = py::str(cai["typestr"]);
         t.shape = cai["shape"].cast<std::vector<py::ssize_t>>();
@@ -157,9 +141,15 @@ public:
         return t;
     }
 
-    // Finish a call that wrote into caller memory: wait only when the stream is ours.
+    // Finish a call that wrote into caller memory: NumPy targets get their copy back and the
+    // call waits for it; otherwise it waits only when the stream is ours.
     void complete() {
-        if (own_) own_->synchronize();
+        for (auto& copy_back : downloads_) copy_back();
+        if (!downloads_.empty())
+            ALPHACUT_CUDA_CHECK(cudaStreamSynchronize(stream_));
+        else if (own_)
+            own_->synchronize();
+        downloads_.clear();
         uploads_.clear();
     }
 
@@ -188,9 +178,17 @@ public:
     }
 
 private:
+    static py::dict interface(py::handle obj) { return obj.attr("__cuda_array_interface__"); }
+
+    static py::array host_array(py::handle obj, const char* name) {
+        py::array arr = py::array::ensure(obj);
+        ALPHACUT_CHECK(arr, name << ": expected a NumPy array or an object with __cuda_array_interface__");
+        return arr;
+    }
+
     template <typename T>
-    ImageView<const T> device_view(py::handle obj, const char* name) {
-        py::dict cai = obj.attr("__cuda_array_interface__");
+    ImageView<T> device_view(py::handle obj, const char* name, bool writable) {
+        py::dict cai = interface(obj);
         const std::string typestr = py::str(cai["typestr"]);
         const bool bool_as_u8 = std::is_same_v<T, std::uint8_t> && typestr == "|b1";
         ALPHACUT_CHECK(typestr == TypeStr<T>::value || bool_as_u8,
@@ -214,18 +212,20 @@ private:
         auto data = cai["data"].cast<py::tuple>();
         const auto ptr = data[0].cast<std::uintptr_t>();
         ALPHACUT_CHECK(ptr != 0, name << ": device array has a null data pointer");
+        if (writable) ALPHACUT_CHECK(!data[1].cast<bool>(), name << ": device array is read-only");
         if (cai.contains("stream") && !cai["stream"].is_none()) {
             // v3: the producer's stream; our work is ordered after it by synchronising it.
             const auto s = cai["stream"].cast<std::uintptr_t>();
             if (s != 0) ALPHACUT_CUDA_CHECK(cudaStreamSynchronize(reinterpret_cast<cudaStream_t>(s)));
         }
-        return make_view<const T>(reinterpret_cast<const T*>(ptr), h, w, c, row_stride / isz);
+        return make_view<T>(reinterpret_cast<T*>(ptr), h, w, c, row_stride / isz);
     }
 
     std::unique_ptr<Stream> own_;
     cudaStream_t stream_ = nullptr;
     bool any_device_ = false;
     std::vector<std::shared_ptr<void>> uploads_;
+    std::vector<std::function<void()>> downloads_;  // NumPy in-place targets, copied back by complete()
     std::vector<std::shared_ptr<DeviceArray>> outs_;
 };
 

@@ -26,11 +26,8 @@
 #include "../../common/parallel.hpp"
 #include "guided_filter_pixel.hpp"
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(ALPHACUT_NO_CLONES)
-#define GF_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define GF_CLONES
-#endif
+#include "../../common/simd.hpp"
+#define GF_CLONES ALPHACUT_SIMD_CLONES
 
 namespace alphacut {
 

@@ -59,11 +59,8 @@ void hresize_row(const T* src, const Taps& tx, int wd, int channels, float* dst)
     }
 }
 
-#if defined(__GNUC__) && !defined(__clang__) && (defined(__x86_64__) || defined(__i386__))
-#define ALPHACUT_HOT_LOOP __attribute__((target_clones("avx2", "default")))
-#else
-#define ALPHACUT_HOT_LOOP
-#endif
+#include "../../common/simd.hpp"
+#define ALPHACUT_HOT_LOOP ALPHACUT_SIMD_CLONES
 
 // out = sum_t w[t] * rows[t], stored with resize_store: the vertical pass, where most of an
 // enlargement's time goes. Two- and four-tap rows are fused into one loop; locals and restrict

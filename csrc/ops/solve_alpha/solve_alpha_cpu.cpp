@@ -18,6 +18,7 @@
 
 #include "../../common/error.hpp"
 #include "../../common/parallel.hpp"
+#include "../../common/simd.hpp"
 #include "solve_alpha.hpp"
 #include "solve_alpha_pixel.hpp"
 
@@ -206,8 +207,7 @@ bool build_band(ImageView<const float> image, ImageView<const unsigned char> tri
 
 // q = (L_UU + Lambda) p on one run (Lambda is folded into the centre coefficient), p read from
 // the grid (row length bw); returns sum p.q.
-__attribute__((target_clones("avx2", "default"))) double stencil_run(const Real* coef, int bw, const Run& run,
-                                                                      const Real* grid, Real* q) {
+ALPHACUT_SIMD_CLONES double stencil_run(const Real* coef, int bw, const Run& run, const Real* grid, Real* q) {
     double s = 0;
     for (int m = 0; m < run.n; ++m) {
         const Real* c = coef + static_cast<std::size_t>(run.i0 + m) * kStencil;

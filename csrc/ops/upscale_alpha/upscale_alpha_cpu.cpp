@@ -16,11 +16,8 @@
 #include "../guided_filter/guided_filter.hpp"
 #include "upscale_alpha_pixel.hpp"
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(ALPHACUT_NO_CLONES)
-#define UA_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define UA_CLONES
-#endif
+#include "../../common/simd.hpp"
+#define UA_CLONES ALPHACUT_SIMD_CLONES
 
 namespace alphacut {
 
