@@ -1,5 +1,5 @@
 // Device-side objects of the GPU backends: the DeviceArray result type, to_device and the
-// transfer counters and, for CUDA, the device probe behind alphacut.cuda.is_available().
+// transfer counters and, for CUDA, the device probe behind alphacut.device.is_available().
 #include "../registry.hpp"
 #include "gpu_call.hpp"
 
