@@ -271,3 +271,27 @@ def test_solve_alpha_bad_device_arrays(rng):
         ops.solve_alpha(HostPosingAsDevice(img), tri, levels=2, backend="emu")
     with pytest.raises(alphacut.InputError, match="backend='cuda'"):
         ops.solve_alpha(HostPosingAsDevice(img), tri, backend="cpu")
+
+
+# ---- shapes the Python layer checks before the native op --------------------------------------
+
+
+@pytest.mark.parametrize("low, guide", [((5,), (8, 8)), ((4, 4), (8,)), ((4, 4, 1, 1), (8, 8)), ((4, 4), (8, 8, 3, 1))])
+def test_upscale_alpha_device_arrays_of_the_wrong_rank(low, guide):
+    # A 1-D device array used to fail unpacking its shape (a bare ValueError).
+    with pytest.raises(alphacut.InputError, match="device array"):
+        ops.upscale_alpha(HostPosingAsDevice(np.zeros(low, np.float32)),
+                          HostPosingAsDevice(np.zeros(guide, np.float32)), backend="emu")
+
+
+def test_preprocess_into_device_image_inside_out():
+    buf = np.zeros((1, 3, 6, 4), np.float32)
+    raw = buf.view(np.uint8)[0, 2]  # the last plane's bytes, (6, 16)
+    image = np.lib.stride_tricks.as_strided(raw, shape=(6, 4, 3), strides=(raw.strides[0], 3, 1))
+    image[:] = 200
+    with pytest.raises(alphacut.InputError, match="overlap"):
+        preprocess_into(HostPosingAsDevice(buf), HostPosingAsDevice(image, strides=image.strides), backend="emu")
+    other = np.full((6, 4, 3), 200, np.uint8)
+    preprocess_into(HostPosingAsDevice(buf), HostPosingAsDevice(other), backend="emu")
+    np.testing.assert_array_equal(buf, preprocess(other, (6, 4), backend="cpu"))
+

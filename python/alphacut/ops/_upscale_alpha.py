@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _device, _dispatch, _validate
+from ._guided_filter import eps_param, radius_param
 from ..errors import InputError
 
 
@@ -38,7 +39,7 @@ def upscale_alpha(alpha_low, guide_full, radius: int = 1, eps: float = 1e-4, *, 
     radius : int, default 1
         Guided-filter radius at the *low* resolution.
     eps : float, default 1e-4
-        Guided-filter regularisation (> 0). The defaults gave the lowest error against the true
+        Guided-filter regularisation, in [1e-12, 1e30]. The defaults gave the lowest error against the true
         alpha of the shared composites when upscaling a 320 x 320 downscale of it.
     backend : {"auto", "cpu", "cuda", "emu"}, keyword-only
         Device arrays (``__cuda_array_interface__`` / DLPack) are read in place and the
@@ -52,7 +53,7 @@ def upscale_alpha(alpha_low, guide_full, radius: int = 1, eps: float = 1e-4, *, 
     ------
     alphacut.InputError
         Empty or NaN-containing images, wrong channels or dtype, ``alpha_low`` larger than the
-        guide, a negative radius, ``eps <= 0``.
+        guide, a negative radius, ``eps`` outside [1e-12, 1e30].
 
     Example
     -------
@@ -68,8 +69,12 @@ def upscale_alpha(alpha_low, guide_full, radius: int = 1, eps: float = 1e-4, *, 
         guide_full = _validate.image(guide_full, "guide_full", channels=(1, 3))
     else:  # uint8 / float32 device arrays, read in place; the result stays on the device
         be, (alpha_low, guide_full) = _device.prepare(backend, alpha_low, guide_full)
-    radius = _validate.nonneg_int(radius, "radius")
-    eps = _validate.positive_float(eps, "eps")
+        for x, name, ndims in ((alpha_low, "alpha_low", (2,)), (guide_full, "guide_full", (2, 3))):
+            if len(_device.shape(x)) not in ndims:
+                raise InputError(f"{name}: expected {' or '.join(f'{n}-D' for n in ndims)} device array, got shape "
+                                 f"{_device.shape(x)}")
+    radius = radius_param(radius)
+    eps = eps_param(eps)
     (h, w), (H, W) = _device.shape(alpha_low)[:2], _device.shape(guide_full)[:2]
     if h > H or w > W:
         raise InputError(
