@@ -38,7 +38,7 @@ __global__ void pack_rgba_patch_kernel(ImageView<const unsigned char> image, Ima
 
 void check_rect(ImageView<const float> fg, int fg_y0, int fg_x0, int h, int w) {
     ALPHACUT_CHECK(fg.channels == 3, "foreground must have 3 channels, got " << fg.channels);
-    ALPHACUT_CHECK(fg_y0 >= 0 && fg_x0 >= 0 && fg_y0 + fg.height <= h && fg_x0 + fg.width <= w,
+    ALPHACUT_CHECK(span_inside(fg_y0, fg.height, h) && span_inside(fg_x0, fg.width, w),
                    "foreground rectangle (" << fg_y0 << ", " << fg_x0 << ") + (" << fg.height << ", " << fg.width
                                             << ") is outside the image (" << h << ", " << w << ")");
 }
