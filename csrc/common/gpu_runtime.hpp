@@ -39,6 +39,9 @@ namespace alphacut::detail {
 
 // Out of memory or no usable device are things a user can act on; anything else is a bug.
 [[noreturn]] inline void throw_cuda(cudaError_t err, const char* what, const char* file, int line) {
+    // A failed runtime call is also the thread's "last error": reset it (unless it is sticky), or
+    // the next ALPHACUT_CHECK_LAUNCH, in this call or a later one, reports it again.
+    (void)cudaGetLastError();
     std::ostringstream os;
     os << ALPHACUT_GPU_NAME << ": " << what << " failed: " << cudaGetErrorName(err) << ": " << cudaGetErrorString(err);
     if (err == cudaErrorMemoryAllocation || err == cudaErrorNoDevice)
@@ -171,12 +174,19 @@ inline void count_download(std::size_t bytes) {
     transfer_stats().download_bytes.fetch_add(static_cast<long long>(bytes), std::memory_order_relaxed);
 }
 
-// Copy a (row-strided) host image into a new packed device image.
+// Copy a (row-strided) host image into a new packed device image. Rows closer together than a
+// row's bytes (a stride of 0 from np.broadcast_to, or overlapping rows) are not a pitch
+// cudaMemcpy2D accepts: those are copied row by row.
 template <typename T>
 DeviceImage<T> upload(ImageView<const T> host, cudaStream_t stream) {
     auto d = alloc_image<T>(host.height, host.width, host.channels);
     const std::size_t row_bytes = static_cast<std::size_t>(host.width) * host.channels * sizeof(T);
     count_upload(row_bytes * host.height);
+    if (host.height > 1 && (host.row_stride < 0 || static_cast<std::size_t>(host.row_stride) * sizeof(T) < row_bytes)) {
+        for (int y = 0; y < host.height; ++y)
+            ALPHACUT_CUDA_CHECK(cudaMemcpyAsync(d.view.row(y), host.row(y), row_bytes, cudaMemcpyHostToDevice, stream));
+        return d;
+    }
     ALPHACUT_CUDA_CHECK(cudaMemcpy2DAsync(d.view.data, row_bytes, host.data, host.row_stride * sizeof(T), row_bytes,
                                           host.height, cudaMemcpyHostToDevice, stream));
     return d;

@@ -295,3 +295,26 @@ def test_preprocess_into_device_image_inside_out():
     preprocess_into(HostPosingAsDevice(buf), HostPosingAsDevice(other), backend="emu")
     np.testing.assert_array_equal(buf, preprocess(other, (6, 4), backend="cpu"))
 
+
+# ---- uploads of host arrays whose rows overlap -----------------------------------------------
+
+
+def test_upload_of_broadcast_rows():
+    # A row stride of 0 (np.broadcast_to) is no pitch for cudaMemcpy2D: the upload failed with an
+    # InternalError. The native entry points copy such rows one by one.
+    row = np.arange(12, dtype=np.float32).reshape(1, 4, 3) / 12
+    img = np.broadcast_to(row, (5, 4, 3))
+    a = np.broadcast_to(np.full((1, 4), 0.5, np.float32), (5, 4))
+    np.testing.assert_array_equal(_core.premultiply_emu(img, a), _core.premultiply_cpu(img, a)[..., :])
+    overlapping = np.lib.stride_tricks.as_strided(np.arange(40, dtype=np.float32) / 40, shape=(5, 4, 3),
+                                                  strides=(8, 12, 4))  # rows 2 floats apart, 12 long
+    np.testing.assert_array_equal(_core.premultiply_emu(overlapping, a), _core.premultiply_cpu(overlapping, a))
+
+
+def test_a_failed_runtime_call_does_not_fail_the_next_launch():
+    # cudaMalloc's out-of-memory was left as the thread's last error, and the next op's launch
+    # check reported it (as an InternalError) although that launch was fine.
+    with pytest.raises(alphacut.Error, match="out of memory"):
+        ops.preprocess(np.zeros((4, 4, 3), np.uint8), (2**30, 2**30), backend="emu")
+    out = ops.premultiply(np.ones((4, 4, 3), np.float32), np.full((4, 4), 0.5, np.float32), backend="emu")
+    np.testing.assert_array_equal(out, 0.5)

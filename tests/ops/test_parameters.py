@@ -172,6 +172,28 @@ def test_single_channel_blend_keeps_its_channel_axis(backend, rng, shape):
     np.testing.assert_allclose(ops.premultiply(img, a, backend=backend)[..., 0], img.reshape(5, 7) * a, atol=1e-6)
 
 
+# ---- rows that overlap (a stride of 0: np.broadcast_to) ----------------------------------------
+
+def test_broadcast_rows(backend, rng):
+    row3, row1 = _img(rng, (1, 9, 3)), _img(rng, (1, 9))
+    img, a = np.broadcast_to(row3, (6, 9, 3)), np.broadcast_to(row1, (6, 9))
+    assert img.strides[0] == 0 and a.strides[0] == 0
+    ci, ca = np.ascontiguousarray(img), np.ascontiguousarray(a)
+    np.testing.assert_array_equal(ops.premultiply(img, a, backend=backend), ops.premultiply(ci, ca, backend=backend))
+    np.testing.assert_array_equal(ops.composite(img, a, img[::-1], backend=backend),
+                                  ops.composite(ci, ca, ci[::-1], backend=backend))
+    u8 = np.broadcast_to((row3 * 255).astype(np.uint8), (6, 9, 3))
+    np.testing.assert_array_equal(ops.pack_rgba(u8, a, backend=backend),
+                                  ops.pack_rgba(np.ascontiguousarray(u8), ca, backend=backend))
+    np.testing.assert_array_equal(ops.guided_filter(img, a, 2, 1e-3, backend=backend),
+                                  ops.guided_filter(ci, ca, 2, 1e-3, backend=backend))
+    np.testing.assert_array_equal(ops.dilate(a > 0.5, 1, backend=backend), ops.dilate(ca > 0.5, 1, backend=backend))
+    np.testing.assert_array_equal(ops.resize(u8, (3, 4), backend=backend),
+                                  ops.resize(np.ascontiguousarray(u8), (3, 4), backend=backend))
+    np.testing.assert_array_equal(ops.preprocess(u8, (3, 4), backend=backend),
+                                  ops.preprocess(np.ascontiguousarray(u8), (3, 4), backend=backend))
+
+
 # ---- preprocess_into whose image is (part of) its output buffer --------------------------------
 
 def test_preprocess_into_refuses_an_image_inside_out(backend):

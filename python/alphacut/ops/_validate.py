@@ -57,11 +57,13 @@ def to_float01(x: np.ndarray) -> np.ndarray:
 
 
 def packed(x: np.ndarray) -> np.ndarray:
-    """The array with packed pixels (rows may stay strided), as the native views need."""
+    """The array with packed pixels and rows apart by at least a row (rows may stay strided), as
+    the native views need; anything else (negative strides, the overlapping rows of
+    ``np.broadcast_to``) is copied."""
     isz = x.dtype.itemsize
     c = x.shape[2] if x.ndim == 3 else 1
     ok = (x.ndim == 2 or x.strides[2] == isz) and (x.shape[1] == 1 or x.strides[1] == isz * c)
-    ok = ok and x.strides[0] % isz == 0 and x.strides[0] >= 0
+    ok = ok and x.strides[0] % isz == 0 and (x.shape[0] == 1 or x.strides[0] >= isz * c * x.shape[1])
     return x if ok else np.ascontiguousarray(x)
 
 
