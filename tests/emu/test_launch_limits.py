@@ -1,7 +1,9 @@
 """CUDA's launch limits as the emulation enforces them (gridDim.y / .z <= 65,535, blockDim <= 1024
 threads, x and y <= 1024, z <= 64), and the ops on images whose rows pass those limits: a
 kernel that put one block row per 8 image rows in gridDim.y failed from 524,281 rows on (one per
-4 rows: 262,141)."""
+4 rows: 262,141). Plus the morphology kernels' cost, which must not grow with the radius."""
+
+import time
 
 import numpy as np
 import pytest
@@ -79,6 +81,16 @@ def test_tall_upscale_alpha(tall):
 # image rows, past the limit only beyond 4.19 M rows, and fold the same way.
 
 
+def test_tall_morphology_and_trimap(tall):
+    _, a = tall
+    for r in (0, 3, 1000, TALL):
+        for name in ("dilate", "erode"):
+            np.testing.assert_array_equal(getattr(ops, name)(a, r, backend="emu"),
+                                          getattr(ops, name)(a, r, backend="cpu"), err_msg=f"{name} r={r}")
+        np.testing.assert_array_equal(ops.make_trimap(a, 0.7, 0.3, r, backend="emu"),
+                                      ops.make_trimap(a, 0.7, 0.3, r, backend="cpu"), err_msg=f"make_trimap r={r}")
+
+
 def test_tall_estimate_foreground(tall):
     img, _ = tall
     a = np.ones((TALL, 1), np.float32)
@@ -107,3 +119,36 @@ def test_tall_solve_alpha(tall):
     a_cpu, info_cpu = ops.solve_alpha(img, tri, tol=1e-9, max_iter=2000, return_info=True, backend="cpu")
     assert info_emu["unknown"] == info_cpu["unknown"] == 40
     np.testing.assert_allclose(a_emu, a_cpu, atol=1e-4)
+
+
+def _best_of(n, f):
+    best = float("inf")
+    for _ in range(n):
+        t0 = time.perf_counter()
+        f()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+@pytest.mark.parametrize("shape", [(1, 200000), (200000, 1)])
+def test_morphology_cost_does_not_grow_with_the_radius(shape):
+    # Each thread used to count one whole window before its segment: 1 x 200000 took 0.01 s at
+    # r = 10 and 0.42 s at r = 200000 on emu. The scans are now O(1) per pixel in r.
+    rng = np.random.default_rng(3)
+    m = rng.random(shape) < 0.001
+    small = _best_of(3, lambda: ops.dilate(m, 10, backend="emu"))
+    for r in (5000, 200000, 2**31 - 1):
+        big = _best_of(3, lambda r=r: ops.dilate(m, r, backend="emu"))
+        assert big < 3 * small + 0.02, f"r={r}: {big:.3f} s against {small:.3f} s at r=10"
+        np.testing.assert_array_equal(ops.dilate(m, r, backend="emu"), ops.dilate(m, r, backend="cpu"))
+
+
+def test_trimap_of_a_long_row_with_a_huge_radius():
+    # 1 x 10^7 with a huge radius did not finish in 60 s; it is the whole-image window now.
+    p = np.zeros((1, 2 * 10**6), np.float32)
+    p[0, 10**6:] = 1
+    t0 = time.perf_counter()
+    got = ops.make_trimap(p, radius=10**9, backend="emu")
+    assert time.perf_counter() - t0 < 10
+    np.testing.assert_array_equal(got, ops.make_trimap(p, radius=10**9, backend="cpu"))
+    assert (got == 128).all()
