@@ -530,3 +530,13 @@ def test_tiny_weights_stay_finite(backend, regularization):
                                    return_background=True, backend=backend)
     assert np.isfinite(f).all() and np.isfinite(b).all()
     assert (f >= 0).all() and (f <= 1).all()
+
+
+@pytest.mark.parametrize("bad", [1e38, -0.5, 1.5])
+def test_float_image_outside_unit_range_is_refused(backend, bad):
+    # A float image of huge values overflowed the float32 per-pixel system: NaN in F.
+    img = np.full((5, 5, 3), 0.5, np.float32)
+    img[2, 3, 1] = bad
+    a = np.full((5, 5), 0.5, np.float32)
+    with pytest.raises(alphacut.InputError, match=r"image.*\[0, 1\]"):
+        ops.estimate_foreground(img, a, backend=backend)

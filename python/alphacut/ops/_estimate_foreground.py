@@ -112,6 +112,10 @@ def estimate_foreground(
     _validate.same_size(img, a, "image", "alpha")
     if img.dtype != np.uint8:
         img = _validate.to_float01(img)
+        if img.size and (img.min() < 0 or img.max() > 1):
+            raise _validate.InputError(
+                f"image: values must lie in [0, 1], got [{img.min():g}, {img.max():g}]; scale 8-bit images by 1/255"
+            )
     if a.dtype != np.uint8:
         a = _validate.to_float01(a)
         if a.dtype.kind == "f" and ((a < 0) | (a > 1)).any():
