@@ -15,6 +15,10 @@ def _native_input(x: np.ndarray) -> np.ndarray:
     return _validate.packed(_validate.to_float01(x))
 
 
+# Float inputs beyond this magnitude could overflow float32 where the filter extrapolates
+# (|mean(a)| grows to ~1 / sqrt(eps)); images are meant to be in [0, 1].
+VALUE_BOUND = 1e30
+
 # eps outside this range breaks the 3 x 3 solve of a colour guide in double: below, a guide whose
 # channels are (nearly) equal in a window loses eps to rounding and the determinant cancels to 0;
 # above, det ~ eps^3 overflows long before 1e100.
@@ -31,8 +35,8 @@ def eps_param(eps) -> float:
 
 
 def _prepare(guide, src, radius, eps):
-    guide = _validate.image(guide, "guide", channels=(1, 3))
-    src = _validate.image(src, "src", channels=(1,))
+    guide = _validate.bounded(_validate.image(guide, "guide", channels=(1, 3)), "guide", VALUE_BOUND)
+    src = _validate.bounded(_validate.image(src, "src", channels=(1,)), "src", VALUE_BOUND)
     _validate.same_size(guide, src, "guide", "src")
     radius = radius_param(radius)
     eps = eps_param(eps)
@@ -67,7 +71,8 @@ def guided_filter(guide, src, radius: int, eps: float, *, backend: str = "auto")
     guide : (H, W) or (H, W, 3) array
         uint8 (scaled by 1/255) or float in [0, 1].
     src : (H, W) array
-        The image to filter (typically an alpha matte): uint8 (scaled by 1/255) or float.
+        The image to filter (typically an alpha matte): uint8 (scaled by 1/255) or float, within
+        +-1e30 (as the guide).
     radius : int
         Window radius ``r`` >= 0; the window is ``2r + 1`` pixels wide. A radius larger than the
         image is allowed (the window is the whole image).

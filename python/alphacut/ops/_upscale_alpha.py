@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _device, _dispatch, _validate
-from ._guided_filter import eps_param, radius_param
+from ._guided_filter import VALUE_BOUND, eps_param, radius_param
 from ..errors import InputError
 
 
@@ -65,8 +65,9 @@ def upscale_alpha(alpha_low, guide_full, radius: int = 1, eps: float = 1e-4, *, 
     """
     device = _device.any_device(alpha_low, guide_full)
     if not device:
-        alpha_low = _validate.image(alpha_low, "alpha_low", channels=(1,))
-        guide_full = _validate.image(guide_full, "guide_full", channels=(1, 3))
+        alpha_low = _validate.bounded(_validate.image(alpha_low, "alpha_low", channels=(1,)), "alpha_low", VALUE_BOUND)
+        guide_full = _validate.bounded(_validate.image(guide_full, "guide_full", channels=(1, 3)), "guide_full",
+                                       VALUE_BOUND)
     else:  # uint8 / float32 device arrays, read in place; the result stays on the device
         be, (alpha_low, guide_full) = _device.prepare(backend, alpha_low, guide_full)
         for x, name, ndims in ((alpha_low, "alpha_low", (2,)), (guide_full, "guide_full", (2, 3))):

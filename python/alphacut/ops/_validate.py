@@ -42,6 +42,14 @@ def image(x, name: str, *, channels=(1, 3), dtypes=(np.uint8, np.float32, np.flo
     return x
 
 
+def bounded(x: np.ndarray, name: str, bound: float) -> np.ndarray:
+    """x, after checking that a float array's values lie within +-bound: past it an op's float32
+    arithmetic (an interpolation's overshoot, a filter's extrapolation) could overflow to inf."""
+    if x.dtype.kind == "f" and x.size and np.abs(x).max() > bound:
+        raise InputError(f"{name}: values must lie within +-{bound:g}, got magnitudes up to {np.abs(x).max():g}")
+    return x
+
+
 def same_size(a: np.ndarray, b: np.ndarray, na: str, nb: str) -> None:
     if a.shape[:2] != b.shape[:2]:
         raise InputError(f"{nb} has size {b.shape[:2]} but {na} has size {a.shape[:2]}; they must match")
