@@ -39,6 +39,9 @@ namespace alphacut::detail {
 
 // Out of memory or no usable device are things a user can act on; anything else is a bug.
 [[noreturn]] inline void throw_cuda(cudaError_t err, const char* what, const char* file, int line) {
+    // A failed runtime call is also the thread's "last error": reset it (unless it is sticky), or
+    // the next ALPHACUT_CHECK_LAUNCH, in this call or a later one, reports it again.
+    (void)cudaGetLastError();
     std::ostringstream os;
     os << ALPHACUT_GPU_NAME << ": " << what << " failed: " << cudaGetErrorName(err) << ": " << cudaGetErrorString(err);
     if (err == cudaErrorMemoryAllocation || err == cudaErrorNoDevice)
@@ -171,12 +174,19 @@ inline void count_download(std::size_t bytes) {
     transfer_stats().download_bytes.fetch_add(static_cast<long long>(bytes), std::memory_order_relaxed);
 }
 
-// Copy a (row-strided) host image into a new packed device image.
+// Copy a (row-strided) host image into a new packed device image. Rows closer together than a
+// row's bytes (a stride of 0 from np.broadcast_to, or overlapping rows) are not a pitch
+// cudaMemcpy2D accepts: those are copied row by row.
 template <typename T>
 DeviceImage<T> upload(ImageView<const T> host, cudaStream_t stream) {
     auto d = alloc_image<T>(host.height, host.width, host.channels);
     const std::size_t row_bytes = static_cast<std::size_t>(host.width) * host.channels * sizeof(T);
     count_upload(row_bytes * host.height);
+    if (host.height > 1 && (host.row_stride < 0 || static_cast<std::size_t>(host.row_stride) * sizeof(T) < row_bytes)) {
+        for (int y = 0; y < host.height; ++y)
+            ALPHACUT_CUDA_CHECK(cudaMemcpyAsync(d.view.row(y), host.row(y), row_bytes, cudaMemcpyHostToDevice, stream));
+        return d;
+    }
     ALPHACUT_CUDA_CHECK(cudaMemcpy2DAsync(d.view.data, row_bytes, host.data, host.row_stride * sizeof(T), row_bytes,
                                           host.height, cudaMemcpyHostToDevice, stream));
     return d;
@@ -193,8 +203,40 @@ void download(ImageView<const T> dev, ImageView<T> host, cudaStream_t stream) {
 
 inline unsigned int div_up(long long n, unsigned int d) { return static_cast<unsigned int>((n + d - 1) / d); }
 
-// The usual 2-D launch shape for per-pixel kernels: 32 x 8 threads, one per pixel.
+// CUDA's launch limits: gridDim.x <= 2^31 - 1, gridDim.y and gridDim.z <= 65,535, at most 1024
+// threads per block (csrc/emu/cuda_emu.hpp enforces the same).
+constexpr unsigned int kMaxGridY = 65535;
+
+// A grid of bx x by blocks whose rows of blocks may pass gridDim.y's limit (a block row per few
+// image rows: 65,535 of them is only 262k-524k rows): rows beyond the limit fold into gridDim.z,
+// and a kernel reads its row of blocks with block_row(). Folding adds at most gridDim.z - 1
+// block rows past `by`, which a kernel's bounds check skips.
+inline dim3 folded_grid(unsigned int bx, long long by) {
+    if (by <= kMaxGridY) return dim3(bx, static_cast<unsigned int>(by < 1 ? 1 : by), 1);
+    const unsigned int z = div_up(by, kMaxGridY);
+    return dim3(bx, div_up(by, z), z);
+}
+
+// The usual 2-D launch shape for per-pixel kernels: 32 x 8 threads, one per pixel (pixel_row and
+// pixel_col give the pixel).
 inline dim3 pixel_block() { return dim3(32, 8, 1); }
-inline dim3 pixel_grid(int h, int w) { return dim3(div_up(w, 32), div_up(h, 8), 1); }
+inline dim3 pixel_grid(int h, int w) { return folded_grid(div_up(w, 32), div_up(h, 8)); }
+
+#if defined(__CUDACC__) || defined(ALPHACUT_EMU_COMPILE)
+// The row of blocks of this block in a folded_grid / pixel_grid launch.
+__device__ __forceinline__ long long block_row() {
+    return static_cast<long long>(blockIdx.z) * gridDim.y + blockIdx.y;
+}
+// This thread's image row / column in a pixel_grid launch, or h / w past the last one (so the
+// kernels' `y >= h` tests hold without int overflow on the folded rows).
+__device__ __forceinline__ int pixel_row(int h) {
+    const long long y = block_row() * blockDim.y + threadIdx.y;
+    return y < h ? static_cast<int>(y) : h;
+}
+__device__ __forceinline__ int pixel_col(int w) {
+    const long long x = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
+    return x < w ? static_cast<int>(x) : w;
+}
+#endif
 
 }  // namespace alphacut::ALPHACUT_GPU_NS

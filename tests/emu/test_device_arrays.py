@@ -271,3 +271,50 @@ def test_solve_alpha_bad_device_arrays(rng):
         ops.solve_alpha(HostPosingAsDevice(img), tri, levels=2, backend="emu")
     with pytest.raises(alphacut.InputError, match="backend='cuda'"):
         ops.solve_alpha(HostPosingAsDevice(img), tri, backend="cpu")
+
+
+# ---- shapes the Python layer checks before the native op --------------------------------------
+
+
+@pytest.mark.parametrize("low, guide", [((5,), (8, 8)), ((4, 4), (8,)), ((4, 4, 1, 1), (8, 8)), ((4, 4), (8, 8, 3, 1))])
+def test_upscale_alpha_device_arrays_of_the_wrong_rank(low, guide):
+    # A 1-D device array used to fail unpacking its shape (a bare ValueError).
+    with pytest.raises(alphacut.InputError, match="device array"):
+        ops.upscale_alpha(HostPosingAsDevice(np.zeros(low, np.float32)),
+                          HostPosingAsDevice(np.zeros(guide, np.float32)), backend="emu")
+
+
+def test_preprocess_into_device_image_inside_out():
+    buf = np.zeros((1, 3, 6, 4), np.float32)
+    raw = buf.view(np.uint8)[0, 2]  # the last plane's bytes, (6, 16)
+    image = np.lib.stride_tricks.as_strided(raw, shape=(6, 4, 3), strides=(raw.strides[0], 3, 1))
+    image[:] = 200
+    with pytest.raises(alphacut.InputError, match="overlap"):
+        preprocess_into(HostPosingAsDevice(buf), HostPosingAsDevice(image, strides=image.strides), backend="emu")
+    other = np.full((6, 4, 3), 200, np.uint8)
+    preprocess_into(HostPosingAsDevice(buf), HostPosingAsDevice(other), backend="emu")
+    np.testing.assert_array_equal(buf, preprocess(other, (6, 4), backend="cpu"))
+
+
+# ---- uploads of host arrays whose rows overlap -----------------------------------------------
+
+
+def test_upload_of_broadcast_rows():
+    # A row stride of 0 (np.broadcast_to) is no pitch for cudaMemcpy2D: the upload failed with an
+    # InternalError. The native entry points copy such rows one by one.
+    row = np.arange(12, dtype=np.float32).reshape(1, 4, 3) / 12
+    img = np.broadcast_to(row, (5, 4, 3))
+    a = np.broadcast_to(np.full((1, 4), 0.5, np.float32), (5, 4))
+    np.testing.assert_array_equal(_core.premultiply_emu(img, a), _core.premultiply_cpu(img, a)[..., :])
+    overlapping = np.lib.stride_tricks.as_strided(np.arange(40, dtype=np.float32) / 40, shape=(5, 4, 3),
+                                                  strides=(8, 12, 4))  # rows 2 floats apart, 12 long
+    np.testing.assert_array_equal(_core.premultiply_emu(overlapping, a), _core.premultiply_cpu(overlapping, a))
+
+
+def test_a_failed_runtime_call_does_not_fail_the_next_launch():
+    # cudaMalloc's out-of-memory was left as the thread's last error, and the next op's launch
+    # check reported it (as an InternalError) although that launch was fine.
+    with pytest.raises(alphacut.Error, match="out of memory"):
+        ops.preprocess(np.zeros((4, 4, 3), np.uint8), (2**30, 2**30), backend="emu")
+    out = ops.premultiply(np.ones((4, 4, 3), np.float32), np.full((4, 4), 0.5, np.float32), backend="emu")
+    np.testing.assert_array_equal(out, 0.5)

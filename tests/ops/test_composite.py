@@ -59,3 +59,28 @@ def test_composite_bad_input(fg, a, bg, match):
 def test_unknown_backend():
     with pytest.raises(alphacut.Error, match="backend must be one of"):
         ops.premultiply(np.zeros((2, 2, 3), np.float32), np.zeros((2, 2), np.float32), backend="tpu")
+
+
+def test_large_values_stay_finite(backend):
+    # b + a * (f - b) overflowed when f and b were large with opposite signs (f - b = inf).
+    fg = np.full((2, 3, 3), 3e38, np.float32)
+    bg = np.full((2, 3, 3), -3e38, np.float32)
+    a = np.full((2, 3), 0.25, np.float32)
+    out = ops.composite(fg, a, bg, backend=backend)
+    assert np.isfinite(out).all()
+    np.testing.assert_allclose(out, -1.5e38, rtol=1e-6)
+
+
+@pytest.mark.parametrize("bad", [1.5, -0.25, 1e38, -1e38])
+def test_alpha_outside_unit_range_is_clamped(backend, bad):
+    # An alpha of 1e38 extrapolated past F and B to inf; alpha is clamped to [0, 1] like pack_rgba's.
+    rng = np.random.default_rng(2)
+    fg, bg = rng.random((2, 3, 3), dtype=np.float32), rng.random((2, 3, 3), dtype=np.float32)
+    a = np.full((2, 3), 0.5, np.float32)
+    a[1, 2] = bad
+    c = np.clip(a, 0, 1)[..., None]
+    np.testing.assert_allclose(ops.composite(fg, a, bg, backend=backend), c * fg + (1 - c) * bg, atol=1e-6)
+    np.testing.assert_allclose(ops.premultiply(fg, a, backend=backend), c * fg, atol=1e-6)
+    un = ops.unpremultiply(fg, a, backend=backend)
+    assert np.isfinite(un).all()
+    np.testing.assert_allclose(un[c[..., 0] > 0], np.clip(fg / np.maximum(c, 1e-30), 0, 1)[c[..., 0] > 0], atol=1e-5)

@@ -516,3 +516,27 @@ def test_gpu_entry_point_rejects_bad_arrays(gpu_backend):
         fn(np.zeros((4, 5, 3), np.float32), np.zeros((4, 5), np.float32), regularization=0)
     with pytest.raises(alphacut.Error, match="non-negative"):
         fn(np.zeros((4, 5, 3), np.float32), np.zeros((4, 5), np.float32), n_big_iterations=-1)
+
+
+@pytest.mark.parametrize("regularization", [1e-30, 1e-10, 1e-8])
+def test_tiny_weights_stay_finite(backend, regularization):
+    # With gradient_weight=0 and W = 4 * regularization below float's resolution of a^2, the
+    # determinant a00 a11 - a01^2 of a soft pixel cancelled to 0: F and B were NaN everywhere.
+    rng = np.random.default_rng(5)
+    img = rng.random((12, 10, 3), dtype=np.float32)
+    a = rng.random((12, 10), dtype=np.float32)
+    a[:, :3], a[:, -3:] = 0, 1
+    f, b = ops.estimate_foreground(img, a, regularization=regularization, gradient_weight=0.0,
+                                   return_background=True, backend=backend)
+    assert np.isfinite(f).all() and np.isfinite(b).all()
+    assert (f >= 0).all() and (f <= 1).all()
+
+
+@pytest.mark.parametrize("bad", [1e38, -0.5, 1.5])
+def test_float_image_outside_unit_range_is_refused(backend, bad):
+    # A float image of huge values overflowed the float32 per-pixel system: NaN in F.
+    img = np.full((5, 5, 3), 0.5, np.float32)
+    img[2, 3, 1] = bad
+    a = np.full((5, 5), 0.5, np.float32)
+    with pytest.raises(alphacut.InputError, match=r"image.*\[0, 1\]"):
+        ops.estimate_foreground(img, a, backend=backend)

@@ -280,3 +280,15 @@ def test_gpu_paths_real_image_flat_regions(backend):
         ra, rb = ref.coefficients(rgb, alpha, radius, 1e-4)
         np.testing.assert_allclose(mean_a, ra, rtol=0, atol=1e-4)
         np.testing.assert_allclose(mean_b, rb, rtol=0, atol=1e-4)
+
+
+def test_huge_values_are_refused(backend):
+    # A src of values near 3.4e38 came back infinite where the filter extrapolates (a I + b).
+    rng = np.random.default_rng(0)
+    guide = rng.random((16, 16, 3), dtype=np.float32)
+    src = ((rng.random((16, 16)) * 2 - 1) * 3.4e38).astype(np.float32)
+    with pytest.raises(alphacut.InputError, match="src: values must lie within"):
+        ops.guided_filter(guide, src, 2, 1e-6, backend=backend)
+    with pytest.raises(alphacut.InputError, match="guide: values must lie within"):
+        ops.guided_filter(src, guide[..., 0], 2, 1e-6, backend=backend)
+    assert np.isfinite(ops.guided_filter(guide, src / np.float32(3.4e8), 2, 1e-6, backend=backend)).all()

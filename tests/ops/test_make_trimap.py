@@ -115,3 +115,13 @@ def test_native_rejects_thresholds_out_of_order():
 
     with pytest.raises(alphacut.Error, match="below"):
         _core.make_trimap_cpu(np.zeros((3, 3), np.float32), 0.1, 0.9, 1)
+
+
+def test_thresholds_equal_in_float32_are_refused(backend):
+    # 5e-324 > 0 as doubles, but both are 0 as the float32 thresholds of a float32 / uint8 prob:
+    # the native check refused them with a plain alphacut.Error.
+    for prob in (np.zeros((4, 5), np.float32), np.zeros((4, 5), np.uint8)):
+        with pytest.raises(alphacut.InputError, match="float32"):
+            ops.make_trimap(prob, fg_threshold=5e-324, bg_threshold=0.0, backend=backend)
+    out = ops.make_trimap(np.zeros((4, 5), np.float64), fg_threshold=5e-324, bg_threshold=0.0, backend=backend)
+    assert (out == 0).all()  # float64 prob: the thresholds differ, 0 <= 0 is background

@@ -4,6 +4,7 @@ import pytest
 import alphacut
 from alphacut.ops import pack_rgba
 
+from _child import run_child
 from conftest import load_gray, load_rgb, shared_path
 
 
@@ -73,3 +74,54 @@ def test_strided_crop(backend, rng):
 def test_bad_input(backend, rgb, a, match):
     with pytest.raises(alphacut.InputError, match=match):
         pack_rgba(rgb, a, backend=backend)
+
+
+@pytest.mark.parametrize("offset", [(0, 2**31 - 1), (2**31 - 1, 0), (0, 2**31 - 8), (3, 2**31), (0, -(2**31)),
+                                    (-1, 0), (0, 8)])
+def test_offset_out_of_range_is_refused(backend, offset):
+    # fg_x0 + fg.width used to overflow int and pass the bounds check: the CPU op wrote outside
+    # its buffer (SIGSEGV) and the kernels ignored the offset. Run in a child: a crash fails one test.
+    out = run_child(f"""
+        import numpy as np
+        import alphacut, alphacut.ops as ops
+        try:
+            ops.pack_rgba(np.zeros((4, 8, 3), np.uint8), np.full((4, 8), .5, np.float32),
+                          foreground=np.zeros((1, 1, 3), np.float32), offset={offset!r}, backend={backend!r})
+        except alphacut.InputError as e:
+            print("InputError:", e)
+    """)
+    assert out.startswith("InputError:") and "offset" in out, out
+
+
+@pytest.mark.parametrize("offset", [(0, 2**31 - 1), (2**31 - 1, 0), (0, 2**31 - 8)])
+def test_native_rectangle_check_does_not_overflow(backend, offset):
+    # The native checks on their own (below the Python wrapper), for pack_rgba and the in-place patch.
+    out = run_child(f"""
+        import numpy as np
+        import alphacut
+        from alphacut import _core
+        img = np.zeros((4, 8, 3), np.uint8)
+        a = np.full((4, 8), .5, np.float32)
+        fg = np.zeros((1, 1, 3), np.float32)
+        rgba = np.zeros((4, 8, 4), np.uint8)
+        for call in (lambda: _core.pack_rgba_{backend}(img, a, fg, *{offset!r}),
+                     lambda: _core.pack_rgba_patch_{backend}(img, fg, *{offset!r}, rgba)):
+            try:
+                call()
+                print("accepted")
+            except alphacut.Error as e:
+                print("refused:", e)
+    """)
+    lines = out.splitlines()
+    assert len(lines) == 2 and all(ln.startswith("refused:") and "outside the image" in ln for ln in lines), out
+
+
+def test_offset_must_be_two_integers(backend):
+    rgb, a = np.zeros((4, 8, 3), np.uint8), np.full((4, 8), 0.5, np.float32)
+    fg = np.zeros((1, 1, 3), np.float32)
+    for bad in [(0,), (0, 1, 2), ("a", 0), (0.5, 0), None, 3]:
+        with pytest.raises(alphacut.InputError, match="offset"):
+            pack_rgba(rgb, a, foreground=fg, offset=bad, backend=backend)
+    # the last position that fits, and an offset without a foreground (ignored), are accepted
+    assert pack_rgba(rgb, a, foreground=fg, offset=(3, 7), backend=backend).shape == (4, 8, 4)
+    assert pack_rgba(rgb, a, offset=(2**40, 0), backend=backend).shape == (4, 8, 4)

@@ -65,18 +65,23 @@ def test_bgr_rgba_and_scale(backend, rng):
     np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("scale", [1e-7, 3e-6, 1 / 255, 1.0, 300.0])
+@pytest.mark.parametrize("scale", [1e-7, 3e-6, 1 / 255, 1.0, 256.0])
 def test_float16_rounds_like_numpy(backend, scale):
     img = np.arange(256, dtype=np.uint8).reshape(16, 16)[..., None].repeat(3, axis=2)
     f32 = preprocess(img, (16, 16), scale=scale, backend=backend)
     f16 = preprocess(img, (16, 16), scale=scale, dtype="float16", backend=backend)
     assert f16.dtype == np.float16
-    # Same float32 values, converted with round-to-nearest-even; 300 * 255 overflows to inf.
-    with np.errstate(over="ignore"):
-        expected = f32.astype(np.float16)
-    np.testing.assert_array_equal(f16.view(np.uint16), expected.view(np.uint16))
-    if scale == 300.0:
-        assert np.isinf(f16).any()
+    # Same float32 values, converted with round-to-nearest-even (256 * 255 = 65280 is near the top).
+    np.testing.assert_array_equal(f16.view(np.uint16), f32.astype(np.float16).view(np.uint16))
+    assert np.isfinite(f16).all()
+
+
+def test_float16_range_is_checked(backend):
+    # 300 * 255 would overflow float16 (65504) to inf: the parameters are refused instead.
+    img = np.full((4, 4, 3), 255, np.uint8)
+    with pytest.raises(alphacut.InputError, match="float16"):
+        preprocess(img, (2, 2), scale=300.0, dtype="float16", backend=backend)
+    assert np.isfinite(preprocess(img, (2, 2), scale=300.0, backend=backend)).all()  # float32 holds it
 
 
 def test_into_buffers(backend, rng):

@@ -210,3 +210,13 @@ def test_thread_count_does_not_change_results(rng, threads, method):
         ops.set_num_threads(before)
     for a, b in zip(one, many):
         np.testing.assert_array_equal(a, b)
+
+
+def test_float_values_near_the_float32_end_are_refused(backend):
+    # Bicubic overshoot of values near 3.4e38 overflowed to inf (finite input, infinite output).
+    x = np.full((6, 6), 3.4e38, np.float32)
+    x[::2, ::2] = -3.4e38
+    with pytest.raises(alphacut.InputError, match="image: values must lie within"):
+        ops.resize(x, (9, 11), "bicubic", backend=backend)
+    out = ops.resize(x / np.float32(4), (9, 11), "bicubic", backend=backend)
+    assert np.isfinite(out).all()

@@ -219,6 +219,23 @@ void check_guided_case(Size s, int c, int r) {
     expect(max_diff<float>(as_const(wb.view), as_const(mb.view)) <= 1e-5, what + " multi-pass mean_b");
 }
 
+// The multi-pass kernels put a block row per 4 image rows in the grid: past 262,140 rows that
+// was more than gridDim.y's 65,535 and the launch failed (the row blocks now fold into z).
+void check_guided_tall_multipass() {
+    const Size s{270000, 2};
+    HostImage<float> guide(s.h, s.w, 1), src(s.h, s.w, 1), want(s.h, s.w, 1), got(s.h, s.w, 1);
+    fill(guide);
+    fill(src);
+    guided_filter_cpu(as_const(guide.view), as_const(src.view), 3, 1e-3, want.view);
+    gpu::Stream stream;
+    auto dg = gpu::upload<float>(as_const(guide.view), stream.get());
+    auto ds = gpu::upload<float>(as_const(src.view), stream.get());
+    auto dout = gpu::alloc_image<float>(s.h, s.w, 1);
+    gpu::guided_filter_multipass<float, float>(as_const(dg.view), as_const(ds.view), 3, 1e-3, dout.view, stream.get());
+    gpu::download<float>(as_const(dout.view), got.view, stream.get());
+    expect(max_diff<float>(as_const(want.view), as_const(got.view)) <= 1e-5, "guided_filter multi-pass 270000x2");
+}
+
 void check_guided_filter() {
     for (Size s : kSizes)
         for (int c : {1, 3})
@@ -235,6 +252,7 @@ void check_guided_filter() {
         check_guided_case({5, 300}, c, over);
         check_guided_case({2, 200}, c, 150);
     }
+    check_guided_tall_multipass();
 }
 
 // --- upscale_alpha: 4e-5 (the coefficients' 1e-5, times up to 3 guide channels + 1)

@@ -17,8 +17,8 @@ namespace {
 
 __global__ void composite_kernel(ImageView<const float> fg, ImageView<const float> alpha,
                                  ImageView<const float> bg, ImageView<float> out) {
-    const int x = blockIdx.x * blockDim.x + threadIdx.x;
-    const int y = blockIdx.y * blockDim.y + threadIdx.y;
+    const int x = pixel_col(out.width);
+    const int y = pixel_row(out.height);
     if (x >= out.width || y >= out.height) return;
     const float a = __ldg(&alpha.at(y, x));
     for (int k = 0; k < out.channels; ++k)
@@ -26,8 +26,8 @@ __global__ void composite_kernel(ImageView<const float> fg, ImageView<const floa
 }
 
 __global__ void premultiply_kernel(ImageView<const float> image, ImageView<const float> alpha, ImageView<float> out) {
-    const int x = blockIdx.x * blockDim.x + threadIdx.x;
-    const int y = blockIdx.y * blockDim.y + threadIdx.y;
+    const int x = pixel_col(out.width);
+    const int y = pixel_row(out.height);
     if (x >= out.width || y >= out.height) return;
     const float a = __ldg(&alpha.at(y, x));
     for (int k = 0; k < out.channels; ++k) out.at(y, x, k) = premultiply_pixel(__ldg(&image.at(y, x, k)), a);
@@ -35,8 +35,8 @@ __global__ void premultiply_kernel(ImageView<const float> image, ImageView<const
 
 __global__ void unpremultiply_kernel(ImageView<const float> image, ImageView<const float> alpha,
                                      ImageView<float> out) {
-    const int x = blockIdx.x * blockDim.x + threadIdx.x;
-    const int y = blockIdx.y * blockDim.y + threadIdx.y;
+    const int x = pixel_col(out.width);
+    const int y = pixel_row(out.height);
     if (x >= out.width || y >= out.height) return;
     const float a = __ldg(&alpha.at(y, x));
     for (int k = 0; k < out.channels; ++k) out.at(y, x, k) = unpremultiply_pixel(__ldg(&image.at(y, x, k)), a);

@@ -258,8 +258,8 @@ __global__ void fg_small_levels(ImageView<const TI> image, ImageView<const TA> a
 template <typename TI, typename TA, bool Mapped>
 __global__ void fg_init_level(FgSrc<TI, TA, Mapped> s, const float* pf, const float* pb, int ph, int pw, int banded,
                               float* f, float* b, std::uint8_t* mask) {
-    const int x = blockIdx.x * blockDim.x + threadIdx.x;
-    const int y = blockIdx.y * blockDim.y + threadIdx.y;
+    const int x = pixel_col(s.w);
+    const int y = pixel_row(s.h);
     if (x >= s.w || y >= s.h) return;
     fg_start(s, y, x, pf, pb, ph, pw, banded != 0, f, b);
     if (mask) mask[static_cast<std::ptrdiff_t>(y) * s.w + x] = fg_swept(s, y, x) ? 1 : 0;
@@ -269,9 +269,10 @@ __global__ void fg_init_level(FgSrc<TI, TA, Mapped> s, const float* pf, const fl
 template <typename TI, typename TA, bool Mapped>
 __global__ void fg_sweep(FgSrc<TI, TA, Mapped> s, int colour, const std::uint8_t* mask, float* f, float* b, float reg,
                          float gw) {
-    const int y = blockIdx.y * blockDim.y + threadIdx.y;
-    const int x = 2 * static_cast<int>(blockIdx.x * blockDim.x + threadIdx.x) + ((y + colour) & 1);
-    if (x >= s.w || y >= s.h) return;
+    const int y = pixel_row(s.h);
+    const long long xx = 2LL * (static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x) + ((y + colour) & 1);
+    if (xx >= s.w || y >= s.h) return;
+    const int x = static_cast<int>(xx);
     if (mask && !mask[static_cast<std::ptrdiff_t>(y) * s.w + x]) return;
     fg_update(s, f, b, y, x, reg, gw);
 }
@@ -284,7 +285,7 @@ void solve_level(ImageView<const TI> image, ImageView<const TA> alpha, const FgL
     ALPHACUT_LAUNCH((fg_init_level<TI, TA, Mapped>), pixel_grid(lv.h, lv.w), pixel_block(), 0, stream, s, pf, pb, ph,
                     pw, lv.banded, lv.f, lv.b, m);
     ALPHACUT_CHECK_LAUNCH("fg_init_level");
-    const dim3 grid(div_up((lv.w + 1) / 2, 32), div_up(lv.h, 8), 1);
+    const dim3 grid = folded_grid(div_up((lv.w + 1) / 2, 32), div_up(lv.h, 8));
     for (int it = 0; it < lv.iters; ++it)
         for (int colour = 0; colour < 2; ++colour) {
             ALPHACUT_LAUNCH((fg_sweep<TI, TA, Mapped>), grid, pixel_block(), 0, stream, s, colour,

@@ -8,8 +8,9 @@
 // whose normal equations are the 2x2 system
 //     [ a^2 + W     a (1 - a)   ] [F]   [ a I       + sum_n w_n F_n ]
 //     [ a (1 - a)   (1 - a)^2 + W ] [B] = [ (1 - a) I + sum_n w_n B_n ],   W = sum_n w_n.
-// Its determinant is W (a^2 + (1 - a)^2) + W^2 > 0 whenever regularization > 0. The solution is
-// clamped to [0, 1]. Neighbours are added in the order left, right, up, down (as pymatting does).
+// Its determinant is W (a^2 + (1 - a)^2) + W^2 > 0 whenever regularization > 0 (formed as
+// a00 a11 - a01^2, and in the first form where that cancels to 0). The solution is clamped to
+// [0, 1]. Neighbours are added in the order left, right, up, down (as pymatting does).
 #pragma once
 #include "../../common/hd.hpp"
 
@@ -26,6 +27,7 @@ namespace alphacut {
 // The accumulated system of one pixel (3 colour channels).
 struct FbSystem {
     float a;     // alpha of the pixel
+    float w;     // W
     float a00;   // a^2 + W
     float a01;   // a (1 - a)
     float a11;   // (1 - a)^2 + W
@@ -37,6 +39,7 @@ struct FbSystem {
 ALPHACUT_HD ALPHACUT_FB_HOT void fb_begin(FbSystem& s, float a, float i0, float i1, float i2) {
     const float a1 = 1.f - a;
     s.a = a;
+    s.w = 0.f;
     s.a00 = a * a;
     s.a01 = a * a1;
     s.a11 = a1 * a1;
@@ -53,6 +56,7 @@ ALPHACUT_HD ALPHACUT_FB_HOT void fb_add_neighbour(FbSystem& s, float a_n, const 
                                   float regularization, float gradient_weight) {
     const float g = s.a > a_n ? s.a - a_n : a_n - s.a;
     const float w = regularization + gradient_weight * g;
+    s.w += w;
     s.a00 += w;
     s.a11 += w;
     s.b0[0] += w * fn[0];
@@ -65,7 +69,15 @@ ALPHACUT_HD ALPHACUT_FB_HOT void fb_add_neighbour(FbSystem& s, float a_n, const 
 
 // Solve the 2x2 system; f[3] and b[3] receive the clamped foreground and background.
 ALPHACUT_HD ALPHACUT_FB_HOT void fb_solve(const FbSystem& s, float* f, float* b) {
-    const float inv_det = 1.f / (s.a00 * s.a11 - s.a01 * s.a01);
+    float det = s.a00 * s.a11 - s.a01 * s.a01;
+    if (!(det > 0.f)) {
+        // A soft pixel whose W is below float's resolution of a^2 (1e-8 or so: a tiny
+        // regularization and no alpha gradient) cancels to 0 here; the same determinant without
+        // the cancellation keeps 1 / det finite. Otherwise the result is the usual one, bit for bit.
+        const float a1 = 1.f - s.a;
+        det = s.w * (s.a * s.a + a1 * a1) + s.w * s.w;
+    }
+    const float inv_det = 1.f / det;
     const float m00 = inv_det * s.a11;
     const float m01 = -inv_det * s.a01;
     const float m11 = inv_det * s.a00;

@@ -103,9 +103,10 @@ template <int CN, typename TG, typename TP>
 __global__ void mp_colsum_products(ImageView<const TG> guide, ImageView<const TP> src, int r, double* V) {
     constexpr int NK = CN == 3 ? 13 : 4;
     const int H = guide.height, W = guide.width;
-    const int x = blockIdx.x * blockDim.x + threadIdx.x;
-    const int y0 = blockIdx.y * kSeg;
-    if (x >= W || y0 >= H) return;
+    const int x = pixel_col(W);
+    const long long band = block_row() * kSeg;
+    if (x >= W || band >= H) return;
+    const int y0 = static_cast<int>(band);
     const long long plane = static_cast<long long>(H) * W;
     double s[NK], f[NK];
     for (int k = 0; k < NK; ++k) s[k] = 0.0;
@@ -132,9 +133,10 @@ __global__ void mp_colsum_products(ImageView<const TG> guide, ImageView<const TP
 
 // Pass 3: V[k][y][x] = sum over rows [y - r, y + r] of A[k][.][x] (float planes).
 __global__ void mp_colsum_plain(const float* A, int NK, int H, int W, int r, double* V) {
-    const int x = blockIdx.x * blockDim.x + threadIdx.x;
-    const int y0 = blockIdx.y * kSeg;
-    if (x >= W || y0 >= H) return;
+    const int x = pixel_col(W);
+    const long long band = block_row() * kSeg;
+    if (x >= W || band >= H) return;
+    const int y0 = static_cast<int>(band);
     const long long plane = static_cast<long long>(H) * W;
     const Span w = clipped_window(y0, r, H);
     const int y1 = y0 + kSeg < H ? y0 + kSeg : H;
@@ -175,9 +177,10 @@ ALPHACUT_DEVICE void mp_row_windows(const double* V, long long plane, int H, int
 template <int CN>
 __global__ void mp_rowsum_coeffs(const double* V, int H, int W, int r, double eps, float* A) {
     constexpr int NK = CN == 3 ? 13 : 4;
-    const int y = blockIdx.y * blockDim.y + threadIdx.y;
-    const int x0 = (blockIdx.x * blockDim.x + threadIdx.x) * kSeg;
-    if (y >= H || x0 >= W) return;
+    const int y = pixel_row(H);
+    const long long seg = (static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x) * kSeg;
+    if (y >= H || seg >= W) return;
+    const int x0 = static_cast<int>(seg);
     const int x1 = x0 + kSeg < W ? x0 + kSeg : W;
     const long long plane = static_cast<long long>(H) * W;
     mp_row_windows<NK>(V, plane, H, W, r, y, x0, x1, [&](int x, const double* s, double k) {
@@ -204,9 +207,10 @@ template <int CN, typename TG>
 __global__ void mp_rowsum_apply(const double* V, ImageView<const TG> guide, int r, ImageView<float> out,
                              ImageView<float> mean_a, ImageView<float> mean_b) {
     const int H = guide.height, W = guide.width;
-    const int y = blockIdx.y * blockDim.y + threadIdx.y;
-    const int x0 = (blockIdx.x * blockDim.x + threadIdx.x) * kSeg;
-    if (y >= H || x0 >= W) return;
+    const int y = pixel_row(H);
+    const long long seg = (static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x) * kSeg;
+    if (y >= H || seg >= W) return;
+    const int x0 = static_cast<int>(seg);
     const int x1 = x0 + kSeg < W ? x0 + kSeg : W;
     const long long plane = static_cast<long long>(H) * W;
     mp_row_windows<CN + 1>(V, plane, H, W, r, y, x0, x1, [&](int x, const double* s, double k) {
@@ -233,10 +237,10 @@ void run_multipass(ImageView<const TG> guide, ImageView<const TP> src, int radiu
     DeviceBuffer<double> V(NK * plane);
     DeviceBuffer<float> A((CN + 1) * plane);
 
-    const dim3 col_block(128, 1, 1), col_grid(div_up(W, 128), div_up(H, kSeg), 1);
+    const dim3 col_block(128, 1, 1), col_grid = folded_grid(div_up(W, 128), div_up(H, kSeg));
     const int segs = static_cast<int>(div_up(W, kSeg));
     const dim3 row_block(segs < 32 ? segs : 32, 4, 1);
-    const dim3 row_grid(div_up(segs, row_block.x), div_up(H, 4), 1);
+    const dim3 row_grid = folded_grid(div_up(segs, row_block.x), div_up(H, 4));
 
     auto k1 = mp_colsum_products<CN, TG, TP>;
     ALPHACUT_LAUNCH(k1, col_grid, col_block, 0, stream, guide, src, r, V.get());
@@ -302,7 +306,8 @@ __global__ void fused_coeffs(ImageView<const TG> guide, ImageView<const TP> src,
     const int x = static_cast<int>(blockIdx.x) * tw - rx + t;  // this thread's column
     const bool in_image = x >= 0 && x < W;
     const bool writes = in_image && t >= rx && t < rx + tw;  // an output column of this block
-    const int y0 = static_cast<int>(blockIdx.y) * th;
+    const long long band = block_row() * th;  // the same for the whole block: no divergent barrier
+    const int y0 = band < H ? static_cast<int>(band) : H;
     const int y1 = y0 + th < H ? y0 + th : H;
 
     double v[NK];
@@ -357,7 +362,8 @@ __global__ void fused_apply(const GfPacked<CN + 1>* A, ImageView<const TG> guide
     const int x = static_cast<int>(blockIdx.x) * tw - rx + t;
     const bool in_image = x >= 0 && x < W;
     const bool writes = in_image && t >= rx && t < rx + tw;
-    const int y0 = static_cast<int>(blockIdx.y) * th;
+    const long long band = block_row() * th;  // the same for the whole block: no divergent barrier
+    const int y0 = band < H ? static_cast<int>(band) : H;
     const int y1 = y0 + th < H ? y0 + th : H;
 
     double v[NK];
@@ -423,7 +429,7 @@ void run_fused(ImageView<const TG> guide, ImageView<const TP> src, int radius, d
     const int H = guide.height, W = guide.width;
     const FusedGeometry g = fused_geometry(H, W, radius);
     DeviceBuffer<GfPacked<CN + 1>> A(static_cast<std::size_t>(H) * W);
-    const dim3 grid(div_up(W, g.tw), div_up(H, g.th), 1), block(g.nt, 1, 1);
+    const dim3 grid = folded_grid(div_up(W, g.tw), div_up(H, g.th)), block(g.nt, 1, 1);
 
     auto k1 = fused_coeffs<CN, TG, TP>;
     ALPHACUT_LAUNCH(k1, grid, block, NK * g.nt * sizeof(double), stream, guide, src, g.rx, g.ry, g.th, eps, A.get());

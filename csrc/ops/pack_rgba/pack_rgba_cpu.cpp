@@ -17,7 +17,7 @@ void pack_rgba_cpu(ImageView<const unsigned char> image, ImageView<const float> 
     const bool has_fg = fg.height > 0 && fg.width > 0;
     if (has_fg) {
         ALPHACUT_CHECK(fg.channels == 3, "foreground must have 3 channels, got " << fg.channels);
-        ALPHACUT_CHECK(fg_y0 >= 0 && fg_x0 >= 0 && fg_y0 + fg.height <= h && fg_x0 + fg.width <= w,
+        ALPHACUT_CHECK(span_inside(fg_y0, fg.height, h) && span_inside(fg_x0, fg.width, w),
                        "foreground rectangle (" << fg_y0 << ", " << fg_x0 << ") + (" << fg.height << ", "
                                                 << fg.width << ") is outside the image (" << h << ", " << w << ")");
     }
@@ -54,7 +54,7 @@ void pack_rgba_patch_cpu(ImageView<const unsigned char> image, ImageView<const f
     ALPHACUT_CHECK(image.channels == 3, "image must have 3 channels, got " << image.channels);
     ALPHACUT_CHECK(out.height == h && out.width == w && out.channels == 4, "out must be (H, W, 4)");
     ALPHACUT_CHECK(fg.channels == 3, "foreground must have 3 channels, got " << fg.channels);
-    ALPHACUT_CHECK(fg_y0 >= 0 && fg_x0 >= 0 && fg_y0 + fg.height <= h && fg_x0 + fg.width <= w,
+    ALPHACUT_CHECK(span_inside(fg_y0, fg.height, h) && span_inside(fg_x0, fg.width, w),
                    "foreground rectangle (" << fg_y0 << ", " << fg_x0 << ") + (" << fg.height << ", " << fg.width
                                             << ") is outside the image (" << h << ", " << w << ")");
     parallel_for(0, fg.height, [&](int r0, int r1) {

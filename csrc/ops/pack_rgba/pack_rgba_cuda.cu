@@ -13,8 +13,8 @@ namespace {
 
 __global__ void pack_rgba_kernel(ImageView<const unsigned char> image, ImageView<const float> alpha,
                                  ImageView<const float> fg, int fg_y0, int fg_x0, ImageView<unsigned char> out) {
-    const int x = blockIdx.x * blockDim.x + threadIdx.x;
-    const int y = blockIdx.y * blockDim.y + threadIdx.y;
+    const int x = pixel_col(out.width);
+    const int y = pixel_row(out.height);
     if (x >= out.width || y >= out.height) return;
     const unsigned char a8 = pack_alpha_u8(__ldg(&alpha.at(y, x)));
     const unsigned char* im = &image.at(y, x);
@@ -28,8 +28,8 @@ __global__ void pack_rgba_kernel(ImageView<const unsigned char> image, ImageView
 
 __global__ void pack_rgba_patch_kernel(ImageView<const unsigned char> image, ImageView<const float> fg, int fg_y0,
                                        int fg_x0, ImageView<unsigned char> out) {
-    const int fx = blockIdx.x * blockDim.x + threadIdx.x;
-    const int fy = blockIdx.y * blockDim.y + threadIdx.y;
+    const int fx = pixel_col(fg.width);
+    const int fy = pixel_row(fg.height);
     if (fx >= fg.width || fy >= fg.height) return;
     unsigned char* o = &out.at(fy + fg_y0, fx + fg_x0);
     const unsigned char* im = &image.at(fy + fg_y0, fx + fg_x0);
@@ -38,7 +38,7 @@ __global__ void pack_rgba_patch_kernel(ImageView<const unsigned char> image, Ima
 
 void check_rect(ImageView<const float> fg, int fg_y0, int fg_x0, int h, int w) {
     ALPHACUT_CHECK(fg.channels == 3, "foreground must have 3 channels, got " << fg.channels);
-    ALPHACUT_CHECK(fg_y0 >= 0 && fg_x0 >= 0 && fg_y0 + fg.height <= h && fg_x0 + fg.width <= w,
+    ALPHACUT_CHECK(span_inside(fg_y0, fg.height, h) && span_inside(fg_x0, fg.width, w),
                    "foreground rectangle (" << fg_y0 << ", " << fg_x0 << ") + (" << fg.height << ", " << fg.width
                                             << ") is outside the image (" << h << ", " << w << ")");
 }

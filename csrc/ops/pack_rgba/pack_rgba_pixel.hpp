@@ -10,6 +10,10 @@
 
 namespace alphacut {
 
+// Whether [x0, x0 + n) lies inside [0, size), for n >= 0, without forming x0 + n (which overflows
+// int for an offset near INT_MAX).
+ALPHACUT_HD bool span_inside(int x0, int n, int size) { return x0 >= 0 && x0 <= size && n >= 0 && n <= size - x0; }
+
 ALPHACUT_HD unsigned char pack_alpha_u8(float a) { return to_u8(clamp01(a) * 255.f); }
 
 ALPHACUT_HD unsigned char pack_colour_u8(unsigned char image, unsigned char a8) {

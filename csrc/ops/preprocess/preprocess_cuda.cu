@@ -15,8 +15,8 @@ namespace {
 template <typename Out>
 __global__ void preprocess_kernel(ImageView<const std::uint8_t> image, int out_h, int out_w, PreprocessParams p,
                                   Out* out) {
-    const int x = blockIdx.x * blockDim.x + threadIdx.x;
-    const int y = blockIdx.y * blockDim.y + threadIdx.y;
+    const int x = pixel_col(out_w);
+    const int y = pixel_row(out_h);
     if (x >= out_w || y >= out_h) return;
     const BilinearTap ty = bilinear_tap(y, out_h, image.height);
     const BilinearTap tx = bilinear_tap(x, out_w, image.width);

@@ -24,8 +24,8 @@ struct TapTable {
 
 template <typename T>
 __global__ void resize_kernel(ImageView<const T> src, ImageView<T> out, TapTable tx, TapTable ty) {
-    const int x = blockIdx.x * blockDim.x + threadIdx.x;
-    const int y = blockIdx.y * blockDim.y + threadIdx.y;
+    const int x = pixel_col(out.width);
+    const int y = pixel_row(out.height);
     if (x >= out.width || y >= out.height) return;
     const int* iy = ty.idx + static_cast<long long>(y) * ty.n;
     const float* wy = ty.w + static_cast<long long>(y) * ty.n;

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdint>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -285,14 +286,22 @@ SolveAlphaInfo solve_alpha_cpu(ImageView<const float> image, ImageView<const uns
         for (int xx = std::max(0, b.x0); xx < std::min(W, b.x0 + b.bw); ++xx)
             if (trimap.at(y, xx) == 255) grid[b.cell(y, xx)] = Real(1);
 
-    const int threads = std::max(1, std::min(get_num_threads(), nu / 4096));
-    std::vector<std::vector<Run>> team_runs(threads);
-    for (int t = 0; t < threads; ++t) {
-        const Range ur = split(nu, t, threads);
-        team_runs[t] = runs_between(b.runs, ur.lo, ur.hi);
-    }
-    TeamBarrier barrier(threads);
-    std::vector<double> partial(static_cast<std::size_t>(threads) * 4 * 8, 0.0);  // padded slots
+    // The team waits at barriers, so it is sized once it runs (parallel_team: fewer threads than
+    // asked for when some cannot be created) and every member has its own thread.
+    int threads = 1;
+    std::vector<std::vector<Run>> team_runs;
+    std::unique_ptr<TeamBarrier> barrier_owner;
+    std::vector<double> partial;  // padded slots
+    auto prepare = [&](int team) {
+        threads = team;
+        team_runs.resize(threads);
+        for (int t = 0; t < threads; ++t) {
+            const Range ur = split(nu, t, threads);
+            team_runs[t] = runs_between(b.runs, ur.lo, ur.hi);
+        }
+        barrier_owner = std::make_unique<TeamBarrier>(threads);
+        partial.assign(static_cast<std::size_t>(threads) * 4 * 8, 0.0);
+    };
     auto slot = [&](int t, int which) -> double& { return partial[(static_cast<std::size_t>(t) * 4 + which) * 8]; };
     auto reduce = [&](int which) {
         double s = 0;
@@ -305,85 +314,84 @@ SolveAlphaInfo solve_alpha_cpu(ImageView<const float> image, ImageView<const uns
     const Real* coef = b.coef.data();
     Real* g = grid.data();
 
-    parallel_for(0, threads, [&](int tlo, int thi) {
-        for (int t = tlo; t < thi; ++t) {
-            const Range ur = split(nu, t, threads);
-            const std::vector<Run>& my = team_runs[t];
-            // b = lambda * prior - L_UK alpha_K; the grid holds alpha_K and 0 on U.
-            double bb = 0;
-            for (const Run& run : my) stencil_run(coef, b.bw, run, g, q.data());
-            for (int i = ur.lo; i < ur.hi; ++i) {
-                rhs[i] = lambda[i] * prior_u[i] - q[i];
-                inv_diag[i] = Real(1) / std::max(coef[i * kStencil + 12], Real(1e-12));
-                bb += static_cast<double>(rhs[i]) * rhs[i];
-            }
-            slot(t, 0) = bb;
-            barrier.wait();  // everyone has read the sure values
-            const double bnorm = std::sqrt(reduce(0));
-            for (int i = ur.lo; i < ur.hi; ++i) x[i] = x0[i];
-            for (int y = split(b.bh, t, threads).lo; y < split(b.bh, t, threads).hi; ++y)
-                std::fill(g + static_cast<std::size_t>(y) * b.bw, g + static_cast<std::size_t>(y + 1) * b.bw, Real(0));
-            barrier.wait();
-            for (int i = ur.lo; i < ur.hi; ++i) g[b.gpos[i]] = x[i];
-            barrier.wait();
-            // r = b - A x0, z = D^-1 r, p = z.
-            for (const Run& run : my) stencil_run(coef, b.bw, run, g, q.data());
-            double rz = 0, rr = 0;
-            for (int i = ur.lo; i < ur.hi; ++i) {
-                r[i] = rhs[i] - q[i];
-                z[i] = r[i] * inv_diag[i];
-                rz += static_cast<double>(r[i]) * z[i];
-                rr += static_cast<double>(r[i]) * r[i];
-            }
-            slot(t, 1) = rz;
-            slot(t, 2) = rr;
-            barrier.wait();  // all reads of x0 in the grid are done
-            for (int i = ur.lo; i < ur.hi; ++i) g[b.gpos[i]] = z[i];
-            double rz_old = reduce(1);
-            double res = bnorm > 0 ? std::sqrt(reduce(2)) / bnorm : 0.0;
-            int it = 0;
-            barrier.wait();
-            while (it < params.max_iter && res > params.tol && bnorm > 0 && rz_old > 0) {
-                double pq = 0;
-                for (const Run& run : my) pq += stencil_run(coef, b.bw, run, g, q.data());
-                slot(t, 3) = pq;
-                barrier.wait();
-                const double denom = reduce(3);
-                if (!(denom > 0) || !std::isfinite(denom)) {
-                    if (t == 0) finite = std::isfinite(denom);
-                    break;
-                }
-                const Real step = static_cast<Real>(rz_old / denom);
-                double rzn = 0, rrn = 0;
-                for (int i = ur.lo; i < ur.hi; ++i) {
-                    x[i] += step * g[b.gpos[i]];
-                    r[i] -= step * q[i];
-                    z[i] = r[i] * inv_diag[i];
-                    rzn += static_cast<double>(r[i]) * z[i];
-                    rrn += static_cast<double>(r[i]) * r[i];
-                }
-                slot(t, 1) = rzn;
-                slot(t, 2) = rrn;
-                barrier.wait();  // all stencil reads of p are done, the sums are in
-                const double rz_new = reduce(1);
-                res = std::sqrt(reduce(2)) / bnorm;
-                const Real beta = static_cast<Real>(rz_new / rz_old);
-                rz_old = rz_new;
-                ++it;
-                for (const Run& run : my) {
-                    Real* p = g + run.g0;
-                    const Real* zz = z.data() + run.i0;
-                    for (int m = 0; m < run.n; ++m) p[m] = zz[m] + beta * p[m];
-                }
-                barrier.wait();  // p complete before the next product reads it
-            }
-            if (t == 0) {
-                iterations = it;
-                final_residual = res;
-            }
-            for (int i = ur.lo; i < ur.hi; ++i) out.at(b.py[i], b.px[i]) = solve_alpha_output(static_cast<float>(x[i]));
+    parallel_team(std::max(1, std::min(get_num_threads(), nu / 4096)), prepare, [&](int t, int) {
+        TeamBarrier& barrier = *barrier_owner;
+        const Range ur = split(nu, t, threads);
+        const std::vector<Run>& my = team_runs[t];
+        // b = lambda * prior - L_UK alpha_K; the grid holds alpha_K and 0 on U.
+        double bb = 0;
+        for (const Run& run : my) stencil_run(coef, b.bw, run, g, q.data());
+        for (int i = ur.lo; i < ur.hi; ++i) {
+            rhs[i] = lambda[i] * prior_u[i] - q[i];
+            inv_diag[i] = Real(1) / std::max(coef[i * kStencil + 12], Real(1e-12));
+            bb += static_cast<double>(rhs[i]) * rhs[i];
         }
-    }, 1);
+        slot(t, 0) = bb;
+        barrier.wait();  // everyone has read the sure values
+        const double bnorm = std::sqrt(reduce(0));
+        for (int i = ur.lo; i < ur.hi; ++i) x[i] = x0[i];
+        for (int y = split(b.bh, t, threads).lo; y < split(b.bh, t, threads).hi; ++y)
+            std::fill(g + static_cast<std::size_t>(y) * b.bw, g + static_cast<std::size_t>(y + 1) * b.bw, Real(0));
+        barrier.wait();
+        for (int i = ur.lo; i < ur.hi; ++i) g[b.gpos[i]] = x[i];
+        barrier.wait();
+        // r = b - A x0, z = D^-1 r, p = z.
+        for (const Run& run : my) stencil_run(coef, b.bw, run, g, q.data());
+        double rz = 0, rr = 0;
+        for (int i = ur.lo; i < ur.hi; ++i) {
+            r[i] = rhs[i] - q[i];
+            z[i] = r[i] * inv_diag[i];
+            rz += static_cast<double>(r[i]) * z[i];
+            rr += static_cast<double>(r[i]) * r[i];
+        }
+        slot(t, 1) = rz;
+        slot(t, 2) = rr;
+        barrier.wait();  // all reads of x0 in the grid are done
+        for (int i = ur.lo; i < ur.hi; ++i) g[b.gpos[i]] = z[i];
+        double rz_old = reduce(1);
+        double res = bnorm > 0 ? std::sqrt(reduce(2)) / bnorm : 0.0;
+        int it = 0;
+        barrier.wait();
+        while (it < params.max_iter && res > params.tol && bnorm > 0 && rz_old > 0) {
+            double pq = 0;
+            for (const Run& run : my) pq += stencil_run(coef, b.bw, run, g, q.data());
+            slot(t, 3) = pq;
+            barrier.wait();
+            const double denom = reduce(3);
+            if (!(denom > 0) || !std::isfinite(denom)) {
+                if (t == 0) finite = std::isfinite(denom);
+                break;
+            }
+            const Real step = static_cast<Real>(rz_old / denom);
+            double rzn = 0, rrn = 0;
+            for (int i = ur.lo; i < ur.hi; ++i) {
+                x[i] += step * g[b.gpos[i]];
+                r[i] -= step * q[i];
+                z[i] = r[i] * inv_diag[i];
+                rzn += static_cast<double>(r[i]) * z[i];
+                rrn += static_cast<double>(r[i]) * r[i];
+            }
+            slot(t, 1) = rzn;
+            slot(t, 2) = rrn;
+            barrier.wait();  // all stencil reads of p are done, the sums are in
+            const double rz_new = reduce(1);
+            res = std::sqrt(reduce(2)) / bnorm;
+            const Real beta = static_cast<Real>(rz_new / rz_old);
+            rz_old = rz_new;
+            ++it;
+            for (const Run& run : my) {
+                Real* p = g + run.g0;
+                const Real* zz = z.data() + run.i0;
+                for (int m = 0; m < run.n; ++m) p[m] = zz[m] + beta * p[m];
+            }
+            barrier.wait();  // p complete before the next product reads it
+        }
+        if (t == 0) {
+            iterations = it;
+            final_residual = res;
+        }
+        for (int i = ur.lo; i < ur.hi; ++i) out.at(b.py[i], b.px[i]) = solve_alpha_output(static_cast<float>(x[i]));
+    });
     ALPHACUT_ASSERT(finite.load(), "conjugate gradients produced a non-finite step");
     info.iterations = iterations;
     info.residual = final_residual;

@@ -145,8 +145,8 @@ ALPHACUT_DEVICE bool grid_sum(double (&v)[N], double* partials, unsigned int* ti
 
 __global__ void init_kernel(ImageView<const unsigned char> trimap, ImageView<float> out, unsigned char* unknown,
                             double* grid, int gw) {
-    const int x = blockIdx.x * blockDim.x + threadIdx.x;
-    const int y = blockIdx.y * blockDim.y + threadIdx.y;
+    const int x = pixel_col(trimap.width);
+    const int y = pixel_row(trimap.height);
     if (x >= trimap.width || y >= trimap.height) return;
     const unsigned char t = trimap.at(y, x);
     unknown[static_cast<long long>(y) * trimap.width + x] = trimap_is_unknown(t) ? 1 : 0;
@@ -204,8 +204,8 @@ __global__ void write_chunks(const unsigned char* mask, long long n, int nchunks
 
 // A window centre is an interior pixel with an unknown pixel in its 3x3 (as the CPU solver).
 __global__ void window_mask_kernel(const unsigned char* unknown, int H, int W, unsigned char* wmask) {
-    const int x = blockIdx.x * blockDim.x + threadIdx.x;
-    const int y = blockIdx.y * blockDim.y + threadIdx.y;
+    const int x = pixel_col(W);
+    const int y = pixel_row(H);
     if (x >= W || y >= H) return;
     unsigned char any = 0;
     if (y >= 1 && y <= H - 2 && x >= 1 && x <= W - 2)

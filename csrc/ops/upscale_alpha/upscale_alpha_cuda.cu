@@ -32,8 +32,8 @@ ALPHACUT_DEVICE float ua_raw(float v) { return v; }
 
 template <typename T>
 __global__ void area_downscale_kernel(ImageView<const T> src, ImageView<float> dst) {
-    const int j = blockIdx.x * blockDim.x + threadIdx.x;
-    const int i = blockIdx.y * blockDim.y + threadIdx.y;
+    const int j = pixel_col(dst.width);
+    const int i = pixel_row(dst.height);
     if (j >= dst.width || i >= dst.height) return;
     const int H = src.height, W = src.width, h = dst.height, w = dst.width;
     const float k = ua_scale(src.data);
@@ -54,9 +54,9 @@ __global__ void area_downscale_kernel(ImageView<const T> src, ImageView<float> d
 template <int CN, typename TG>
 __global__ void upscale_apply_kernel(ImageView<const float> ma, ImageView<const float> mb, ImageView<const TG> guide,
                                      ImageView<float> out) {
-    const int x = blockIdx.x * blockDim.x + threadIdx.x;
-    const int y = blockIdx.y * blockDim.y + threadIdx.y;
     const int H = guide.height, W = guide.width, h = ma.height, w = ma.width;
+    const int x = pixel_col(W);
+    const int y = pixel_row(H);
     if (x >= W || y >= H) return;
     int xi0, xi1, yi0, yi1;
     double xw_d, yw_d;

@@ -20,7 +20,9 @@ from ._upscale_alpha import upscale_alpha
 
 
 def set_num_threads(n: int) -> None:
-    """Threads used by the CPU ops (0 = one per hardware thread)."""
+    """Threads used by the CPU ops (0 = one per hardware thread); capped at 4 per hardware thread
+    and 256 in all (``get_num_threads`` gives the count in use). Threads that cannot be created
+    leave their work to the others."""
     _core.set_num_threads(int(n))
 
 

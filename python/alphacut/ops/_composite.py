@@ -31,7 +31,7 @@ def composite(foreground, alpha, background, *, backend: str = "auto") -> np.nda
 
     Returns
     -------
-    (H, W, C) float32 in [0, 1].
+    (H, W, C) float32 in [0, 1], on every backend; (H, W, 1) for a single-channel image.
 
     Example
     -------
@@ -44,8 +44,20 @@ def composite(foreground, alpha, background, *, backend: str = "auto") -> np.nda
         return _dispatch.native("composite", b)(fg, a, bg)
     fg_u8 = np.asarray(foreground).dtype == np.uint8
     fg, a = _prep(foreground, alpha, "foreground")
+    if isinstance(background, (str, bytes)):
+        raise _validate.InputError(
+            f"background must be an image or a colour ({fg.shape[2]} numbers), got {background!r}"
+        )
     if isinstance(background, (tuple, list)) or (isinstance(background, np.ndarray) and background.ndim == 1):
-        colour = np.asarray(background, dtype=np.float32)
+        try:
+            colour = np.asarray(background, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise _validate.InputError(
+                f"background colour must be {fg.shape[2]} numbers, got {background!r}"
+            ) from None
+        if not np.isfinite(colour).all() or (np.abs(colour) > _validate.FLOAT32_MAX).any():
+            raise _validate.InputError(f"background colour must be finite float32 numbers, got {background!r}")
+        colour = colour.astype(np.float32)
         if colour.shape != (fg.shape[2],):
             raise _validate.InputError(
                 f"background colour must have {fg.shape[2]} values, got {tuple(colour.shape)}"
@@ -65,7 +77,12 @@ def composite(foreground, alpha, background, *, backend: str = "auto") -> np.nda
             )
         bg = _validate.packed(bg)
     fn = _dispatch.native("composite", _dispatch.resolve(backend))
-    return fn(fg, a, bg)
+    return _keep_channel_axis(fn(fg, a, bg))
+
+
+def _keep_channel_axis(out: np.ndarray) -> np.ndarray:
+    """(H, W, C) on every backend: the CPU entry points drop the axis of one channel."""
+    return out[:, :, None] if out.ndim == 2 else out
 
 
 def premultiply(image, alpha, *, backend: str = "auto") -> np.ndarray:
@@ -74,7 +91,7 @@ def premultiply(image, alpha, *, backend: str = "auto") -> np.ndarray:
         b, (img, a) = _device.prepare(backend, image, alpha)
         return _dispatch.native("premultiply", b)(img, a)
     img, a = _prep(image, alpha)
-    return _dispatch.native("premultiply", _dispatch.resolve(backend))(img, a)
+    return _keep_channel_axis(_dispatch.native("premultiply", _dispatch.resolve(backend))(img, a))
 
 
 def unpremultiply(image, alpha, *, backend: str = "auto") -> np.ndarray:
@@ -83,4 +100,4 @@ def unpremultiply(image, alpha, *, backend: str = "auto") -> np.ndarray:
         b, (img, a) = _device.prepare(backend, image, alpha)
         return _dispatch.native("unpremultiply", b)(img, a)
     img, a = _prep(image, alpha)
-    return _dispatch.native("unpremultiply", _dispatch.resolve(backend))(img, a)
+    return _keep_channel_axis(_dispatch.native("unpremultiply", _dispatch.resolve(backend))(img, a))

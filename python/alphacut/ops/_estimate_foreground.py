@@ -69,14 +69,14 @@ def estimate_foreground(
     image : (H, W, 3) uint8, or float32/float64 in [0, 1]; or a uint8/float32 device array
     alpha : (H, W) uint8, bool, or float32/float64 in [0, 1]; or a uint8/float32 device array
     regularization : float, default 1e-5
-        Smoothness weight added for every neighbour (> 0). Larger gives smoother colours.
+        Smoothness weight added for every neighbour, in [1e-30, 1e15]. Larger gives smoother colours.
     n_small_iterations : int, default 10
         Sweeps on the small levels (both sides <= ``small_size``).
     n_big_iterations : int, default 2
         Sweeps on the other levels.
     small_size : int, default 32
     gradient_weight : float, default 1.0
-        Smoothness weight per unit of alpha difference between neighbours (>= 0).
+        Smoothness weight per unit of alpha difference between neighbours, in [0, 1e15].
     return_background : bool, default False
         Also return the estimated background B.
     backend : {"auto", "cpu", "cuda", "emu"}, keyword-only
@@ -113,6 +113,10 @@ def estimate_foreground(
     _validate.same_size(img, a, "image", "alpha")
     if img.dtype != np.uint8:
         img = _validate.to_float01(img)
+        if img.size and (img.min() < 0 or img.max() > 1):
+            raise _validate.InputError(
+                f"image: values must lie in [0, 1], got [{img.min():g}, {img.max():g}]; scale 8-bit images by 1/255"
+            )
     if a.dtype != np.uint8:
         a = _validate.to_float01(a)
         if a.dtype.kind == "f" and ((a < 0) | (a > 1)).any():
@@ -126,9 +130,15 @@ def estimate_foreground(
     return fn(img, a, return_background=bool(return_background), band_min_pixels=_BAND_MIN_PIXELS, **params)
 
 
+# The per-pixel 2x2 system is float32: its determinant is ~W^2 with W up to 4 * (regularization +
+# gradient_weight), and 1 / det must stay finite (W >= 4 * regularization).
+REGULARIZATION_RANGE = (1e-30, 1e15)
+GRADIENT_WEIGHT_RANGE = (0.0, 1e15)
+
+
 def _params(regularization, gradient_weight, n_small_iterations, n_big_iterations, small_size) -> dict:
-    regularization = _validate.positive_float(regularization, "regularization")
-    gradient_weight = _validate.positive_float(gradient_weight, "gradient_weight", allow_zero=True)
+    regularization = _validate.number(regularization, "regularization", *REGULARIZATION_RANGE)
+    gradient_weight = _validate.number(gradient_weight, "gradient_weight", *GRADIENT_WEIGHT_RANGE)
     n_small_iterations = _validate.nonneg_int(n_small_iterations, "n_small_iterations")
     n_big_iterations = _validate.nonneg_int(n_big_iterations, "n_big_iterations")
     small_size = _validate.nonneg_int(small_size, "small_size")

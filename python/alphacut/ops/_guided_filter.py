@@ -16,19 +16,38 @@ def _native_input(x: np.ndarray) -> np.ndarray:
     return _validate.packed(_validate.to_float01(x))
 
 
+# Float inputs beyond this magnitude could overflow float32 where the filter extrapolates
+# (|mean(a)| grows to ~1 / sqrt(eps)); images are meant to be in [0, 1].
+VALUE_BOUND = 1e30
+
+# eps outside this range breaks the 3 x 3 solve of a colour guide in double: below, a guide whose
+# channels are (nearly) equal in a window loses eps to rounding and the determinant cancels to 0;
+# above, det ~ eps^3 overflows long before 1e100.
+EPS_RANGE = (1e-12, 1e30)
+
+
+def radius_param(radius) -> int:
+    """A radius >= 0; one wider than any image is the whole image, so it is clamped to int32."""
+    return min(_validate.nonneg_int(radius, "radius"), _validate.INT32_MAX)
+
+
+def eps_param(eps) -> float:
+    return _validate.number(eps, "eps", *EPS_RANGE)
+
+
 def _prepare(guide, src, radius, eps):
-    guide = _validate.image(guide, "guide", channels=(1, 3))
-    src = _validate.image(src, "src", channels=(1,))
+    guide = _validate.bounded(_validate.image(guide, "guide", channels=(1, 3)), "guide", VALUE_BOUND)
+    src = _validate.bounded(_validate.image(src, "src", channels=(1,)), "src", VALUE_BOUND)
     _validate.same_size(guide, src, "guide", "src")
-    radius = _validate.nonneg_int(radius, "radius")
-    eps = _validate.positive_float(eps, "eps")
+    radius = radius_param(radius)
+    eps = eps_param(eps)
     return _native_input(guide), _native_input(src), radius, eps
 
 
 def _call(name: str, guide, src, radius, eps, backend: str):
     if _device.any_device(guide, src):  # uint8 / float32 device arrays, read in place
-        radius = _validate.nonneg_int(radius, "radius")
-        eps = _validate.positive_float(eps, "eps")
+        radius = radius_param(radius)
+        eps = eps_param(eps)
         b, (g, p) = _device.prepare(backend, guide, src)
         _device.check_same_size(g, p, "guide", "src")
         return _dispatch.native(name, b)(g, p, radius, eps)
@@ -53,12 +72,14 @@ def guided_filter(guide, src, radius: int, eps: float, *, backend: str = "auto")
     guide : (H, W) or (H, W, 3) array
         uint8 (scaled by 1/255) or float in [0, 1].
     src : (H, W) array
-        The image to filter (typically an alpha matte): uint8 (scaled by 1/255) or float.
+        The image to filter (typically an alpha matte): uint8 (scaled by 1/255) or float, within
+        +-1e30 (as the guide).
     radius : int
         Window radius ``r`` >= 0; the window is ``2r + 1`` pixels wide. A radius larger than the
         image is allowed (the window is the whole image).
     eps : float
-        Regularisation > 0, in units of the guide's variance (e.g. ``1e-3`` for ``0.03**2``).
+        Regularisation in [1e-12, 1e30], in units of the guide's variance (e.g. ``1e-3`` for
+        ``0.03**2``); outside it a colour guide's 3 x 3 solve breaks down in double precision.
     backend : {"auto", "cpu", "cuda", "emu"}, keyword-only
         See :func:`alphacut.ops.available_backends`. Device arrays (``__cuda_array_interface__``
         / DLPack) are read in place and the result stays on the device.
@@ -72,7 +93,7 @@ def guided_filter(guide, src, radius: int, eps: float, *, backend: str = "auto")
     ------
     alphacut.InputError
         Empty, NaN-containing or mismatched images, wrong channel count or dtype, a negative or
-        non-integer radius, ``eps <= 0``.
+        non-integer radius, ``eps`` outside [1e-12, 1e30].
 
     Example
     -------

@@ -54,10 +54,14 @@ def make_trimap(
         prob = _validate.image(prob, "prob", channels=(1,), dtypes=(np.uint8, np.float32, np.float64))
     fg = _threshold(fg_threshold, "fg_threshold")
     bg = _threshold(bg_threshold, "bg_threshold")
-    if not bg < fg:
+    # float64 prob compares with the float64 thresholds, float32 and uint8 with float32 ones
+    # (5e-324 and 0 are distinct doubles but the same float32).
+    wide = (_device.interface(prob)["typestr"] == "<f8") if device else prob.dtype == np.float64
+    if not (bg < fg if wide else np.float32(bg) < np.float32(fg)):
         raise InputError(
-            f"bg_threshold ({bg_threshold!r}) must be below fg_threshold ({fg_threshold!r}); "
-            "swap them or narrow the range"
+            f"bg_threshold ({bg_threshold!r}) must be below fg_threshold ({fg_threshold!r})"
+            + ("" if wide else " as float32 (the precision of a float32 or uint8 prob)")
+            + "; swap them or narrow the range"
         )
     radius = _validate.nonneg_int(radius, "radius")
     if device:  # read in place; the trimap stays on the device

@@ -22,7 +22,8 @@ def pack_rgba(image, alpha, *, foreground=None, offset=(0, 0), backend: str = "a
     image : (H, W, 3) uint8 RGB (NumPy or device array).
     alpha : (H, W) float in [0, 1] or uint8 (divided by 255); float32 for device arrays.
     foreground : optional (h, w, 3) float32 in [0, 1], the estimated foreground colour of the
-        rectangle starting at ``offset`` = (y0, x0).
+        rectangle starting at ``offset`` = (y0, x0): two integers >= 0, with the rectangle inside
+        the image (ignored without a foreground).
     backend : "auto", "cpu", "cuda" or "emu".
     stream : int, default 0 - a raw cudaStream_t for device arrays (0: a private stream).
 
@@ -39,11 +40,17 @@ def pack_rgba(image, alpha, *, foreground=None, offset=(0, 0), backend: str = "a
            [  9,   9,   9, 255]], dtype=uint8)
     """
     try:
-        y0, x0 = (int(v) for v in offset)
+        y0, x0 = offset
     except (TypeError, ValueError):
         raise InputError(f"offset must be (y0, x0), got {offset!r}") from None
+    y0 = _validate.integer(y0, "offset y0", 0, None)
+    x0 = _validate.integer(x0, "offset x0", 0, None)
+    if foreground is None:
+        y0 = x0 = 0  # no rectangle: the offset is not used
     if _device.any_device(image, alpha, foreground):
         b, (img, a, fg) = _device.prepare(backend, image, alpha, foreground)
+        if fg is not None:
+            _check_rectangle(_device.shape(img), _device.shape(fg), y0, x0)
         return _dispatch.native("pack_rgba", b)(img, a, fg, y0, x0, stream=stream)
     img = _validate.packed(_validate.image(image, "image", channels=(3,), dtypes=(np.uint8,)))
     a = _validate.image(alpha, "alpha", channels=(1,))
@@ -52,6 +59,18 @@ def pack_rgba(image, alpha, *, foreground=None, offset=(0, 0), backend: str = "a
     fg = None
     if foreground is not None:
         fg = _validate.packed(_validate.to_float01(_validate.image(foreground, "foreground", channels=(3,))))
+        _check_rectangle(img.shape, fg.shape, y0, x0)
     b = _dispatch.resolve(backend)
     fn = _dispatch.native("pack_rgba", b)
     return fn(img, a, fg, y0, x0) if b == "cpu" else fn(img, a, fg, y0, x0, stream=stream)
+
+
+def _check_rectangle(image_shape, fg_shape, y0: int, x0: int) -> None:
+    """The foreground's rectangle at (y0, x0) must lie inside the image (Python ints: no overflow)."""
+    if len(image_shape) < 2 or len(fg_shape) < 2:
+        return  # a device array of the wrong rank: the native op says what is wrong
+    (h, w), (fh, fw) = image_shape[:2], fg_shape[:2]
+    if y0 + fh > h or x0 + fw > w:
+        raise InputError(
+            f"offset {(y0, x0)}: the foreground rectangle ({fh}, {fw}) at that offset is outside the image ({h}, {w})"
+        )

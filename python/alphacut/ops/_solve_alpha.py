@@ -28,6 +28,25 @@ def _trimap_u8(trimap) -> np.ndarray:
     return out
 
 
+# Ranges of the float parameters: float32 in the native op; eps / 9 must not vanish next to a
+# window's variances in double (or a window of equal colours has a singular covariance).
+EPS_RANGE = (1e-12, 1e30)
+WEIGHT_RANGE = (0.0, 1e30)  # prior_weight, prior_confidence, tol
+
+
+def _params(eps, prior_weight, has_prior: bool, prior_confidence, max_iter, tol) -> tuple:
+    """(eps, prior_weight, prior_confidence, max_iter, tol) as the native op takes them."""
+    eps = _validate.number(eps, "eps", *EPS_RANGE)
+    tol = _validate.number(tol, "tol", *WEIGHT_RANGE)
+    max_iter = min(_validate.nonneg_int(max_iter, "max_iter"), _validate.INT32_MAX)  # "at most": no limit
+    prior_confidence = _validate.number(prior_confidence, "prior_confidence", *WEIGHT_RANGE)
+    if prior_weight is None:
+        lam = DEFAULT_PRIOR_WEIGHT if has_prior else 0.0
+    else:
+        lam = _validate.number(prior_weight, "prior_weight", *WEIGHT_RANGE)
+    return float(eps), float(lam), float(prior_confidence), int(max_iter), float(tol)
+
+
 def _down2(x: np.ndarray) -> np.ndarray:
     """2×2 box average (edge rows/columns replicated for odd sizes)."""
     h, w = x.shape[:2]
@@ -125,19 +144,20 @@ def solve_alpha(
         An estimate of α, e.g. the segmenter's probability upscaled to the image size. Acts as a soft
         data term in the unknown band and as the starting point of the solve.
     prior_weight : float, optional
-        λ ≥ 0. Defaults to ``DEFAULT_PRIOR_WEIGHT`` (0.1) with a prior; ignored without one. Larger
+        λ in [0, 1e30]. Defaults to ``DEFAULT_PRIOR_WEIGHT`` (0.1) with a prior; ignored without one. Larger
         values trust the prior more (crisper, segmenter-like edges); smaller values let colour decide
         (soft hair, fur).
     prior_confidence : float, default 4
-        c ≥ 0: how much less the prior counts where it is unsure (near 0.5). 0 weighs it alike
+        c in [0, 1e30]: how much less the prior counts where it is unsure (near 0.5). 0 weighs it alike
         everywhere; 4 leaves the uncertain middle of the band (hair, fur) to the colour model while
         still holding the segmenter's confident edges.
     eps : float, default 1e-6
-        Regulariser of the window covariances (colours in [0, 1]); larger is smoother.
+        Regulariser of the window covariances (colours in [0, 1]), in [1e-12, 1e30]; larger is
+        smoother.
     max_iter : int, default 400
-        Conjugate-gradient iterations at most (per level).
+        Conjugate-gradient iterations at most (per level); values past 2**31 - 1 mean no limit.
     tol : float, default 1e-3
-        Stop when the residual norm falls to ``tol`` times that of the right-hand side (1e-3 changes
+        In [0, 1e30]. Stop when the residual norm falls to ``tol`` times that of the right-hand side (1e-3 changes
         SAD by < 1 % against a converged solve on the composites; use 1e-6 or less for references).
     levels : int, default 1
         Coarse-to-fine levels: with ``levels > 1`` a half-size problem (2×2 box image and prior, a
@@ -189,10 +209,7 @@ def solve_alpha(
     img = _validate.image(image, "image", channels=(3,), dtypes=(np.uint8, np.float32, np.float64))
     tri = _trimap_u8(trimap)
     _validate.same_size(img, tri, "image", "trimap")
-    eps = _validate.positive_float(eps, "eps")
-    tol = _validate.positive_float(tol, "tol", allow_zero=True)
-    max_iter = _validate.nonneg_int(max_iter, "max_iter")
-    prior_confidence = _validate.positive_float(prior_confidence, "prior_confidence", allow_zero=True)
+    args = _params(eps, prior_weight, prior is not None, prior_confidence, max_iter, tol)
     pr = None
     if prior is not None:
         pr = _validate.image(prior, "prior", channels=(1,), dtypes=(np.uint8, np.float32, np.float64))
@@ -200,15 +217,9 @@ def solve_alpha(
         pr = _validate.packed(_validate.to_float01(pr))
         if pr.min() < 0 or pr.max() > 1:
             raise InputError(f"prior: values must lie in [0, 1], got range [{pr.min():g}, {pr.max():g}]")
-        lam = DEFAULT_PRIOR_WEIGHT if prior_weight is None else _validate.positive_float(
-            prior_weight, "prior_weight", allow_zero=True
-        )
-    else:
-        lam = 0.0 if prior_weight is None else _validate.positive_float(prior_weight, "prior_weight", allow_zero=True)
     f = _validate.packed(_validate.to_float01(img))
     fn = _dispatch.native("solve_alpha", _dispatch.resolve(backend))
     levels = _validate.nonneg_int(levels, "levels")
-    args = (float(eps), float(lam), float(prior_confidence), int(max_iter), float(tol))
     alpha, info = _solve_levels(fn, f, np.ascontiguousarray(tri), pr, args, max(levels, 1), 4096)
     return (alpha, info) if return_info else alpha
 
@@ -216,22 +227,13 @@ def solve_alpha(
 def _solve_device(image, trimap, prior, prior_weight, prior_confidence, eps, max_iter, tol, levels, return_info,
                   backend):
     """Device arrays in, device array out: one level, no host round trip of the images."""
-    eps = _validate.positive_float(eps, "eps")
-    tol = _validate.positive_float(tol, "tol", allow_zero=True)
-    max_iter = _validate.nonneg_int(max_iter, "max_iter")
-    prior_confidence = _validate.positive_float(prior_confidence, "prior_confidence", allow_zero=True)
+    args = _params(eps, prior_weight, prior is not None, prior_confidence, max_iter, tol)
     levels = _validate.nonneg_int(levels, "levels")
     if levels > 1:
         raise InputError("levels > 1 needs host (NumPy) arrays; with device arrays use levels=1")
-    if prior is None:
-        lam = 0.0 if prior_weight is None else _validate.positive_float(prior_weight, "prior_weight", allow_zero=True)
-    else:
-        lam = DEFAULT_PRIOR_WEIGHT if prior_weight is None else _validate.positive_float(
-            prior_weight, "prior_weight", allow_zero=True
-        )
     b, (img, tri, pr) = _device.prepare(backend, image, trimap, prior)
     fn = _dispatch.native("solve_alpha", b)
-    alpha, info = fn(img, tri, pr, None, float(eps), float(lam), float(prior_confidence), int(max_iter), float(tol))
+    alpha, info = fn(img, tri, pr, None, *args)
     info["levels"] = 1
     info["coarse_iterations"] = 0
     return (alpha, info) if return_info else alpha

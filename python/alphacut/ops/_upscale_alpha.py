@@ -6,6 +6,7 @@ import numpy as np
 
 from .. import device as _device
 from . import _dispatch, _validate
+from ._guided_filter import VALUE_BOUND, eps_param, radius_param
 from ..errors import InputError
 
 
@@ -39,7 +40,7 @@ def upscale_alpha(alpha_low, guide_full, radius: int = 1, eps: float = 1e-4, *, 
     radius : int, default 1
         Guided-filter radius at the *low* resolution.
     eps : float, default 1e-4
-        Guided-filter regularisation (> 0). The defaults gave the lowest error against the true
+        Guided-filter regularisation, in [1e-12, 1e30]. The defaults gave the lowest error against the true
         alpha of the shared composites when upscaling a 320 x 320 downscale of it.
     backend : {"auto", "cpu", "cuda", "emu"}, keyword-only
         Device arrays (``__cuda_array_interface__`` / DLPack) are read in place and the
@@ -53,7 +54,7 @@ def upscale_alpha(alpha_low, guide_full, radius: int = 1, eps: float = 1e-4, *, 
     ------
     alphacut.InputError
         Empty or NaN-containing images, wrong channels or dtype, ``alpha_low`` larger than the
-        guide, a negative radius, ``eps <= 0``.
+        guide, a negative radius, ``eps`` outside [1e-12, 1e30].
 
     Example
     -------
@@ -65,12 +66,17 @@ def upscale_alpha(alpha_low, guide_full, radius: int = 1, eps: float = 1e-4, *, 
     """
     device = _device.any_device(alpha_low, guide_full)
     if not device:
-        alpha_low = _validate.image(alpha_low, "alpha_low", channels=(1,))
-        guide_full = _validate.image(guide_full, "guide_full", channels=(1, 3))
+        alpha_low = _validate.bounded(_validate.image(alpha_low, "alpha_low", channels=(1,)), "alpha_low", VALUE_BOUND)
+        guide_full = _validate.bounded(_validate.image(guide_full, "guide_full", channels=(1, 3)), "guide_full",
+                                       VALUE_BOUND)
     else:  # uint8 / float32 device arrays, read in place; the result stays on the device
         be, (alpha_low, guide_full) = _device.prepare(backend, alpha_low, guide_full)
-    radius = _validate.nonneg_int(radius, "radius")
-    eps = _validate.positive_float(eps, "eps")
+        for x, name, ndims in ((alpha_low, "alpha_low", (2,)), (guide_full, "guide_full", (2, 3))):
+            if len(_device.shape(x)) not in ndims:
+                raise InputError(f"{name}: expected {' or '.join(f'{n}-D' for n in ndims)} device array, got shape "
+                                 f"{_device.shape(x)}")
+    radius = radius_param(radius)
+    eps = eps_param(eps)
     (h, w), (H, W) = _device.shape(alpha_low)[:2], _device.shape(guide_full)[:2]
     if h > H or w > W:
         raise InputError(

@@ -42,6 +42,14 @@ def image(x, name: str, *, channels=(1, 3), dtypes=(np.uint8, np.float32, np.flo
     return x
 
 
+def bounded(x: np.ndarray, name: str, bound: float) -> np.ndarray:
+    """x, after checking that a float array's values lie within +-bound: past it an op's float32
+    arithmetic (an interpolation's overshoot, a filter's extrapolation) could overflow to inf."""
+    if x.dtype.kind == "f" and x.size and np.abs(x).max() > bound:
+        raise InputError(f"{name}: values must lie within +-{bound:g}, got magnitudes up to {np.abs(x).max():g}")
+    return x
+
+
 def same_size(a: np.ndarray, b: np.ndarray, na: str, nb: str) -> None:
     if a.shape[:2] != b.shape[:2]:
         raise InputError(f"{nb} has size {b.shape[:2]} but {na} has size {a.shape[:2]}; they must match")
@@ -57,25 +65,57 @@ def to_float01(x: np.ndarray) -> np.ndarray:
 
 
 def packed(x: np.ndarray) -> np.ndarray:
-    """The array with packed pixels (rows may stay strided), as the native views need."""
+    """The array with packed pixels and rows apart by at least a row (rows may stay strided), as
+    the native views need; anything else (negative strides, the overlapping rows of
+    ``np.broadcast_to``) is copied."""
     isz = x.dtype.itemsize
     c = x.shape[2] if x.ndim == 3 else 1
     ok = (x.ndim == 2 or x.strides[2] == isz) and (x.shape[1] == 1 or x.strides[1] == isz * c)
-    ok = ok and x.strides[0] % isz == 0 and x.strides[0] >= 0
+    ok = ok and x.strides[0] % isz == 0 and (x.shape[0] == 1 or x.strides[0] >= isz * c * x.shape[1])
     return x if ok else np.ascontiguousarray(x)
 
 
-def nonneg_int(v, name: str) -> int:
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
-        raise InputError(f"{name} must be a non-negative integer, got {v!r}")
+INT32_MAX = 2**31 - 1
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def integer(v, name: str, lo: int = 0, hi: int | None = INT32_MAX) -> int:
+    """An integer (not a bool) in ``[lo, hi]`` (``hi=None``: no upper bound), as an ``int``. The
+    native ops take 32-bit ints: a parameter that may be larger (a radius wider than any image)
+    is clamped by its op after this check."""
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo or (hi is not None and v > hi):
+        if hi is not None:
+            want = f"an integer in [{lo}, {hi}]"
+        else:
+            want = "a non-negative integer" if lo == 0 else f"an integer >= {lo}"
+        raise InputError(f"{name} must be {want}, got {v!r}")
     return int(v)
 
 
-def positive_float(v, name: str, allow_zero: bool = False) -> float:
+def nonneg_int(v, name: str) -> int:
+    return integer(v, name, 0, None)
+
+
+def _real(v, name: str) -> float:
+    if isinstance(v, (str, bytes)):
+        raise InputError(f"{name} must be a number, got {v!r}")
     try:
-        f = float(v)
-    except (TypeError, ValueError):
+        return float(v)
+    except (TypeError, ValueError, OverflowError):
         raise InputError(f"{name} must be a number, got {v!r}") from None
+
+
+def number(v, name: str, lo: float, hi: float, *, open_low: bool = False) -> float:
+    """A real number in ``[lo, hi]`` (``(lo, hi]`` with ``open_low``), as a ``float``. The ranges
+    keep the native float32 / float64 arithmetic of each op finite; each op documents its own."""
+    f = _real(v, name)
+    if not ((f > lo) if open_low else (f >= lo)) or not f <= hi:  # NaN fails too
+        raise InputError(f"{name} must be a number in {'(' if open_low else '['}{lo:g}, {hi:g}], got {v!r}")
+    return f
+
+
+def positive_float(v, name: str, allow_zero: bool = False) -> float:
+    f = _real(v, name)
     if not np.isfinite(f) or f < 0 or (f == 0 and not allow_zero):
         raise InputError(f"{name} must be {'non-negative' if allow_zero else 'positive'} and finite, got {v!r}")
     return f
