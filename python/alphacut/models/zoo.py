@@ -6,7 +6,7 @@ shared data README (the person segmenters' I/O and sha256). Nothing here downloa
 
 from __future__ import annotations
 
-from typing import Dict, List
+from typing import Any, Dict, List
 
 from ..errors import ModelError
 from .manifest import IMAGENET_MEAN, IMAGENET_STD, ConvertedSource, InputSpec, ModelManifest, OutputSpec
@@ -14,7 +14,7 @@ from .manifest import IMAGENET_MEAN, IMAGENET_STD, ConvertedSource, InputSpec, M
 REMBG_RELEASE = "https://github.com/danielgatis/rembg/releases/download/v0.0.0/"
 DEFAULT_MODEL = "u2netp"
 
-_IMAGENET = dict(scale=1.0 / 255.0, mean=IMAGENET_MEAN, std=IMAGENET_STD)
+_IMAGENET: Dict[str, Any] = dict(scale=1.0 / 255.0, mean=IMAGENET_MEAN, std=IMAGENET_STD)
 # The release the MediaPipe selfie models come from (Apache-2.0); every wheel of it carries the
 # same .tflite members (checked by their sha256), so whichever wheel pip picks will do.
 _MEDIAPIPE = "mediapipe==0.10.21"

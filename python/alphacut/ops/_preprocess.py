@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 import numpy as np
 
 from ..errors import InputError
@@ -17,6 +19,7 @@ def _three(v, name: str) -> np.ndarray:
     """3 finite float32 numbers from one number or a sequence of 3."""
     if isinstance(v, (str, bytes)):
         raise InputError(f"{name} must be 3 finite numbers (or one), got {v!r}")
+    a: Optional[np.ndarray]
     try:
         a = np.asarray(v, dtype=np.float64)
         a = np.broadcast_to(a, (3,)) if a.ndim <= 1 else None
