@@ -248,13 +248,14 @@ def _matting_run(session: Session, rgb: np.ndarray, tm: Dict[str, float]) -> Cut
 def plan(pipe: "Pipeline", want_rgba: bool) -> List[Tuple[str, Any]]:
     """The stages of :class:`~alphacut.pipeline.Pipeline` with ``rembg_compat``: rembg's
     preprocessing, the network, its mask at full size, its naive cutout (host arrays only)."""
+    from ..pipeline.pipeline import NetworkStage
+
     spec, runtime = pipe.manifest.input, pipe.runtime
 
     def preprocess(s: "State") -> None:
         s.x = rembg_preprocess(s.rgb, spec)
 
-    def segment(s: "State") -> None:
-        outs = runtime.infer({spec.name or runtime.input_names[0]: s.x})
+    def read(s: "State", outs) -> None:
         s.prob = raw_output(outs, pipe.manifest.output, runtime.output_names)
         s.info["rembg_compat"] = True
 
@@ -265,7 +266,8 @@ def plan(pipe: "Pipeline", want_rgba: bool) -> List[Tuple[str, Any]]:
     def pack_naive(s: "State") -> None:
         s.rgba = naive_cutout(s.rgb, s.mask)
 
-    steps = [("preprocess", preprocess), ("segment", segment), ("resize", resize)]
+    steps = [("preprocess", preprocess), ("segment", NetworkStage(runtime, spec.name, lambda s: s.x, read)),
+             ("resize", resize)]
     if want_rgba:
         steps.append(("pack", pack_naive))
     return steps
