@@ -7,6 +7,7 @@ cutout). The ``rembg`` drop-in distribution (compat/rembg/ in the repository) ex
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 import numpy as np
@@ -17,15 +18,18 @@ from ..errors import InputError, ModelError
 from ..models.manifest import InputSpec, OutputSpec
 from ..pipeline import CutoutResult, get_mode
 from ..pipeline.network import network_size
-from ..pipeline.stages import foreground, pack
+from ..pipeline.stages import alpha_to_u8, foreground, pack
 from ..session import DEFAULT_MODEL, Session, cached_session
 
 if TYPE_CHECKING:
-    from ..pipeline.pipeline import Pipeline, State
+    from ..pipeline.pipeline import BatchItem, Pipeline, State
 
 __all__ = [
     "new_session",
     "remove",
+    "RemoveOptions",
+    "remove_item",
+    "remove_finish",
     "post_process",
     "rembg_preprocess",
     "rembg_mask",
@@ -174,7 +178,11 @@ def remove(data, alpha_matting: bool = False, alpha_matting_foreground_threshold
     else:
         raise InputError(f"Input type {type(data)} is not supported. Try using force_return_bytes=True "
                          "to force python bytes output")
-    putalpha = kwargs.pop("putalpha", False)
+    opts = RemoveOptions(alpha_matting=alpha_matting, foreground_threshold=alpha_matting_foreground_threshold,
+                         background_threshold=alpha_matting_background_threshold,
+                         erode_size=alpha_matting_erode_size, only_mask=only_mask,
+                         post_process_mask=post_process_mask, decontaminate=decontaminate, bgcolor=bgcolor,
+                         putalpha=kwargs.pop("putalpha", False))
     compress_level = kwargs.pop("compress_level", 1)
     decoded = image.decode_image(data)
     rgb = decoded.rgb
@@ -182,32 +190,79 @@ def remove(data, alpha_matting: bool = False, alpha_matting_foreground_threshold
         session = new_session(DEFAULT_MODEL)
 
     if isinstance(session, Session):
-        if alpha_matting and not only_mask:
-            tm = _rembg_trimap_mode(session, alpha_matting_foreground_threshold,
-                                    alpha_matting_background_threshold, alpha_matting_erode_size)
-            res = _matting_run(session, rgb, tm)
-            mask = None
-            rgba = res.rgba
-        else:
-            mask = session.predict_mask(rgb)
-            rgba = None
+        from ..pipeline.pipeline import run_batch
+
+        res = run_batch([remove_item(session, rgb, opts)])[0]
+        session.last_timings = res.timings
+        session.last_result = res
+        out_img = remove_finish(session, rgb, res, opts)
     else:
         masks = session.predict(Image.fromarray(rgb, "RGB"), *args, **kwargs)
         if not masks:
             raise ModelError("the session returned no mask")
-        mask = np.asarray(masks[0].convert("L"))
-        rgba = None
         if alpha_matting and not only_mask:
             raise InputError("alpha_matting=True needs an alphacut Session (session=alphacut.new_session(...))")
+        out_img = remove_finish(session, rgb, np.asarray(masks[0].convert("L")), opts)
 
+    if ret == "pil":
+        return out_img
+    if ret == "ndarray":
+        return np.asarray(out_img)
+    return image.encode_png(np.asarray(out_img), compress_level=compress_level)
+
+
+@dataclass(frozen=True)
+class RemoveOptions:
+    """The keywords of :func:`remove` that shape its result (rembg's names, shortened)."""
+
+    alpha_matting: bool = False
+    foreground_threshold: int = 240
+    background_threshold: int = 10
+    erode_size: int = 10
+    only_mask: bool = False
+    post_process_mask: bool = False
+    decontaminate: bool = False
+    bgcolor: Optional[Tuple[int, ...]] = None
+    putalpha: bool = False
+
+
+def remove_item(session: Session, rgb: np.ndarray, opts: RemoveOptions) -> "BatchItem":
+    """The pipeline run :func:`remove` makes on an (H, W, 3) uint8 image with an alphacut
+    :class:`~alphacut.Session`: the plain mask, or with ``alpha_matting`` the refined cutout with
+    rembg's trimap thresholds. Run it with :func:`alphacut.pipeline.pipeline.run_batch` (alone or
+    batched with others) and hand the result to :func:`remove_finish`."""
+    from ..pipeline.pipeline import BatchItem
+
+    if opts.alpha_matting and not opts.only_mask:
+        tm = _rembg_trimap_mode(session, opts.foreground_threshold, opts.background_threshold, opts.erode_size)
+        long_side = max(rgb.shape[:2])
+        mode = get_mode(session.mode, fg_threshold=tm["fg_threshold"], bg_threshold=tm["bg_threshold"],
+                        band=tm["erode_px"] / float(long_side), min_band_px=0 if tm["erode_px"] == 0 else 1)
+        return BatchItem(session.pipeline.with_mode(mode, rembg_compat=False), rgb, refine=True, foreground=True)
+    return BatchItem(session.pipeline, rgb, rgba=False, refine=False, foreground=False)
+
+
+def remove_finish(session, rgb: np.ndarray, result, opts: RemoveOptions):
+    """:func:`remove`'s output image (PIL, "RGBA", or "L" with ``only_mask``) from the run of
+    :func:`remove_item` (a :class:`~alphacut.pipeline.CutoutResult`) or a rembg session's (H, W)
+    uint8 mask: the mask post-processing, the cutout and the background colour."""
+    from PIL import Image
+
+    if isinstance(result, CutoutResult):
+        if opts.alpha_matting and not opts.only_mask:
+            mask, rgba = None, result.rgba
+        else:
+            mask, rgba = alpha_to_u8(result.alpha), None
+    else:
+        mask, rgba = np.asarray(result, np.uint8), None
     if mask is not None:
-        if post_process_mask:
+        if opts.post_process_mask:
             mask = post_process(mask)
-        if only_mask:
+        if opts.only_mask:
             out_img = Image.fromarray(mask, "L")
-        elif putalpha:
+        elif opts.putalpha:
             out_img = Image.fromarray(np.dstack([rgb, mask]), "RGBA")
-        elif decontaminate:
+        elif opts.decontaminate:
             a = mask.astype(np.float32) / 255.0
             out_img = Image.fromarray(pack(rgb, a, foreground(rgb, a)), "RGBA")
         elif isinstance(session, Session) and not session.rembg_compat:
@@ -217,27 +272,10 @@ def remove(data, alpha_matting: bool = False, alpha_matting_foreground_threshold
     else:
         out_img = Image.fromarray(rgba, "RGBA")
 
-    if bgcolor is not None and not only_mask:
-        colour = image.parse_color(bgcolor, channels=4)
+    if opts.bgcolor is not None and not opts.only_mask:
+        colour = image.parse_color(opts.bgcolor, channels=4)
         out_img = Image.alpha_composite(Image.new("RGBA", out_img.size, colour), out_img)
-
-    if ret == "pil":
-        return out_img
-    if ret == "ndarray":
-        return np.asarray(out_img)
-    return image.encode_png(np.asarray(out_img), compress_level=compress_level)
-
-
-def _matting_run(session: Session, rgb: np.ndarray, tm: Dict[str, float]) -> CutoutResult:
-    """One run of the session (its model, runtime, backend and tile) with rembg's trimap
-    thresholds and erosion."""
-    long_side = max(rgb.shape[:2])
-    mode = get_mode(session.mode, fg_threshold=tm["fg_threshold"], bg_threshold=tm["bg_threshold"],
-                    band=tm["erode_px"] / float(long_side), min_band_px=0 if tm["erode_px"] == 0 else 1)
-    res = session.pipeline.with_mode(mode, rembg_compat=False).run(rgb, refine=True, foreground=True)
-    session.last_timings = res.timings
-    session.last_result = res
-    return res
+    return out_img
 
 
 # ---------------------------------------------------------------------------------------------
