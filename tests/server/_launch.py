@@ -2,7 +2,7 @@
 generated models, and the URL fetcher's test endpoints (a loopback image server the checks would
 refuse). Tests only: ``python _launch.py '{"port": 7000, "tiny": {"batch": "N"}, ...}'``.
 
-Keys: ``port``; ``tiny`` (a generated segmenter: ``{"batch": 1 | "N", "name": ...}``) or
+Keys: ``port``; ``tiny`` (generated segmenters: ``{"batch": 1 | "N", "name": ...}`` or a list of them) or
 ``models`` (names); ``url_test_endpoints`` ([[address, port], ...]); any other key is a
 :class:`alphacut.server.ServerConfig` field.
 """
@@ -28,12 +28,14 @@ def main() -> int:
     tiny = cfg.pop("tiny", None)
     endpoints = cfg.pop("url_test_endpoints", [])
     if tiny is not None:
-        name = tiny.get("name", "tiny")
-        path = tm.segmenter(Path(tempfile.mkdtemp()) / "seg.onnx", size=(64, 64), batch=tiny.get("batch", 1))
-        man = ModelManifest(name=name, kind="segmenter", file=str(path), input=InputSpec(name="input", size=(64, 64)),
-                            output=OutputSpec(channel=1, activation="softmax"))
-        cfg["models"] = [man]
-        cfg["model_paths"] = {name: str(path)}
+        cfg["models"], cfg["model_paths"] = [], {}
+        for spec in tiny if isinstance(tiny, list) else [tiny]:
+            name = spec.get("name", "tiny")
+            path = tm.segmenter(Path(tempfile.mkdtemp()) / f"{name}.onnx", size=(64, 64), batch=spec.get("batch", 1))
+            cfg["models"].append(ModelManifest(name=name, kind="segmenter", file=str(path),
+                                               input=InputSpec(name="input", size=(64, 64)),
+                                               output=OutputSpec(channel=1, activation="softmax")))
+            cfg["model_paths"][name] = str(path)
     cfg["models"] = tuple(cfg.get("models", ("u2netp",)))
     if "cors" in cfg:
         cfg["cors"] = tuple(cfg["cors"])

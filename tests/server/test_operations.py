@@ -15,7 +15,6 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import numpy as np
 import pytest
 
 requests = pytest.importorskip("requests")
@@ -25,7 +24,6 @@ from server_harness import (  # noqa: E402
     ServerProcess,
     assert_clean_error,
     decode,
-    jpeg_bytes,
     png_bomb,
     red_disk_png,
     shared,
@@ -83,9 +81,10 @@ def tiny(request, images, tmp_path_factory):
     keys = tmp_path_factory.mktemp("keys") / "keys.txt"
     keys.write_text(f"# keys\nanother-key\n{KEY}\n")
     return shared_server(request, f"tiny-{images}", launch_config={
-        "tiny": {"batch": "N"}, "max_batch": 8, "batch_wait_ms": 400, "api_key_file": str(keys),
+        "tiny": [{"batch": "N"}, {"name": "tiny1", "batch": 1}], "max_batch": 8, "batch_wait_ms": 400,
+        "api_key_file": str(keys), "timeout_s": 20,
         "allow_url": True, "max_upload_mb": 1, "max_pixels": 1_000_000, "url_test_endpoints": [["127.0.0.1", images]],
-        "queue": 32}, headers=H)
+        "queue": 32, "cors": ["https://app.example"]}, headers=H)
 
 
 # -- API keys ------------------------------------------------------------------------------------
@@ -133,6 +132,22 @@ def test_keys_are_compared_in_constant_time(monkeypatch):
         err = door._auth_error({"method": "POST", "headers": [(b"x-api-key", given)]})
         assert (err is None) == (given != b"nope")
         assert calls == [(32, 32)] * 3
+
+
+def test_cors_only_for_the_origins_given_and_never_with_credentials(request, tiny):
+    pre = requests.options(tiny.url + "/v1.0/removebg", timeout=10, headers={
+        "Origin": "https://app.example", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "x-api-key"})  # a preflight carries no key
+    assert pre.status_code == 200 and pre.headers["Access-Control-Allow-Origin"] == "https://app.example"
+    assert "access-control-allow-credentials" not in {k.lower() for k in pre.headers}
+    r = requests.get(tiny.url + "/v1/models", headers={**H, "Origin": "https://app.example"}, timeout=10)
+    assert r.headers["Access-Control-Allow-Origin"] == "https://app.example"
+    assert "X-Credits-Charged" in r.headers["Access-Control-Expose-Headers"]
+    other = requests.get(tiny.url + "/v1/models", headers={**H, "Origin": "https://evil.example"}, timeout=10)
+    assert "Access-Control-Allow-Origin" not in other.headers
+    main = shared_server(request, "main", ["--models", "u2netp", "--max-upload-mb", "2"])  # no --cors
+    r = requests.get(main.url + "/v1/models", headers={"Origin": "https://app.example"}, timeout=10)
+    assert "Access-Control-Allow-Origin" not in r.headers
 
 
 # -- limits ----------------------------------------------------------------------------------------
@@ -203,6 +218,25 @@ def test_concurrent_requests_are_batched_with_the_same_results(tiny):
     assert total > count  # some batch held more than one image
 
 
+def test_models_share_the_inference_threads_without_starving(tiny):
+    """One inference thread, two models: requests for either are answered (a batcher waiting for
+    its own model's images does not hold the thread)."""
+    img = red_disk_png(120, 160)
+
+    def one(model):
+        return requests.post(tiny.url + "/v1/cutout", params={"model": model}, data=img,
+                             headers={**H, "Content-Type": "image/png"}, timeout=30)
+
+    for models in (["tiny1"] * 3, ["tiny"] * 3, ["tiny1"] * 3, ["tiny", "tiny1"] * 3):  # each model alone, then mixed
+        with ThreadPoolExecutor(6) as ex:
+            rs = list(ex.map(one, models))
+        assert [r.status_code for r in rs] == [200] * len(models)
+        assert [r.headers["X-Model"] for r in rs] == models
+        assert all(r.content == rs[0].content for r in rs)  # the same graph: the same cutout
+    models = requests.get(tiny.url + "/v1/models", headers=H, timeout=10).json()["models"]
+    assert [(m["name"], m["max_network_batch"]) for m in models] == [("tiny", 64), ("tiny1", 1)]
+
+
 # -- URL inputs ------------------------------------------------------------------------------------
 
 
@@ -214,8 +248,8 @@ def test_url_inputs_through_the_fetcher(tiny, images):
     assert got.status_code == 200 and got.content == posted.content
     hop = requests.get(tiny.url + "/api/remove", params={"url": base + "/hop"}, headers=H, timeout=30)
     assert hop.content == posted.content
-    r = requests.post(tiny.url + "/v1.0/removebg", data={"image_url": base + "/disk.png", "bg_image_url": base + "/bg.png",
-                                                         "size": "full", "format": "png"}, headers=H, timeout=30)
+    r = requests.post(tiny.url + "/v1.0/removebg", headers=H, timeout=30, data={
+        "image_url": base + "/disk.png", "bg_image_url": base + "/bg.png", "size": "full", "format": "png"})
     assert r.status_code == 200, r.text
     assert decode(r.content).shape == (120, 160, 4) and (decode(r.content)[:, :, 3] == 255).all()
     r = requests.post(tiny.url + "/v1.0/removebg", data={"image_url": base + "/missing.png"}, headers=H, timeout=30)

@@ -78,29 +78,29 @@ def bad(message: str, field: Optional[str] = None, code: str = "invalid_paramete
 class _Job:
     __slots__ = ("item", "future", "t0")
 
-    def __init__(self, item: BatchItem, future: "asyncio.Future[Any]") -> None:
+    def __init__(self, item: BatchItem, future: asyncio.Future[Any]) -> None:
         self.item = item
         self.future = future
-        self.t0 = time.perf_counter()
+        self.t0 = time.monotonic()
 
 
 class _Batcher:
     """The queue of one model: forms batches of up to ``max_batch`` images arriving within
     ``batch_wait_ms`` and runs each in an inference thread when one is free."""
 
-    def __init__(self, service: "CutoutService", model: str) -> None:
+    def __init__(self, service: CutoutService, model: str) -> None:
         self.service = service
         self.model = model
         self.pending: Deque[_Job] = collections.deque()
         self.wake = asyncio.Event()
-        self.task: Optional["asyncio.Task[None]"] = None
-        self.running: "set[asyncio.Task[None]]" = set()
+        self.task: Optional[asyncio.Task[None]] = None
+        self.running: set[asyncio.Task[None]] = set()
 
     def start(self) -> None:
         self.task = asyncio.get_running_loop().create_task(self._loop(), name=f"alphacut-batcher-{self.model}")
 
     async def submit(self, item: BatchItem) -> CutoutResult:
-        fut: "asyncio.Future[Any]" = asyncio.get_running_loop().create_future()
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         job = _Job(item, fut)
         self.pending.append(job)
         self._gauge()
@@ -121,27 +121,30 @@ class _Batcher:
         cfg = self.service.config
         slots = self.service.slots
         while True:
+            while not self.pending:
+                self.wake.clear()
+                await self.wake.wait()
+            # A free inference thread first (shared by every model: a batcher never holds one while
+            # it has nothing to run); the images arriving meanwhile join the batch.
             await slots.acquire()
             try:
-                while not self.pending:
-                    self.wake.clear()
-                    await self.wake.wait()
-                deadline = time.monotonic() + cfg.batch_wait_ms / 1000.0
-                while len(self.pending) < cfg.max_batch:
-                    left = deadline - time.monotonic()
-                    if left <= 0:
-                        break
-                    self.wake.clear()
-                    try:
-                        await asyncio.wait_for(self.wake.wait(), left)
-                    except asyncio.TimeoutError:
-                        break
                 jobs: List[_Job] = []
-                while self.pending and len(jobs) < cfg.max_batch:
-                    job = self.pending.popleft()
-                    if not job.future.done():
-                        jobs.append(job)
-                self._gauge()
+                if self.pending:
+                    deadline = self.pending[0].t0 + cfg.batch_wait_ms / 1000.0
+                    while len(self.pending) < cfg.max_batch:
+                        left = deadline - time.monotonic()
+                        if left <= 0:
+                            break
+                        self.wake.clear()
+                        try:
+                            await asyncio.wait_for(self.wake.wait(), left)
+                        except asyncio.TimeoutError:
+                            break
+                    while self.pending and len(jobs) < cfg.max_batch:
+                        job = self.pending.popleft()
+                        if not job.future.done():
+                            jobs.append(job)
+                    self._gauge()
             except BaseException:
                 slots.release()
                 raise
@@ -347,11 +350,11 @@ class CutoutService:
 def as_service_error(exc: Error) -> ServiceError:
     """The answer for an alphacut error a client caused (a bad image, a bad option)."""
     if isinstance(exc, ImageTooLargeError):
-        return ServiceError(413, "resolution_too_high", client_message(exc))
+        return ServiceError(413, "resolution_too_high", client_message(str(exc)))
     if isinstance(exc, DecodeError):
-        return ServiceError(400, "invalid_image", client_message(exc))
+        return ServiceError(400, "invalid_image", client_message(str(exc)))
     if isinstance(exc, InputError):
-        return ServiceError(400, "invalid_parameter", client_message(exc))
+        return ServiceError(400, "invalid_parameter", client_message(str(exc)))
     # ModelError, BackendUnavailableError...: the server's own trouble, not the client's
     log.error("engine error: %s", exc)
     return ServiceError(500, "internal", "the engine failed on this request; the server log has the details")
