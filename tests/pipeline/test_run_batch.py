@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import tiny_models as tm
+from conftest import load_rgb, shared_path
 
 import alphacut
 from alphacut import Session
 from alphacut.models.manifest import InputSpec, ModelManifest, OutputSpec
 from alphacut.pipeline.pipeline import BatchItem, batch_limit, run_batch
-from conftest import load_rgb, shared_path
-
-import tiny_models as tm
 
 
 def _manifest(name="tiny_seg"):

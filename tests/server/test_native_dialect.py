@@ -11,8 +11,9 @@ import pytest
 requests = pytest.importorskip("requests")
 pytest.importorskip("fastapi")
 
-import alphacut  # noqa: E402
 from server_harness import assert_clean_error, decode, jpeg_bytes, shared, shared_server  # noqa: E402
+
+import alphacut  # noqa: E402
 
 MAIN = ["--models", "u2netp", "--max-upload-mb", "2"]
 

@@ -11,8 +11,9 @@ import pytest
 requests = pytest.importorskip("requests")
 pytest.importorskip("fastapi")
 
+from server_harness import assert_clean_error, jpeg_bytes, shared, shared_server  # noqa: E402
+
 import alphacut  # noqa: E402
-from server_harness import assert_clean_error, decode, jpeg_bytes, shared, shared_server  # noqa: E402
 
 MAIN = ["--models", "u2netp", "--max-upload-mb", "2"]
 
@@ -51,9 +52,9 @@ def local_session(tmp_path_factory):
 CASES = [
     ({}, {}, {}),
     ({"a": "true"}, {}, {"alpha_matting": True}),
-    ({"a": "1", "af": "200", "ab": "20", "ae": "4"}, {}, {"alpha_matting": True, "alpha_matting_foreground_threshold": 200,
-                                                         "alpha_matting_background_threshold": 20,
-                                                         "alpha_matting_erode_size": 4}),
+    ({"a": "1", "af": "200", "ab": "20", "ae": "4"}, {},
+     {"alpha_matting": True, "alpha_matting_foreground_threshold": 200, "alpha_matting_background_threshold": 20,
+      "alpha_matting_erode_size": 4}),
     ({"om": "true"}, {}, {"only_mask": True}),
     ({"om": "on", "ppm": "yes"}, {}, {"only_mask": True, "post_process_mask": True}),
     ({"ppm": "true"}, {}, {"post_process_mask": True}),

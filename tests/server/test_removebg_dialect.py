@@ -235,7 +235,7 @@ def test_removebg_client_library(server, tmp_path, monkeypatch, photo):
     client.remove_background_from_base64_img(base64.b64encode(photo).decode(), size="regular",
                                              new_file_name="b64.png", bg_color="ff0000")
     assert decode((tmp_path / "b64.png").read_bytes()).shape[:2] == (360, 480)
-    with pytest.raises(requests.HTTPError) as e:  # its URL call: refused here (no --allow-url), raised by raise_for_status
+    with pytest.raises(requests.HTTPError) as e:  # its URL call: refused (no --allow-url); raise_for_status raises
         client.remove_background_from_img_url("https://example.com/a.jpg")
     assert e.value.response.json()["errors"][0]["title"]
 

@@ -87,6 +87,7 @@ def serve(config) -> int:
     from ..server.app import create_app
     from ..server.service import CutoutService
 
+    config.api_keys()  # an unreadable key file is reported before the models load
     service = CutoutService(config)
     service.load()  # before listening: a missing model is reported here, not on the first request
     app = create_app(config, service=service)

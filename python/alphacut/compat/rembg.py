@@ -226,7 +226,7 @@ class RemoveOptions:
     putalpha: bool = False
 
 
-def remove_item(session: Session, rgb: np.ndarray, opts: RemoveOptions) -> "BatchItem":
+def remove_item(session: Session, rgb: np.ndarray, opts: RemoveOptions) -> BatchItem:
     """The pipeline run :func:`remove` makes on an (H, W, 3) uint8 image with an alphacut
     :class:`~alphacut.Session`: the plain mask, or with ``alpha_matting`` the refined cutout with
     rembg's trimap thresholds. Run it with :func:`alphacut.pipeline.pipeline.run_batch` (alone or
@@ -248,14 +248,17 @@ def remove_finish(session, rgb: np.ndarray, result, opts: RemoveOptions):
     uint8 mask: the mask post-processing, the cutout and the background colour."""
     from PIL import Image
 
+    rgba: Optional[np.ndarray] = None
     if isinstance(result, CutoutResult):
         if opts.alpha_matting and not opts.only_mask:
             mask, rgba = None, result.rgba
         else:
-            mask, rgba = alpha_to_u8(result.alpha), None
+            mask = alpha_to_u8(result.alpha)
     else:
-        mask, rgba = np.asarray(result, np.uint8), None
-    if mask is not None:
+        mask = np.asarray(result, np.uint8)
+    if rgba is not None:
+        out_img = Image.fromarray(rgba, "RGBA")
+    elif mask is not None:
         if opts.post_process_mask:
             mask = post_process(mask)
         if opts.only_mask:
@@ -270,7 +273,7 @@ def remove_finish(session, rgb: np.ndarray, result, opts: RemoveOptions):
         else:
             out_img = Image.fromarray(naive_cutout(rgb, mask), "RGBA")
     else:
-        out_img = Image.fromarray(rgba, "RGBA")
+        raise ModelError("the run gave neither a mask nor a cutout")
 
     if opts.bgcolor is not None and not opts.only_mask:
         colour = image.parse_color(opts.bgcolor, channels=4)

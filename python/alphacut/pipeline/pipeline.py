@@ -25,7 +25,7 @@ import copy
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -288,7 +288,7 @@ class Pipeline:
         return run_batch([BatchItem(self, rgb, rgba=rgba, refine=refine, foreground=foreground) for rgb in images],
                          return_exceptions=return_exceptions)
 
-    def _start(self, item: "BatchItem") -> "_Run":
+    def _start(self, item: BatchItem) -> _Run:
         """One image's state and plan (no stage run yet)."""
         rgb = check_rgb(item.rgb)
         refine = self.refine if item.refine is None else bool(item.refine)
@@ -398,14 +398,20 @@ class BatchItem:
 
 
 class _Run:
-    """One image going through its plan; ``pos`` is the next stage to run."""
+    """One image going through its plan; ``pos`` is the next stage to run, ``network`` the index
+    of its network stage (None: it has none that can be batched)."""
 
     def __init__(self, state: State, steps: List[Tuple[str, Stage]], timer: _Timer) -> None:
         self.state = state
         self.steps = steps
         self.timer = timer
         self.pos = 0
-        self.network = next((i for i, (_, st) in enumerate(steps) if isinstance(st, NetworkStage)), None)
+        self.network: Optional[int] = None
+        self.stage: Optional[NetworkStage] = None
+        for i, (_, st) in enumerate(steps):
+            if isinstance(st, NetworkStage):
+                self.network, self.stage = i, st
+                break
 
     def advance(self, stop: Optional[int] = None) -> None:
         """Run the stages from ``pos`` up to ``stop`` (exclusive; default: the end)."""
@@ -422,6 +428,10 @@ class _Run:
         return CutoutResult(alpha=np.asarray(s.alpha, np.float32), rgba=s.rgba,
                             foreground=s.pieces if on_host and s.want_fg else None,
                             probability=s.prob, trimap=s.tri if on_host else None, timings=self.timer.ms, info=s.info)
+
+
+# (item index, its run, its network stage, the stage's index in the plan)
+_Member = Tuple[int, _Run, NetworkStage, int]
 
 
 def run_batch(items: Sequence[BatchItem], *, return_exceptions: bool = False) -> List[Any]:
@@ -460,60 +470,58 @@ def run_batch(items: Sequence[BatchItem], *, return_exceptions: bool = False) ->
             runs.pop(i, None)
 
     for i, item in enumerate(items):
-        def start(i=i, item=item) -> None:
+        def start(i: int = i, item: BatchItem = item) -> None:
             runs[i] = item.pipeline._start(item)
         attempt(i, start)
     for i in list(runs):
         r = runs[i]
-        attempt(i, lambda r=r: r.advance(r.network))
-    groups: Dict[Tuple, List[int]] = {}
-    for i, r in runs.items():
-        if r.network is not None:
-            stage = r.steps[r.network][1]
-            x = stage.feed(r.state)
-            key = (id(stage.runtime), stage.input_name, tuple(x.shape[1:]), str(x.dtype))
-            groups.setdefault(key, []).append(i)
+        attempt(i, lambda r=r: r.advance(r.network))  # type: ignore[misc]
+    groups: Dict[Tuple, List[_Member]] = {}
+    for i, r in list(runs.items()):
+        if r.stage is not None and r.network is not None:
+            x = r.stage.feed(r.state)
+            key = (id(r.stage.runtime), r.stage.input_name, tuple(x.shape[1:]), str(x.dtype))
+            groups.setdefault(key, []).append((i, r, r.stage, r.network))
     for members in groups.values():
-        first = runs[members[0]].steps[runs[members[0]].network][1]
-        limit = batch_limit(first.runtime, first.input_name)
+        limit = batch_limit(members[0][2].runtime, members[0][2].input_name)
         for k in range(0, len(members), limit):
-            _network_call([(i, runs[i]) for i in members[k:k + limit]], attempt)
+            _network_call(members[k:k + limit], attempt)
     for i in list(runs):
         r = runs[i]
-        attempt(i, lambda r=r: r.advance())
+        attempt(i, lambda r=r: r.advance())  # type: ignore[misc]
         if i in runs:
             out[i] = r.result()
     return out
 
 
-def _network_call(chunk: List[Tuple[int, _Run]], attempt) -> None:
+def _network_call(chunk: List[_Member], attempt: Callable[[int, Callable[[], None]], None]) -> None:
     """One network call for the images of ``chunk`` (their network stage is next); when a stacked
     call fails, each image gets its own call, so one bad input cannot fail the others."""
     if len(chunk) > 1:
-        stage0 = chunk[0][1].steps[chunk[0][1].network][1]
-        name = chunk[0][1].steps[chunk[0][1].network][0]
+        stage0 = chunk[0][2]
         try:
             t0 = time.perf_counter()
-            x = np.concatenate([r.steps[r.network][1].feed(r.state) for _, r in chunk], axis=0)
-            outs = stage0.runtime.infer({stage0.input_name: x})
+            x = np.concatenate([st.feed(r.state) for _, r, st, _ in chunk], axis=0)
+            outs: Optional[Dict[str, np.ndarray]] = stage0.runtime.infer({stage0.input_name: x})
             ms = (time.perf_counter() - t0) * 1000.0
         except Exception:  # noqa: BLE001 - retried image by image below, where the error surfaces
             outs = None
         if outs is not None:
             n = len(chunk)
-            for j, (i, r) in enumerate(chunk):
+            for j, (i, r, st, idx) in enumerate(chunk):
                 mine = {k: (v[j:j + 1] if getattr(v, "ndim", 0) and v.shape[0] == n else v) for k, v in outs.items()}
 
-                def read(r=r, mine=mine) -> None:
+                def read(r: _Run = r, st: NetworkStage = st, idx: int = idx, mine: Dict = mine) -> None:
+                    name = r.steps[idx][0]
                     with r.timer(name):
-                        r.steps[r.network][1].read(r.state, mine)
+                        st.read(r.state, mine)
                     r.timer.ms[name] += ms
                     r.state.info["batch_size"] = n
-                    r.pos = r.network + 1
+                    r.pos = idx + 1
                 attempt(i, read)
             return
-    for i, r in chunk:
-        def single(r=r) -> None:
-            r.advance(r.network + 1)
+    for i, r, _, idx in chunk:
+        def single(r: _Run = r, idx: int = idx) -> None:
+            r.advance(idx + 1)
             r.state.info["batch_size"] = 1
         attempt(i, single)

@@ -224,10 +224,9 @@ async def _params(request: Request, svc: CutoutService) -> Tuple[Dict[str, Any],
     else:
         raise ServiceError(415, "unsupported_media_type", f"the body must be multipart/form-data, "
                            f"application/x-www-form-urlencoded or application/json, not {mt[:60] or 'untyped'}")
-    for name in ("image_file", "bg_image_file"):
+    for name, other in (("image_file", "image_file_b64 (base64) or image_url"), ("bg_image_file", "bg_image_url")):
         if name in fields and fields[name] != "":
-            raise bad(f"{name} must be a file upload (multipart/form-data); use {name}_b64-style base64 in "
-                      "image_file_b64, or a URL", name, f"invalid_{name}")
+            raise bad(f"{name} must be a file upload (multipart/form-data); or send {other}", name, f"invalid_{name}")
         fields.pop(name, None)
     return fields, files
 
@@ -296,7 +295,8 @@ def prepare(rgb: np.ndarray, opts: Options) -> Tuple[np.ndarray, Tuple[int, int,
     if opts.roi is None:
         return rgb, (0, h, 0, w), (h, w)
     x1, y1, x2, y2 = (_px(opts.roi[0], W), _px(opts.roi[1], H), _px(opts.roi[2], W), _px(opts.roi[3], H))
-    box = (max(0, int(round(y1 * f))), min(h, int(round(y2 * f))), max(0, int(round(x1 * f))), min(w, int(round(x2 * f))))
+    box = (max(0, int(round(y1 * f))), min(h, int(round(y2 * f))),
+           max(0, int(round(x1 * f))), min(w, int(round(x2 * f))))
     if box[1] - box[0] < 1 or box[3] - box[2] < 1 or x2 <= x1 or y2 <= y1:
         raise bad(f"roi: the region {x1:g} {y1:g} {x2:g} {y2:g} (px) is empty or outside the {W}x{H} image", "roi",
                   "invalid_roi")
@@ -428,7 +428,7 @@ def _model_for(svc: CutoutService, opts: Options) -> str:
     return svc.default_model
 
 
-_BODY_FIELDS = {
+_BODY_FIELDS: Dict[str, Dict[str, Any]] = {
     "image_file": {"type": "string", "format": "binary"}, "image_file_b64": {"type": "string"},
     "image_url": {"type": "string"}, "size": {"type": "string", "enum": list(SIZES)},
     "type": {"type": "string", "enum": list(TYPES)}, "type_level": {"type": "string", "enum": list(TYPE_LEVELS)},

@@ -128,10 +128,12 @@ def check_url(url: str, policy: UrlPolicy = UrlPolicy(), resolve: Optional[Resol
     try:
         addresses = [str(ipaddress.ip_address(host))]
     except ValueError:
+        addresses = []
+    if not addresses:
         try:
             addresses = (resolve or _system_resolver)(host, port)
-        except (OSError, UnicodeError) as exc:
-            raise UrlFetchError(f"cannot resolve the host {host!r}") from exc
+        except (OSError, UnicodeError):
+            raise UrlFetchError(f"cannot resolve the host {host!r}") from None
         if not addresses:
             raise UrlFetchError(f"cannot resolve the host {host!r}")
     for a in addresses:
@@ -150,12 +152,13 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
     """HTTPS to a checked address, verifying the certificate for the host name (SNI)."""
 
     def __init__(self, address: str, port: int, server_name: str, timeout: float) -> None:
-        super().__init__(address, port, timeout=timeout, context=ssl.create_default_context())
+        self._tls = ssl.create_default_context()
+        super().__init__(address, port, timeout=timeout, context=self._tls)
         self._server_name = server_name
 
     def connect(self) -> None:
         sock = socket.create_connection((self.host, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self._server_name)
+        self.sock = self._tls.wrap_socket(sock, server_hostname=self._server_name)
 
 
 def _host_header(t: _Target) -> str:
