@@ -92,6 +92,7 @@ def rss_mb(pid: int) -> float:
 class Server:
     def __init__(self, kind: str, args, home: Path, env: Dict[str, str]) -> None:
         self.kind = kind
+        self.rss_ready = float("nan")
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         if kind == "alphacut":
@@ -219,6 +220,7 @@ def run(kinds: List[str], args, photos: List[bytes], home: Path, env: Dict[str, 
             with requests.Session() as s:
                 for i in range(3):
                     post(s, srv.url, photos[i % len(photos)])
+            srv.rss_ready = rss_mb(srv.proc.pid)
             print(f"[{srv.kind}] ready", flush=True)
         concurrent = {srv.kind: concurrent_phase(srv, args, photos) for srv in servers}
         seq: Dict[str, List[tuple]] = {srv.kind: [] for srv in servers}
@@ -246,7 +248,8 @@ def run(kinds: List[str], args, photos: List[bytes], home: Path, env: Dict[str, 
                                "rss_first_mb": r[first], "rss_last_mb": r[last], "rss_first_at": first,
                                "rss_last_at": last, "rss_growth_pct": 100.0 * (r[last] - r[first]) / r[first]})
             results.append({"server": srv.kind, "command": " ".join(shlex.quote(c) for c in srv.cmd),
-                            "concurrent": concurrent[srv.kind], "sequential": sequential})
+                            "rss_mb_after_warmup": srv.rss_ready, "concurrent": concurrent[srv.kind],
+                            "sequential": sequential})
         return results
     finally:
         for srv in servers:
@@ -261,14 +264,22 @@ def markdown(report: Dict[str, object]) -> str:
              f"Requests: rembg's `POST /api/remove` (multipart `file`, `model=u2netp`) on {len(PHOTOS)} photos of "
              f"{report['photo_mp']} MP, JPEG. Phase 1: {a['concurrency']} concurrent clients for {a['duration']:g} s. "
              f"Phase 2: {a['sequential']} sequential requests; resident memory (VmRSS) of the server process.", "",
-             "| server | phase 1 req/s | p50 ms | p99 ms | requests | 5xx | batches formed (size: count) "
-             "| phase 2 p50 ms | p99 ms | 5xx | RSS @100 MB | RSS @last MB | growth |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "Phase 1 (concurrent):", "",
+             "| server | req/s | p50 ms | p99 ms | requests | 5xx | batches formed (images: batches) "
+             "| RSS after warm-up MB | RSS after phase 1 MB |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in report["results"]:
-        c, s = r["concurrent"], r["sequential"]
+        c = r["concurrent"]
         batches = ", ".join(f"{k}: {v}" for k, v in c.get("batches_formed", {}).items()) or "n/a (no batching)"
         lines.append(f"| {r['server']} | {c['throughput_rps']:.2f} | {c['p50_ms']:.0f} | {c['p99_ms']:.0f} | "
-                     f"{c['requests']} | {c['errors_5xx']} | {batches} | {s['p50_ms']:.0f} | {s['p99_ms']:.0f} | "
+                     f"{c['requests']} | {c['errors_5xx']} | {batches} | {r['rss_mb_after_warmup']:.1f} | "
+                     f"{c['rss_mb_after']:.1f} |")
+    lines += ["", f"Phase 2 ({a['sequential']} sequential):", "",
+              "| server | req/s | p50 ms | p99 ms | 5xx | RSS @100 MB | RSS @last MB | growth 100 → last |",
+              "|---|---|---|---|---|---|---|---|"]
+    for r in report["results"]:
+        s = r["sequential"]
+        lines.append(f"| {r['server']} | {s['throughput_rps']:.2f} | {s['p50_ms']:.0f} | {s['p99_ms']:.0f} | "
                      f"{s['errors_5xx']} | {s['rss_first_mb']:.1f} | {s['rss_last_mb']:.1f} (@{s['rss_last_at']}) | "
                      f"{s['rss_growth_pct']:+.1f} % |")
     lines += ["", "Server commands:", ""]

@@ -19,7 +19,7 @@ from typing import Dict, Tuple
 __all__ = ["Metrics"]
 
 _LATENCY = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
-_BATCH = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)
+_BATCH = tuple(range(1, 17)) + (24, 32, 48, 64)  # every size up to 16 exactly
 
 
 class Metrics:
