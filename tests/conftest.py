@@ -11,6 +11,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).parent / "pipeline"))  # tiny_models: small ONNX graphs for tests
+sys.path.insert(0, str(Path(__file__).parent / "server"))  # server_harness: the real server in a subprocess
 SHARED_DATA = Path(os.environ.get("ALPHACUT_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 

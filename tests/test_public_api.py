@@ -20,6 +20,7 @@ IMAGE = {
     "DecodedImage", "ImageTooLargeError", "decode_image", "encode", "encode_png", "encode_webp", "encode_jpeg",
     "encode_mask", "flatten", "parse_color", "write_atomic", "FORMATS",
 }
+SERVER = {"ServerConfig", "create_app"}
 
 
 def test_top_level_names():
@@ -62,3 +63,11 @@ def test_io_is_a_deprecated_alias_of_image():
     assert "io" not in alphacut.__all__
     with pytest.raises(AttributeError, match="no attribute 'nonexistent'"):
         _ = alphacut.nonexistent
+
+
+def test_server_names():
+    import alphacut.server
+
+    missing = SERVER - set(alphacut.server.__all__)
+    assert not missing, f"removed from alphacut.server: {sorted(missing)}"
+    assert callable(alphacut.server.create_app) and alphacut.server.ServerConfig().port == 7000

@@ -283,6 +283,53 @@ class Session:
         self.last_result = res
         return res
 
+    def run_batch(self, images, *, rgba: bool = True, refine: Optional[bool] = None,
+                  foreground: Optional[bool] = None, mode=None, return_exceptions: bool = False) -> List[Any]:
+        """:meth:`run` on several images with one network call for all of them where the model's
+        batch dimension is dynamic (one call per image where it is fixed at 1, as for u2netp);
+        every other stage runs per image, exactly as :meth:`run` does.
+
+        Parameters
+        ----------
+        images : sequence of images (arrays, bytes, paths, ...; sizes may differ)
+        rgba, refine, foreground, mode : as for :meth:`run`, for every image
+        return_exceptions : bool, default False
+            True: an image that cannot be decoded or processed gets its exception in its place
+            of the list and the others go on; False: the first error is raised.
+
+        Returns
+        -------
+        list of CutoutResult (``info["batch_size"]``: how many images shared the network call)
+
+        Examples
+        --------
+        >>> results = session.run_batch([rgb_a, rgb_b])       # doctest: +SKIP
+        >>> [r.info["batch_size"] for r in results]            # doctest: +SKIP
+        [2, 2]
+        """
+        from .pipeline.pipeline import BatchItem, run_batch
+
+        pipe = self.pipeline if mode is None else self.pipeline.with_mode(mode)
+        out: List[Any] = [None] * len(images)
+        items, where = [], []
+        for i, src in enumerate(images):
+            try:
+                rgb, t = self._decode(src)
+            except Exception as exc:  # noqa: BLE001 - handed back in the image's place, or raised
+                if not return_exceptions:
+                    raise
+                out[i] = exc
+                continue
+            items.append(BatchItem(pipe, rgb, rgba=rgba, refine=refine, foreground=foreground, timings=t))
+            where.append(i)
+        for i, res in zip(where, run_batch(items, return_exceptions=return_exceptions)):
+            if isinstance(res, CutoutResult):
+                res.info.update(self.info)
+                self.last_timings = res.timings
+                self.last_result = res
+            out[i] = res
+        return out
+
     def predict_alpha(self, image) -> np.ndarray:
         """(H, W) float32 α in [0, 1] at the image's full resolution."""
         return self.run(image, rgba=False, foreground=False).alpha

@@ -203,3 +203,18 @@ def test_pixel_limit_is_configurable(monkeypatch, rng):
         decode_image(np.zeros((40, 50, 3), np.uint8))
     monkeypatch.setenv("ALPHACUT_MAX_PIXELS", "2000")
     assert decode_image(data).rgb.shape == (40, 50, 3)
+
+
+def test_max_pixels_per_call():
+    """A caller's own limit (a server's --max-pixels) replaces ALPHACUT_MAX_PIXELS for that call."""
+    import io as _io
+
+    from PIL import Image
+
+    from alphacut.image import ImageTooLargeError, decode_image
+
+    buf = _io.BytesIO()
+    Image.new("RGB", (100, 50)).save(buf, "PNG")
+    assert decode_image(buf.getvalue(), max_pixels=5000).rgb.shape == (50, 100, 3)
+    with pytest.raises(ImageTooLargeError, match="above the limit of 4,999$"):
+        decode_image(buf.getvalue(), max_pixels=4999)

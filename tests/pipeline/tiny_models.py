@@ -2,7 +2,7 @@
 
 - :func:`segmenter`: (1, 3, S, S) image → (1, 2, S, S) logits whose channel 1 is
   ``gain · (R − B)``: a red subject on a blue backdrop is "foreground". Exercises the sigmoid /
-  softmax / channel handling of the manifest.
+  softmax / channel handling of the manifest; ``batch="N"`` gives it a dynamic batch.
 - :func:`matting_4ch`: (1, 4, h, w) image+trimap → α = w_rgb·mean(RGB) + w_t·trimap, a 1×1 conv.
 - :func:`matting_two_inputs`: image (1, 3, h, w) and trimap (1, 1, h, w) → the same α.
 - :func:`matting_free`: (1, 3, h, w) → α = mean(RGB).
@@ -33,14 +33,14 @@ def _save(graph, path: Path) -> Path:
     return path
 
 
-def _dims(size: Optional[Sequence[int]]):
-    return [1, "C", size[0], size[1]] if size else [1, "C", "H", "W"]
+def _dims(size: Optional[Sequence[int]], batch=1):
+    return [batch, "C", size[0], size[1]] if size else [batch, "C", "H", "W"]
 
 
-def _tensor(name, channels, size):
+def _tensor(name, channels, size, batch=1):
     from onnx import TensorProto, helper
 
-    d = _dims(size)
+    d = _dims(size, batch)
     d[1] = channels
     return helper.make_tensor_value_info(name, TensorProto.FLOAT, d)
 
@@ -54,7 +54,8 @@ def _conv(name_in, name_out, weights, nodes, inits):
     nodes.append(helper.make_node("Conv", [name_in, f"{name_out}_w"], [name_out]))
 
 
-def segmenter(path: Path, size=(64, 64), gain: float = 20.0, nhwc: bool = False) -> Path:
+def segmenter(path: Path, size=(64, 64), gain: float = 20.0, nhwc: bool = False, batch=1) -> Path:
+    """``batch``: the input's batch dimension, 1 or a name (e.g. "N") for a dynamic batch."""
     from onnx import helper
 
     nodes, inits = [], []
@@ -67,7 +68,7 @@ def segmenter(path: Path, size=(64, 64), gain: float = 20.0, nhwc: bool = False)
     from onnx import TensorProto
 
     o = helper.make_tensor_value_info(out, TensorProto.FLOAT, ["N", "A", "B", "C"])
-    g = helper.make_graph(nodes, "tiny_segmenter", [_tensor("input", 3, size)], [o], initializer=inits)
+    g = helper.make_graph(nodes, "tiny_segmenter", [_tensor("input", 3, size, batch)], [o], initializer=inits)
     return _save(g, path)
 
 

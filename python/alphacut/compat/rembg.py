@@ -39,7 +39,7 @@ from ..pipeline.network import network_size
 from ..session import DEFAULT_MODEL, Session, cached_session
 
 if TYPE_CHECKING:
-    from ..pipeline.pipeline import Pipeline, State
+    from ..pipeline.pipeline import BatchItem, Pipeline, State
 
 __all__ = [
     "REMBG_VERSION",
@@ -50,6 +50,9 @@ __all__ = [
     "place",
     "new_session",
     "remove",
+    "RemoveOptions",
+    "remove_item",
+    "remove_finish",
     "rembg_new_session",
     "rembg_remove",
     "BaseSession",
@@ -437,32 +440,63 @@ def remove(data, alpha_matting: bool = False, alpha_matting_foreground_threshold
 # ---------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class RemoveOptions:
+    """The keywords of :func:`remove` that shape its result (rembg's names, shortened); what a
+    server hands from a request to :func:`remove_item` and :func:`remove_finish`."""
+
+    alpha_matting: bool = False
+    foreground_threshold: int = 240
+    background_threshold: int = 10
+    erode_size: int = 10
+    only_mask: bool = False
+    post_process_mask: bool = False
+    decontaminate: bool = False
+    bgcolor: Optional[Tuple[int, ...]] = None
+    putalpha: bool = False
+
+
 def _remove(img, ret: ReturnType, session, alpha_matting, fg_threshold, bg_threshold, erode_size, only_mask,
             post_process_mask, decontaminate, bgcolor, args, kwargs):
+    opts = RemoveOptions(alpha_matting=bool(alpha_matting), foreground_threshold=fg_threshold,
+                         background_threshold=bg_threshold, erode_size=erode_size, only_mask=bool(only_mask),
+                         post_process_mask=bool(post_process_mask), decontaminate=bool(decontaminate),
+                         bgcolor=bgcolor, putalpha=bool(kwargs.pop("putalpha", False)))
+    compress_level = kwargs.pop("compress_level", 1)
+    if opts.alpha_matting and not opts.only_mask:
+        _check_matting_args(fg_threshold, bg_threshold, erode_size)
+    out = _cutouts(img, session.predict(img, *args, **kwargs), session, opts)
+    if ret is ReturnType.PILLOW:
+        return out
+    if ret is ReturnType.NDARRAY:
+        return np.asarray(out)
+    return _png_bytes(out, compress_level)
+
+
+def _cutouts(img, masks, session, opts: RemoveOptions):
+    """rembg's loop over the session's masks: each mask post-processed and cut out as the options
+    say, the cutouts stacked vertically, then the background colour."""
     from PIL import Image
 
-    putalpha = kwargs.pop("putalpha", False)
-    compress_level = kwargs.pop("compress_level", 1)
-    if alpha_matting and not only_mask:
-        _check_matting_args(fg_threshold, bg_threshold, erode_size)
-    masks = session.predict(img, *args, **kwargs)
     straight = isinstance(session, Session) and not session.rembg_compat  # alphacut's own numbers
     cutouts = []
     for mask in masks:
-        if post_process_mask:
+        if opts.post_process_mask:
             mask = Image.fromarray(post_process(np.array(mask)))
-        if only_mask:
+        if opts.only_mask:
             cutout = mask
-        elif alpha_matting:
+        elif opts.alpha_matting:
             try:
-                cutout = alpha_matting_cutout(img, mask, fg_threshold, bg_threshold, erode_size, session=session)
+                cutout = alpha_matting_cutout(img, mask, opts.foreground_threshold, opts.background_threshold,
+                                              opts.erode_size, session=session)
             except TrimapIncomplete:
                 # rembg falls back to the decontaminated cutout when its trimap has no sure
                 # foreground or background: the same here.
-                cutout = putalpha_cutout(img, mask) if putalpha else decontaminate_cutout(img, mask, session=session)
-        elif putalpha:
+                cutout = (putalpha_cutout(img, mask) if opts.putalpha
+                          else decontaminate_cutout(img, mask, session=session))
+        elif opts.putalpha:
             cutout = putalpha_cutout(img, mask)
-        elif decontaminate:
+        elif opts.decontaminate:
             cutout = decontaminate_cutout(img, mask, session=session)
         elif straight:
             rgb = np.asarray(img.convert("RGB"))
@@ -471,13 +505,31 @@ def _remove(img, ret: ReturnType, session, alpha_matting, fg_threshold, bg_thres
             cutout = naive_cutout(img, mask)
         cutouts.append(cutout)
     out = get_concat_v_multi(cutouts) if cutouts else img
-    if bgcolor is not None and not only_mask:
-        out = apply_background_color(out, bgcolor)
-    if ret is ReturnType.PILLOW:
-        return out
-    if ret is ReturnType.NDARRAY:
-        return np.asarray(out)
-    return _png_bytes(out, compress_level)
+    if opts.bgcolor is not None and not opts.only_mask:
+        out = apply_background_color(out, opts.bgcolor)
+    return out
+
+
+def remove_item(session: Session, rgb: np.ndarray, opts: RemoveOptions) -> "BatchItem":
+    """The pipeline run :func:`remove` makes for an (H, W, 3) uint8 image with an alphacut
+    :class:`~alphacut.Session` (its plain mask, what ``session.predict`` gives), as an item of
+    :func:`alphacut.pipeline.pipeline.run_batch`, alone or batched with others; hand its result
+    to :func:`remove_finish`. Bad matting thresholds are refused here, before any work."""
+    from ..pipeline.pipeline import BatchItem
+
+    if opts.alpha_matting and not opts.only_mask:
+        _check_matting_args(opts.foreground_threshold, opts.background_threshold, opts.erode_size)
+    return BatchItem(session.pipeline, rgb, rgba=False, refine=False, foreground=False)
+
+
+def remove_finish(session, rgb: np.ndarray, result, opts: RemoveOptions):
+    """:func:`remove`'s output image (PIL "RGBA", or "L" with ``only_mask``) from the run of
+    :func:`remove_item` (a :class:`~alphacut.pipeline.CutoutResult`) or an (H, W) uint8 mask:
+    the mask post-processing, the cutout (alpha matting included) and the background colour."""
+    from PIL import Image
+
+    mask = stages.alpha_to_u8(result.alpha) if isinstance(result, CutoutResult) else np.asarray(result, np.uint8)
+    return _cutouts(Image.fromarray(rgb, "RGB"), [Image.fromarray(mask, "L")], session, opts)
 
 
 def _png_bytes(im, compress_level) -> bytes:
@@ -1205,13 +1257,14 @@ def raw_output(outputs: Dict[str, np.ndarray], spec: OutputSpec, output_names=No
 def plan(pipe: "Pipeline", want_rgba: bool) -> List[Tuple[str, Any]]:
     """The stages of :class:`~alphacut.pipeline.Pipeline` with ``rembg_compat``: rembg's
     preprocessing, the network, its mask at full size, its naive cutout (host arrays only)."""
+    from ..pipeline.pipeline import NetworkStage
+
     spec, runtime = pipe.manifest.input, pipe.runtime
 
     def preprocess(s: "State") -> None:
         s.x = rembg_preprocess(s.rgb, spec)
 
-    def segment(s: "State") -> None:
-        outs = runtime.infer({spec.name or runtime.input_names[0]: s.x})
+    def read(s: "State", outs) -> None:
         s.prob = raw_output(outs, pipe.manifest.output, runtime.output_names)
         s.info["rembg_compat"] = True
 
@@ -1222,7 +1275,8 @@ def plan(pipe: "Pipeline", want_rgba: bool) -> List[Tuple[str, Any]]:
     def pack_naive(s: "State") -> None:
         s.rgba = naive_cutout(s.rgb, s.mask)
 
-    steps = [("preprocess", preprocess), ("segment", segment), ("resize", resize)]
+    steps = [("preprocess", preprocess), ("segment", NetworkStage(runtime, spec.name, lambda s: s.x, read)),
+             ("resize", resize)]
     if want_rgba:
         steps.append(("pack", pack_naive))
     return steps

@@ -53,17 +53,16 @@ class DecodedImage:
 _ImageSource = Union[str, os.PathLike, bytes, bytearray, memoryview, Any]
 
 
-def check_pixels(h: int, w: int, what: str = "image") -> None:
-    """Refuse an image of ``h`` × ``w`` pixels above :func:`alphacut.config.max_pixels`
-    (:class:`ImageTooLargeError`) or without pixels (:class:`DecodeError`)."""
-    limit = config.max_pixels()
+def check_pixels(h: int, w: int, what: str = "image", max_pixels: Optional[int] = None) -> None:
+    """Refuse an image of ``h`` × ``w`` pixels above ``max_pixels`` (default
+    :func:`alphacut.config.max_pixels`) (:class:`ImageTooLargeError`) or without pixels
+    (:class:`DecodeError`)."""
+    limit = config.max_pixels() if max_pixels is None else int(max_pixels)
     if h <= 0 or w <= 0:
         raise DecodeError(f"{what}: image has no pixels (size {w}x{h})")
     if h * w > limit:
-        raise ImageTooLargeError(
-            f"{what}: image is {w}x{h} = {h * w:,} pixels, above the limit of {limit:,} "
-            "(raise ALPHACUT_MAX_PIXELS to accept it)"
-        )
+        hint = " (raise ALPHACUT_MAX_PIXELS to accept it)" if max_pixels is None else ""
+        raise ImageTooLargeError(f"{what}: image is {w}x{h} = {h * w:,} pixels, above the limit of {limit:,}{hint}")
 
 
 def _describe(src) -> str:
@@ -74,7 +73,7 @@ def _describe(src) -> str:
     return f"<{type(src).__name__}>"
 
 
-def decode_image(src: _ImageSource) -> DecodedImage:
+def decode_image(src: _ImageSource, *, max_pixels: Optional[int] = None) -> DecodedImage:
     """Decode an image to (H, W, 3) uint8 RGB.
 
     Parameters
@@ -82,6 +81,9 @@ def decode_image(src: _ImageSource) -> DecodedImage:
     src : path, bytes, binary file-like object, ``PIL.Image.Image`` or ``numpy.ndarray``
         Arrays: (H, W), (H, W, 1), (H, W, 3) or (H, W, 4); uint8, uint16 (scaled by 255/65535),
         bool, or float in [0, 1].
+    max_pixels : int, optional
+        The largest image accepted (default :func:`alphacut.config.max_pixels`); a server passes
+        its own limit here.
 
     Returns
     -------
@@ -93,7 +95,7 @@ def decode_image(src: _ImageSource) -> DecodedImage:
     DecodeError
         Empty, corrupt or truncated data, or not an image at all.
     ImageTooLargeError
-        More than ``config.max_pixels()`` pixels; checked from the header before decoding.
+        More than ``max_pixels`` pixels; checked from the header before decoding.
     InputError
         Arrays of an unsupported shape or dtype, or with NaN.
     """
@@ -102,7 +104,7 @@ def decode_image(src: _ImageSource) -> DecodedImage:
     if isinstance(src, np.ndarray):
         return _from_array(src)
     if isinstance(src, Image.Image):
-        check_pixels(src.height, src.width, "image")
+        check_pixels(src.height, src.width, "image", max_pixels)
         return _from_pil(src, "PIL", "image")
     what = _describe(src)
     if isinstance(src, (str, os.PathLike)):
@@ -112,24 +114,24 @@ def decode_image(src: _ImageSource) -> DecodedImage:
         if p.stat().st_size == 0:
             raise DecodeError(f"{what}: the file is empty")
         with open(p, "rb") as fh:
-            return _from_stream(fh, what)
+            return _from_stream(fh, what, max_pixels)
     if isinstance(src, (bytes, bytearray, memoryview)):
         if len(src) == 0:
             raise DecodeError("the image data is empty (0 bytes)")
-        return _from_stream(_io.BytesIO(bytes(src)), what)
+        return _from_stream(_io.BytesIO(bytes(src)), what, max_pixels)
     if hasattr(src, "read"):
-        return _from_stream(src, what)
+        return _from_stream(src, what, max_pixels)
     raise InputError(
         f"cannot read an image from {type(src).__name__}: pass a path, bytes, a file object, "
         "a PIL image or a NumPy array"
     )
 
 
-def _open_lazy(fh, what: str):
+def _open_lazy(fh, what: str, max_pixels: Optional[int] = None):
     """``Image.open`` reads only the header: the size is known before any pixel is decoded."""
     from PIL import Image, UnidentifiedImageError
 
-    limit = config.max_pixels()
+    limit = config.max_pixels() if max_pixels is None else int(max_pixels)
     if Image.MAX_IMAGE_PIXELS is not None and limit > Image.MAX_IMAGE_PIXELS:
         # Pillow's own bomb check would refuse what the user allowed; alphacut checks instead.
         Image.MAX_IMAGE_PIXELS = limit
@@ -148,10 +150,10 @@ def _open_lazy(fh, what: str):
     return im
 
 
-def _from_stream(fh, what: str) -> DecodedImage:
-    im = _open_lazy(fh, what)
+def _from_stream(fh, what: str, max_pixels: Optional[int] = None) -> DecodedImage:
+    im = _open_lazy(fh, what, max_pixels)
     try:
-        check_pixels(im.height, im.width, what)
+        check_pixels(im.height, im.width, what, max_pixels)
         return _from_pil(im, im.format or "unknown", what)
     finally:
         im.close()

@@ -12,6 +12,11 @@ arrays live after the network is the pipeline's ``backend``:
 
 The device plan differs from the host plan by its ``upload`` and ``download`` stages only;
 ``alphacut._core.transfer_stats_<backend>()`` counts the copies (tests/pipeline checks them).
+
+:func:`run_batch` runs several images through the same loop: each image's stages up to the
+network, then one network call for all of them (a :class:`NetworkStage` stacks their inputs
+where the runtime's batch dimension is dynamic; a model with a fixed batch of 1 gets one call per
+image), then each image's remaining stages. ``Pipeline.run`` is ``run_batch`` of one image.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import copy
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -35,7 +40,11 @@ from .modes import ModeSettings, get_mode
 from .network import preprocess, read_probability
 from .route import decide
 
-__all__ = ["BACKENDS", "CutoutResult", "Pipeline", "resolve_backend"]
+__all__ = ["BACKENDS", "BatchItem", "CutoutResult", "NetworkStage", "Pipeline", "batch_limit", "resolve_backend",
+           "run_batch"]
+
+#: The most images stacked into one network call when a model's batch dimension is dynamic.
+MAX_NETWORK_BATCH = 64
 
 #: Where the post-processing can run; "auto" is cuda when a device can be used, else cpu.
 BACKENDS = ("cpu", "cuda", "emu", "auto")
@@ -112,6 +121,41 @@ class State:
 
 
 Stage = Callable[[State], None]
+
+
+class NetworkStage:
+    """The stage that runs a network once: ``feed(state)`` gives its (1, ...) input, ``read(state,
+    outputs)`` stores what it needs from the outputs (each output's batch axis of length 1).
+
+    Called alone it is one network call for one image; :func:`run_batch` stacks the inputs of
+    several images into one call where the runtime allows a batch (:func:`batch_limit`) and hands
+    each image its slice of the outputs."""
+
+    def __init__(self, runtime, input_name: Optional[str], feed: Callable[[State], np.ndarray],
+                 read: Callable[[State, Dict[str, np.ndarray]], None]) -> None:
+        self.runtime = runtime
+        self._input_name = input_name
+        self.feed = feed
+        self.read = read
+
+    @property
+    def input_name(self) -> str:
+        return self._input_name or self.runtime.input_names[0]
+
+    def __call__(self, s: State) -> None:
+        self.read(s, self.runtime.infer({self.input_name: self.feed(s)}))
+
+
+def batch_limit(runtime, input_name: str) -> int:
+    """How many images one call of ``runtime`` takes: its ``max_batch_size`` when it states one,
+    else :data:`MAX_NETWORK_BATCH` when the input's batch dimension is dynamic, else 1."""
+    stated = getattr(runtime, "max_batch_size", None)
+    if stated:
+        return max(1, int(stated))
+    for name, shape, _ in runtime.input_metadata():
+        if name == input_name:
+            return MAX_NETWORK_BATCH if shape and shape[0] is None else 1
+    return 1
 
 
 class _Timer:
@@ -223,7 +267,7 @@ class Pipeline:
         else:
             if solve:
                 steps.append(("resize", self._working_image))
-            steps += [("preprocess", self._preprocess), ("segment", self._segment)]
+            steps += [("preprocess", self._preprocess), ("segment", self._network())]
             if self.mode.route and self.person_runtime is not None:
                 steps += [("segment_person", self._segment_person), ("route", self._route)]
             if on_device:
@@ -248,22 +292,29 @@ class Pipeline:
             foreground: Optional[bool] = None, timings: Optional[Dict[str, float]] = None) -> CutoutResult:
         """Cut out one (H, W, 3) uint8 RGB image. ``refine``/``foreground`` override the
         pipeline's settings for this call; ``timings`` (e.g. a decode time) are put first."""
-        rgb = check_rgb(rgb)
-        refine = self.refine if refine is None else bool(refine)
-        want_fg = self.foreground if foreground is None else bool(foreground)
-        backend, steps = self.plan(refine=refine, want_fg=want_fg, want_rgba=rgba)
+        return run_batch([BatchItem(self, rgb, rgba=rgba, refine=refine, foreground=foreground, timings=timings)])[0]
+
+    def run_batch(self, images: Sequence[np.ndarray], *, rgba: bool = True, refine: Optional[bool] = None,
+                  foreground: Optional[bool] = None, return_exceptions: bool = False) -> List[Any]:
+        """:meth:`run` on each (H, W, 3) uint8 image, with one network call for all of them where
+        the model's batch dimension is dynamic (see :func:`run_batch`)."""
+        return run_batch([BatchItem(self, rgb, rgba=rgba, refine=refine, foreground=foreground) for rgb in images],
+                         return_exceptions=return_exceptions)
+
+    def _start(self, item: BatchItem) -> _Run:
+        """One image's state and plan (no stage run yet)."""
+        rgb = check_rgb(item.rgb)
+        refine = self.refine if item.refine is None else bool(item.refine)
+        want_fg = self.foreground if item.foreground is None else bool(item.foreground)
+        backend, steps = self.plan(refine=refine, want_fg=want_fg, want_rgba=item.rgba)
         H, W = rgb.shape[:2]
         info: Dict[str, object] = {"size": (H, W), "mode": self.mode.name, "model": self.manifest.name,
                                    "backend": backend}
-        s = State(rgb=rgb, backend=backend, want_fg=want_fg, want_rgba=rgba, info=info, img=rgb)
-        T = _Timer(timings)
-        for name, stage in steps:
-            with T(name):
-                stage(s)
-        on_host = backend == "cpu"  # else the download stage put the host results in s
-        return CutoutResult(alpha=np.asarray(s.alpha, np.float32), rgba=s.rgba,
-                            foreground=s.pieces if on_host and s.want_fg else None,
-                            probability=s.prob, trimap=s.tri if on_host else None, timings=T.ms, info=info)
+        s = State(rgb=rgb, backend=backend, want_fg=want_fg, want_rgba=item.rgba, info=info, img=rgb)
+        return _Run(s, steps, _Timer(item.timings))
+
+    def _network(self) -> NetworkStage:
+        return NetworkStage(self.runtime, self.manifest.input.name, lambda s: s.x, self._read_probability)
 
     # -- the stages ------------------------------------------------------------------------------
     def _working_image(self, s: State) -> None:
@@ -276,9 +327,8 @@ class Pipeline:
     def _preprocess(self, s: State) -> None:
         s.x = preprocess(s.rgb_w if s.rgb_w is not None else s.rgb, self.manifest.input)
 
-    def _segment(self, s: State) -> None:
+    def _read_probability(self, s: State, outs: Dict[str, np.ndarray]) -> None:
         spec = self.manifest.input
-        outs = self.runtime.infer({spec.name or self.runtime.input_names[0]: s.x})
         s.prob = read_probability(outs, self.manifest.output, spec.layout, self.runtime.output_names)
         s.prob_d = s.prob
         s.img_w = s.rgb_w
@@ -353,3 +403,152 @@ class Pipeline:
         else:
             s.alpha = s.alpha.get()
             np.clip(s.alpha, 0.0, 1.0, out=s.alpha)
+
+
+# ---------------------------------------------------------------------------------------------
+# Several images, one network call
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class BatchItem:
+    """One image of :func:`run_batch`: the pipeline to run it with (its model, mode and options;
+    images of one batch may use different modes of one model) and the call's options, as
+    :meth:`Pipeline.run` takes them."""
+
+    pipeline: Pipeline
+    rgb: np.ndarray
+    rgba: bool = True
+    refine: Optional[bool] = None
+    foreground: Optional[bool] = None
+    timings: Optional[Dict[str, float]] = None
+
+
+class _Run:
+    """One image going through its plan; ``pos`` is the next stage to run, ``network`` the index
+    of its network stage (None: it has none that can be batched)."""
+
+    def __init__(self, state: State, steps: List[Tuple[str, Stage]], timer: _Timer) -> None:
+        self.state = state
+        self.steps = steps
+        self.timer = timer
+        self.pos = 0
+        self.network: Optional[int] = None
+        self.stage: Optional[NetworkStage] = None
+        for i, (_, st) in enumerate(steps):
+            if isinstance(st, NetworkStage):
+                self.network, self.stage = i, st
+                break
+
+    def advance(self, stop: Optional[int] = None) -> None:
+        """Run the stages from ``pos`` up to ``stop`` (exclusive; default: the end)."""
+        stop = len(self.steps) if stop is None else stop
+        while self.pos < stop:
+            name, stage = self.steps[self.pos]
+            with self.timer(name):
+                stage(self.state)
+            self.pos += 1
+
+    def result(self) -> CutoutResult:
+        s = self.state
+        on_host = s.backend == "cpu"  # else the download stage put the host results in s
+        return CutoutResult(alpha=np.asarray(s.alpha, np.float32), rgba=s.rgba,
+                            foreground=s.pieces if on_host and s.want_fg else None,
+                            probability=s.prob, trimap=s.tri if on_host else None, timings=self.timer.ms, info=s.info)
+
+
+# (item index, its run, its network stage, the stage's index in the plan)
+_Member = Tuple[int, _Run, NetworkStage, int]
+
+
+def run_batch(items: Sequence[BatchItem], *, return_exceptions: bool = False) -> List[Any]:
+    """Run several images, each with its own :class:`BatchItem` options, calling the network once
+    for as many of them as its batch dimension allows.
+
+    Each image runs its own plan (:meth:`Pipeline.plan`) up to its network stage; the images whose
+    network stages share a runtime and an input shape are stacked into one call (in chunks of
+    :func:`batch_limit`: one image per call for a model with a fixed batch of 1); then each image
+    runs the rest of its plan. The results are those of :meth:`Pipeline.run` on each image; the
+    network stage's time is the whole call's and ``info["batch_size"]`` says how many images it
+    held.
+
+    Parameters
+    ----------
+    items : sequence of BatchItem
+    return_exceptions : bool, default False
+        False: the first error is raised. True: an image that fails gets its exception in its
+        place of the list and the others go on (as :func:`asyncio.gather` does).
+
+    Returns
+    -------
+    list of CutoutResult (or exceptions, with ``return_exceptions``), in the order of ``items``.
+    """
+    out: List[Any] = [None] * len(items)
+    runs: Dict[int, _Run] = {}
+
+    def attempt(i: int, fn: Callable[[], None]) -> None:
+        if not return_exceptions:
+            fn()
+            return
+        try:
+            fn()
+        except Exception as exc:  # noqa: BLE001 - handed back in the image's place, never dropped
+            out[i] = exc
+            runs.pop(i, None)
+
+    for i, item in enumerate(items):
+        def start(i: int = i, item: BatchItem = item) -> None:
+            runs[i] = item.pipeline._start(item)
+        attempt(i, start)
+    for i in list(runs):
+        r = runs[i]
+        attempt(i, lambda r=r: r.advance(r.network))  # type: ignore[misc]
+    groups: Dict[Tuple, List[_Member]] = {}
+    for i, r in list(runs.items()):
+        if r.stage is not None and r.network is not None:
+            x = r.stage.feed(r.state)
+            key = (id(r.stage.runtime), r.stage.input_name, tuple(x.shape[1:]), str(x.dtype))
+            groups.setdefault(key, []).append((i, r, r.stage, r.network))
+    for members in groups.values():
+        limit = batch_limit(members[0][2].runtime, members[0][2].input_name)
+        for k in range(0, len(members), limit):
+            _network_call(members[k:k + limit], attempt)
+    for i in list(runs):
+        r = runs[i]
+        attempt(i, lambda r=r: r.advance())  # type: ignore[misc]
+        if i in runs:
+            out[i] = r.result()
+    return out
+
+
+def _network_call(chunk: List[_Member], attempt: Callable[[int, Callable[[], None]], None]) -> None:
+    """One network call for the images of ``chunk`` (their network stage is next); when a stacked
+    call fails, each image gets its own call, so one bad input cannot fail the others."""
+    if len(chunk) > 1:
+        stage0 = chunk[0][2]
+        try:
+            t0 = time.perf_counter()
+            x = np.concatenate([st.feed(r.state) for _, r, st, _ in chunk], axis=0)
+            outs: Optional[Dict[str, np.ndarray]] = stage0.runtime.infer({stage0.input_name: x})
+            ms = (time.perf_counter() - t0) * 1000.0
+        except Exception:  # noqa: BLE001 - retried image by image below, where the error surfaces
+            outs = None
+        if outs is not None:
+            n = len(chunk)
+            for j, (i, r, st, idx) in enumerate(chunk):
+                mine = {k: (v[j:j + 1] if getattr(v, "ndim", 0) and v.shape[0] == n else v) for k, v in outs.items()}
+
+                def read(r: _Run = r, st: NetworkStage = st, idx: int = idx, mine: Dict = mine) -> None:
+                    name = r.steps[idx][0]
+                    with r.timer(name):
+                        st.read(r.state, mine)
+                    r.timer.ms[name] += ms
+                    r.state.info["batch_size"] = n
+                    r.pos = idx + 1
+                attempt(i, read)
+            return
+    for i, r, _, idx in chunk:
+        def single(r: _Run = r, idx: int = idx) -> None:
+            r.advance(idx + 1)
+            r.state.info["batch_size"] = 1
+        attempt(i, single)
