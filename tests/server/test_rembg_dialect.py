@@ -90,7 +90,6 @@ BAD = [
     ({"a": "maybe"}, {}, "a must be true or false"),
     ({"om": "2"}, {}, "om must be true or false"),
     ({"vm": "true"}, {}, "not supported"),
-    ({"a": "true", "af": "10", "ab": "200"}, {}, "below the foreground threshold"),
     ({}, {"bgc": "1,2"}, "bgc must be"),
     ({}, {"bgc": "red"}, "bgc must be"),
     ({}, {"bgc": "0,0,0,256"}, "bgc must be"),
