@@ -82,6 +82,7 @@ def md5_of(path: Path) -> str:
 
 # -- rembg, pinned to the shared model file --------------------------------------------------------
 
+
 def rembg_home_with(model: Path, home: Path) -> Path:
     """Lay out ``home`` the way rembg 2.0.86 looks for u2netp, pointing at ``model``, and set
     ``U2NET_HOME``/``REMBG_HOME`` to it (``U2NET_HOME`` wins in rembg when set). Returns the path
@@ -126,6 +127,7 @@ def rembg_remover(session, **keywords):
 
 # -- data --------------------------------------------------------------------------------------------
 
+
 def gt_images(root: Path, sets: List[str]) -> List[Tuple[str, Path, Path]]:
     """(name, input path, GT alpha path) for the exact-GT sets."""
     out = []
@@ -168,6 +170,7 @@ def load_gray(p: Path) -> np.ndarray:
 
 
 # -- measuring ---------------------------------------------------------------------------------------
+
 
 def interleaved(methods: Dict[str, Callable], data: bytes, repeat: int, warmup: int):
     """Time every method on ``data``: warm-up, then ``repeat`` rounds of all methods in turn.
@@ -219,8 +222,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--repeat", type=int, default=3, help="timed runs per image and method (default 3)")
     ap.add_argument("--warmup", type=int, default=1, help="untimed runs per image and method first (default 1)")
     ap.add_argument("--latency-sizes", default="1mp,12mp", help="extra latency-only sizes ('' for none)")
-    ap.add_argument("--slow-max-mp", type=float, default=2.0,
-                    help=f"skip {', '.join(SLOW_ROWS)} at sizes above this many megapixels (default 2)")
+    ap.add_argument(
+        "--slow-max-mp",
+        type=float,
+        default=2.0,
+        help=f"skip {', '.join(SLOW_ROWS)} at sizes above this many megapixels (default 2)",
+    )
     ap.add_argument("--out", default=None, help="markdown results file (e.g. bench/results/compare_rembg.md)")
     ap.add_argument("--json", dest="json_out", default=None, help="raw figures as JSON")
     ap.add_argument("--rembg-only", action="store_true", help="measure rembg alone (alphacut's pipeline absent)")
@@ -255,8 +262,9 @@ def _run(args, argv) -> int:
         images = images[: args.limit]
     if not images:
         raise InputError(f"no exact-GT images under {root}/images: set ALPHACUT_SHARED_DATA")
-    command = "python bench/compare_rembg.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None
-                                                                                   else sys.argv[1:]))
+    command = "python bench/compare_rembg.py " + " ".join(
+        shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])
+    )
     machine = machine_info()
     say = lambda s: print(f"  {s}", file=sys.stderr, flush=True)  # noqa: E731
 
@@ -294,18 +302,32 @@ def _run(args, argv) -> int:
         photo = find_photo(None)
         for im in make_images(sizes, photo=photo):
             data = im.jpeg()
-            chosen = {m: f for m, f in methods.items()
-                      if not (im.megapixels > args.slow_max_mp and m.split(" ", 1)[1] in SLOW_ROWS)}
+            chosen = {
+                m: f
+                for m, f in methods.items()
+                if not (im.megapixels > args.slow_max_mp and m.split(" ", 1)[1] in SLOW_ROWS)
+            }
             say(f"{im.name}: {len(chosen)} methods x {args.repeat}")
             times, _ = interleaved(chosen, data, args.repeat, args.warmup)
             lat_sizes[im.name] = {m: (summarize(times[m]) if m in times else None) for m in methods}
             lat_sizes[im.name]["_input"] = im.source  # type: ignore[assignment]
 
-    res = {"command": command, "machine": machine, "model": str(model), "model_md5": U2NETP_MD5,
-           "rows": rows, "methods": list(methods), "missing": missing, "repeat": args.repeat,
-           "warmup": args.warmup, "images": [n for n, _, _ in images], "per_image": per_image,
-           "latency_gt_ms": {m: summarize(v) for m, v in lat_gt.items()}, "latency_sizes": lat_sizes,
-           "slow_max_mp": args.slow_max_mp}
+    res = {
+        "command": command,
+        "machine": machine,
+        "model": str(model),
+        "model_md5": U2NETP_MD5,
+        "rows": rows,
+        "methods": list(methods),
+        "missing": missing,
+        "repeat": args.repeat,
+        "warmup": args.warmup,
+        "images": [n for n, _, _ in images],
+        "per_image": per_image,
+        "latency_gt_ms": {m: summarize(v) for m, v in lat_gt.items()},
+        "latency_sizes": lat_sizes,
+        "slow_max_mp": args.slow_max_mp,
+    }
     md = render(res, ratio)
     print(md)
     if args.out:
@@ -329,12 +351,26 @@ def render(res, ratio) -> str:
     from alphacut.bench.machine import describe
 
     methods, rows = res["methods"], res["rows"]
-    out = ["# alphacut vs rembg 2.0.86 (u2netp)", "", "Produced by:", "", "```bash", res["command"], "```", "",
-           "Machine:", ""] + [f"- {ln}" for ln in describe(res["machine"])]
-    out += ["", f"Model: `{res['model']}` (md5 {res['model_md5']}, the file rembg pins), the same file for both "
-            "tools, loaded once per tool. End to end = encoded image bytes in, PNG bytes out, through each "
-            f"library's `remove()`. {res['repeat']} timed runs after {res['warmup']} warm-up per image and "
-            "method, interleaved. Ratios are rembg ÷ alphacut from this one run (> 1: alphacut is faster).", ""]
+    out = [
+        "# alphacut vs rembg 2.0.86 (u2netp)",
+        "",
+        "Produced by:",
+        "",
+        "```bash",
+        res["command"],
+        "```",
+        "",
+        "Machine:",
+        "",
+    ] + [f"- {ln}" for ln in describe(res["machine"])]
+    out += [
+        "",
+        f"Model: `{res['model']}` (md5 {res['model_md5']}, the file rembg pins), the same file for both "
+        "tools, loaded once per tool. End to end = encoded image bytes in, PNG bytes out, through each "
+        f"library's `remove()`. {res['repeat']} timed runs after {res['warmup']} warm-up per image and "
+        "method, interleaved. Ratios are rembg ÷ alphacut from this one run (> 1: alphacut is faster).",
+        "",
+    ]
     if res["missing"]:
         out += [f"- n/a: {m}: {why}" for m, why in res["missing"].items()] + [""]
 
@@ -351,8 +387,10 @@ def render(res, ratio) -> str:
 
     n = len(res["images"])
     lat = res["latency_gt_ms"]
-    out += pair_table(lambda m: lat[m]["median"] if m in lat else None,
-                      f"## Latency on the {n} exact-GT images (≤ 960 px; median over images of each image's median)")
+    out += pair_table(
+        lambda m: lat[m]["median"] if m in lat else None,
+        f"## Latency on the {n} exact-GT images (≤ 960 px; median over images of each image's median)",
+    )
     for size, d in res["latency_sizes"].items():
         out += pair_table(lambda m, d=d: (d.get(m) or {}).get("median"), f"## Latency at {size} (median of runs)")
         out += [f"Input: {d['_input']}."]
@@ -361,16 +399,22 @@ def render(res, ratio) -> str:
             out += [f"Skipped at this size (above --slow-max-mp {res['slow_max_mp']}): {', '.join(skipped)}."]
         out += [""]
 
-    out += [f"## Quality on the {n} exact-GT images (mean over images; lower is better)", "",
-            "SAD and gradient error ÷ 1000, MSE × 1000 (alphacut.metrics.matte_errors; band = unknown band "
-            "of the GT, disk radius 15). `decontaminate` changes colours only, so its alpha figures equal "
-            "`plain` by construction.", "",
-            "| method | " + " | ".join(QUALITY_KEYS) + " | median SAD |", "|---|" + "---|" * (len(QUALITY_KEYS) + 1)]
+    out += [
+        f"## Quality on the {n} exact-GT images (mean over images; lower is better)",
+        "",
+        "SAD and gradient error ÷ 1000, MSE × 1000 (alphacut.metrics.matte_errors; band = unknown band "
+        "of the GT, disk radius 15). `decontaminate` changes colours only, so its alpha figures equal "
+        "`plain` by construction.",
+        "",
+        "| method | " + " | ".join(QUALITY_KEYS) + " | median SAD |",
+        "|---|" + "---|" * (len(QUALITY_KEYS) + 1),
+    ]
     for m in methods:
         vals = [[res["per_image"][i][m][k] for i in res["images"]] for k in QUALITY_KEYS]
         sads = [res["per_image"][i][m]["sad"] for i in res["images"]]
-        out.append(f"| {m} | " + " | ".join(_f(float(np.mean(v)), 2) for v in vals)
-                   + f" | {_f(float(np.median(sads)), 2)} |")
+        out.append(
+            f"| {m} | " + " | ".join(_f(float(np.mean(v)), 2) for v in vals) + f" | {_f(float(np.median(sads)), 2)} |"
+        )
     out += ["", "## SAD per image", "", "| image | " + " | ".join(methods) + " |", "|---|" + "---|" * len(methods)]
     for i in res["images"]:
         out.append(f"| {i} | " + " | ".join(_f(res["per_image"][i][m]["sad"], 2) for m in methods) + " |")

@@ -46,8 +46,7 @@ U2NETP = SHARED_DATA / "models" / "u2netp_320.onnx"
 MODES: Dict[str, Dict[str, float]] = {
     "general": dict(fg=0.6, bg=0.4, radius_frac=0.006, prior_weight=0.1, prior_confidence=4.0, eps=1e-6, levels=1),
     "product": dict(fg=0.6, bg=0.4, radius_frac=0.003, prior_weight=0.3, prior_confidence=4.0, eps=1e-6, levels=1),
-    "portrait": dict(fg=0.6, bg=0.4, radius_frac=0.009, prior_weight=0.03, prior_confidence=4.0, eps=1e-6,
-                     levels=2),
+    "portrait": dict(fg=0.6, bg=0.4, radius_frac=0.009, prior_weight=0.03, prior_confidence=4.0, eps=1e-6, levels=2),
 }
 
 
@@ -100,8 +99,9 @@ def resize_probability(p: np.ndarray, size, resample: str = "bilinear") -> np.nd
     return np.clip(out, 0.0, 1.0).astype(np.float32)
 
 
-def trimap_from_probability(prob: np.ndarray, fg: float = 0.95, bg: float = 0.05, radius_frac: float = 0.012,
-                            radius: Optional[float] = None) -> np.ndarray:
+def trimap_from_probability(
+    prob: np.ndarray, fg: float = 0.95, bg: float = 0.05, radius_frac: float = 0.012, radius: Optional[float] = None
+) -> np.ndarray:
     """uint8 trimap: 255 where ``prob >= fg`` eroded by a disk, 0 where ``prob <= bg`` eroded by a disk,
     128 elsewhere. The disk radius is ``radius`` px, else ``radius_frac`` × the long side (≥ 1 px)."""
     from scipy import ndimage
@@ -142,9 +142,16 @@ def composite_names() -> List[str]:
     return sorted(p.stem for p in (COMPOSITES / "input").glob("*.jpg"))
 
 
-def evaluate(names: Optional[List[str]] = None, *, mode: str = "general", pymatting: bool = True,
-             overrides: Optional[Dict[str, float]] = None, net: Optional[U2Netp] = None,
-             probabilities: Optional[Dict[str, np.ndarray]] = None, verbose: bool = False) -> List[Row]:
+def evaluate(
+    names: Optional[List[str]] = None,
+    *,
+    mode: str = "general",
+    pymatting: bool = True,
+    overrides: Optional[Dict[str, float]] = None,
+    net: Optional[U2Netp] = None,
+    probabilities: Optional[Dict[str, np.ndarray]] = None,
+    verbose: bool = False,
+) -> List[Row]:
     """Run the pipeline-like evaluation; returns one :class:`Row` per image.
 
     ``probabilities`` may carry cached 320² network outputs by name (filled in when given empty)."""
@@ -179,9 +186,16 @@ def evaluate(names: Optional[List[str]] = None, *, mode: str = "general", pymatt
         t0 = time.perf_counter()
         tri = trimap_from_probability(prob, cfg["fg"], cfg["bg"], cfg["radius_frac"])
         t1 = time.perf_counter()
-        alpha, info = solve_alpha(img, tri, prior=prob, prior_weight=cfg["prior_weight"],
-                                  prior_confidence=cfg["prior_confidence"], eps=cfg["eps"],
-                                  levels=int(cfg["levels"]), return_info=True)
+        alpha, info = solve_alpha(
+            img,
+            tri,
+            prior=prob,
+            prior_weight=cfg["prior_weight"],
+            prior_confidence=cfg["prior_confidence"],
+            eps=cfg["eps"],
+            levels=int(cfg["levels"]),
+            return_info=True,
+        )
         t2 = time.perf_counter()
         score("alphacut", alpha, (t2 - t1) * 1000)
         row.ms["trimap"] = (t1 - t0) * 1000
@@ -216,8 +230,12 @@ def markdown(rows: List[Row]) -> str:
     def mean(attr, k):
         return float(np.mean([getattr(r, attr)[k] for r in rows]))
 
-    cells = ["**mean**", "", str(int(np.mean([r.unknown for r in rows]))),
-             str(int(np.mean([r.iterations for r in rows])))]
+    cells = [
+        "**mean**",
+        "",
+        str(int(np.mean([r.unknown for r in rows]))),
+        str(int(np.mean([r.iterations for r in rows]))),
+    ]
     cells += [f"**{mean('sad', k):.1f}** ({mean('sad_band', k):.1f})" for k in keys]
     cells += [f"{mean('ms', k):.0f}" for k in timed]
     lines.append("| " + " | ".join(cells) + " |")

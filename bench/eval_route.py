@@ -55,12 +55,16 @@ def load_gray(path: Path) -> np.ndarray:
 def gt_images() -> List[Tuple[str, np.ndarray, np.ndarray]]:
     """(name, rgb, gt alpha) of every shared image with a true GT: composites, then GT05."""
     comp = SHARED_DATA / "images" / "composites"
-    out = [(p.stem, load_rgb(p), load_gray(comp / "alpha" / f"{p.stem}.png"))
-           for p in sorted((comp / "input").glob("*.jpg"))]
+    out = [
+        (p.stem, load_rgb(p), load_gray(comp / "alpha" / f"{p.stem}.png"))
+        for p in sorted((comp / "input").glob("*.jpg"))
+    ]
     g = SHARED_DATA / "images" / "alphamatting_gt05"
     gt = load_gray(g / "alpha" / "GT05.jpg")
-    out += [("GT05", load_rgb(g / "input" / "GT05.jpg"), gt),
-            ("GT05_on_GT26r", load_rgb(g / "composite" / "GT05_on_GT26r.jpg"), gt)]
+    out += [
+        ("GT05", load_rgb(g / "input" / "GT05.jpg"), gt),
+        ("GT05_on_GT26r", load_rgb(g / "composite" / "GT05_on_GT26r.jpg"), gt),
+    ]
     return out
 
 
@@ -81,8 +85,11 @@ def table() -> str:
 
     alone, routed = sessions(foreground=False)
     rows: Dict[str, Dict[str, float]] = {}
-    lines = ["| image | u2netp SAD (band) | routed SAD (band) | routed ÷ u2netp | model used | iou | general_in_person "
-             "| person_missed | person_unsure | person_coverage |", "|" + "---|" * 10]
+    lines = [
+        "| image | u2netp SAD (band) | routed SAD (band) | routed ÷ u2netp | model used | iou | general_in_person "
+        "| person_missed | person_unsure | person_coverage |",
+        "|" + "---|" * 10,
+    ]
     for name, rgb, gt in gt_images():
         band = unknown_band(gt)
         a = matte_errors(alone.predict_alpha(rgb), gt, band)
@@ -91,13 +98,17 @@ def table() -> str:
         r = res.info["route"]
         s = r["signals"]
         rows[name] = {"u": a["sad"], "ub": a["sad_band"], "r": b["sad"], "rb": b["sad_band"]}
-        lines.append(f"| {name} | {a['sad']:.1f} ({a['sad_band']:.1f}) | {b['sad']:.1f} ({b['sad_band']:.1f}) | "
-                     f"{b['sad'] / max(a['sad'], 1e-9):.2f} | {r['model']} | {s['iou']:.3f} | "
-                     f"{s['general_in_person']:.3f} | {s['person_missed']:.3f} | {s['person_unsure']:.3f} | "
-                     f"{s['person_coverage']:.3f} |")
+        lines.append(
+            f"| {name} | {a['sad']:.1f} ({a['sad_band']:.1f}) | {b['sad']:.1f} ({b['sad_band']:.1f}) | "
+            f"{b['sad'] / max(a['sad'], 1e-9):.2f} | {r['model']} | {s['iou']:.3f} | "
+            f"{s['general_in_person']:.3f} | {s['person_missed']:.3f} | {s['person_unsure']:.3f} | "
+            f"{s['person_coverage']:.3f} |"
+        )
     comp = [n for n in rows if not n.startswith("GT05") or "__" in n]
-    lines.append(f"| **composites mean** | **{_means(rows, comp, 'u'):.1f}** ({_means(rows, comp, 'ub'):.1f}) | "
-                 f"**{_means(rows, comp, 'r'):.1f}** ({_means(rows, comp, 'rb'):.1f}) | | | | | | | |")
+    lines.append(
+        f"| **composites mean** | **{_means(rows, comp, 'u'):.1f}** ({_means(rows, comp, 'ub'):.1f}) | "
+        f"**{_means(rows, comp, 'r'):.1f}** ({_means(rows, comp, 'rb'):.1f}) | | | | | | | |"
+    )
     worst = max(rows[n]["r"] / rows[n]["u"] for n in rows)
     lines.append(f"\nWorst image ratio routed ÷ u2netp: {worst:.3f}.")
     return "\n".join(lines)
@@ -149,13 +160,18 @@ def designs() -> str:
         "confidence-weighted mean": _conf_weighted,
         "union (max)": np.maximum,
         "choice, else mean where they agree": lambda u, m: (
-            m if decide(u, m).choice == "person" else ((u + m) / 2 if decide(u, m).signals["iou"] > 0.85 else u)),
+            m if decide(u, m).choice == "person" else ((u + m) / 2 if decide(u, m).signals["iou"] > 0.85 else u)
+        ),
         "choice, else confidence-weighted where they agree": lambda u, m: (
-            m if decide(u, m).choice == "person" else
-            (_conf_weighted(u, m) if decide(u, m).signals["iou"] > 0.85 else u)),
+            m
+            if decide(u, m).choice == "person"
+            else (_conf_weighted(u, m) if decide(u, m).signals["iou"] > 0.85 else u)
+        ),
         "choice, else u2netp cut > 8 px outside the person": lambda u, m: (
-            m if decide(u, m).choice == "person" else
-            (_cut_far_background(u, m) if decide(u, m).signals["iou"] > 0.85 else u)),
+            m
+            if decide(u, m).choice == "person"
+            else (_cut_far_background(u, m) if decide(u, m).signals["iou"] > 0.85 else u)
+        ),
     }
     images = gt_images()
     probs = []
@@ -178,8 +194,10 @@ def designs() -> str:
         per_image[dn] = sad
         base = per_image["u2netp alone"]
         worst = max(s / max(b0, 1e-9) for s, b0 in zip(sad, base))
-        lines.append(f"| {dn} | {np.mean([sad[i] for i in comp]):.2f} ({np.mean([band[i] for i in comp]):.2f}) | "
-                     f"{sad[-2]:.2f} | {sad[-1]:.2f} | {worst:.2f} |")
+        lines.append(
+            f"| {dn} | {np.mean([sad[i] for i in comp]):.2f} ({np.mean([band[i] for i in comp]):.2f}) | "
+            f"{sad[-2]:.2f} | {sad[-1]:.2f} | {worst:.2f} |"
+        )
         print(dn, " ".join(f"{s:.1f}" for s in sad), file=sys.stderr, flush=True)
     lines.append("\nPer image (SAD), images in order: " + ", ".join(n for n, _, _ in images))
     for dn, sad in per_image.items():
@@ -191,32 +209,46 @@ def robustness() -> str:
     from PIL import Image
 
     _, routed = sessions(foreground=False)
-    lines = ["| image | as is | flipped | 0.5× | 2× | person_missed (as is, flipped, 0.5×, 2×) |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        "| image | as is | flipped | 0.5× | 2× | person_missed (as is, flipped, 0.5×, 2×) |",
+        "|---|---|---|---|---|---|",
+    ]
     changed = 0
     for name, rgb, _ in gt_images():
         h, w = rgb.shape[:2]
-        variants = [rgb, np.ascontiguousarray(rgb[:, ::-1]),
-                    np.asarray(Image.fromarray(rgb).resize((w // 2, h // 2), Image.BILINEAR)),
-                    np.asarray(Image.fromarray(rgb).resize((2 * w, 2 * h), Image.BICUBIC))]
+        variants = [
+            rgb,
+            np.ascontiguousarray(rgb[:, ::-1]),
+            np.asarray(Image.fromarray(rgb).resize((w // 2, h // 2), Image.BILINEAR)),
+            np.asarray(Image.fromarray(rgb).resize((2 * w, 2 * h), Image.BICUBIC)),
+        ]
         out = [routed.run(v, rgba=False, refine=False).info["route"] for v in variants]
         choices = [r["choice"] for r in out]
         changed += len(set(choices)) > 1
-        lines.append(f"| {name} | " + " | ".join(choices) + " | "
-                     + ", ".join(f"{r['signals']['person_missed']:.3f}" for r in out) + " |")
+        lines.append(
+            f"| {name} | "
+            + " | ".join(choices)
+            + " | "
+            + ", ".join(f"{r['signals']['person_missed']:.3f}" for r in out)
+            + " |"
+        )
     lines.append(f"\nImages whose decision changed under a variant: {changed}.")
     return "\n".join(lines)
 
 
 def unseen() -> str:
     _, routed = sessions(foreground=False)
-    lines = ["| photo (no GT) | model used | iou | general_in_person | person_missed | person_unsure |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        "| photo (no GT) | model used | iou | general_in_person | person_missed | person_unsure |",
+        "|---|---|---|---|---|---|",
+    ]
     for p in sorted((SHARED_DATA / "images" / "rembg" / "input").glob("*.jpg")):
         r = routed.run(load_rgb(p), rgba=False, refine=False).info["route"]
         s = r["signals"]
-        lines.append(f"| {p.name} | {r['model']} | {s['iou']:.3f} | {s['general_in_person']:.3f} | "
-                     f"{s['person_missed']:.3f} | {s['person_unsure']:.3f} |")
+        lines.append(
+            f"| {p.name} | {r['model']} | {s['iou']:.3f} | {s['general_in_person']:.3f} | "
+            f"{s['person_missed']:.3f} | {s['person_unsure']:.3f} |"
+        )
     return "\n".join(lines)
 
 
@@ -224,8 +256,11 @@ def latency(n: int) -> str:
     """1 MP: the rembg photo animal-3 (1440×1079) resized to 1155×866, as bench/compare_rembg.py."""
     from PIL import Image
 
-    rgb = np.asarray(Image.fromarray(load_rgb(SHARED_DATA / "images" / "rembg" / "input" / "animal-3.jpg"))
-                     .resize((1155, 866), Image.BILINEAR))
+    rgb = np.asarray(
+        Image.fromarray(load_rgb(SHARED_DATA / "images" / "rembg" / "input" / "animal-3.jpg")).resize(
+            (1155, 866), Image.BILINEAR
+        )
+    )
     alone, routed = sessions()
     for s in (alone, routed):
         s.run(rgb)
@@ -239,18 +274,19 @@ def latency(n: int) -> str:
             for k, v in res.timings.items():
                 stages_ms[key].setdefault(k, []).append(v)
     ma, mr = float(np.median(t["alone"])), float(np.median(t["routed"]))
-    lines = [f"1 MP ({rgb.shape[1]}×{rgb.shape[0]}), Session.run (full cutout), {n} interleaved runs each, "
-             f"os.cpu_count()={os.cpu_count()}, load average {os.getloadavg()[0]:.2f} at the end:",
-             f"- u2netp alone: median {ma:.0f} ms (min {min(t['alone']):.0f})",
-             f"- routed:       median {mr:.0f} ms (min {min(t['routed']):.0f})",
-             f"- difference of medians: {mr - ma:+.0f} ms ({(mr - ma) / ma:+.1%}); of minima: "
-             f"{min(t['routed']) - min(t['alone']):+.0f} ms",
-             "- routed per-stage medians: "
-             + ", ".join(f"{k} {np.median(v):.1f}" for k, v in stages_ms["routed"].items()),
-             f"- routing stages alone (segment_person + route), median of their sums: "
-             f"{np.median(np.add(stages_ms['routed']['segment_person'], stages_ms['routed']['route'])):.1f} ms "
-             f"= {np.median(np.add(stages_ms['routed']['segment_person'], stages_ms['routed']['route'])) / ma:.1%} "
-             "of the median without routing"]
+    lines = [
+        f"1 MP ({rgb.shape[1]}×{rgb.shape[0]}), Session.run (full cutout), {n} interleaved runs each, "
+        f"os.cpu_count()={os.cpu_count()}, load average {os.getloadavg()[0]:.2f} at the end:",
+        f"- u2netp alone: median {ma:.0f} ms (min {min(t['alone']):.0f})",
+        f"- routed:       median {mr:.0f} ms (min {min(t['routed']):.0f})",
+        f"- difference of medians: {mr - ma:+.0f} ms ({(mr - ma) / ma:+.1%}); of minima: "
+        f"{min(t['routed']) - min(t['alone']):+.0f} ms",
+        "- routed per-stage medians: " + ", ".join(f"{k} {np.median(v):.1f}" for k, v in stages_ms["routed"].items()),
+        f"- routing stages alone (segment_person + route), median of their sums: "
+        f"{np.median(np.add(stages_ms['routed']['segment_person'], stages_ms['routed']['route'])):.1f} ms "
+        f"= {np.median(np.add(stages_ms['routed']['segment_person'], stages_ms['routed']['route'])) / ma:.1%} "
+        "of the median without routing",
+    ]
     return "\n".join(lines)
 
 

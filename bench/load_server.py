@@ -56,8 +56,12 @@ from alphacut.bench.machine import describe, machine_info  # noqa: E402
 from alphacut.bench.stats import percentile  # noqa: E402
 
 U2NETP_MD5 = "8e83ca70e441ab06c318d82300c84806"
-PHOTOS = [("images", "rembg", "input", "car-2.jpg"), ("images", "rembg", "input", "animal-1.jpg"),
-          ("images", "rembg", "input", "girl-2.jpg"), ("images", "composites", "input", "lemur__on_leaves.jpg")]
+PHOTOS = [
+    ("images", "rembg", "input", "car-2.jpg"),
+    ("images", "rembg", "input", "animal-1.jpg"),
+    ("images", "rembg", "input", "girl-2.jpg"),
+    ("images", "composites", "input", "lemur__on_leaves.jpg"),
+]
 
 
 def shared_data() -> Path:
@@ -96,8 +100,19 @@ class Server:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         if kind == "alphacut":
-            cmd = [sys.executable, "-m", "alphacut", "serve", "--port", str(self.port), "--models", "u2netp",
-                   "--log-level", "warning", *shlex.split(args.alphacut_args)]
+            cmd = [
+                sys.executable,
+                "-m",
+                "alphacut",
+                "serve",
+                "--port",
+                str(self.port),
+                "--models",
+                "u2netp",
+                "--log-level",
+                "warning",
+                *shlex.split(args.alphacut_args),
+            ]
         else:
             cmd = [args.rembg_cmd, "s", "--host", "127.0.0.1", "--port", str(self.port), "--no-ui", "-l", "warning"]
         self.cmd = cmd
@@ -134,8 +149,12 @@ class Server:
 def post(session, url: str, photo: bytes):
     t0 = time.perf_counter()
     try:
-        r = session.post(url + "/api/remove", files={"file": ("photo.jpg", photo, "image/jpeg")},
-                         data={"model": "u2netp"}, timeout=300)
+        r = session.post(
+            url + "/api/remove",
+            files={"file": ("photo.jpg", photo, "image/jpeg")},
+            data={"model": "u2netp"},
+            timeout=300,
+        )
         ok = r.status_code == 200 and r.content[:8] == b"\x89PNG\r\n\x1a\n"
         return time.perf_counter() - t0, r.status_code, ok
     except Exception:  # noqa: BLE001 - counted as a failed request (status 0)
@@ -146,8 +165,10 @@ def batch_histogram(url: str) -> Dict[str, float]:
     import requests
 
     text = requests.get(url + "/metrics", timeout=10).text
-    return {m.group(1): float(m.group(2))
-            for m in re.finditer(r'alphacut_batch_size_bucket\{le="([^"]+)",model="u2netp"\} ([\d.e+]+)', text)}
+    return {
+        m.group(1): float(m.group(2))
+        for m in re.finditer(r'alphacut_batch_size_bucket\{le="([^"]+)",model="u2netp"\} ([\d.e+]+)', text)
+    }
 
 
 def batches_between(before: Dict[str, float], after: Dict[str, float]) -> Dict[str, int]:
@@ -167,9 +188,16 @@ def summarize(samples: List[tuple], seconds: Optional[float] = None) -> Dict[str
     statuses: Dict[str, int] = {}
     for s in samples:
         statuses[str(s[1])] = statuses.get(str(s[1]), 0) + 1
-    out = {"requests": len(samples), "ok": sum(1 for s in samples if s[2]), "statuses": statuses,
-           "errors_5xx": sum(1 for s in samples if s[1] >= 500), "failed_connections": statuses.get("0", 0),
-           "p50_ms": percentile(lat, 50), "p99_ms": percentile(lat, 99), "mean_ms": sum(lat) / len(lat)}
+    out = {
+        "requests": len(samples),
+        "ok": sum(1 for s in samples if s[2]),
+        "statuses": statuses,
+        "errors_5xx": sum(1 for s in samples if s[1] >= 500),
+        "failed_connections": statuses.get("0", 0),
+        "p50_ms": percentile(lat, 50),
+        "p99_ms": percentile(lat, 99),
+        "mean_ms": sum(lat) / len(lat),
+    }
     if seconds:
         out["seconds"] = seconds
         out["throughput_rps"] = len(samples) / seconds
@@ -244,12 +272,25 @@ def run(kinds: List[str], args, photos: List[bytes], home: Path, env: Dict[str, 
             sequential = summarize(seq[srv.kind], secs[srv.kind])
             r = rss[srv.kind]
             first, last = min(r), max(r)
-            sequential.update({"rss_mb": {str(k): round(v, 1) for k, v in sorted(r.items())},
-                               "rss_first_mb": r[first], "rss_last_mb": r[last], "rss_first_at": first,
-                               "rss_last_at": last, "rss_growth_pct": 100.0 * (r[last] - r[first]) / r[first]})
-            results.append({"server": srv.kind, "command": " ".join(shlex.quote(c) for c in srv.cmd),
-                            "rss_mb_after_warmup": srv.rss_ready, "concurrent": concurrent[srv.kind],
-                            "sequential": sequential})
+            sequential.update(
+                {
+                    "rss_mb": {str(k): round(v, 1) for k, v in sorted(r.items())},
+                    "rss_first_mb": r[first],
+                    "rss_last_mb": r[last],
+                    "rss_first_at": first,
+                    "rss_last_at": last,
+                    "rss_growth_pct": 100.0 * (r[last] - r[first]) / r[first],
+                }
+            )
+            results.append(
+                {
+                    "server": srv.kind,
+                    "command": " ".join(shlex.quote(c) for c in srv.cmd),
+                    "rss_mb_after_warmup": srv.rss_ready,
+                    "concurrent": concurrent[srv.kind],
+                    "sequential": sequential,
+                }
+            )
         return results
     finally:
         for srv in servers:
@@ -258,38 +299,63 @@ def run(kinds: List[str], args, photos: List[bytes], home: Path, env: Dict[str, 
 
 def markdown(report: Dict[str, object]) -> str:
     a = report["args"]
-    lines = [f"# Server load: {' vs '.join(r['server'] for r in report['results'])}", "",
-             "```", report["command"], "```", "", *describe(report["machine"]), "",
-             f"Environment: {report['env']}", "",
-             f"Requests: rembg's `POST /api/remove` (multipart `file`, `model=u2netp`) on {len(PHOTOS)} photos of "
-             f"{report['photo_mp']} MP, JPEG. Phase 1: {a['concurrency']} concurrent clients for {a['duration']:g} s. "
-             f"Phase 2: {a['sequential']} sequential requests; resident memory (VmRSS) of the server process.", "",
-             "Phase 1 (concurrent):", "",
-             "| server | req/s | p50 ms | p99 ms | requests | 5xx | batches formed (images: batches) "
-             "| RSS after warm-up MB | RSS after phase 1 MB |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"# Server load: {' vs '.join(r['server'] for r in report['results'])}",
+        "",
+        "```",
+        report["command"],
+        "```",
+        "",
+        *describe(report["machine"]),
+        "",
+        f"Environment: {report['env']}",
+        "",
+        f"Requests: rembg's `POST /api/remove` (multipart `file`, `model=u2netp`) on {len(PHOTOS)} photos of "
+        f"{report['photo_mp']} MP, JPEG. Phase 1: {a['concurrency']} concurrent clients for {a['duration']:g} s. "
+        f"Phase 2: {a['sequential']} sequential requests; resident memory (VmRSS) of the server process.",
+        "",
+        "Phase 1 (concurrent):",
+        "",
+        "| server | req/s | p50 ms | p99 ms | requests | 5xx | batches formed (images: batches) "
+        "| RSS after warm-up MB | RSS after phase 1 MB |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in report["results"]:
         c = r["concurrent"]
         batches = ", ".join(f"{k}: {v}" for k, v in c.get("batches_formed", {}).items()) or "n/a (no batching)"
-        lines.append(f"| {r['server']} | {c['throughput_rps']:.2f} | {c['p50_ms']:.0f} | {c['p99_ms']:.0f} | "
-                     f"{c['requests']} | {c['errors_5xx']} | {batches} | {r['rss_mb_after_warmup']:.1f} | "
-                     f"{c['rss_mb_after']:.1f} |")
-    lines += ["", f"Phase 2 ({a['sequential']} sequential):", "",
-              "| server | req/s | p50 ms | p99 ms | 5xx | RSS @100 MB | RSS @last MB | growth 100 → last |",
-              "|---|---|---|---|---|---|---|---|"]
+        lines.append(
+            f"| {r['server']} | {c['throughput_rps']:.2f} | {c['p50_ms']:.0f} | {c['p99_ms']:.0f} | "
+            f"{c['requests']} | {c['errors_5xx']} | {batches} | {r['rss_mb_after_warmup']:.1f} | "
+            f"{c['rss_mb_after']:.1f} |"
+        )
+    lines += [
+        "",
+        f"Phase 2 ({a['sequential']} sequential):",
+        "",
+        "| server | req/s | p50 ms | p99 ms | 5xx | RSS @100 MB | RSS @last MB | growth 100 → last |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for r in report["results"]:
         s = r["sequential"]
-        lines.append(f"| {r['server']} | {s['throughput_rps']:.2f} | {s['p50_ms']:.0f} | {s['p99_ms']:.0f} | "
-                     f"{s['errors_5xx']} | {s['rss_first_mb']:.1f} | {s['rss_last_mb']:.1f} (@{s['rss_last_at']}) | "
-                     f"{s['rss_growth_pct']:+.1f} % |")
+        lines.append(
+            f"| {r['server']} | {s['throughput_rps']:.2f} | {s['p50_ms']:.0f} | {s['p99_ms']:.0f} | "
+            f"{s['errors_5xx']} | {s['rss_first_mb']:.1f} | {s['rss_last_mb']:.1f} (@{s['rss_last_at']}) | "
+            f"{s['rss_growth_pct']:+.1f} % |"
+        )
     lines += ["", "Server commands:", ""]
     lines += [f"- {r['server']}: `{r['command']}`" for r in report["results"]]
     lines += ["", "Resident memory every 100 sequential requests (MB):", ""]
     for r in report["results"]:
         lines.append(f"- {r['server']}: " + ", ".join(f"{k}: {v}" for k, v in r["sequential"]["rss_mb"].items()))
-    lines += ["", "Statuses: " + "; ".join(
-        f"{r['server']} phase 1 {r['concurrent']['statuses']}, phase 2 {r['sequential']['statuses']}"
-        for r in report["results"]), ""]
+    lines += [
+        "",
+        "Statuses: "
+        + "; ".join(
+            f"{r['server']} phase 1 {r['concurrent']['statuses']}, phase 2 {r['sequential']['statuses']}"
+            for r in report["results"]
+        ),
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -323,15 +389,26 @@ def main(argv=None) -> int:
         env.setdefault(v, threads)
     with tempfile.TemporaryDirectory(prefix="alphacut-load-") as tmp:
         home = model_home(Path(tmp))
-        env.update({"U2NET_HOME": str(home), "REMBG_HOME": str(home), "ALPHACUT_HOME": str(Path(tmp) / "ac"),
-                    "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO / "python"), env.get("PYTHONPATH")]))})
+        env.update(
+            {
+                "U2NET_HOME": str(home),
+                "REMBG_HOME": str(home),
+                "ALPHACUT_HOME": str(Path(tmp) / "ac"),
+                "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO / "python"), env.get("PYTHONPATH")])),
+            }
+        )
         for proxy in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
             env.pop(proxy, None)
         info = machine_info()
         results = run([k.strip() for k in args.servers.split(",") if k.strip()], args, photos, home, env)
-    report = {"command": " ".join(shlex.quote(c) for c in [sys.executable, *sys.argv]), "machine": info,
-              "env": ", ".join(f"{v}={env[v]}" for v in ("OMP_NUM_THREADS", "ALPHACUT_NUM_THREADS")),
-              "photo_mp": "/".join(f"{m:.2f}" for m in mps), "args": vars(args), "results": results}
+    report = {
+        "command": " ".join(shlex.quote(c) for c in [sys.executable, *sys.argv]),
+        "machine": info,
+        "env": ", ".join(f"{v}={env[v]}" for v in ("OMP_NUM_THREADS", "ALPHACUT_NUM_THREADS")),
+        "photo_mp": "/".join(f"{m:.2f}" for m in mps),
+        "args": vars(args),
+        "results": results,
+    }
     text = markdown(report)
     print(text)
     if args.out:

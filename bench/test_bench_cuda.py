@@ -57,8 +57,10 @@ def inputs(photo_12mp):
 def _report(benchmark, key):
     med = benchmark.stats.stats.median
     floor = BYTES[key] / H100_BYTES_PER_S
-    print(f"\n{key}: median {med * 1e3:.3f} ms, {BYTES[key] / med / 1e9:.0f} GB/s achieved; "
-          f"H100 floor {floor * 1e3:.3f} ms ({BYTES[key] / 1e6:.0f} MB)")
+    print(
+        f"\n{key}: median {med * 1e3:.3f} ms, {BYTES[key] / med / 1e9:.0f} GB/s achieved; "
+        f"H100 floor {floor * 1e3:.3f} ms ({BYTES[key] / 1e6:.0f} MB)"
+    )
 
 
 @pytest.mark.parametrize("impl", ["cuda-dev", "cuda-host", "cpu", "numpy"])
@@ -207,8 +209,10 @@ def test_solve_alpha(benchmark, impl):
         benchmark(ops.solve_alpha, d_img, d_tri)
         med = benchmark.stats.stats.median
         per_it = BYTES["solve_alpha_iteration"] * info["unknown"]
-        print(f"\nsolve_alpha: median {med * 1e3:.3f} ms for {info['iterations']} iterations, "
-              f"{med / max(info['iterations'], 1) * 1e6:.1f} us per iteration; per-iteration floor "
-              f"{per_it / H100_BYTES_PER_S * 1e6:.2f} us ({per_it / 1e6:.1f} MB)")
+        print(
+            f"\nsolve_alpha: median {med * 1e3:.3f} ms for {info['iterations']} iterations, "
+            f"{med / max(info['iterations'], 1) * 1e6:.1f} us per iteration; per-iteration floor "
+            f"{per_it / H100_BYTES_PER_S * 1e6:.2f} us ({per_it / 1e6:.1f} MB)"
+        )
     else:
         benchmark(ops.solve_alpha, img, tri, backend="cpu")

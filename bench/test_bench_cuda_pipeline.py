@@ -43,8 +43,9 @@ def test_post_processing_12mp(benchmark, photo_12mp, impl):
     benchmark.group = "post-processing 12MP (trimap, solve, upscale, foreground, RGBA)"
     rgb, a8 = photo_12mp
     prob = np.clip(ops.resize(a8.astype(np.float32) / 255, (320, 320), method="area"), 0, 1)
-    man = ModelManifest(name="fixed", kind="segmenter", file="-", input=InputSpec(name="input", size=(320, 320)),
-                        output=OutputSpec())
+    man = ModelManifest(
+        name="fixed", kind="segmenter", file="-", input=InputSpec(name="input", size=(320, 320)), output=OutputSpec()
+    )
     pipe = Pipeline(man, _FixedRuntime(prob), "general", backend=impl)
     stages_ms = {}
 

@@ -63,11 +63,14 @@ def _target(backend):
 
 
 @pytest.mark.parametrize("size", [n for n, _ in SIZES])
-@pytest.mark.parametrize("backend", [
-    "cpu",
-    pytest.param("cuda", marks=pytest.mark.gpu),
-    pytest.param("tensorrt", marks=[pytest.mark.gpu, pytest.mark.trt]),
-])
+@pytest.mark.parametrize(
+    "backend",
+    [
+        "cpu",
+        pytest.param("cuda", marks=pytest.mark.gpu),
+        pytest.param("tensorrt", marks=[pytest.mark.gpu, pytest.mark.trt]),
+    ],
+)
 def test_e2e_alphacut(benchmark, backend, size):
     target = _target(backend)
     im = _image(size)

@@ -100,8 +100,9 @@ def test_alphacut_refined(benchmark, inputs, alphacut_session, size):
     data = inputs[size]
     _alphacut_e2e(alphacut_session, data)  # warm-up (first ORT run, thread pools)
     stages = []
-    png = benchmark.pedantic(_alphacut_e2e, args=(alphacut_session, data), kwargs={"stages": stages},
-                             rounds=3, iterations=1)
+    png = benchmark.pedantic(
+        _alphacut_e2e, args=(alphacut_session, data), kwargs={"stages": stages}, rounds=3, iterations=1
+    )
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     _report(benchmark, stages)
 
@@ -111,8 +112,14 @@ def test_alphacut_plain(benchmark, inputs, alphacut_session, size):
     benchmark.group = f"e2e-{size}"
     data = inputs[size]
     stages = []
-    benchmark.pedantic(_alphacut_e2e, args=(alphacut_session, data), kwargs={"refine": False, "stages": stages},
-                       rounds=3, iterations=1, warmup_rounds=1)
+    benchmark.pedantic(
+        _alphacut_e2e,
+        args=(alphacut_session, data),
+        kwargs={"refine": False, "stages": stages},
+        rounds=3,
+        iterations=1,
+        warmup_rounds=1,
+    )
     _report(benchmark, stages)
 
 
@@ -122,8 +129,14 @@ def test_rembg_plain(benchmark, inputs, rembg_session, size):
 
     benchmark.group = f"e2e-{size}"
     data = inputs[size]
-    out = benchmark.pedantic(remove, args=(data,), kwargs={"session": rembg_session}, rounds=2, iterations=1,
-                             warmup_rounds=1 if size == "1mp" else 0)
+    out = benchmark.pedantic(
+        remove,
+        args=(data,),
+        kwargs={"session": rembg_session},
+        rounds=2,
+        iterations=1,
+        warmup_rounds=1 if size == "1mp" else 0,
+    )
     assert out[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -131,8 +144,9 @@ def test_rembg_alpha_matting_1mp(benchmark, inputs, rembg_session):
     from rembg import remove
 
     benchmark.group = "e2e-1mp"
-    benchmark.pedantic(remove, args=(inputs["1mp"],), kwargs={"session": rembg_session, "alpha_matting": True},
-                       rounds=1, iterations=1)
+    benchmark.pedantic(
+        remove, args=(inputs["1mp"],), kwargs={"session": rembg_session, "alpha_matting": True}, rounds=1, iterations=1
+    )
 
 
 @pytest.fixture(scope="module")
@@ -159,6 +173,7 @@ def test_png_encode_12mp(benchmark, cutout_12mp, how):
     elif how == "pillow-level1":
         out = benchmark.pedantic(pil, args=(1,), rounds=3, iterations=1)
     else:
-        out = benchmark.pedantic(encode_png, args=(cutout_12mp,), kwargs={"compress_level": 1}, rounds=5,
-                                 iterations=1, warmup_rounds=1)
+        out = benchmark.pedantic(
+            encode_png, args=(cutout_12mp,), kwargs={"compress_level": 1}, rounds=5, iterations=1, warmup_rounds=1
+        )
     benchmark.extra_info["bytes"] = len(out)

@@ -47,8 +47,9 @@ def _solve(rgb, tri, prob):
     from alphacut.ops import solve_alpha
 
     cfg = em.MODES["general"]
-    return solve_alpha(rgb, tri, prior=prob, prior_weight=cfg["prior_weight"],
-                       prior_confidence=cfg["prior_confidence"], eps=cfg["eps"])
+    return solve_alpha(
+        rgb, tri, prior=prob, prior_weight=cfg["prior_weight"], prior_confidence=cfg["prior_confidence"], eps=cfg["eps"]
+    )
 
 
 @pytest.mark.benchmark(group="solve_alpha-1MP")

@@ -93,7 +93,7 @@ def _skip_ops_without_kernel(request):
     from alphacut import _core
 
     module = request.module.__name__.rsplit(".", 1)[-1]
-    name = module[len("test_"):] if module.startswith("test_") else module
+    name = module[len("test_") :] if module.startswith("test_") else module
     ops = [op for op in _OPS_OF_MODULE.get(name, (name,)) if hasattr(_core, f"{op}_cpu")]
     missing = [op for op in ops if not hasattr(_core, f"{op}_{backend}")]
     if missing:
@@ -132,9 +132,13 @@ def tiny(tmp_path, fresh_sessions):
     from alphacut.models.manifest import InputSpec, ModelManifest, OutputSpec
 
     path = tm.segmenter(tmp_path / "seg.onnx", size=(64, 64))
-    man = ModelManifest(name="tiny_seg", kind="segmenter", file="seg.onnx",
-                        input=InputSpec(name="input", size=(64, 64)),
-                        output=OutputSpec(channel=1, activation="softmax"))
+    man = ModelManifest(
+        name="tiny_seg",
+        kind="segmenter",
+        file="seg.onnx",
+        input=InputSpec(name="input", size=(64, 64)),
+        output=OutputSpec(channel=1, activation="softmax"),
+    )
     return Session(man, model_path=path)
 
 

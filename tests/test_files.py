@@ -122,8 +122,10 @@ def test_lock_excludes_a_second_holder(tmp_path):
 
 def test_lock_excludes_another_process(tmp_path):
     lock = tmp_path / "p.lock"
-    code = ("import sys, time; from pathlib import Path; from alphacut._files import file_lock\n"
-            "with file_lock(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(3)\n")
+    code = (
+        "import sys, time; from pathlib import Path; from alphacut._files import file_lock\n"
+        "with file_lock(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(3)\n"
+    )
     proc = subprocess.Popen([sys.executable, "-c", code, str(lock)], stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout.readline().strip() == "held"

@@ -7,18 +7,55 @@ import alphacut.image
 import alphacut.ops
 
 TOP_LEVEL = {
-    "Session", "new_session", "remove", "image", "ops", "config", "set_num_threads", "get_num_threads",
-    "Error", "InputError", "DecodeError", "ModelError", "DownloadError", "BackendUnavailableError",
-    "InternalError", "__version__",
+    "Session",
+    "new_session",
+    "remove",
+    "image",
+    "ops",
+    "config",
+    "set_num_threads",
+    "get_num_threads",
+    "Error",
+    "InputError",
+    "DecodeError",
+    "ModelError",
+    "DownloadError",
+    "BackendUnavailableError",
+    "InternalError",
+    "__version__",
 }
 OPS = {
-    "available_backends", "composite", "dilate", "erode", "estimate_foreground", "get_num_threads",
-    "guided_filter", "make_trimap", "pack_rgba", "premultiply", "preprocess", "preprocess_into",
-    "resize", "set_num_threads", "solve_alpha", "unpremultiply", "upscale_alpha",
+    "available_backends",
+    "composite",
+    "dilate",
+    "erode",
+    "estimate_foreground",
+    "get_num_threads",
+    "guided_filter",
+    "make_trimap",
+    "pack_rgba",
+    "premultiply",
+    "preprocess",
+    "preprocess_into",
+    "resize",
+    "set_num_threads",
+    "solve_alpha",
+    "unpremultiply",
+    "upscale_alpha",
 }
 IMAGE = {
-    "DecodedImage", "ImageTooLargeError", "decode_image", "encode", "encode_png", "encode_webp", "encode_jpeg",
-    "encode_mask", "flatten", "parse_color", "write_atomic", "FORMATS",
+    "DecodedImage",
+    "ImageTooLargeError",
+    "decode_image",
+    "encode",
+    "encode_png",
+    "encode_webp",
+    "encode_jpeg",
+    "encode_mask",
+    "flatten",
+    "parse_color",
+    "write_atomic",
+    "FORMATS",
 }
 SERVER = {"ServerConfig", "create_app"}
 
@@ -38,8 +75,13 @@ def test_ops_names():
 
 
 def test_user_errors_share_one_root():
-    for exc in (alphacut.InputError, alphacut.DecodeError, alphacut.ModelError, alphacut.DownloadError,
-                alphacut.BackendUnavailableError):
+    for exc in (
+        alphacut.InputError,
+        alphacut.DecodeError,
+        alphacut.ModelError,
+        alphacut.DownloadError,
+        alphacut.BackendUnavailableError,
+    ):
         assert issubclass(exc, alphacut.Error)
     assert not issubclass(alphacut.InternalError, alphacut.Error)
 

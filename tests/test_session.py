@@ -64,8 +64,7 @@ def _cache_person_model(tmp_home: Path):
     pytest.skip("no person-segmenter manifest in this build")
 
 
-P3M = ["p3m_p_09ba26b4__on_leaves", "p3m_p_514ca06a__on_GT26r", "p3m_p_514ca06a__on_beach",
-       "p3m_p_bd6af989__on_GT26r"]
+P3M = ["p3m_p_09ba26b4__on_leaves", "p3m_p_514ca06a__on_GT26r", "p3m_p_514ca06a__on_beach", "p3m_p_bd6af989__on_GT26r"]
 
 
 def test_portrait_mode_routes_to_a_person_model_and_it_is_better_on_portraits(u2netp_home, tmp_path):

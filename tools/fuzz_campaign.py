@@ -25,10 +25,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "fuzz"))
 
-from hypothesis import HealthCheck, given, seed, settings
-
 import _runner
 import _strategies
+from hypothesis import HealthCheck, given, seed, settings
 
 
 def kind(finding: str) -> str:
@@ -39,8 +38,16 @@ def kind(finding: str) -> str:
         return first.split(":")[0] + (": " + first.split(":")[1].strip() if ":" in first else "")
     if ": raised " in first:
         return "raised " + first.split(": raised ")[1].split(":")[0]
-    for k in ("is not finite", "backends disagree", "shapes or dtypes differ", "values differ", "outside [0, 1]",
-              "iterations differ", "unknown / windows differ", "ulp"):
+    for k in (
+        "is not finite",
+        "backends disagree",
+        "shapes or dtypes differ",
+        "values differ",
+        "outside [0, 1]",
+        "iterations differ",
+        "unknown / windows differ",
+        "ulp",
+    ):
         if k in first:
             return k
     return first[:60]
@@ -48,8 +55,14 @@ def kind(finding: str) -> str:
 
 def _run_op(op: str, cases: int, rng_seed: int, worker, backends, counts: Counter, findings: dict) -> None:
     @seed(rng_seed)
-    @settings(max_examples=cases, deadline=None, database=None, suppress_health_check=list(HealthCheck),
-              phases=["generate"], print_blob=False)
+    @settings(
+        max_examples=cases,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+        phases=["generate"],
+        print_blob=False,
+    )
     @given(case=_strategies.OPS[op])
     def run(case):
         category, found = _runner.check(case, worker.run(case, backends), backends)
@@ -72,17 +85,22 @@ def campaign(ops, cases: int, rng_seed: int, timeout: float, out=sys.stdout):
             t0 = time.monotonic()
             _run_op(op, cases, rng_seed, worker, backends, counts[op], findings)
             c = counts[op]
-            print(f"{op:28s} {sum(c.values()):6d} cases: ok {c['ok']:6d}, refused {c['input_error']:6d}, "
-                  f"finding {c['finding'] + c['crash'] + c['hang']:4d} ({time.monotonic() - t0:6.1f} s)",
-                  file=out, flush=True)
+            print(
+                f"{op:28s} {sum(c.values()):6d} cases: ok {c['ok']:6d}, refused {c['input_error']:6d}, "
+                f"finding {c['finding'] + c['crash'] + c['hang']:4d} ({time.monotonic() - t0:6.1f} s)",
+                file=out,
+                flush=True,
+            )
     finally:
         worker.close()
     total = Counter()
     for c in counts.values():
         total.update(c)
-    print(f"{'all ops':28s} {sum(total.values()):6d} cases: ok {total['ok']:6d}, refused {total['input_error']:6d}, "
-          f"finding {total['finding'] + total['crash'] + total['hang']:4d}; worker started {worker.started} times",
-          file=out)
+    print(
+        f"{'all ops':28s} {sum(total.values()):6d} cases: ok {total['ok']:6d}, refused {total['input_error']:6d}, "
+        f"finding {total['finding'] + total['crash'] + total['hang']:4d}; worker started {worker.started} times",
+        file=out,
+    )
     if findings:
         kinds: dict = defaultdict(Counter)
         for (op, what), cs in findings.items():

@@ -45,9 +45,7 @@ print(c.__file__)
 
 def generate(module_path: Path) -> str:
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        [str(module_path), env.get("PYTHONPATH", "")]
-    ).rstrip(os.pathsep)
+    env["PYTHONPATH"] = os.pathsep.join([str(module_path), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     probe = subprocess.run(
         [sys.executable, "-c", _PROBE],
         check=False,
@@ -56,20 +54,14 @@ def generate(module_path: Path) -> str:
         text=True,
     )
     if probe.returncode != 0:
-        sys.exit(
-            f"gen_core_stubs: cannot use alphacut._core from {module_path}:\n{probe.stderr.strip()}"
-        )
+        sys.exit(f"gen_core_stubs: cannot use alphacut._core from {module_path}:\n{probe.stderr.strip()}")
     found = Path(probe.stdout.strip()).resolve()
     if not found.is_relative_to(module_path):
-        sys.exit(
-            f"gen_core_stubs: alphacut._core came from {found}, not from {module_path}"
-        )
+        sys.exit(f"gen_core_stubs: alphacut._core came from {found}, not from {module_path}")
     try:
         import pybind11_stubgen  # noqa: F401
     except ImportError:
-        sys.exit(
-            "gen_core_stubs: pybind11-stubgen is not installed (pip install pybind11-stubgen)"
-        )
+        sys.exit("gen_core_stubs: pybind11-stubgen is not installed (pip install pybind11-stubgen)")
     with tempfile.TemporaryDirectory() as out:
         cmd = [
             sys.executable,
@@ -82,9 +74,7 @@ def generate(module_path: Path) -> str:
         ]
         run = subprocess.run(cmd, check=False, env=env, capture_output=True, text=True)
         if run.returncode != 0:
-            sys.exit(
-                f"gen_core_stubs: pybind11-stubgen failed:\n{run.stdout}{run.stderr}"
-            )
+            sys.exit(f"gen_core_stubs: pybind11-stubgen failed:\n{run.stdout}{run.stderr}")
         text = (Path(out) / "alphacut" / "_core.pyi").read_text()
     return HEADER + text
 

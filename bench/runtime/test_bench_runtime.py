@@ -22,8 +22,10 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = Path(os.environ.get("ALPHACUT_SHARED_DATA", REPO.parent / "shared" / "data"))
-MODELS = {"u2netp": ("u2netp_320.onnx", (1, 3, 320, 320)),
-          "mediapipe-selfie": ("mediapipe_selfie_segmentation_256x256.onnx", (1, 3, 256, 256))}
+MODELS = {
+    "u2netp": ("u2netp_320.onnx", (1, 3, 320, 320)),
+    "mediapipe-selfie": ("mediapipe_selfie_segmentation_256x256.onnx", (1, 3, 256, 256)),
+}
 
 
 def _model(name):
@@ -73,6 +75,7 @@ def test_resolve(benchmark, impl, tmp_path, monkeypatch):
         resolve_model(m)  # first call hashes and stamps
         benchmark.pedantic(resolve_model, args=(m,), rounds=50, warmup_rounds=2)
     else:
+
         def hash_every_call():
             p = tmp_path / "models" / "u2netp.onnx"
             h = hashlib.md5()

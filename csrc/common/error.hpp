@@ -31,23 +31,21 @@ template <typename E>
 }  // namespace alphacut
 
 // Validate a user-controlled condition; `msg` is streamed, e.g. ALPHACUT_CHECK(r >= 0, "radius " << r).
-#define ALPHACUT_CHECK(cond, msg)                                                        \
-    do {                                                                                 \
-        if (!(cond)) {                                                                   \
-            std::ostringstream alphacut_os_;                                             \
-            alphacut_os_ << msg;                                                         \
-            ::alphacut::detail::throw_at<::alphacut::Error>(__FILE__, __LINE__,          \
-                                                             alphacut_os_.str());        \
-        }                                                                                \
+#define ALPHACUT_CHECK(cond, msg)                                                                    \
+    do {                                                                                             \
+        if (!(cond)) {                                                                               \
+            std::ostringstream alphacut_os_;                                                         \
+            alphacut_os_ << msg;                                                                     \
+            ::alphacut::detail::throw_at<::alphacut::Error>(__FILE__, __LINE__, alphacut_os_.str()); \
+        }                                                                                            \
     } while (0)
 
 // Check an internal invariant (a failure is a bug in alphacut).
-#define ALPHACUT_ASSERT(cond, msg)                                                       \
-    do {                                                                                 \
-        if (!(cond)) {                                                                   \
-            std::ostringstream alphacut_os_;                                             \
-            alphacut_os_ << "internal error: " << msg << " (" #cond ")";                 \
-            ::alphacut::detail::throw_at<::alphacut::InternalError>(__FILE__, __LINE__,  \
-                                                                     alphacut_os_.str()); \
-        }                                                                                \
+#define ALPHACUT_ASSERT(cond, msg)                                                                           \
+    do {                                                                                                     \
+        if (!(cond)) {                                                                                       \
+            std::ostringstream alphacut_os_;                                                                 \
+            alphacut_os_ << "internal error: " << msg << " (" #cond ")";                                     \
+            ::alphacut::detail::throw_at<::alphacut::InternalError>(__FILE__, __LINE__, alphacut_os_.str()); \
+        }                                                                                                    \
     } while (0)

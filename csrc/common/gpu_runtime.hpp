@@ -44,27 +44,25 @@ namespace alphacut::detail {
     (void)cudaGetLastError();
     std::ostringstream os;
     os << ALPHACUT_GPU_NAME << ": " << what << " failed: " << cudaGetErrorName(err) << ": " << cudaGetErrorString(err);
-    if (err == cudaErrorMemoryAllocation || err == cudaErrorNoDevice)
-        throw_at<Error>(file, line, os.str());
+    if (err == cudaErrorMemoryAllocation || err == cudaErrorNoDevice) throw_at<Error>(file, line, os.str());
     throw_at<InternalError>(file, line, os.str());
 }
 
 }  // namespace alphacut::detail
 
 // Check a runtime call: ALPHACUT_CUDA_CHECK(cudaMemcpy(...)).
-#define ALPHACUT_CUDA_CHECK(expr)                                                            \
-    do {                                                                                     \
-        cudaError_t alphacut_err_ = (expr);                                                  \
-        if (alphacut_err_ != cudaSuccess)                                                    \
-            ::alphacut::detail::throw_cuda(alphacut_err_, #expr, __FILE__, __LINE__);        \
+#define ALPHACUT_CUDA_CHECK(expr)                                                                                   \
+    do {                                                                                                            \
+        cudaError_t alphacut_err_ = (expr);                                                                         \
+        if (alphacut_err_ != cudaSuccess) ::alphacut::detail::throw_cuda(alphacut_err_, #expr, __FILE__, __LINE__); \
     } while (0)
 
 // Check the launch just made (configuration errors, and on a device asynchronous faults that
 // an earlier launch left behind).
-#define ALPHACUT_CHECK_LAUNCH(kernel_name)                                                   \
-    do {                                                                                     \
-        cudaError_t alphacut_err_ = cudaGetLastError();                                      \
-        if (alphacut_err_ != cudaSuccess)                                                    \
+#define ALPHACUT_CHECK_LAUNCH(kernel_name)                                                               \
+    do {                                                                                                 \
+        cudaError_t alphacut_err_ = cudaGetLastError();                                                  \
+        if (alphacut_err_ != cudaSuccess)                                                                \
             ::alphacut::detail::throw_cuda(alphacut_err_, "launch of " kernel_name, __FILE__, __LINE__); \
     } while (0)
 
@@ -83,7 +81,8 @@ public:
     }
     DeviceBuffer(const DeviceBuffer&) = delete;
     DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-    DeviceBuffer(DeviceBuffer&& o) noexcept : ptr_(std::exchange(o.ptr_, nullptr)), count_(std::exchange(o.count_, 0)) {}
+    DeviceBuffer(DeviceBuffer&& o) noexcept
+        : ptr_(std::exchange(o.ptr_, nullptr)), count_(std::exchange(o.count_, 0)) {}
     DeviceBuffer& operator=(DeviceBuffer&& o) noexcept {
         if (this != &o) {
             if (ptr_) cudaFree(ptr_);
@@ -114,7 +113,8 @@ public:
     }
     PinnedBuffer(const PinnedBuffer&) = delete;
     PinnedBuffer& operator=(const PinnedBuffer&) = delete;
-    PinnedBuffer(PinnedBuffer&& o) noexcept : ptr_(std::exchange(o.ptr_, nullptr)), count_(std::exchange(o.count_, 0)) {}
+    PinnedBuffer(PinnedBuffer&& o) noexcept
+        : ptr_(std::exchange(o.ptr_, nullptr)), count_(std::exchange(o.count_, 0)) {}
     T* get() const { return ptr_; }
     std::size_t size() const { return count_; }
 
@@ -224,9 +224,7 @@ inline dim3 pixel_grid(int h, int w) { return folded_grid(div_up(w, 32), div_up(
 
 #if defined(__CUDACC__) || defined(ALPHACUT_EMU_COMPILE)
 // The row of blocks of this block in a folded_grid / pixel_grid launch.
-__device__ __forceinline__ long long block_row() {
-    return static_cast<long long>(blockIdx.z) * gridDim.y + blockIdx.y;
-}
+__device__ __forceinline__ long long block_row() { return static_cast<long long>(blockIdx.z) * gridDim.y + blockIdx.y; }
 // This thread's image row / column in a pixel_grid launch, or h / w past the last one (so the
 // kernels' `y >= h` tests hold without int overflow on the folded rows).
 __device__ __forceinline__ int pixel_row(int h) {

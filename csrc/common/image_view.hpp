@@ -25,8 +25,7 @@ struct ImageView {
 };
 
 template <typename T>
-ALPHACUT_HD ImageView<T> make_view(T* data, int height, int width, int channels = 1,
-                                   std::ptrdiff_t row_stride = -1) {
+ALPHACUT_HD ImageView<T> make_view(T* data, int height, int width, int channels = 1, std::ptrdiff_t row_stride = -1) {
     ImageView<T> v;
     v.data = data;
     v.height = height;

@@ -5,7 +5,9 @@
 namespace alphacut {
 
 template <typename T>
-ALPHACUT_HD T clamp(T v, T lo, T hi) { return v < lo ? lo : (v > hi ? hi : v); }
+ALPHACUT_HD T clamp(T v, T lo, T hi) {
+    return v < lo ? lo : (v > hi ? hi : v);
+}
 
 ALPHACUT_HD float clamp01(float v) { return v < 0.f ? 0.f : (v > 1.f ? 1.f : v); }
 
@@ -18,8 +20,12 @@ ALPHACUT_HD unsigned char to_u8(float v) {
 }
 
 template <typename T>
-ALPHACUT_HD T max2(T a, T b) { return a > b ? a : b; }
+ALPHACUT_HD T max2(T a, T b) {
+    return a > b ? a : b;
+}
 template <typename T>
-ALPHACUT_HD T min2(T a, T b) { return a < b ? a : b; }
+ALPHACUT_HD T min2(T a, T b) {
+    return a < b ? a : b;
+}
 
 }  // namespace alphacut

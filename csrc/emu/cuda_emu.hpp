@@ -201,8 +201,8 @@ inline cudaError_t cudaMemcpyAsync(void* dst, const void* src, std::size_t bytes
                                    cudaStream_t = nullptr) {
     return cudaMemcpy(dst, src, bytes, k);
 }
-inline cudaError_t cudaMemcpy2D(void* dst, std::size_t dpitch, const void* src, std::size_t spitch,
-                                std::size_t width, std::size_t height, cudaMemcpyKind) {
+inline cudaError_t cudaMemcpy2D(void* dst, std::size_t dpitch, const void* src, std::size_t spitch, std::size_t width,
+                                std::size_t height, cudaMemcpyKind) {
     if (width > dpitch || width > spitch)
         return alphacut_emu::set_error(cudaErrorInvalidValue, "cudaMemcpy2D: width larger than a pitch");
     for (std::size_t r = 0; r < height; ++r)
@@ -210,8 +210,7 @@ inline cudaError_t cudaMemcpy2D(void* dst, std::size_t dpitch, const void* src, 
     return cudaSuccess;
 }
 inline cudaError_t cudaMemcpy2DAsync(void* dst, std::size_t dpitch, const void* src, std::size_t spitch,
-                                     std::size_t width, std::size_t height, cudaMemcpyKind k,
-                                     cudaStream_t = nullptr) {
+                                     std::size_t width, std::size_t height, cudaMemcpyKind k, cudaStream_t = nullptr) {
     return cudaMemcpy2D(dst, dpitch, src, spitch, width, height, k);
 }
 inline cudaError_t cudaMemset(void* p, int v, std::size_t bytes) {
@@ -534,14 +533,13 @@ inline cudaError_t run_grid(const char* name, dim3 grid, dim3 block, std::size_t
     const unsigned long long threads = 1ull * block.x * block.y * block.z;
     const std::string kname = name ? name : "kernel";
     if (threads == 0 || threads > kMaxThreadsPerBlock || block.z > 64)
-        return set_error(cudaErrorInvalidConfiguration,
-                         kname + ": block of " + std::to_string(block.x) + "x" + std::to_string(block.y) + "x" +
-                             std::to_string(block.z) + " threads (1..1024 allowed)");
-    if (grid.x == 0 || grid.y == 0 || grid.z == 0 || grid.y > kMaxGridYZ || grid.z > kMaxGridYZ ||
-        grid.x > 0x7fffffffu)
-        return set_error(cudaErrorInvalidConfiguration,
-                         kname + ": grid of " + std::to_string(grid.x) + "x" + std::to_string(grid.y) + "x" +
-                             std::to_string(grid.z) + " blocks");
+        return set_error(cudaErrorInvalidConfiguration, kname + ": block of " + std::to_string(block.x) + "x" +
+                                                            std::to_string(block.y) + "x" + std::to_string(block.z) +
+                                                            " threads (1..1024 allowed)");
+    if (grid.x == 0 || grid.y == 0 || grid.z == 0 || grid.y > kMaxGridYZ || grid.z > kMaxGridYZ || grid.x > 0x7fffffffu)
+        return set_error(cudaErrorInvalidConfiguration, kname + ": grid of " + std::to_string(grid.x) + "x" +
+                                                            std::to_string(grid.y) + "x" + std::to_string(grid.z) +
+                                                            " blocks");
     if (smem > kMaxSharedPerBlock)
         return set_error(cudaErrorInvalidValue,
                          kname + ": " + std::to_string(smem) + " bytes of dynamic shared memory (48 KiB allowed)");
@@ -551,25 +549,22 @@ inline cudaError_t run_grid(const char* name, dim3 grid, dim3 block, std::size_t
     try {
         // Blocks in parallel on host threads; each host thread runs its blocks one by one.
         const int chunks = static_cast<int>(std::min<long long>(nblocks, 1 << 20));
-        alphacut::parallel_for(
-            0, chunks,
-            [&](int c0, int c1) {
-                BlockState& st = block_state();
-                st.dynamic_shared.assign(smem, 0xA5);  // shared memory starts as garbage
-                st.barriers = 0;
-                gridDim = grid;
-                blockDim = block;
-                const long long lo = nblocks * c0 / chunks, hi = nblocks * c1 / chunks;
-                for (long long b = lo; b < hi; ++b) {
-                    blockIdx = uint3{static_cast<unsigned int>(b % grid.x),
-                                     static_cast<unsigned int>((b / grid.x) % grid.y),
-                                     static_cast<unsigned int>(b / (1ll * grid.x * grid.y))};
-                    run_block(st, body);
-                    if (st.error) std::rethrow_exception(st.error);
-                }
-                barriers += st.barriers;
-            },
-            1);
+        alphacut::parallel_for(0, chunks, [&](int c0, int c1) {
+            BlockState& st = block_state();
+            st.dynamic_shared.assign(smem, 0xA5);  // shared memory starts as garbage
+            st.barriers = 0;
+            gridDim = grid;
+            blockDim = block;
+            const long long lo = nblocks * c0 / chunks, hi = nblocks * c1 / chunks;
+            for (long long b = lo; b < hi; ++b) {
+                blockIdx =
+                    uint3{static_cast<unsigned int>(b % grid.x), static_cast<unsigned int>((b / grid.x) % grid.y),
+                          static_cast<unsigned int>(b / (1ll * grid.x * grid.y))};
+                run_block(st, body);
+                if (st.error) std::rethrow_exception(st.error);
+            }
+            barriers += st.barriers;
+        }, 1);
     } catch (const DivergentBarrier& e) {
         return set_error(cudaErrorLaunchFailure, kname + ": " + e.what);
     } catch (const std::exception& e) {
@@ -583,8 +578,8 @@ inline cudaError_t run_grid(const char* name, dim3 grid, dim3 block, std::size_t
 // kernel<<<grid, block, smem, stream>>>(args...): arguments are converted to the kernel's
 // parameter types once, as the CUDA runtime copies them, and every thread gets the same values.
 template <typename... KArgs, typename... Args>
-inline void launch(const char* name, void (*kernel)(KArgs...), dim3 grid, dim3 block, std::size_t smem,
-                   cudaStream_t, Args&&... args) {
+inline void launch(const char* name, void (*kernel)(KArgs...), dim3 grid, dim3 block, std::size_t smem, cudaStream_t,
+                   Args&&... args) {
     static_assert(sizeof...(KArgs) == sizeof...(Args), "wrong number of kernel arguments");
     std::tuple<std::decay_t<KArgs>...> params(std::forward<Args>(args)...);
     const std::function<void()> body = [&]() { std::apply(kernel, params); };

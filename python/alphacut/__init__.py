@@ -48,7 +48,10 @@ def __getattr__(name: str):
     if name == "io":
         import warnings
 
-        warnings.warn("alphacut.io is deprecated and will be removed in the next release; use alphacut.image",
-                      DeprecationWarning, stacklevel=2)
+        warnings.warn(
+            "alphacut.io is deprecated and will be removed in the next release; use alphacut.image",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         return image
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

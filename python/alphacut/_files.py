@@ -74,8 +74,9 @@ class AtomicFile:
     ...         out.write(chunk)
     """
 
-    def __init__(self, dest: PathLike, *, protect: Iterable[PathLike] = (), mode: int = 0o644,
-                 make_parents: bool = True):
+    def __init__(
+        self, dest: PathLike, *, protect: Iterable[PathLike] = (), mode: int = 0o644, make_parents: bool = True
+    ):
         self.dest = Path(dest)
         for p in protect:
             p = Path(p)

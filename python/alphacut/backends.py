@@ -35,8 +35,14 @@ _RENAMED = {
     "create_runner": ("create_runtime", lambda: _create_runner),
     "create_model_runner": ("load_runtime", lambda: _create_model_runner),
 }
-_SAME = ("EngineCache", "NetworkFromOnnxPath", "EngineFromNetwork", "SaveEngine", "EngineFromBytes",
-         "tensorrt_unavailable_reason")
+_SAME = (
+    "EngineCache",
+    "NetworkFromOnnxPath",
+    "EngineFromNetwork",
+    "SaveEngine",
+    "EngineFromBytes",
+    "tensorrt_unavailable_reason",
+)
 
 
 def __getattr__(name: str):
@@ -46,8 +52,9 @@ def __getattr__(name: str):
         new, get = name, lambda: getattr(_runtime, name)
     else:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    warnings.warn(f"alphacut.backends.{name} is deprecated; use alphacut.runtime.{new}", DeprecationWarning,
-                  stacklevel=2)
+    warnings.warn(
+        f"alphacut.backends.{name} is deprecated; use alphacut.runtime.{new}", DeprecationWarning, stacklevel=2
+    )
     return get()
 
 

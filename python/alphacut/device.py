@@ -50,6 +50,7 @@ DEVICE_BACKENDS = ("cuda", "emu")
 
 # ---- availability -----------------------------------------------------------------------------
 
+
 def why_unavailable() -> str | None:
     """None when a CUDA device can be used, else the reason in one sentence."""
     if not getattr(_core, "built_with_cuda", False):
@@ -68,6 +69,7 @@ def is_available() -> bool:
 
 # ---- uploads ----------------------------------------------------------------------------------
 
+
 def _device_backend(backend: str) -> str:
     if backend not in DEVICE_BACKENDS:
         raise InputError(f"backend must be one of {', '.join(DEVICE_BACKENDS)} for device memory; got {backend!r}")
@@ -77,8 +79,7 @@ def _device_backend(backend: str) -> str:
             raise BackendUnavailableError(f"CUDA is not available: {reason}")
     elif not getattr(_core, "built_with_emu", False):
         raise BackendUnavailableError(
-            "backend='emu' is not built into this install; rebuild with "
-            "`pip install . -Ccmake.define.ALPHACUT_EMU=ON`"
+            "backend='emu' is not built into this install; rebuild with `pip install . -Ccmake.define.ALPHACUT_EMU=ON`"
         )
     return backend
 
@@ -193,11 +194,16 @@ def prepare(backend: str, *xs):
     """(resolved backend, inputs) for a call with device arrays: DLPack tensors are wrapped as
     ``__cuda_array_interface__`` views (zero-copy; the capsule is kept alive by the wrapper)."""
     b = resolve(backend)
-    return b, [as_interface(x, b) if x is not None and not hasattr(x, "__cuda_array_interface__")
-               and hasattr(x, "__dlpack__") else x for x in xs]
+    return b, [
+        as_interface(x, b)
+        if x is not None and not hasattr(x, "__cuda_array_interface__") and hasattr(x, "__dlpack__")
+        else x
+        for x in xs
+    ]
 
 
 # ---- DLPack -----------------------------------------------------------------------------------
+
 
 class _DLDevice(ctypes.Structure):
     _fields_ = [("device_type", ctypes.c_int32), ("device_id", ctypes.c_int32)]
@@ -283,18 +289,22 @@ class CudaBuffers:
         self.cp: Optional[ModuleType] = None  # CuPy, when cuda-python is not installed
         try:
             from cuda.bindings import runtime as rt  # cuda-python >= 12.6
+
             self.rt = rt
         except ImportError:
             try:
                 from cuda import cudart as rt  # older cuda-python
+
                 self.rt = rt
             except ImportError:
                 try:
                     import cupy as cp
+
                     self.cp = cp
                 except ImportError:
                     raise BackendUnavailableError(
-                        "TensorRT needs cuda-python or CuPy for device memory; pip install cuda-python") from None
+                        "TensorRT needs cuda-python or CuPy for device memory; pip install cuda-python"
+                    ) from None
 
     @property
     def _rt(self) -> ModuleType:
@@ -343,15 +353,21 @@ class CudaBuffers:
         if self.cp is not None:
             self.cp.cuda.runtime.memcpyAsync(ptr, arr.ctypes.data, arr.nbytes, 1, stream[1])
         else:
-            self._ok(self._rt.cudaMemcpyAsync(ptr, arr.ctypes.data, arr.nbytes,
-                                              self._rt.cudaMemcpyKind.cudaMemcpyHostToDevice, stream[0]))
+            self._ok(
+                self._rt.cudaMemcpyAsync(
+                    ptr, arr.ctypes.data, arr.nbytes, self._rt.cudaMemcpyKind.cudaMemcpyHostToDevice, stream[0]
+                )
+            )
 
     def dtoh(self, arr: np.ndarray, ptr: int, stream: CudaStream) -> None:
         if self.cp is not None:
             self.cp.cuda.runtime.memcpyAsync(arr.ctypes.data, ptr, arr.nbytes, 2, stream[1])
         else:
-            self._ok(self._rt.cudaMemcpyAsync(arr.ctypes.data, ptr, arr.nbytes,
-                                              self._rt.cudaMemcpyKind.cudaMemcpyDeviceToHost, stream[0]))
+            self._ok(
+                self._rt.cudaMemcpyAsync(
+                    arr.ctypes.data, ptr, arr.nbytes, self._rt.cudaMemcpyKind.cudaMemcpyDeviceToHost, stream[0]
+                )
+            )
 
     def sync(self, stream: CudaStream) -> None:
         if self.cp is not None:

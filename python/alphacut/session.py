@@ -93,13 +93,19 @@ def _deprecated_keywords(runtime: str, backend: str, ops_backend: Optional[str])
     """(runtime, backend) from the keywords of the release before ``runtime=`` existed, where
     ``backend=`` named the network engine and ``ops_backend=`` the kernels' device."""
     if backend in _RUNTIME_NAMES:
-        warnings.warn(f"Session(backend={backend!r}) names the network runtime: use runtime={backend!r} "
-                      "(backend= now says where the kernels run: cpu, cuda, emu, auto)", DeprecationWarning,
-                      stacklevel=3)
+        warnings.warn(
+            f"Session(backend={backend!r}) names the network runtime: use runtime={backend!r} "
+            "(backend= now says where the kernels run: cpu, cuda, emu, auto)",
+            DeprecationWarning,
+            stacklevel=3,
+        )
         runtime, backend = backend, "cpu"
     if ops_backend is not None:
-        warnings.warn(f"Session(ops_backend={ops_backend!r}) is now Session(backend={ops_backend!r})",
-                      DeprecationWarning, stacklevel=3)
+        warnings.warn(
+            f"Session(ops_backend={ops_backend!r}) is now Session(backend={ops_backend!r})",
+            DeprecationWarning,
+            stacklevel=3,
+        )
         backend = ops_backend
     return runtime, backend
 
@@ -165,14 +171,29 @@ class Session:
     {'preprocess': 3.1, 'segment': 180.2, 'resize': 4.0, 'trimap': 1.2, ...}
     """
 
-    def __init__(self, model: Union[str, ModelManifest, None] = None, mode: str = "general",
-                 runtime: str = "onnxruntime", precision: str = "fp32", *, backend: str = "cpu", model_path=None,
-                 matting_model: Union[str, ModelManifest, None] = None, matting_model_path=None,
-                 threads: Optional[int] = None, refine: bool = True, foreground: bool = True,
-                 rembg_compat: bool = False, download: bool = True, tile: Optional[int] = None,
-                 ops_backend: Optional[str] = None, route: Optional[bool] = None,
-                 person_model: Union[str, ModelManifest, None] = None, person_model_path=None,
-                 **mode_overrides) -> None:
+    def __init__(
+        self,
+        model: Union[str, ModelManifest, None] = None,
+        mode: str = "general",
+        runtime: str = "onnxruntime",
+        precision: str = "fp32",
+        *,
+        backend: str = "cpu",
+        model_path=None,
+        matting_model: Union[str, ModelManifest, None] = None,
+        matting_model_path=None,
+        threads: Optional[int] = None,
+        refine: bool = True,
+        foreground: bool = True,
+        rembg_compat: bool = False,
+        download: bool = True,
+        tile: Optional[int] = None,
+        ops_backend: Optional[str] = None,
+        route: Optional[bool] = None,
+        person_model: Union[str, ModelManifest, None] = None,
+        person_model_path=None,
+        **mode_overrides,
+    ) -> None:
         runtime, backend = _deprecated_keywords(runtime, backend, ops_backend)
         self.mode = get_mode(mode, **mode_overrides)
         self.runtime_name = runtime
@@ -205,13 +226,26 @@ class Session:
                 if not self.mode.route:
                     self.mode = replace(self.mode, route=True)
             else:
-                self.info["route"] = {"model": manifest.name, "choice": "general",
-                                      "reason": "no person segmenter available: the segmenter alone"}
+                self.info["route"] = {
+                    "model": manifest.name,
+                    "choice": "general",
+                    "reason": "no person segmenter available: the segmenter alone",
+                }
         self.route = p_runtime is not None
-        self.pipeline = Pipeline(manifest, self.runtime, self.mode, refine=refine, foreground=foreground,
-                                 matting_manifest=m_manifest, matting_runtime=m_runtime,
-                                 rembg_compat=rembg_compat, tile=tile, backend=backend,
-                                 person_manifest=p_manifest, person_runtime=p_runtime)
+        self.pipeline = Pipeline(
+            manifest,
+            self.runtime,
+            self.mode,
+            refine=refine,
+            foreground=foreground,
+            matting_manifest=m_manifest,
+            matting_runtime=m_runtime,
+            rembg_compat=rembg_compat,
+            tile=tile,
+            backend=backend,
+            person_manifest=p_manifest,
+            person_runtime=p_runtime,
+        )
         self.rembg_compat = bool(rembg_compat)
         self.last_timings: Dict[str, float] = {}
         self.last_result: Optional[CutoutResult] = None
@@ -244,9 +278,11 @@ class Session:
                     raise
             except Error as exc:
                 why.append(f"{m.name if m else name}: {str(exc).splitlines()[0]}")
-        _warn_once(("person", tuple(str(n) for n in names), str(path)),
-                   "no person segmenter (" + "; ".join(why) + "): the segmenter runs alone. "
-                   "`alphacut models fetch mediapipe-selfie` gets one")
+        _warn_once(
+            ("person", tuple(str(n) for n in names), str(path)),
+            "no person segmenter (" + "; ".join(why) + "): the segmenter runs alone. "
+            "`alphacut models fetch mediapipe-selfie` gets one",
+        )
         return None
 
     def _pick_model(self, model, model_path, download):
@@ -269,8 +305,9 @@ class Session:
         d = image.decode_image(src)
         return d.rgb, {"decode": (time.perf_counter() - t0) * 1000.0}
 
-    def run(self, image, *, rgba: bool = True, refine: Optional[bool] = None, foreground: Optional[bool] = None,
-            mode=None) -> CutoutResult:
+    def run(
+        self, image, *, rgba: bool = True, refine: Optional[bool] = None, foreground: Optional[bool] = None, mode=None
+    ) -> CutoutResult:
         """The full :class:`~alphacut.pipeline.CutoutResult` (alpha, rgba, timings, ...) of one image
         (an (H, W, 3) uint8 array, or anything :func:`alphacut.image.decode_image` reads).
         ``mode`` (a name or :class:`~alphacut.pipeline.ModeSettings`) replaces the session's mode
@@ -283,8 +320,16 @@ class Session:
         self.last_result = res
         return res
 
-    def run_batch(self, images, *, rgba: bool = True, refine: Optional[bool] = None,
-                  foreground: Optional[bool] = None, mode=None, return_exceptions: bool = False) -> List[Any]:
+    def run_batch(
+        self,
+        images,
+        *,
+        rgba: bool = True,
+        refine: Optional[bool] = None,
+        foreground: Optional[bool] = None,
+        mode=None,
+        return_exceptions: bool = False,
+    ) -> List[Any]:
         """:meth:`run` on several images with one network call for all of them where the model's
         batch dimension is dynamic (one call per image where it is fixed at 1, as for u2netp);
         every other stage runs per image, exactly as :meth:`run` does.
@@ -351,5 +396,7 @@ class Session:
         return [Image.fromarray(self.predict_mask(img), "L")]
 
     def __repr__(self) -> str:
-        return (f"Session(model={self.model_name!r}, mode={self.mode.name!r}, runtime={self.runtime_name!r}, "
-                f"precision={self.precision!r}, backend={self.backend!r})")
+        return (
+            f"Session(model={self.model_name!r}, mode={self.mode.name!r}, runtime={self.runtime_name!r}, "
+            f"precision={self.precision!r}, backend={self.backend!r})"
+        )

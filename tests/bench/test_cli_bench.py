@@ -9,8 +9,26 @@ from alphacut.cli import main
 def test_calibration_run_end_to_end(tmp_path, capsys):
     out = tmp_path / "r.json"
     md = tmp_path / "r.md"
-    rc = main(["bench", "--target", "calibration", "--sizes", "64x48,32x24", "--repeat", "3", "--warmup", "1",
-               "--batch", "2", "--json", str(out), "--markdown", str(md), "-q"])
+    rc = main(
+        [
+            "bench",
+            "--target",
+            "calibration",
+            "--sizes",
+            "64x48,32x24",
+            "--repeat",
+            "3",
+            "--warmup",
+            "1",
+            "--batch",
+            "2",
+            "--json",
+            str(out),
+            "--markdown",
+            str(md),
+            "-q",
+        ]
+    )
     assert rc == 0
     text = capsys.readouterr().out
     assert "CPU:" in text and "median ms" in text and "64x48" in text and "32x24" in text
@@ -24,11 +42,14 @@ def test_calibration_run_end_to_end(tmp_path, capsys):
     assert md.read_text().count("| 64x48 |") == 1
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--sizes", "5mp"], "unknown size"),
-    (["--repeat", "0"], "--repeat"),
-    (["--image", "/nonexistent/x.jpg"], "no such file"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--sizes", "5mp"], "unknown size"),
+        (["--repeat", "0"], "--repeat"),
+        (["--image", "/nonexistent/x.jpg"], "no such file"),
+    ],
+)
 def test_user_errors_exit_1_with_one_line(argv, message, capsys):
     rc = main(["bench", "--target", "calibration", "--sizes", "8x8", "--no-memory", "-q"] + argv)
     err = capsys.readouterr().err
@@ -50,8 +71,9 @@ def test_gpu_backend_without_gpu_is_refused_before_measuring(backend, capsys):
 
 def test_plot_without_matplotlib_fails_before_measuring(monkeypatch, tmp_path, capsys):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
-    rc = main(["bench", "--target", "calibration", "--sizes", "8x8", "--repeat", "1", "--plot",
-               str(tmp_path / "p.png"), "-q"])
+    rc = main(
+        ["bench", "--target", "calibration", "--sizes", "8x8", "--repeat", "1", "--plot", str(tmp_path / "p.png"), "-q"]
+    )
     captured = capsys.readouterr()
     assert rc == 1 and "pip install matplotlib" in captured.err
     assert "median ms" not in captured.out  # nothing was measured
@@ -67,8 +89,28 @@ def test_help_lists_the_options(capsys):
 
 def test_from_json_rerenders_without_measuring(tmp_path, capsys):
     src = tmp_path / "r.json"
-    assert main(["bench", "--target", "calibration", "--sizes", "16x16", "--repeat", "2", "--warmup", "0",
-                 "--batch", "0", "--no-memory", "--json", str(src), "-q"]) == 0
+    assert (
+        main(
+            [
+                "bench",
+                "--target",
+                "calibration",
+                "--sizes",
+                "16x16",
+                "--repeat",
+                "2",
+                "--warmup",
+                "0",
+                "--batch",
+                "0",
+                "--no-memory",
+                "--json",
+                str(src),
+                "-q",
+            ]
+        )
+        == 0
+    )
     first = capsys.readouterr().out
     md = tmp_path / "again.md"
     assert main(["bench", "--from-json", str(src), "--markdown", str(md)]) == 0

@@ -96,13 +96,22 @@ def test_render_tables(cmp):
     from alphacut.bench.stats import ratio, summarize
 
     q = {k: 1.0 for k in cmp.QUALITY_KEYS}
-    res = {"command": "python bench/compare_rembg.py --repeat 1", "machine": machine_info(), "model": "m.onnx",
-           "model_md5": cmp.U2NETP_MD5, "rows": ["plain"], "methods": ["rembg plain", "alphacut plain"],
-           "missing": {}, "repeat": 1, "warmup": 0, "images": ["x"],
-           "per_image": {"x": {"rembg plain": dict(q, sad=4.0), "alphacut plain": dict(q, sad=2.0)}},
-           "latency_gt_ms": {"rembg plain": summarize([600.0]), "alphacut plain": summarize([200.0])},
-           "latency_sizes": {"12mp": {"rembg plain": summarize([3000.0]), "alphacut plain": None, "_input": "p"}},
-           "slow_max_mp": 2.0}
+    res = {
+        "command": "python bench/compare_rembg.py --repeat 1",
+        "machine": machine_info(),
+        "model": "m.onnx",
+        "model_md5": cmp.U2NETP_MD5,
+        "rows": ["plain"],
+        "methods": ["rembg plain", "alphacut plain"],
+        "missing": {},
+        "repeat": 1,
+        "warmup": 0,
+        "images": ["x"],
+        "per_image": {"x": {"rembg plain": dict(q, sad=4.0), "alphacut plain": dict(q, sad=2.0)}},
+        "latency_gt_ms": {"rembg plain": summarize([600.0]), "alphacut plain": summarize([200.0])},
+        "latency_sizes": {"12mp": {"rembg plain": summarize([3000.0]), "alphacut plain": None, "_input": "p"}},
+        "slow_max_mp": 2.0,
+    }
     md = cmp.render(res, ratio)
     assert "```bash\npython bench/compare_rembg.py --repeat 1\n```" in md
     assert "| plain | 600 | 200 | 3.00 |" in md

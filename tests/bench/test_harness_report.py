@@ -48,8 +48,12 @@ def tiny():
 
 def _report(tiny, repeat=5, warmup=2, batch=3):
     t = CountingTarget()
-    rep = run_benchmark(t, [tiny], BenchConfig(repeat=repeat, warmup=warmup, batch=batch, memory=False),
-                        command="alphacut bench --sizes 32x24")
+    rep = run_benchmark(
+        t,
+        [tiny],
+        BenchConfig(repeat=repeat, warmup=warmup, batch=batch, memory=False),
+        command="alphacut bench --sizes 32x24",
+    )
     return t, rep
 
 
@@ -67,8 +71,9 @@ def test_warmup_repeat_batch_call_counts(tiny):
 
 
 def test_latency_measures_wall_time():
-    rep = run_benchmark(CalibrationTarget(mb=0, ms=30), [procedural((8, 8))],
-                        BenchConfig(repeat=3, warmup=0, batch=2, memory=False))
+    rep = run_benchmark(
+        CalibrationTarget(mb=0, ms=30), [procedural((8, 8))], BenchConfig(repeat=3, warmup=0, batch=2, memory=False)
+    )
     r = rep["results"][0]
     assert 29 <= r["latency_ms"]["median"] < 200
     assert r["latency_ms"]["median"] >= r["stages_ms"]["sleep"]["median"] - 0.5
@@ -86,16 +91,19 @@ def test_report_schema_and_json_roundtrip(tiny, tmp_path):
     assert not [f for f in p.parent.iterdir() if f.name.startswith(".")]  # no temp file left
 
 
-@pytest.mark.parametrize("breakage, message", [
-    (lambda r: r.pop("machine"), "missing top-level key 'machine'"),
-    (lambda r: r.__setitem__("results", []), "non-empty list"),
-    (lambda r: r["results"][0]["latency_ms"].pop("p99"), "missing 'p99'"),
-    (lambda r: r["results"][0]["latency_ms"].__setitem__("median", "fast"), "expected a number"),
-    (lambda r: r["results"][0]["latency_ms"].__setitem__("p90", -1.0), "min <= median"),
-    (lambda r: r["results"][0]["stages_ms"]["decode"].pop("n"), "stages_ms.decode: missing 'n'"),
-    (lambda r: r["results"][0].__setitem__("throughput", {"images_per_s": 0}), "throughput"),
-    (lambda r: r.__setitem__("schema", "other/9"), "schema"),
-])
+@pytest.mark.parametrize(
+    "breakage, message",
+    [
+        (lambda r: r.pop("machine"), "missing top-level key 'machine'"),
+        (lambda r: r.__setitem__("results", []), "non-empty list"),
+        (lambda r: r["results"][0]["latency_ms"].pop("p99"), "missing 'p99'"),
+        (lambda r: r["results"][0]["latency_ms"].__setitem__("median", "fast"), "expected a number"),
+        (lambda r: r["results"][0]["latency_ms"].__setitem__("p90", -1.0), "min <= median"),
+        (lambda r: r["results"][0]["stages_ms"]["decode"].pop("n"), "stages_ms.decode: missing 'n'"),
+        (lambda r: r["results"][0].__setitem__("throughput", {"images_per_s": 0}), "throughput"),
+        (lambda r: r.__setitem__("schema", "other/9"), "schema"),
+    ],
+)
 def test_validate_report_catches(tiny, breakage, message):
     _, rep = _report(tiny)
     bad = copy.deepcopy(rep)
@@ -141,8 +149,11 @@ def test_missing_stage_shows_a_dash():
             self.i += 1
             return {"segment": 1.0} if p.shape[0] == 8 else {"segment": 1.0, "encode": 2.0}
 
-    rep = run_benchmark(Partial(), [procedural((8, 8), "a"), procedural((9, 9), "b")],
-                        BenchConfig(repeat=1, warmup=0, batch=0, memory=False))
+    rep = run_benchmark(
+        Partial(),
+        [procedural((8, 8), "a"), procedural((9, 9), "b")],
+        BenchConfig(repeat=1, warmup=0, batch=0, memory=False),
+    )
     rows = results_table(rep, markdown=True).splitlines()[2:]
     assert rows[0].rstrip(" |").endswith("–") and rows[1].rstrip(" |").endswith("2.0")
     assert rep["results"][0]["throughput"] is None
@@ -161,8 +172,14 @@ def test_text_and_markdown_renderings(tiny):
 
 
 def test_memory_in_harness(tiny):
-    cfg = BenchConfig(repeat=1, warmup=0, batch=0, memory=True,
-                      factory="alphacut.bench.harness:calibration_target", factory_kwargs={"mb": 48})
+    cfg = BenchConfig(
+        repeat=1,
+        warmup=0,
+        batch=0,
+        memory=True,
+        factory="alphacut.bench.harness:calibration_target",
+        factory_kwargs={"mb": 48},
+    )
     r = measure(CalibrationTarget(48), tiny, cfg)
     assert 40 <= r["memory"]["delta_mb"] <= 90
     with pytest.raises(alphacut.InputError, match="factory"):

@@ -52,8 +52,9 @@ def test_gpus_parses_nvidia_smi(monkeypatch, tmp_path):
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
     g = machine.gpus()
-    assert g == [{"name": "NVIDIA H100 80GB HBM3", "driver": "550.54.15", "memory": "81559 MiB",
-                  "compute_capability": "9.0"}]
+    assert g == [
+        {"name": "NVIDIA H100 80GB HBM3", "driver": "550.54.15", "memory": "81559 MiB", "compute_capability": "9.0"}
+    ]
     lines = machine.describe({**machine.machine_info(), "gpus": g})
     assert any("H100" in ln and "550.54.15" in ln for ln in lines)
 

@@ -39,8 +39,14 @@ def test_peak_rss_sees_native_allocations_tracemalloc_misses():
 
 @linux
 def test_subprocess_probe_with_calibration_target():
-    spec = {"factory": "alphacut.bench.harness:calibration_target", "kwargs": {"mb": 64, "ms": 0},
-            "size": "tiny", "shape": [24, 32], "photo": None, "warmup": 1}
+    spec = {
+        "factory": "alphacut.bench.harness:calibration_target",
+        "kwargs": {"mb": 64, "ms": 0},
+        "size": "tiny",
+        "shape": [24, 32],
+        "photo": None,
+        "warmup": 1,
+    }
     r = memory.measure_in_subprocess(spec, timeout=120)
     assert 55 <= r["delta_mb"] <= 100, r
     assert r["method"].startswith("VmHWM")
@@ -48,8 +54,13 @@ def test_subprocess_probe_with_calibration_target():
 
 
 def test_subprocess_probe_reports_a_failing_target_clearly():
-    spec = {"factory": "alphacut.bench.harness:no_such_factory", "kwargs": {}, "size": "tiny",
-            "shape": [8, 8], "photo": None}
+    spec = {
+        "factory": "alphacut.bench.harness:no_such_factory",
+        "kwargs": {},
+        "size": "tiny",
+        "shape": [8, 8],
+        "photo": None,
+    }
     with pytest.raises(alphacut.Error, match="memory probe for tiny failed"):
         memory.measure_in_subprocess(spec, timeout=120)
 

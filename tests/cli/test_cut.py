@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, shared_path
+from conftest import shared_path
 from PIL import Image
 
 from alphacut.cli import main
@@ -67,8 +67,21 @@ def test_batch_with_a_failing_file(tmp_path, capsys):
     huge = inp / "huge.png"
     huge.write_bytes(_png_header_claiming(100_000, 100_000))
     out = tmp_path / "out"
-    rc = main(["cut", str(good1), str(bad), str(empty), str(truncated), str(huge), str(good2),
-               str(tmp_path / "nope.jpg"), "-o", str(out), "-q"])
+    rc = main(
+        [
+            "cut",
+            str(good1),
+            str(bad),
+            str(empty),
+            str(truncated),
+            str(huge),
+            str(good2),
+            str(tmp_path / "nope.jpg"),
+            "-o",
+            str(out),
+            "-q",
+        ]
+    )
     assert rc == 1
     err = capsys.readouterr().err
     for name in ("broken.jpg", "empty.png", "truncated.jpg", "huge.png", "nope.jpg"):
@@ -220,8 +233,14 @@ def _cli(args, tmp_path, stdin=None):
     import alphacut
 
     env = dict(os.environ, PYTHONPATH=str(Path(alphacut.__file__).resolve().parents[1]))
-    return subprocess.run([sys.executable, "-m", "alphacut", "cut", *args], input=stdin, capture_output=True,
-                          cwd=tmp_path, env=env, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "alphacut", "cut", *args],
+        input=stdin,
+        capture_output=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=300,
+    )
 
 
 def _assert_same_cutout(got, want):

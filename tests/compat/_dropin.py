@@ -36,27 +36,44 @@ def dropin_env(**extra: str) -> dict:
 
 
 # Every script run with the drop-in first proves it imported the drop-in, not the real rembg.
-_PRELUDE = (
-    "import rembg, sys\n"
-    f"assert rembg.__file__.startswith({str(DROPIN_SRC)!r}), rembg.__file__\n"
-)
+_PRELUDE = f"import rembg, sys\nassert rembg.__file__.startswith({str(DROPIN_SRC)!r}), rembg.__file__\n"
 
 
-def run_dropin(code: str, *, cwd: Path, stdin: Optional[bytes] = None, timeout: float = 300,
-               env: Optional[dict] = None, check: bool = True) -> subprocess.CompletedProcess:
+def run_dropin(
+    code: str,
+    *,
+    cwd: Path,
+    stdin: Optional[bytes] = None,
+    timeout: float = 300,
+    env: Optional[dict] = None,
+    check: bool = True,
+) -> subprocess.CompletedProcess:
     """``python -c PRELUDE + code`` with the drop-in on the path; stdout/stderr as bytes."""
-    r = subprocess.run([sys.executable, "-c", _PRELUDE + code], cwd=cwd, input=stdin, capture_output=True,
-                       timeout=timeout, env=env or dropin_env())
+    r = subprocess.run(
+        [sys.executable, "-c", _PRELUDE + code],
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        timeout=timeout,
+        env=env or dropin_env(),
+    )
     if check and r.returncode != 0:
         raise AssertionError(f"drop-in script failed ({r.returncode}):\n{r.stderr.decode(errors='replace')}")
     return r
 
 
-def run_rembg_cli(args: Sequence[str], *, cwd: Path, stdin: Optional[bytes] = None, timeout: float = 300,
-                  env: Optional[dict] = None) -> subprocess.CompletedProcess:
+def run_rembg_cli(
+    args: Sequence[str], *, cwd: Path, stdin: Optional[bytes] = None, timeout: float = 300, env: Optional[dict] = None
+) -> subprocess.CompletedProcess:
     """The drop-in's ``rembg`` command (``python -m rembg ARGS``)."""
-    return subprocess.run([sys.executable, "-m", "rembg", *args], cwd=cwd, input=stdin, capture_output=True,
-                          timeout=timeout, env=env or dropin_env())
+    return subprocess.run(
+        [sys.executable, "-m", "rembg", *args],
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        timeout=timeout,
+        env=env or dropin_env(),
+    )
 
 
 @pytest.fixture

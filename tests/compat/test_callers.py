@@ -88,8 +88,7 @@ def test_iopaint_remove_bg_plugin(tmp_path, car, real_rembg, no_model_env, monke
     (hub / "checkpoints").mkdir(parents=True)
     shutil.copy(shared_path("models", "u2netp_320.onnx"), hub / "checkpoints" / "u2netp.onnx")
     call = f"iopaint_remove_bg.run({str(car)!r}, {str(hub)!r})"
-    ours = _run_caller_with_dropin("iopaint_remove_bg", call, tmp_path, REMBG_HOME=str(no_model_env),
-                                   U2NET_HOME=None)
+    ours = _run_caller_with_dropin("iopaint_remove_bg", call, tmp_path, REMBG_HOME=str(no_model_env), U2NET_HOME=None)
     pytest.importorskip("cv2")
     ref = _caller_in_process("iopaint_remove_bg").run(car, str(hub))
     assert bool(ours["gate"]) is True and bool(ref["gate"]) is True  # "2.0.86" < "2.0.59" is False

@@ -32,9 +32,27 @@ def test_rembg_own_hash_test_passes_through_the_dropin(tmp_path):
     shared_path("images", "rembg", "reference_u2netp_rgba", "anime-girl-1.png")
     suite = DROPIN_SRC.parents[2] / "tests" / "compat" / "rembg_suite" / "rembg_test_remove.py"
     env = dropin_env(ALPHACUT_SHARED_DATA=str(SHARED_DATA))
-    r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider", "--rootdir",
-                        str(tmp_path), "--confcutdir", str(suite.parent), str(suite)],
-                       cwd=tmp_path, capture_output=True, text=True, env=env, timeout=600)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-s",
+            "-p",
+            "no:cacheprovider",
+            "--rootdir",
+            str(tmp_path),
+            "--confcutdir",
+            str(suite.parent),
+            str(suite),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     assert "1 passed" in r.stdout
     assert r.stdout.count("u2netp: actual") == 3
@@ -58,9 +76,16 @@ CASES = [
     ("decontaminate", "bytes", {"decontaminate": True}),
     ("extra_kwargs", "bytes", {"sam_prompt": [{"type": "point", "data": [1, 1], "label": 1}]}),
     ("alpha_matting", "bytes", {"alpha_matting": True}),
-    ("alpha_matting_thresholds", "bytes", {"alpha_matting": True, "alpha_matting_foreground_threshold": 200,
-                                           "alpha_matting_background_threshold": 60,
-                                           "alpha_matting_erode_size": 3}),
+    (
+        "alpha_matting_thresholds",
+        "bytes",
+        {
+            "alpha_matting": True,
+            "alpha_matting_foreground_threshold": 200,
+            "alpha_matting_background_threshold": 60,
+            "alpha_matting_erode_size": 3,
+        },
+    ),
     ("alpha_matting_only_mask", "bytes", {"alpha_matting": True, "only_mask": True}),
 ]
 
@@ -91,8 +116,13 @@ def _rembg_output(real, name, kind, kw, data):
     kw = dict(kw)
     if "bgcolor" in kw:
         kw["bgcolor"] = tuple(kw["bgcolor"])
-    src = data if kind == "bytes" else Image.open(io.BytesIO(data)) if kind == "pil" else \
-        np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+    src = (
+        data
+        if kind == "bytes"
+        else Image.open(io.BytesIO(data))
+        if kind == "pil"
+        else np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+    )
     r = real.remove(src, session=real.new_session("u2netp"), **kw)
     return type(r).__name__, np.asarray(Image.open(io.BytesIO(r)) if isinstance(r, bytes) else r)
 
@@ -175,8 +205,10 @@ def test_alpha_matting_keeps_rembg_trimap_semantics(dropin_cases, real_rembg, ca
     assert moved.sum() > 100 and (other[moved] == 255).all() and not (default[moved] == 255).all()
     # against rembg's closed-form solve on the same trimap
     band = tri_default == 128
-    print(f"alpha_matting: |ours - rembg| in the band: mean {_d(default[band], ref[:, :, 3][band]).mean():.1f}, "
-          f"sure pixels max {_d(default[~band], ref[:, :, 3][~band]).max()}")
+    print(
+        f"alpha_matting: |ours - rembg| in the band: mean {_d(default[band], ref[:, :, 3][band]).mean():.1f}, "
+        f"sure pixels max {_d(default[~band], ref[:, :, 3][~band]).max()}"
+    )
     assert _d(default[band], ref[:, :, 3][band]).mean() < 25
     assert _d(default[tri_default != 128], ref[:, :, 3][tri_default != 128]).max() <= 5
     # only_mask wins over alpha_matting, as in rembg
@@ -223,8 +255,9 @@ print(json.dumps({
     assert got["dis"] == "isnet-general-use"
     assert got["downloadable"] == real_sessions.sessions_names_downloadable
     assert got["no_credentials"] == real_sessions.sessions_names_no_credentials
-    assert got["local"] == {n: [c.is_local(), c.requires_credentials(), c.has_usage_cost()]
-                            for n, c in real_sessions.sessions.items()}
+    assert got["local"] == {
+        n: [c.is_local(), c.requires_credentials(), c.has_usage_cost()] for n, c in real_sessions.sessions.items()
+    }
     from rembg.bg import kernel
 
     assert got["kernel"] == np.asarray(kernel).tolist()
@@ -245,8 +278,11 @@ print(json.dumps({"remove": sig(remove), "new_session": sig(new_session)}))
         return [[p.name, repr(p.default), str(p.kind)] for p in __import__("inspect").signature(f).parameters.values()]
 
     assert got["remove"] == sig(real_rembg.remove)  # every keyword, same defaults (session None -> bria-rmbg)
-    assert got["new_session"][0] == sig(real_rembg.new_session)[0] == ["model_name", "'bria-rmbg'",
-                                                                         "POSITIONAL_OR_KEYWORD"]
+    assert (
+        got["new_session"][0]
+        == sig(real_rembg.new_session)[0]
+        == ["model_name", "'bria-rmbg'", "POSITIONAL_OR_KEYWORD"]
+    )
     assert [p[0] for p in got["new_session"]] == [p[0] for p in sig(real_rembg.new_session)]
 
 
@@ -407,8 +443,11 @@ print([str(x.message) for x in w])
     out = run_dropin(script, cwd=tmp_path).stdout.decode().splitlines()
     assert out[0] == "1" and out[1] == "2"
     assert "enable_profiling=True" in out[2] and "not applied" in out[2]
-    r = run_dropin("from rembg import new_session\nprint(new_session('u2netp').alphacut.threads)", cwd=tmp_path,
-                   env=dropin_env(OMP_NUM_THREADS="1"))
+    r = run_dropin(
+        "from rembg import new_session\nprint(new_session('u2netp').alphacut.threads)",
+        cwd=tmp_path,
+        env=dropin_env(OMP_NUM_THREADS="1"),
+    )
     assert r.stdout.decode().strip() == "1"  # rembg's OMP_NUM_THREADS rule
 
 
@@ -454,6 +493,7 @@ print(json.dumps(out))
     else:
         assert got["TensorrtExecutionProvider"]["runtime"] == "tensorrt"
     # and the warning reaches stderr without any filter set: printed, not swallowed
-    r = run_dropin("from rembg import new_session\nnew_session('u2netp', providers=['CoreMLExecutionProvider'])",
-                   cwd=tmp_path)
+    r = run_dropin(
+        "from rembg import new_session\nnew_session('u2netp', providers=['CoreMLExecutionProvider'])", cwd=tmp_path
+    )
     assert b"CoreMLExecutionProvider" in r.stderr and b"RuntimeWarning" in r.stderr

@@ -16,8 +16,23 @@ def test_wheel_has_every_module_and_the_rembg_command(tmp_path):
     pytest.importorskip("setuptools")
     src = tmp_path / "rembg-dropin"
     shutil.copytree(DROPIN_SRC.parent, src, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
-    r = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", str(src),
-                        "-w", str(tmp_path / "dist")], capture_output=True, text=True, timeout=600)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            str(src),
+            "-w",
+            str(tmp_path / "dist"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert r.returncode == 0, r.stderr
     (wheel,) = (tmp_path / "dist").glob("*.whl")
     assert wheel.name.startswith("rembg-2.0.86+alphacut.")

@@ -77,8 +77,13 @@ def test_remove_alpha_matting_uses_fast_refinement(tiny):
     np.testing.assert_array_equal(out[:, :, 3][res.trimap == 255], 255)
     np.testing.assert_array_equal(out[:, :, 3][res.trimap == 0], 0)
     # every value rembg accepts is accepted: crossed thresholds, a negative erosion (a 3x3 cross)
-    remove(rgb, session=tiny, alpha_matting=True, alpha_matting_foreground_threshold=5,
-           alpha_matting_background_threshold=10)
+    remove(
+        rgb,
+        session=tiny,
+        alpha_matting=True,
+        alpha_matting_foreground_threshold=5,
+        alpha_matting_background_threshold=10,
+    )
     np.testing.assert_array_equal(tiny.last_result.trimap, _scipy_trimap(mask, 5, 10, 10))
     remove(rgb, session=tiny, alpha_matting=True, alpha_matting_erode_size=-1)
     np.testing.assert_array_equal(tiny.last_result.trimap, _scipy_trimap(mask, 240, 10, -1))
@@ -114,13 +119,16 @@ def test_rembg_trimap_matches_scipy_erosion(size):
         np.testing.assert_array_equal(rembg.rembg_trimap(mask, fg, bg, size), _scipy_trimap(mask, fg, bg, size))
 
 
-@pytest.mark.parametrize("bad, err", [
-    ("not an image", alphacut.InputError),
-    (b"", alphacut.DecodeError),
-    (b"garbage bytes, not an image", alphacut.DecodeError),
-    (np.zeros((0, 0, 3), np.uint8), alphacut.InputError),
-    (np.zeros((4, 4, 3), np.float64) * np.nan, alphacut.InputError),
-])
+@pytest.mark.parametrize(
+    "bad, err",
+    [
+        ("not an image", alphacut.InputError),
+        (b"", alphacut.DecodeError),
+        (b"garbage bytes, not an image", alphacut.DecodeError),
+        (np.zeros((0, 0, 3), np.uint8), alphacut.InputError),
+        (np.zeros((4, 4, 3), np.float64) * np.nan, alphacut.InputError),
+    ],
+)
 def test_remove_bad_input(tiny, bad, err):
     with pytest.raises(err):
         remove(bad, session=tiny)
@@ -172,7 +180,6 @@ def test_remove_default_session_matches_rembg_when_compat(u2netp_home):
     assert np.abs(got.astype(int) - ref.astype(int)).max() <= 1
 
 
-
 # ------------------------------------------------------------------------------------------------
 # rembg compatibility on rembg's own golden outputs
 # ------------------------------------------------------------------------------------------------
@@ -206,9 +213,13 @@ def test_alpha_matting_runs_where_the_session_runs(tmp_path, fresh_sessions):
     if "emu" not in available_backends():
         pytest.skip("the emulated kernels are not in this build (-DALPHACUT_EMU=ON)")
     path = tm.segmenter(tmp_path / "seg.onnx", size=(64, 64))
-    man = ModelManifest(name="tiny_seg", kind="segmenter", file="seg.onnx",
-                        input=InputSpec(name="input", size=(64, 64)),
-                        output=OutputSpec(channel=1, activation="softmax"))
+    man = ModelManifest(
+        name="tiny_seg",
+        kind="segmenter",
+        file="seg.onnx",
+        input=InputSpec(name="input", size=(64, 64)),
+        output=OutputSpec(channel=1, activation="softmax"),
+    )
     s = Session(man, model_path=path, backend="emu")
     rgb, _ = tm.red_disk(90, 120, soft=4)
     wide = remove(rgb, session=s, alpha_matting=True, alpha_matting_erode_size=20)
@@ -268,27 +279,36 @@ def test_new_session_providers_and_sess_opts_are_applied(u2netp_home):
     assert isinstance(e.value, ValueError)
 
 
-@pytest.mark.parametrize("providers, ort_has, trt_ok, kernels, want", [
-    (["CUDAExecutionProvider", "CPUExecutionProvider"], True, False, True, ("onnxruntime-cuda", "cuda", 0)),
-    (["CUDAExecutionProvider", "CPUExecutionProvider"], True, False, False, ("onnxruntime-cuda", "cpu", 1)),
-    (["CUDAExecutionProvider", "CPUExecutionProvider"], False, False, True, ("onnxruntime", "cpu", 1)),
-    (["TensorrtExecutionProvider", "CUDAExecutionProvider"], True, True, True, ("tensorrt", "cuda", 0)),
-    (["TensorrtExecutionProvider", "CUDAExecutionProvider"], True, False, True, ("onnxruntime-cuda", "cuda", 1)),
-    ([("TensorrtExecutionProvider", {"trt_fp16_enable": True})], False, False, False, ("onnxruntime", "cpu", 2)),
-    (["OpenVINOExecutionProvider", "DmlExecutionProvider"], False, False, False, ("onnxruntime", "cpu", 3)),
-    (["CPUExecutionProvider", "CUDAExecutionProvider"], True, True, True, ("onnxruntime", "cpu", 0)),
-    ([], False, False, False, ("onnxruntime", "cpu", 0)),
-])
+@pytest.mark.parametrize(
+    "providers, ort_has, trt_ok, kernels, want",
+    [
+        (["CUDAExecutionProvider", "CPUExecutionProvider"], True, False, True, ("onnxruntime-cuda", "cuda", 0)),
+        (["CUDAExecutionProvider", "CPUExecutionProvider"], True, False, False, ("onnxruntime-cuda", "cpu", 1)),
+        (["CUDAExecutionProvider", "CPUExecutionProvider"], False, False, True, ("onnxruntime", "cpu", 1)),
+        (["TensorrtExecutionProvider", "CUDAExecutionProvider"], True, True, True, ("tensorrt", "cuda", 0)),
+        (["TensorrtExecutionProvider", "CUDAExecutionProvider"], True, False, True, ("onnxruntime-cuda", "cuda", 1)),
+        ([("TensorrtExecutionProvider", {"trt_fp16_enable": True})], False, False, False, ("onnxruntime", "cpu", 2)),
+        (["OpenVINOExecutionProvider", "DmlExecutionProvider"], False, False, False, ("onnxruntime", "cpu", 3)),
+        (["CPUExecutionProvider", "CUDAExecutionProvider"], True, True, True, ("onnxruntime", "cpu", 0)),
+        ([], False, False, False, ("onnxruntime", "cpu", 0)),
+    ],
+)
 def test_place_maps_execution_providers(monkeypatch, providers, ort_has, trt_ok, kernels, want):
     """TensorRT → runtime tensorrt, CUDA → onnxruntime-cuda, each with the CUDA kernels when they
     can run, first usable provider wins; every provider passed over leaves a note (printed)."""
     import alphacut.runtime
 
-    monkeypatch.setattr(rembg, "_ort_available", lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"] if ort_has
-                        else ["CPUExecutionProvider"])
+    monkeypatch.setattr(
+        rembg,
+        "_ort_available",
+        lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"] if ort_has else ["CPUExecutionProvider"],
+    )
     monkeypatch.setattr(alphacut.runtime, "tensorrt_unavailable_reason", lambda: None if trt_ok else "no TensorRT here")
-    monkeypatch.setattr(rembg, "_kernels_on", lambda wanted: ("cpu", None) if not wanted else ("cuda", None)
-                        if kernels else ("cpu", "no CUDA kernels here"))
+    monkeypatch.setattr(
+        rembg,
+        "_kernels_on",
+        lambda wanted: ("cpu", None) if not wanted else ("cuda", None) if kernels else ("cpu", "no CUDA kernels here"),
+    )
     pl = rembg.place(providers)
     assert (pl.runtime, pl.backend, len(pl.notes)) == want, pl.notes
     if not kernels and want[0] != "onnxruntime":

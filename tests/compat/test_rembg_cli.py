@@ -22,9 +22,16 @@ car, real_rembg, rembg_home = _dropin.car, _dropin.real_rembg, _dropin.rembg_hom
 
 pytestmark = pytest.mark.usefixtures("rembg_home")
 
-_DEFAULTS = {"alpha_matting": False, "alpha_matting_foreground_threshold": 240,
-             "alpha_matting_background_threshold": 10, "alpha_matting_erode_size": 10, "only_mask": False,
-             "post_process_mask": False, "decontaminate": False, "bgcolor": (0, 0, 0, 0)}
+_DEFAULTS = {
+    "alpha_matting": False,
+    "alpha_matting_foreground_threshold": 240,
+    "alpha_matting_background_threshold": 10,
+    "alpha_matting_erode_size": 10,
+    "only_mask": False,
+    "post_process_mask": False,
+    "decontaminate": False,
+    "bgcolor": (0, 0, 0, 0),
+}
 
 # (name, flags of `rembg i`, the keywords rembg's i command hands to remove() for them)
 FLAG_CASES = [
@@ -35,9 +42,16 @@ FLAG_CASES = [
     ("decontaminate", ["-dc"], {"decontaminate": True}),
     ("bgcolor", ["-bgc", "255", "0", "0", "255"], {"bgcolor": (255, 0, 0, 255)}),
     ("alpha_matting", ["-a"], {"alpha_matting": True}),
-    ("alpha_matting_thresholds", ["-a", "-af", "200", "-ab", "60", "-ae", "3"],
-     {"alpha_matting": True, "alpha_matting_foreground_threshold": 200, "alpha_matting_background_threshold": 60,
-      "alpha_matting_erode_size": 3}),
+    (
+        "alpha_matting_thresholds",
+        ["-a", "-af", "200", "-ab", "60", "-ae", "3"],
+        {
+            "alpha_matting": True,
+            "alpha_matting_foreground_threshold": 200,
+            "alpha_matting_background_threshold": 60,
+            "alpha_matting_erode_size": 3,
+        },
+    ),
     ("extras", ["-x", '{"putalpha": true}'], {"putalpha": True}),
 ]
 
@@ -65,8 +79,11 @@ def _rembg_cli_equivalent(real, car, kw):
 
 def test_i_flags_match_rembg(cli_outputs, real_rembg, car):
     ours = cli_outputs
-    ref = {name: _rembg_cli_equivalent(real_rembg, car, kw) for name, _, kw in FLAG_CASES
-           if not name.startswith("alpha_matting")}
+    ref = {
+        name: _rembg_cli_equivalent(real_rembg, car, kw)
+        for name, _, kw in FLAG_CASES
+        if not name.startswith("alpha_matting")
+    }
     src = np.asarray(Image.open(car).convert("RGB"))
     for name in ("plain", "only_mask", "only_mask_long", "bgcolor"):
         assert ours[name].shape == ref[name].shape and _d(ours[name], ref[name]).max() <= 1, name
@@ -113,8 +130,14 @@ def test_i_stdin_stdout_and_defaults(tmp_path, car):
     # stdin not a terminal: INPUT and OUTPUT default to '-', as in rembg
     r = run_rembg_cli(["i", "-m", "u2netp", "-om"], cwd=tmp_path, stdin=data)
     assert r.returncode == 0 and np.array_equal(np.asarray(Image.open(io.BytesIO(r.stdout))), mask)
-    r = subprocess.run([sys.executable, "-m", "rembg", "i", "-m", "u2netp", "-om", str(car)], cwd=tmp_path,
-                       stdin=subprocess.DEVNULL, capture_output=True, env=dropin_env(), timeout=300)
+    r = subprocess.run(
+        [sys.executable, "-m", "rembg", "i", "-m", "u2netp", "-om", str(car)],
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        env=dropin_env(),
+        timeout=300,
+    )
     assert r.returncode == 0 and np.array_equal(np.asarray(Image.open(io.BytesIO(r.stdout))), mask)
     assert list(tmp_path.iterdir()) == []
 
@@ -152,8 +175,11 @@ def test_providers_through_extras_are_reported(tmp_path, car):
 
     if "CUDAExecutionProvider" in onnxruntime.get_available_providers():
         pytest.skip("ONNX Runtime has the CUDA provider here: nothing to report")
-    r = run_rembg_cli(["i", "-m", "u2netp", "-om", "-x", '{"providers": ["CUDAExecutionProvider"]}', str(car),
-                       "o.png"], cwd=tmp_path, stdin=b"")
+    r = run_rembg_cli(
+        ["i", "-m", "u2netp", "-om", "-x", '{"providers": ["CUDAExecutionProvider"]}', str(car), "o.png"],
+        cwd=tmp_path,
+        stdin=b"",
+    )
     assert r.returncode == 0, r.stderr
     assert b"CUDAExecutionProvider" in r.stderr and b"onnxruntime-gpu" in r.stderr
     assert Image.open(tmp_path / "o.png").mode == "L"
@@ -184,9 +210,14 @@ def test_p_folder(tmp_path, car):
 def test_p_watch(tmp_path, car):
     src, out = tmp_path / "in", tmp_path / "out"
     src.mkdir()
-    proc = subprocess.Popen([sys.executable, "-m", "rembg", "p", "-m", "u2netp", "-om", "-w", str(src), str(out)],
-                            cwd=tmp_path, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env=dropin_env())
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rembg", "p", "-m", "u2netp", "-om", "-w", str(src), str(out)],
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=dropin_env(),
+    )
     try:
         deadline = time.time() + 180
         time.sleep(1.0)
@@ -207,11 +238,12 @@ def test_p_watch(tmp_path, car):
 
 def test_b_raw_frames(tmp_path, car, real_rembg):
     w, h = 96, 72
-    frames = [np.asarray(Image.open(car).convert("RGB").resize((w, h))),
-              np.asarray(Image.open(car).convert("RGB").resize((w, h)).transpose(Image.FLIP_LEFT_RIGHT))]
+    frames = [
+        np.asarray(Image.open(car).convert("RGB").resize((w, h))),
+        np.asarray(Image.open(car).convert("RGB").resize((w, h)).transpose(Image.FLIP_LEFT_RIGHT)),
+    ]
     stream = b"".join(f.tobytes() for f in frames) + b"\x00" * 100  # and a partial frame
-    r = run_rembg_cli(["b", "-m", "u2netp", "-om", str(w), str(h), "-o", "frames/f-%d.png"], cwd=tmp_path,
-                      stdin=stream)
+    r = run_rembg_cli(["b", "-m", "u2netp", "-om", str(w), str(h), "-o", "frames/f-%d.png"], cwd=tmp_path, stdin=stream)
     assert r.returncode == 0, r.stderr
     assert sorted(p.name for p in (tmp_path / "frames").iterdir()) == ["f-0.png", "f-1.png"]
     assert b"100 trailing bytes" in r.stderr

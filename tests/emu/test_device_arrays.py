@@ -8,8 +8,7 @@ import pytest
 
 import alphacut
 from alphacut import _core, ops
-from alphacut.ops import pack_rgba
-from alphacut.ops import preprocess, preprocess_into
+from alphacut.ops import pack_rgba, preprocess, preprocess_into
 
 pytestmark = pytest.mark.skipif(not _core.built_with_emu, reason="built without the emulation (-DALPHACUT_EMU=ON)")
 
@@ -160,11 +159,14 @@ def test_guided_filter_device_arrays_both_paths(rng, shape, radius):
     np.testing.assert_allclose(mb.get(), cb, rtol=0, atol=1e-5)
     # A row-strided device view (a crop of a wider buffer) is read in place.
     wide = rng.random((shape[0], shape[1] + 7, 3), dtype=np.float32)
-    crop = wide[:, 3:3 + shape[1]]
+    crop = wide[:, 3 : 3 + shape[1]]
     d_crop = HostPosingAsDevice(crop, strides=crop.strides)
-    np.testing.assert_allclose(_core.guided_filter_emu(d_crop, HostPosingAsDevice(src), radius, 1e-3).get(),
-                               _core.guided_filter_cpu(np.ascontiguousarray(crop), src, radius, 1e-3),
-                               rtol=0, atol=1e-5)
+    np.testing.assert_allclose(
+        _core.guided_filter_emu(d_crop, HostPosingAsDevice(src), radius, 1e-3).get(),
+        _core.guided_filter_cpu(np.ascontiguousarray(crop), src, radius, 1e-3),
+        rtol=0,
+        atol=1e-5,
+    )
 
 
 # --- estimate_foreground ---------------------------------------------------------------------------
@@ -179,8 +181,9 @@ def test_estimate_foreground_device_arrays(rng, dtypes):
         img = (img * 255).astype(np.uint8)
     if dtypes[1] == np.uint8:
         a = (a * 255).astype(np.uint8)
-    f, b = ops.estimate_foreground(HostPosingAsDevice(img), HostPosingAsDevice(a), return_background=True,
-                                   backend="emu")
+    f, b = ops.estimate_foreground(
+        HostPosingAsDevice(img), HostPosingAsDevice(a), return_background=True, backend="emu"
+    )
     assert type(f).__name__ == type(b).__name__ == "EmuDeviceArray"
     assert f.shape == b.shape == (37, 53, 3) and f.dtype == np.float32
     host_f, host_b = ops.estimate_foreground(img, a, return_background=True, backend="emu")
@@ -190,8 +193,12 @@ def test_estimate_foreground_device_arrays(rng, dtypes):
     f2 = ops.estimate_foreground(img, HostPosingAsDevice(a), backend="emu")
     np.testing.assert_array_equal(f2.get(), host_f)
     a32 = a / np.float32(255) if a.dtype == np.uint8 else a
-    out = ops.composite(f2, HostPosingAsDevice(np.ascontiguousarray(a32)), HostPosingAsDevice(
-        np.zeros((37, 53, 3), np.float32)), backend="emu")
+    out = ops.composite(
+        f2,
+        HostPosingAsDevice(np.ascontiguousarray(a32)),
+        HostPosingAsDevice(np.zeros((37, 53, 3), np.float32)),
+        backend="emu",
+    )
     np.testing.assert_allclose(out.get(), host_f * a32[..., None], atol=1e-6)
 
 
@@ -200,10 +207,12 @@ def test_estimate_foreground_strided_and_dlpack_inputs(rng):
     alpha = rng.integers(0, 256, (30, 40), dtype=np.uint8)
     crop, acrop = big[3:25, 5:33], alpha[3:25, 5:33]
     ref = ops.estimate_foreground(np.ascontiguousarray(crop), np.ascontiguousarray(acrop), backend="emu")
-    np.testing.assert_array_equal(ops.estimate_foreground(HostPosingAsDevice(crop), HostPosingAsDevice(acrop),
-                                                          backend="emu").get(), ref)
-    np.testing.assert_array_equal(ops.estimate_foreground(FakeCudaDLPack(crop), FakeCudaDLPack(acrop),
-                                                          backend="emu").get(), ref)
+    np.testing.assert_array_equal(
+        ops.estimate_foreground(HostPosingAsDevice(crop), HostPosingAsDevice(acrop), backend="emu").get(), ref
+    )
+    np.testing.assert_array_equal(
+        ops.estimate_foreground(FakeCudaDLPack(crop), FakeCudaDLPack(acrop), backend="emu").get(), ref
+    )
 
 
 def test_estimate_foreground_bad_device_arrays():
@@ -215,11 +224,13 @@ def test_estimate_foreground_bad_device_arrays():
     with pytest.raises(alphacut.Error, match="expected"):
         ops.estimate_foreground(img, HostPosingAsDevice(np.zeros((4, 6), np.float32)), backend="emu")
     with pytest.raises(alphacut.Error, match="3 channels"):
-        ops.estimate_foreground(HostPosingAsDevice(np.zeros((4, 5, 4), np.float32)),
-                                HostPosingAsDevice(np.zeros((4, 5), np.float32)), backend="emu")
+        ops.estimate_foreground(
+            HostPosingAsDevice(np.zeros((4, 5, 4), np.float32)),
+            HostPosingAsDevice(np.zeros((4, 5), np.float32)),
+            backend="emu",
+        )
     with pytest.raises(alphacut.Error, match="regularization"):
-        ops.estimate_foreground(img, HostPosingAsDevice(np.zeros((4, 5), np.float32)), regularization=-1,
-                                backend="emu")
+        ops.estimate_foreground(img, HostPosingAsDevice(np.zeros((4, 5), np.float32)), regularization=-1, backend="emu")
     with pytest.raises(alphacut.InputError, match="backend='cuda'"):
         ops.estimate_foreground(img, np.zeros((4, 5), np.float32), backend="cpu")
 
@@ -240,8 +251,14 @@ def test_solve_alpha_device_in_device_out(rng):
     img, tri, prior = _solve_inputs(rng)
     host, host_info = ops.solve_alpha(img, tri, prior=prior, tol=1e-8, return_info=True, backend="emu")
     assert isinstance(host, np.ndarray)  # NumPy in -> NumPy out
-    d, info = ops.solve_alpha(HostPosingAsDevice(img), HostPosingAsDevice(tri), prior=HostPosingAsDevice(prior),
-                              tol=1e-8, return_info=True, backend="emu")
+    d, info = ops.solve_alpha(
+        HostPosingAsDevice(img),
+        HostPosingAsDevice(tri),
+        prior=HostPosingAsDevice(prior),
+        tol=1e-8,
+        return_info=True,
+        backend="emu",
+    )
     assert type(d).__name__ == "EmuDeviceArray" and d.shape == (24, 30)
     np.testing.assert_array_equal(d.get(), host)
     assert info["iterations"] == host_info["iterations"] and info["levels"] == 1
@@ -252,8 +269,9 @@ def test_solve_alpha_device_in_device_out(rng):
     big = np.zeros((30, 40, 3), np.float32)
     big[3:27, 5:35] = img
     crop = HostPosingAsDevice(big[3:27, 5:35])
-    np.testing.assert_array_equal(ops.solve_alpha(crop, tri, tol=1e-8, backend="emu").get(),
-                                  ops.solve_alpha(img, tri, tol=1e-8, backend="emu"))
+    np.testing.assert_array_equal(
+        ops.solve_alpha(crop, tri, tol=1e-8, backend="emu").get(), ops.solve_alpha(img, tri, tol=1e-8, backend="emu")
+    )
     # DLPack producers are accepted too.
     dl = ops.solve_alpha(FakeCudaDLPack(img), FakeCudaDLPack(tri), tol=1e-8, backend="emu")
     np.testing.assert_array_equal(dl.get(), mixed.get())
@@ -280,8 +298,11 @@ def test_solve_alpha_bad_device_arrays(rng):
 def test_upscale_alpha_device_arrays_of_the_wrong_rank(low, guide):
     # A 1-D device array used to fail unpacking its shape (a bare ValueError).
     with pytest.raises(alphacut.InputError, match="device array"):
-        ops.upscale_alpha(HostPosingAsDevice(np.zeros(low, np.float32)),
-                          HostPosingAsDevice(np.zeros(guide, np.float32)), backend="emu")
+        ops.upscale_alpha(
+            HostPosingAsDevice(np.zeros(low, np.float32)),
+            HostPosingAsDevice(np.zeros(guide, np.float32)),
+            backend="emu",
+        )
 
 
 def test_preprocess_into_device_image_inside_out():
@@ -306,8 +327,9 @@ def test_upload_of_broadcast_rows():
     img = np.broadcast_to(row, (5, 4, 3))
     a = np.broadcast_to(np.full((1, 4), 0.5, np.float32), (5, 4))
     np.testing.assert_array_equal(_core.premultiply_emu(img, a), _core.premultiply_cpu(img, a)[..., :])
-    overlapping = np.lib.stride_tricks.as_strided(np.arange(40, dtype=np.float32) / 40, shape=(5, 4, 3),
-                                                  strides=(8, 12, 4))  # rows 2 floats apart, 12 long
+    overlapping = np.lib.stride_tricks.as_strided(
+        np.arange(40, dtype=np.float32) / 40, shape=(5, 4, 3), strides=(8, 12, 4)
+    )  # rows 2 floats apart, 12 long
     np.testing.assert_array_equal(_core.premultiply_emu(overlapping, a), _core.premultiply_cpu(overlapping, a))
 
 

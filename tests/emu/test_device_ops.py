@@ -45,8 +45,11 @@ def test_resize_on_device(rng, method):
     diff = np.abs(d.get().astype(int) - ops.resize(img, (20, 33), method, backend="cpu").astype(int))
     assert diff.max() <= 1 and np.mean(diff > 0) < 0.01  # the uint8 bound of csrc/ops/README.md
     f = rng.random((45, 61), dtype=np.float32)
-    np.testing.assert_allclose(ops.resize(_dev(f), (90, 30), method, backend="emu").get(),
-                               ops.resize(f, (90, 30), method, backend="cpu"), atol=1e-5)
+    np.testing.assert_allclose(
+        ops.resize(_dev(f), (90, 30), method, backend="emu").get(),
+        ops.resize(f, (90, 30), method, backend="cpu"),
+        atol=1e-5,
+    )
     with pytest.raises(InputError, match="method"):
         ops.resize(_dev(f), (9, 9), "nearest", backend="emu")
     with pytest.raises(InputError, match="height"):
@@ -89,12 +92,12 @@ def test_device_arrays_need_a_gpu_backend(rng):
 def test_transfer_stats_count_copies(rng):
     img = rng.random((16, 24, 3), dtype=np.float32)
     transfer_stats("emu", reset=True)
-    d = _dev(img)                                   # 1 upload
-    r = ops.resize(d, (8, 12), backend="emu")       # stays on the device
-    ops.resize(r, (4, 6), backend="emu").get()      # 1 download
+    d = _dev(img)  # 1 upload
+    r = ops.resize(d, (8, 12), backend="emu")  # stays on the device
+    ops.resize(r, (4, 6), backend="emu").get()  # 1 download
     s = transfer_stats("emu", reset=True)
     assert s == {"uploads": 1, "upload_bytes": img.nbytes, "downloads": 1, "download_bytes": 4 * 6 * 3 * 4}
-    ops.resize(img, (8, 12), backend="emu")         # host in, host out: 1 each way
+    ops.resize(img, (8, 12), backend="emu")  # host in, host out: 1 each way
     s = transfer_stats("emu")
     assert (s["uploads"], s["downloads"]) == (1, 1)
     assert transfer_stats("emu", reset=True)["uploads"] == 1 and transfer_stats("emu")["uploads"] == 0

@@ -12,10 +12,26 @@ from alphacut.ops import available_backends
 
 
 def _gpu_backends():
-    out = [pytest.param("emu", marks=pytest.mark.skipif(
-        not _core.built_with_emu, reason="built without the emulation (-DALPHACUT_EMU=ON)"))]
-    out.append(pytest.param("cuda", marks=[pytest.mark.gpu, pytest.mark.skipif(
-        "cuda" not in available_backends(), reason="no CUDA device: " + str(alphacut.device.why_unavailable()))]))
+    out = [
+        pytest.param(
+            "emu",
+            marks=pytest.mark.skipif(
+                not _core.built_with_emu, reason="built without the emulation (-DALPHACUT_EMU=ON)"
+            ),
+        )
+    ]
+    out.append(
+        pytest.param(
+            "cuda",
+            marks=[
+                pytest.mark.gpu,
+                pytest.mark.skipif(
+                    "cuda" not in available_backends(),
+                    reason="no CUDA device: " + str(alphacut.device.why_unavailable()),
+                ),
+            ],
+        )
+    )
     return out
 
 
@@ -31,11 +47,16 @@ def emu():
     return lambda name: getattr(_core, f"_selftest_{name}_emu")
 
 
-
 @pytest.mark.parametrize(
     "grid, block",
-    [((1, 1, 1), (1, 1, 1)), ((3, 1, 1), (32, 1, 1)), ((5, 3, 1), (32, 8, 1)), ((2, 3, 4), (4, 2, 3)),
-     ((1, 1, 1), (1024, 1, 1)), ((7, 1, 2), (1, 16, 1))],
+    [
+        ((1, 1, 1), (1, 1, 1)),
+        ((3, 1, 1), (32, 1, 1)),
+        ((5, 3, 1), (32, 8, 1)),
+        ((2, 3, 4), (4, 2, 3)),
+        ((1, 1, 1), (1024, 1, 1)),
+        ((7, 1, 2), (1, 16, 1)),
+    ],
 )
 def test_every_thread_runs_once(gpu, grid, block):
     counts, mismatches = gpu("grid_coverage")(grid, block)

@@ -4,10 +4,9 @@ each op states. (tests/ops run every op's own tests on emu too; this file pins t
 
 import numpy as np
 import pytest
+from conftest import load_gray, load_rgb, shared_path
 
 from alphacut import _core
-
-from conftest import load_gray, load_rgb, shared_path
 
 pytestmark = pytest.mark.skipif(not _core.built_with_emu, reason="built without the emulation (-DALPHACUT_EMU=ON)")
 
@@ -65,8 +64,9 @@ def test_guided_filter_real_image():
 UA_TOL = 4e-5
 
 
-@pytest.mark.parametrize("low, full", [((1, 1), (1, 1)), ((1, 1), (9, 7)), ((5, 8), (17, 33)), ((16, 12), (64, 48)),
-                                       ((7, 1), (29, 3))])
+@pytest.mark.parametrize(
+    "low, full", [((1, 1), (1, 1)), ((1, 1), (9, 7)), ((5, 8), (17, 33)), ((16, 12), (64, 48)), ((7, 1), (29, 3))]
+)
 @pytest.mark.parametrize("channels", [1, 3])
 def test_upscale_alpha(rng, low, full, channels):
     cpu, emu = both("upscale_alpha")
@@ -102,7 +102,11 @@ def test_upscale_alpha_real_image():
 def test_dilate_erode_exact(rng, size, radius, dtype):
     for name in ("dilate", "erode"):
         cpu, emu = both(name)
-        m = (rng.random(size) > 0.7).astype(dtype) if dtype != np.uint8 else (rng.random(size) > 0.7).astype(np.uint8) * 7
+        m = (
+            (rng.random(size) > 0.7).astype(dtype)
+            if dtype != np.uint8
+            else (rng.random(size) > 0.7).astype(np.uint8) * 7
+        )
         got, want = emu(m, radius), cpu(m, radius)
         assert got.dtype == want.dtype == np.bool_
         np.testing.assert_array_equal(got, want)
@@ -125,8 +129,17 @@ def test_make_trimap_real_matte():
 # resize: float32 within 1e-5 of values in [0, 1]; uint8 within 1 level (a float32 sum on
 # either side of a .5 rounding boundary).
 @pytest.mark.parametrize("method", [0, 1, 2])
-@pytest.mark.parametrize("src, dst", [((1, 1), (3, 5)), ((17, 33), (5, 7)), ((17, 33), (40, 70)), ((9, 1), (4, 1)),
-                                      ((40, 70), (40, 70)), ((64, 48), (7, 300))])
+@pytest.mark.parametrize(
+    "src, dst",
+    [
+        ((1, 1), (3, 5)),
+        ((17, 33), (5, 7)),
+        ((17, 33), (40, 70)),
+        ((9, 1), (4, 1)),
+        ((40, 70), (40, 70)),
+        ((64, 48), (7, 300)),
+    ],
+)
 def test_resize(rng, method, src, dst):
     cpu, emu = both("resize")
     for shape in (src, src + (3,)):

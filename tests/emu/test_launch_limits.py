@@ -18,8 +18,15 @@ TALL = 2**19 + 40  # 65,540 blocks of 8 rows
 
 @pytest.mark.parametrize(
     "grid, block",
-    [((1, 65536, 1), (1, 1, 1)), ((1, 1, 65536), (1, 1, 1)), ((1, 1, 1), (1025, 1, 1)), ((1, 1, 1), (1, 1025, 1)),
-     ((1, 1, 1), (1, 1, 65)), ((1, 1, 1), (64, 32, 1)), ((0, 1, 1), (1, 1, 1))],
+    [
+        ((1, 65536, 1), (1, 1, 1)),
+        ((1, 1, 65536), (1, 1, 1)),
+        ((1, 1, 1), (1025, 1, 1)),
+        ((1, 1, 1), (1, 1025, 1)),
+        ((1, 1, 1), (1, 1, 65)),
+        ((1, 1, 1), (64, 32, 1)),
+        ((0, 1, 1), (1, 1, 1)),
+    ],
 )
 def test_launch_limits_are_enforced(grid, block):
     with pytest.raises(alphacut.InternalError, match="invalid configuration"):
@@ -44,16 +51,19 @@ def tall(request):
 def test_tall_blend(tall):
     img, a = tall
     for name, args in (("premultiply", (img, a)), ("unpremultiply", (img, a)), ("composite", (img, a, img[::-1]))):
-        np.testing.assert_allclose(getattr(ops, name)(*args, backend="emu"), getattr(ops, name)(*args, backend="cpu"),
-                                   atol=1e-5, err_msg=name)
+        np.testing.assert_allclose(
+            getattr(ops, name)(*args, backend="emu"), getattr(ops, name)(*args, backend="cpu"), atol=1e-5, err_msg=name
+        )
 
 
 def test_tall_pack_rgba(tall):
     img, a = tall
     u8 = (img * 255).astype(np.uint8)
-    fg = img[100:TALL - 5]
-    np.testing.assert_array_equal(ops.pack_rgba(u8, a, foreground=fg, offset=(100, 0), backend="emu"),
-                                  ops.pack_rgba(u8, a, foreground=fg, offset=(100, 0), backend="cpu"))
+    fg = img[100 : TALL - 5]
+    np.testing.assert_array_equal(
+        ops.pack_rgba(u8, a, foreground=fg, offset=(100, 0), backend="emu"),
+        ops.pack_rgba(u8, a, foreground=fg, offset=(100, 0), backend="cpu"),
+    )
     out = ops.pack_rgba(u8, a, backend="emu")
     want = out.copy()
     _core.pack_rgba_patch_cpu(u8, fg, 100, 0, want)
@@ -64,18 +74,28 @@ def test_tall_pack_rgba(tall):
 def test_tall_preprocess_and_resize(tall):
     img, _ = tall
     u8 = (img[:64] * 255).astype(np.uint8)
-    np.testing.assert_allclose(ops.preprocess(u8, (TALL, 1), backend="emu"),
-                               ops.preprocess(u8, (TALL, 1), backend="cpu"), atol=1e-5)
+    np.testing.assert_allclose(
+        ops.preprocess(u8, (TALL, 1), backend="emu"), ops.preprocess(u8, (TALL, 1), backend="cpu"), atol=1e-5
+    )
     for method in ("bilinear", "area", "bicubic"):
-        np.testing.assert_allclose(ops.resize(img[:64], (TALL, 1), method, backend="emu"),
-                                   ops.resize(img[:64], (TALL, 1), method, backend="cpu"), atol=1e-5, err_msg=method)
+        np.testing.assert_allclose(
+            ops.resize(img[:64], (TALL, 1), method, backend="emu"),
+            ops.resize(img[:64], (TALL, 1), method, backend="cpu"),
+            atol=1e-5,
+            err_msg=method,
+        )
 
 
 def test_tall_upscale_alpha(tall):
     img, a = tall
     low = np.ascontiguousarray(a[:64])  # the full-resolution pass is the tall one
-    np.testing.assert_allclose(ops.upscale_alpha(low, img, 1, 1e-3, backend="emu"),
-                               ops.upscale_alpha(low, img, 1, 1e-3, backend="cpu"), atol=4e-5)
+    np.testing.assert_allclose(
+        ops.upscale_alpha(low, img, 1, 1e-3, backend="emu"),
+        ops.upscale_alpha(low, img, 1, 1e-3, backend="cpu"),
+        atol=4e-5,
+    )
+
+
 # guided_filter: the multi-pass kernels (a block row per 4 image rows) on 270,000 rows are in
 # csrc/emu/tests/emu_selftest.cpp (test_sanitizers.py); the fused ones put a block row per >= 64
 # image rows, past the limit only beyond 4.19 M rows, and fold the same way.
@@ -85,10 +105,16 @@ def test_tall_morphology_and_trimap(tall):
     _, a = tall
     for r in (0, 3, 1000, TALL):
         for name in ("dilate", "erode"):
-            np.testing.assert_array_equal(getattr(ops, name)(a, r, backend="emu"),
-                                          getattr(ops, name)(a, r, backend="cpu"), err_msg=f"{name} r={r}")
-        np.testing.assert_array_equal(ops.make_trimap(a, 0.7, 0.3, r, backend="emu"),
-                                      ops.make_trimap(a, 0.7, 0.3, r, backend="cpu"), err_msg=f"make_trimap r={r}")
+            np.testing.assert_array_equal(
+                getattr(ops, name)(a, r, backend="emu"),
+                getattr(ops, name)(a, r, backend="cpu"),
+                err_msg=f"{name} r={r}",
+            )
+        np.testing.assert_array_equal(
+            ops.make_trimap(a, 0.7, 0.3, r, backend="emu"),
+            ops.make_trimap(a, 0.7, 0.3, r, backend="cpu"),
+            err_msg=f"make_trimap r={r}",
+        )
 
 
 def test_tall_estimate_foreground(tall):
@@ -113,8 +139,8 @@ def test_tall_estimate_foreground(tall):
 def test_tall_solve_alpha(tall):
     img, _ = tall
     tri = np.zeros((TALL, 1), np.uint8)
-    tri[TALL // 2:] = 255
-    tri[TALL // 2 - 20:TALL // 2 + 20] = 128
+    tri[TALL // 2 :] = 255
+    tri[TALL // 2 - 20 : TALL // 2 + 20] = 128
     a_emu, info_emu = ops.solve_alpha(img, tri, tol=1e-9, max_iter=2000, return_info=True, backend="emu")
     a_cpu, info_cpu = ops.solve_alpha(img, tri, tol=1e-9, max_iter=2000, return_info=True, backend="cpu")
     assert info_emu["unknown"] == info_cpu["unknown"] == 40
@@ -146,7 +172,7 @@ def test_morphology_cost_does_not_grow_with_the_radius(shape):
 def test_trimap_of_a_long_row_with_a_huge_radius():
     # 1 x 10^7 with a huge radius did not finish in 60 s; it is the whole-image window now.
     p = np.zeros((1, 2 * 10**6), np.float32)
-    p[0, 10**6:] = 1
+    p[0, 10**6 :] = 1
     t0 = time.perf_counter()
     got = ops.make_trimap(p, radius=10**9, backend="emu")
     assert time.perf_counter() - t0 < 10

@@ -33,8 +33,9 @@ def _tools():
 def _sanitizers_link(cxx: str, tmp: Path) -> bool:
     src = tmp / "probe.cpp"
     src.write_text("int main() { return 0; }\n")
-    r = subprocess.run([cxx, "-fsanitize=address,undefined", str(src), "-o", str(tmp / "probe")],
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        [cxx, "-fsanitize=address,undefined", str(src), "-o", str(tmp / "probe")], capture_output=True, text=True
+    )
     return r.returncode == 0
 
 
@@ -44,14 +45,18 @@ def test_emulated_kernels_under_asan_ubsan(tmp_path):
         pytest.skip(f"{cxx} cannot link -fsanitize=address,undefined here (libasan/libubsan missing)")
     build = tmp_path / "build"
     gen = ["-G", "Ninja"] if shutil.which("ninja") else []
-    cfg = subprocess.run([cmake, "-S", str(SRC), "-B", str(build), *gen, f"-DCMAKE_CXX_COMPILER={cxx}"],
-                         capture_output=True, text=True)
+    cfg = subprocess.run(
+        [cmake, "-S", str(SRC), "-B", str(build), *gen, f"-DCMAKE_CXX_COMPILER={cxx}"], capture_output=True, text=True
+    )
     assert cfg.returncode == 0, cfg.stdout + cfg.stderr
     jobs = os.environ.get("JOBS", "2")
     bld = subprocess.run([cmake, "--build", str(build), "-j", jobs], capture_output=True, text=True)
     assert bld.returncode == 0, bld.stdout[-4000:] + bld.stderr[-4000:]
-    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:halt_on_error=1",
-               UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1")
+    env = dict(
+        os.environ,
+        ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:halt_on_error=1",
+        UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1",
+    )
     run = subprocess.run([str(build / "emu_selftest")], capture_output=True, text=True, env=env, timeout=600)
     out = run.stdout + run.stderr
     assert run.returncode == 0, out[-6000:]

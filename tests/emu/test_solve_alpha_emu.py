@@ -5,11 +5,10 @@ reduced size. tests/ops/test_solve_alpha.py runs its reference tests on emu as w
 
 import numpy as np
 import pytest
+from conftest import load_gray, load_rgb, shared_path
 
 import alphacut
 from alphacut import _core, ops
-
-from conftest import load_gray, load_rgb, shared_path
 
 pytestmark = pytest.mark.skipif(not hasattr(_core, "solve_alpha_emu"), reason="built without the emulation")
 
@@ -17,8 +16,7 @@ pytestmark = pytest.mark.skipif(not hasattr(_core, "solve_alpha_emu"), reason="b
 CONVERGED_ATOL = 1e-4
 
 
-def native(backend, img, tri, prior=None, start=None, eps=1e-4, weight=0.0, confidence=0.0, max_iter=4000,
-           tol=1e-9):
+def native(backend, img, tri, prior=None, start=None, eps=1e-4, weight=0.0, confidence=0.0, max_iter=4000, tol=1e-9):
     fn = getattr(_core, f"solve_alpha_{backend}")
     return fn(img, tri, prior, start, eps, weight, confidence, max_iter, tol)
 
@@ -34,7 +32,7 @@ def random_case(rng, h, w, mode):
     else:  # a band between a background top and a foreground bottom
         tri = np.full((h, w), 128, np.uint8)
         tri[: h // 3] = 0
-        tri[h - h // 3:] = 255
+        tri[h - h // 3 :] = 255
     return img, tri
 
 
@@ -107,7 +105,6 @@ def test_stopping_rule_residual_is_honest(rng):
     """The reported relative residual is the one CG stopped at: recompute ||b - A x|| / ||b||
     from pymatting's Laplacian for the returned x (unclipped interior, so the band values are
     inside (0, 1))."""
-    import scipy.sparse
     from pymatting import cf_laplacian
 
     img, tri = random_case(rng, 24, 36, "band")
@@ -181,8 +178,10 @@ def test_real_composite_reduced(rng):
     got, gi = native("emu", img, tri, eps=1e-6, tol=1e-4, max_iter=2000)
     band = tri == 128
     diff = np.abs(got - want)[band]
-    print(f"\nlemur halved: |emu - cpu| max {diff.max():.1e}, mean {diff.mean():.1e}; "
-          f"iterations emu {gi['iterations']} cpu {wi['iterations']}")
+    print(
+        f"\nlemur halved: |emu - cpu| max {diff.max():.1e}, mean {diff.mean():.1e}; "
+        f"iterations emu {gi['iterations']} cpu {wi['iterations']}"
+    )
     assert diff.max() < 1e-3 and diff.mean() < 1e-5, (diff.max(), diff.mean())  # measured 1e-5, 1e-8
     assert abs(gi["iterations"] - wi["iterations"]) <= 2 + wi["iterations"] // 10, (gi, wi)
     sad = np.abs(got - gt)[band].sum()

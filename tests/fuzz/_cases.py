@@ -83,7 +83,7 @@ def build_array(spec: dict) -> np.ndarray:
         if layout == "strided":
             v = v[:, ::2]
         elif layout == "rowpad":
-            v = v[:, 1:shape[1] + 1]
+            v = v[:, 1 : shape[1] + 1]
         elif layout == "broadcast":
             v = np.broadcast_to(v, shape)
         elif layout == "channel_view" and len(shape) == 3:
@@ -133,8 +133,9 @@ def outputs(result) -> list:
     if isinstance(result, (tuple, list)):
         return [o for r in result for o in outputs(r)]
     if isinstance(result, dict):
-        return [np.asarray(v, dtype=np.float64) for k, v in sorted(result.items())
-                if isinstance(v, (int, float, np.number))]
+        return [
+            np.asarray(v, dtype=np.float64) for k, v in sorted(result.items()) if isinstance(v, (int, float, np.number))
+        ]
     if isinstance(result, (int, float, np.number)):
         return [np.asarray(result, dtype=np.float64)]
     if hasattr(result, "get") and hasattr(result, "__cuda_array_interface__"):

@@ -91,13 +91,19 @@ class Worker:
         env = dict(os.environ)
         env["PYTHONPATH"] = PYTHON_DIR + os.pathsep + env.get("PYTHONPATH", "")
         env.setdefault("ALPHACUT_NUM_THREADS", "2")
-        self.proc = subprocess.Popen([sys.executable, str(HERE / "_worker.py")], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=self._stderr, env=env)
+        self.proc = subprocess.Popen(
+            [sys.executable, str(HERE / "_worker.py")],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            env=env,
+        )
         self.started += 1
         ready = self._read(120.0)
         if not (isinstance(ready, tuple) and ready[0] == "ready"):
-            raise RuntimeError(f"the fuzz worker did not start: {_describe_exit(self.proc.poll())}\n"
-                               f"{self._stderr_tail()}")
+            raise RuntimeError(
+                f"the fuzz worker did not start: {_describe_exit(self.proc.poll())}\n{self._stderr_tail()}"
+            )
 
     def _stderr_tail(self, n: int = 3000) -> str:
         self._stderr.seek(0)
@@ -201,7 +207,8 @@ def _guided_eps(op: str, case: dict) -> float:
 def _compare_values(op: str, case: dict, a: list, b: list) -> str | None:
     rule = TOLERANCES.get(op, (1e-5, 1e-5))
     if op in ("guided_filter", "guided_filter_coefficients", "upscale_alpha") and (
-            _guided_eps(op, case) < GUIDED_EPS_COMPARED or not _unit_data(case)):
+        _guided_eps(op, case) < GUIDED_EPS_COMPARED or not _unit_data(case)
+    ):
         return None  # shapes, dtypes and finiteness are still checked
     if rule == "foreground":
         # Red-black on the GPU backends vs scan order on the CPU for the small levels: F and B
@@ -259,8 +266,10 @@ def _close(x: np.ndarray, y: np.ndarray, rtol: float, atol: float) -> str | None
     if not np.allclose(xf, yf, rtol=rtol, atol=atol, equal_nan=False):
         d = np.abs(xf - yf)
         i = np.unravel_index(int(np.argmax(d)), d.shape) if d.ndim else ()
-        return (f"values differ: max |cpu - emu| = {d.max():.3g} at {tuple(int(k) for k in i)} (cpu {float(xf[i])!r}, "
-                f"emu {float(yf[i])!r}; rtol {rtol}, atol {atol})")
+        return (
+            f"values differ: max |cpu - emu| = {d.max():.3g} at {tuple(int(k) for k in i)} (cpu {float(xf[i])!r}, "
+            f"emu {float(yf[i])!r}; rtol {rtol}, atol {atol})"
+        )
     return None
 
 
@@ -286,8 +295,10 @@ def check(case: dict, outcome, backends) -> tuple:
                 findings.append(f"{b}: output {i} {o.shape} {o.dtype} is not finite")
     statuses = {b: r[0] for b, r in zip(backends, replies)}
     if len(set(statuses.values())) > 1:
-        findings.append(f"backends disagree: {statuses} "
-                        + "; ".join(f"{b}: {r[1]}: {r[3]}" for b, r in zip(backends, replies) if r[0] == "raised"))
+        findings.append(
+            f"backends disagree: {statuses} "
+            + "; ".join(f"{b}: {r[1]}: {r[3]}" for b, r in zip(backends, replies) if r[0] == "raised")
+        )
     if len(accepted) == 2:
         (b0, a), (b1, c) = accepted.items()
         shapes = [(o.shape, o.dtype) for o in a], [(o.shape, o.dtype) for o in c]
@@ -304,8 +315,13 @@ def check(case: dict, outcome, backends) -> tuple:
 
 @functools.cache
 def _available(python_dir: str) -> tuple:
-    out = subprocess.run([sys.executable, "-c", "import alphacut.ops as o; print(' '.join(o.available_backends()))"],
-                         capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=python_dir), check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", "import alphacut.ops as o; print(' '.join(o.available_backends()))"],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=python_dir),
+        check=True,
+    )
     return tuple(b for b in ("cpu", "emu") if b in out.stdout.split())
 
 

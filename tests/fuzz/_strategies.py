@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import math
 
-from hypothesis import strategies as st
-
 import _cases
+from hypothesis import strategies as st
 
 
 def floats_any():
@@ -34,8 +33,36 @@ SIZE = mostly(SMALL, st.just(0), 5)
 LONG = st.sampled_from([(1, 300), (300, 1), (1, 1000), (2, 513)])
 
 INT_EXTREMES = [-(2**63), -(2**31), -1, 2**31 - 1, 2**31, 2**63, 2**64]
-FLOAT_EXTREMES = [0.0, -0.0, 5e-324, 1e-45, 1e-38, 1e-30, 1e-13, 1e-12, 1e-6, 1e-3, 0.5, 1.0, 255.0, 1e10, 1e15,
-                  1e16, 1e30, 1e31, 1e38, 3.5e38, 1e39, 1e200, 1.7e308, math.inf, -math.inf, math.nan, -1.0, -1e-30]
+FLOAT_EXTREMES = [
+    0.0,
+    -0.0,
+    5e-324,
+    1e-45,
+    1e-38,
+    1e-30,
+    1e-13,
+    1e-12,
+    1e-6,
+    1e-3,
+    0.5,
+    1.0,
+    255.0,
+    1e10,
+    1e15,
+    1e16,
+    1e30,
+    1e31,
+    1e38,
+    3.5e38,
+    1e39,
+    1e200,
+    1.7e308,
+    math.inf,
+    -math.inf,
+    math.nan,
+    -1.0,
+    -1e-30,
+]
 WEIRD = ["x", None, [1, 2], (1,), b"1", True, {"a": 1}]
 
 LAYOUT = st.sampled_from(["c"] * 6 + list(_cases.LAYOUTS))
@@ -54,8 +81,9 @@ def hw(draw, long=True):
 
 
 @st.composite
-def array(draw, shape, dtypes, fills=("unit", "unit", "unit", "any", "binary", "edges", "const"), odd=True,
-          layouts=True):
+def array(
+    draw, shape, dtypes, fills=("unit", "unit", "unit", "any", "binary", "edges", "const"), odd=True, layouts=True
+):
     """An array spec of `shape`: mostly one of `dtypes` and `fills`; with `odd`, sometimes another
     dtype or a NaN / inf / huge / subnormal fill."""
     dtype = draw(st.sampled_from(list(dtypes)))
@@ -85,16 +113,21 @@ def same_or_other(draw, shape):
 
 
 def radius():
-    return mostly(st.one_of(st.integers(0, 12), st.sampled_from([40, 1000, 2**31 - 1, 2**31, 2**63])),
-                  st.one_of(st.sampled_from([-1, -(2**31), -(2**63)]), weird()))
+    return mostly(
+        st.one_of(st.integers(0, 12), st.sampled_from([40, 1000, 2**31 - 1, 2**31, 2**63])),
+        st.one_of(st.sampled_from([-1, -(2**31), -(2**63)]), weird()),
+    )
 
 
 def eps():
-    return mostly(st.one_of(st.sampled_from([1e-6, 1e-4, 1e-3, 1e-2, 1e-12, 1e30]), st.floats(1e-12, 1e30)),
-                  st.one_of(floats_any(), weird()))
+    return mostly(
+        st.one_of(st.sampled_from([1e-6, 1e-4, 1e-3, 1e-2, 1e-12, 1e30]), st.floats(1e-12, 1e30)),
+        st.one_of(floats_any(), weird()),
+    )
 
 
 # ---- per op -----------------------------------------------------------------------------------
+
 
 @st.composite
 def blend(draw, op):
@@ -107,12 +140,14 @@ def blend(draw, op):
     c = fg_shape[2] if len(fg_shape) == 3 else 1
     kind = draw(st.integers(0, 9))
     if kind <= 5:
-        bg = draw(array(fg_shape if kind else draw(channels_shape(h, w, [None, 1, 3, 4])),
-                        ["float32", "uint8", "float64"]))
+        bg = draw(
+            array(fg_shape if kind else draw(channels_shape(h, w, [None, 1, 3, 4])), ["float32", "uint8", "float64"])
+        )
     elif kind <= 8:
         n = c if draw(st.integers(0, 9)) else draw(st.integers(0, 5))
-        bg = tuple(draw(st.lists(mostly(st.floats(0, 1), st.sampled_from([0, 255, 1e39, math.nan])),
-                                 min_size=n, max_size=n)))
+        bg = tuple(
+            draw(st.lists(mostly(st.floats(0, 1), st.sampled_from([0, 255, 1e39, math.nan])), min_size=n, max_size=n))
+        )
     else:
         bg = draw(st.one_of(weird(), st.sampled_from(["red", ("a", "b", "c"), (1, [2], 3)])))
     return {"op": op, "args": [fg, alpha, bg], "kwargs": {}}
@@ -128,10 +163,14 @@ def pack_rgba(draw):
         fh, fw = draw(st.integers(1, max(h, 1))), draw(st.integers(1, max(w, 1)))
         kwargs["foreground"] = draw(array((fh, fw, 3), ["float32", "float64"]))
         # Past the image, and where y0 + fh or x0 + fw passes INT32_MAX (a valid int32 each).
-        odd_y = st.one_of(st.sampled_from([2**31 - 1, 2**31 - fh, 2**31 - 1 - fh // 2]),
-                          st.sampled_from(INT_EXTREMES + [h, h - fh + 1]))
-        odd_x = st.one_of(st.sampled_from([2**31 - 1, 2**31 - fw, 2**31 - 1 - fw // 2]),
-                          st.sampled_from(INT_EXTREMES + [w, w - fw + 1]))
+        odd_y = st.one_of(
+            st.sampled_from([2**31 - 1, 2**31 - fh, 2**31 - 1 - fh // 2]),
+            st.sampled_from(INT_EXTREMES + [h, h - fh + 1]),
+        )
+        odd_x = st.one_of(
+            st.sampled_from([2**31 - 1, 2**31 - fw, 2**31 - 1 - fw // 2]),
+            st.sampled_from(INT_EXTREMES + [w, w - fw + 1]),
+        )
         y = draw(mostly(st.integers(0, max(h - fh, 0)), odd_y, 15))
         x = draw(mostly(st.integers(0, max(w - fw, 0)), odd_x, 15))
         kwargs["offset"] = draw(mostly(st.just((y, x)), weird(), 4))
@@ -139,18 +178,34 @@ def pack_rgba(draw):
 
 
 def _odd_three():
-    return st.one_of(floats_any(), st.tuples(floats_any(), floats_any(), floats_any()),
-                     st.lists(st.floats(0, 1), min_size=0, max_size=5), weird())
+    return st.one_of(
+        floats_any(),
+        st.tuples(floats_any(), floats_any(), floats_any()),
+        st.lists(st.floats(0, 1), min_size=0, max_size=5),
+        weird(),
+    )
 
 
 def _three_or_one():
-    return mostly(st.one_of(st.floats(-2, 2), st.tuples(st.floats(-2, 2), st.floats(-2, 2), st.floats(-2, 2)),
-                            st.sampled_from([0.0, 0.5, (0.485, 0.456, 0.406), 127.5, 1e5])), _odd_three())
+    return mostly(
+        st.one_of(
+            st.floats(-2, 2),
+            st.tuples(st.floats(-2, 2), st.floats(-2, 2), st.floats(-2, 2)),
+            st.sampled_from([0.0, 0.5, (0.485, 0.456, 0.406), 127.5, 1e5]),
+        ),
+        _odd_three(),
+    )
 
 
 def _positive_three_or_one():
-    return mostly(st.one_of(st.floats(0.01, 10), st.tuples(st.floats(0.01, 2), st.floats(0.01, 2), st.floats(0.01, 2)),
-                            st.sampled_from([1e-30, 1e-3, (0.229, 0.224, 0.225), 1e30])), _odd_three())
+    return mostly(
+        st.one_of(
+            st.floats(0.01, 10),
+            st.tuples(st.floats(0.01, 2), st.floats(0.01, 2), st.floats(0.01, 2)),
+            st.sampled_from([1e-30, 1e-3, (0.229, 0.224, 0.225), 1e30]),
+        ),
+        _odd_three(),
+    )
 
 
 def _pre_params(draw):
@@ -175,8 +230,9 @@ def preprocess(draw):
     size = draw(mostly(st.tuples(dim, dim), weird(), 3))
     kwargs = _pre_params(draw)
     if draw(st.integers(0, 2)) == 0:
-        kwargs["dtype"] = draw(mostly(st.sampled_from(["float16", "float32"]),
-                                      st.sampled_from(["float64", "int8", None])))
+        kwargs["dtype"] = draw(
+            mostly(st.sampled_from(["float16", "float32"]), st.sampled_from(["float64", "int8", None]))
+        )
     return {"op": "preprocess", "args": [img, size], "kwargs": kwargs}
 
 
@@ -186,9 +242,14 @@ def preprocess_into(draw):
     img = draw(array((h, w, draw(st.sampled_from([3, 3, 4]))), ["uint8"]))
     oh, ow = draw(st.integers(1, 40)), draw(st.integers(1, 40))
     shape = draw(mostly(st.just((1, 3, oh, ow)), st.sampled_from([(3, oh, ow), (1, 4, oh, ow), (1, 3, oh)]), 6))
-    spec = {"shape": shape, "dtype": draw(mostly(st.sampled_from(["float32", "float16"]), st.just("float64"), 6)),
-            "fill": "const", "seed": 0, "layout": draw(mostly(st.just("c"), st.sampled_from(["f", "reversed"]), 6)),
-            "readonly": draw(st.integers(0, 99)) >= 95}
+    spec = {
+        "shape": shape,
+        "dtype": draw(mostly(st.sampled_from(["float32", "float16"]), st.just("float64"), 6)),
+        "fill": "const",
+        "seed": 0,
+        "layout": draw(mostly(st.just("c"), st.sampled_from(["f", "reversed"]), 6)),
+        "readonly": draw(st.integers(0, 99)) >= 95,
+    }
     return {"op": "preprocess_into", "args": [{"array": spec}, img], "kwargs": _pre_params(draw)}
 
 
@@ -255,11 +316,17 @@ def estimate_foreground(draw):
     img = draw(array((h, w, draw(mostly(st.just(3), st.just(4), 4))), ["uint8", "float32", "float64"]))
     alpha = draw(array(draw(same_or_other((h, w))), ["float32", "uint8", "float64", "bool"]))
     kwargs = {}
-    weight = mostly(st.one_of(st.sampled_from([1e-5, 1e-2, 1.0, 0.0, 1e-30, 1e15]), st.floats(1e-30, 1e15)),
-                    st.one_of(floats_any(), weird()))
-    for name, strat in (("regularization", weight), ("gradient_weight", weight),
-                        ("n_small_iterations", _iterations()), ("n_big_iterations", _iterations()),
-                        ("small_size", mostly(st.integers(0, 64), st.sampled_from([2**31 - 1, 2**31, -1])))):
+    weight = mostly(
+        st.one_of(st.sampled_from([1e-5, 1e-2, 1.0, 0.0, 1e-30, 1e15]), st.floats(1e-30, 1e15)),
+        st.one_of(floats_any(), weird()),
+    )
+    for name, strat in (
+        ("regularization", weight),
+        ("gradient_weight", weight),
+        ("n_small_iterations", _iterations()),
+        ("n_big_iterations", _iterations()),
+        ("small_size", mostly(st.integers(0, 64), st.sampled_from([2**31 - 1, 2**31, -1]))),
+    ):
         if draw(st.booleans()):
             kwargs[name] = draw(strat)
     kwargs["return_background"] = draw(st.booleans())
@@ -270,14 +337,20 @@ def estimate_foreground(draw):
 def solve_alpha(draw):
     h, w = draw(hw(long=False))
     img = draw(array((h, w, draw(mostly(st.just(3), st.just(1), 4))), ["float32", "uint8", "float64"]))
-    tri_spec = draw(array(draw(same_or_other((h, w))), ["uint8", "uint8", "float32"],
-                          fills=("trimap", "trimap", "trimap", "binary", "unit")))
+    tri_spec = draw(
+        array(
+            draw(same_or_other((h, w))),
+            ["uint8", "uint8", "float32"],
+            fills=("trimap", "trimap", "trimap", "binary", "unit"),
+        )
+    )
     kwargs = {}
     if draw(st.booleans()):
         kwargs["prior"] = draw(array(draw(same_or_other((h, w))), ["float32", "uint8"]))
     if draw(st.booleans()):
-        kwargs["prior_weight"] = draw(mostly(st.sampled_from([None, 0.0, 0.1, 1e3, 1e30]),
-                                             st.one_of(floats_any(), weird())))
+        kwargs["prior_weight"] = draw(
+            mostly(st.sampled_from([None, 0.0, 0.1, 1e3, 1e30]), st.one_of(floats_any(), weird()))
+        )
     if draw(st.booleans()):
         kwargs["prior_confidence"] = draw(mostly(st.sampled_from([0.0, 4.0, 0.5, 1e30]), floats_any()))
     if draw(st.booleans()):

@@ -52,8 +52,14 @@ def main() -> None:
             except BaseException as e:  # every failure is reported, classified by the runner
                 if isinstance(e, KeyboardInterrupt):
                     raise
-                replies.append(("raised", type(e).__module__ + "." + type(e).__qualname__,
-                                isinstance(e, alphacut.InputError), str(e)[:500]))
+                replies.append(
+                    (
+                        "raised",
+                        type(e).__module__ + "." + type(e).__qualname__,
+                        isinstance(e, alphacut.InputError),
+                        str(e)[:500],
+                    )
+                )
         _write(proto_out, replies)
 
 

@@ -9,11 +9,10 @@ Deterministic (derandomize): a failure prints the case, which reproduces with
 ``python tests/fuzz/_cases.py '<case>'``. tools/fuzz_campaign.py runs the same for longer.
 """
 
-import pytest
-from hypothesis import HealthCheck, given, settings
-
 import _runner
 import _strategies
+import pytest
+from hypothesis import HealthCheck, given, settings
 
 # Examples per op: the slow ops on emu (fibers at every barrier) get fewer, pack_rgba more (its
 # offsets whose sum with the rectangle passes INT32_MAX, which once crashed the CPU op).
@@ -32,8 +31,14 @@ def worker():
 def test_op_properties(worker, op):
     backends = _runner.backends()
 
-    @settings(max_examples=EXAMPLES.get(op, DEFAULT_EXAMPLES), deadline=None, derandomize=True, database=None,
-              suppress_health_check=list(HealthCheck), print_blob=False)
+    @settings(
+        max_examples=EXAMPLES.get(op, DEFAULT_EXAMPLES),
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+        print_blob=False,
+    )
     @given(case=_strategies.OPS[op])
     def holds(case):
         _, findings = _runner.check(case, worker.run(case, backends), backends)

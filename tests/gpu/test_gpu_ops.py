@@ -13,8 +13,9 @@ from alphacut.ops import pack_rgba, preprocess, preprocess_into
 
 pytestmark = [
     pytest.mark.gpu,
-    pytest.mark.skipif(not alphacut.device.is_available(),
-                       reason=f"no CUDA device: {alphacut.device.why_unavailable()}"),
+    pytest.mark.skipif(
+        not alphacut.device.is_available(), reason=f"no CUDA device: {alphacut.device.why_unavailable()}"
+    ),
 ]
 
 SIZES = [(1, 1), (1, 37), (29, 1), (17, 33), (480, 640), (3000, 4000)]
@@ -32,11 +33,13 @@ def test_composite_family_matches_cpu(rng, size):
     bg = rng.random(size + (3,), dtype=np.float32)
     a = rng.random(size, dtype=np.float32)
     # FMA contraction on the device: within a few float32 ulps of the CPU.
-    np.testing.assert_allclose(ops.composite(fg, a, bg, backend="cuda"), ops.composite(fg, a, bg, backend="cpu"),
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        ops.composite(fg, a, bg, backend="cuda"), ops.composite(fg, a, bg, backend="cpu"), atol=1e-6
+    )
     np.testing.assert_allclose(ops.premultiply(fg, a, backend="cuda"), ops.premultiply(fg, a, backend="cpu"), atol=1e-6)
-    np.testing.assert_allclose(ops.unpremultiply(fg, a, backend="cuda"), ops.unpremultiply(fg, a, backend="cpu"),
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        ops.unpremultiply(fg, a, backend="cuda"), ops.unpremultiply(fg, a, backend="cpu"), atol=1e-5
+    )
 
 
 def test_real_image_pipeline_tail():
@@ -68,8 +71,9 @@ def test_cupy_zero_copy(rng):
     stream = cp.cuda.Stream(non_blocking=True)
     preprocess_into(buf, d_img, mean=0.5, std=0.25, backend="cuda", stream=stream.ptr)
     stream.synchronize()
-    np.testing.assert_allclose(cp.asnumpy(buf), preprocess(img, (64, 96), mean=0.5, std=0.25, backend="cpu"),
-                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        cp.asnumpy(buf), preprocess(img, (64, 96), mean=0.5, std=0.25, backend="cpu"), rtol=1e-5, atol=1e-5
+    )
     out = preprocess(d_img, (64, 96), backend="cuda")
     wrapped = cp.asarray(out)  # no copy: same device pointer
     assert wrapped.data.ptr == out.__cuda_array_interface__["data"][0]
@@ -90,17 +94,29 @@ def test_guided_filter_and_upscale_match_cpu():
     if not hasattr(_core, "guided_filter_cuda"):
         pytest.skip("guided_filter kernels are not in this build")
     rgb, a8 = _real()
-    np.testing.assert_allclose(_core.guided_filter_cuda(rgb, a8, 8, 1e-4), _core.guided_filter_cpu(rgb, a8, 8, 1e-4),
-                               rtol=0, atol=1e-5)
+    np.testing.assert_allclose(
+        _core.guided_filter_cuda(rgb, a8, 8, 1e-4), _core.guided_filter_cpu(rgb, a8, 8, 1e-4), rtol=0, atol=1e-5
+    )
     low = np.ascontiguousarray(a8[::4, ::4])
-    np.testing.assert_allclose(_core.upscale_alpha_cuda(low, rgb, 2, 1e-4), _core.upscale_alpha_cpu(low, rgb, 2, 1e-4),
-                               rtol=0, atol=4e-5)
+    np.testing.assert_allclose(
+        _core.upscale_alpha_cuda(low, rgb, 2, 1e-4), _core.upscale_alpha_cpu(low, rgb, 2, 1e-4), rtol=0, atol=4e-5
+    )
 
 
 # ---- guided_filter: the fused kernels and the multi-pass fallback on the device ---------------
 @pytest.mark.parametrize("channels", [1, 3])
-@pytest.mark.parametrize("shape, radius", [((1, 1), 3), ((17, 33), 40), ((65, 113), 8), ((480, 640), 8),
-                                           ((480, 640), 60), ((480, 640), 97), ((3000, 4000), 8)])
+@pytest.mark.parametrize(
+    "shape, radius",
+    [
+        ((1, 1), 3),
+        ((17, 33), 40),
+        ((65, 113), 8),
+        ((480, 640), 8),
+        ((480, 640), 60),
+        ((480, 640), 97),
+        ((3000, 4000), 8),
+    ],
+)
 def test_guided_filter_paths_match_cpu(shape, radius, channels):
     from alphacut import _core
 
@@ -109,8 +125,12 @@ def test_guided_filter_paths_match_cpu(shape, radius, channels):
     rng = np.random.default_rng(7)
     guide = rng.integers(0, 256, shape + ((3,) if channels == 3 else ()), dtype=np.uint8)
     src = rng.random(shape, dtype=np.float32)
-    np.testing.assert_allclose(_core.guided_filter_cuda(guide, src, radius, 1e-4),
-                               _core.guided_filter_cpu(guide, src, radius, 1e-4), rtol=0, atol=1e-5)
+    np.testing.assert_allclose(
+        _core.guided_filter_cuda(guide, src, radius, 1e-4),
+        _core.guided_filter_cpu(guide, src, radius, 1e-4),
+        rtol=0,
+        atol=1e-5,
+    )
     ma, mb = _core.guided_filter_coefficients_cuda(guide, src, radius, 1e-4)
     ca, cb = _core.guided_filter_coefficients_cpu(guide, src, radius, 1e-4)
     np.testing.assert_allclose(ma, ca, rtol=0, atol=1e-5)
@@ -167,7 +187,7 @@ def _solve_case(rng, h, w):
     img = rng.random((h, w, 3), dtype=np.float32)
     tri = np.full((h, w), 128, np.uint8)
     tri[: h // 3] = 0
-    tri[h - h // 3:] = 255
+    tri[h - h // 3 :] = 255
     return img, tri
 
 

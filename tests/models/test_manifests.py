@@ -231,9 +231,15 @@ def test_custom_manifest_rejects_bad_arguments(tmp_path):
     f.write_bytes(tiny_segmenter())
     with pytest.raises(ModelError, match="not found"):
         custom_manifest(tmp_path / "nope.onnx")
-    for kw, pat in [(dict(color="RGBA"), "color"), (dict(activation="relu"), "activation"),
-                    (dict(std=(1.0, 0.0, 1.0)), "std"), (dict(mean=(0.5,)), "3 values"),
-                    (dict(size=(0, 5)), "positive"), (dict(output=3), "out of range"),
-                    (dict(output="nope"), "no output 'nope'"), (dict(layout="CHW"), "layout")]:
+    for kw, pat in [
+        (dict(color="RGBA"), "color"),
+        (dict(activation="relu"), "activation"),
+        (dict(std=(1.0, 0.0, 1.0)), "std"),
+        (dict(mean=(0.5,)), "3 values"),
+        (dict(size=(0, 5)), "positive"),
+        (dict(output=3), "out of range"),
+        (dict(output="nope"), "no output 'nope'"),
+        (dict(layout="CHW"), "layout"),
+    ]:
         with pytest.raises(InputError, match=pat):
             custom_manifest(f, **kw)

@@ -78,8 +78,7 @@ def test_404_is_not_retried(server, home):
 
 
 def test_falls_back_through_sources_in_order(server, home):
-    m = manifest(f"{server}/missing.onnx", f"{server}/corrupt.onnx", f"{server}/truncated.onnx",
-                 f"{server}/good.onnx")
+    m = manifest(f"{server}/missing.onnx", f"{server}/corrupt.onnx", f"{server}/truncated.onnx", f"{server}/good.onnx")
     p = resolve_model(m, progress=False)
     assert p.read_bytes() == GOOD
     hits = [Handler.hits[k] for k in ("/missing.onnx", "/corrupt.onnx", "/truncated.onnx", "/good.onnx")]

@@ -18,8 +18,11 @@ from alphacut.models.tflite import convert, read_tflite  # noqa: E402
 
 PAIRS = [
     ("mediapipe-selfie", "mediapipe_selfie_segmentation.tflite", "mediapipe_selfie_segmentation_256x256.onnx"),
-    ("mediapipe-selfie-landscape", "mediapipe_selfie_segmentation_landscape.tflite",
-     "mediapipe_selfie_segmentation_landscape_144x256.onnx"),
+    (
+        "mediapipe-selfie-landscape",
+        "mediapipe_selfie_segmentation_landscape.tflite",
+        "mediapipe_selfie_segmentation_landscape_144x256.onnx",
+    ),
 ]
 
 

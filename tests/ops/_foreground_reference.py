@@ -4,11 +4,13 @@ levels, nearest resampling and start colours of pymatting's estimate_foreground_
 the paper's update, vectorised per colour; shares no code with csrc/."""
 
 import math
+
 import numpy as np
 
 
-def red_black_reference(image, alpha, regularization=1e-5, n_small_iterations=10, n_big_iterations=2,
-                        small_size=32, gradient_weight=1.0):
+def red_black_reference(
+    image, alpha, regularization=1e-5, n_small_iterations=10, n_big_iterations=2, small_size=32, gradient_weight=1.0
+):
     """Multi-level estimation with red-black sweeps of every pixel, in float32 NumPy."""
     image = np.asarray(image, np.float32)
     alpha = np.asarray(alpha, np.float32)
@@ -30,8 +32,12 @@ def red_black_reference(image, alpha, regularization=1e-5, n_small_iterations=10
         f, b = f[py][:, px].copy(), b[py][:, px].copy()
         iters = n_small_iterations if h <= small_size and w <= small_size else n_big_iterations
         yy, xx = np.mgrid[0:h, 0:w]
-        nbrs = [(yy, np.maximum(xx - 1, 0)), (yy, np.minimum(xx + 1, w - 1)),
-                (np.maximum(yy - 1, 0), xx), (np.minimum(yy + 1, h - 1), xx)]
+        nbrs = [
+            (yy, np.maximum(xx - 1, 0)),
+            (yy, np.minimum(xx + 1, w - 1)),
+            (np.maximum(yy - 1, 0), xx),
+            (np.minimum(yy + 1, h - 1), xx),
+        ]
         a1 = 1 - a
         for _ in range(iters):
             for colour in (0, 1):

@@ -8,11 +8,11 @@ weight follows how much of F shows in the cutout; where alpha is near 0, F is ba
 
 import numpy as np
 import pytest
+from _foreground_reference import red_black_reference
+from conftest import COMPOSITES, load_gray, load_rgb, shared_path
 
 import alphacut
 from alphacut import _core, ops
-from conftest import COMPOSITES, load_gray, load_rgb, shared_path
-from _foreground_reference import red_black_reference
 
 pymatting = pytest.importorskip("pymatting")
 
@@ -165,7 +165,9 @@ def test_no_halo_on_black(backend, name):
 # (shape, tolerances): all levels swept in full at 60 x 90; banded finest levels at 300 x 400,
 # where the scene is also smoother per pixel. Measured: 0.021 / 0.064 / 0.029 and 0.012 / 0.038 /
 # 0.015 (F mean, F p99, B mean), against 0.095 for taking the input as F.
-@pytest.mark.parametrize("shape, tol_mean, tol_p99, tol_b", [((60, 90), 0.03, 0.09, 0.04), ((300, 400), 0.016, 0.05, 0.02)])
+@pytest.mark.parametrize(
+    "shape, tol_mean, tol_p99, tol_b", [((60, 90), 0.03, 0.09, 0.04), ((300, 400), 0.016, 0.05, 0.02)]
+)
 def test_recovers_known_foreground(backend, rng, shape, tol_mean, tol_p99, tol_b):
     image, a, f_true, b_true = smooth_scene(*shape, rng)
     f, b = ops.estimate_foreground(image, a, return_background=True, backend=backend)
@@ -381,8 +383,11 @@ def test_docstring_example():
 def _gpu_backends():
     from alphacut.ops import available_backends
 
-    params = [pytest.param(b, marks=[pytest.mark.gpu] if b == "cuda" else []) for b in ("emu", "cuda")
-              if b in available_backends()]
+    params = [
+        pytest.param(b, marks=[pytest.mark.gpu] if b == "cuda" else [])
+        for b in ("emu", "cuda")
+        if b in available_backends()
+    ]
     return params or [pytest.param("none", marks=pytest.mark.skip(reason="built without emu or cuda kernels"))]
 
 
@@ -468,8 +473,10 @@ def test_gpu_agrees_with_cpu_on_composites(gpu_backend, name):
     assert e_gpu <= 1.03 * e_cpu, (e_gpu, e_cpu)
     soft = (alpha > 0) & (alpha < 255)
     d = np.abs(f - c)[soft]
-    print(f"\n{name} ({gpu_backend}): F error {100 * (e_gpu / e_cpu - 1):+.1f} % vs cpu; "
-          f"|gpu - cpu| on soft pixels mean {d.mean():.2e}, p99 {np.percentile(d, 99):.3f}")
+    print(
+        f"\n{name} ({gpu_backend}): F error {100 * (e_gpu / e_cpu - 1):+.1f} % vs cpu; "
+        f"|gpu - cpu| on soft pixels mean {d.mean():.2e}, p99 {np.percentile(d, 99):.3f}"
+    )
     assert d.mean() < 0.01 and np.percentile(d, 99) < 0.1, (d.mean(), np.percentile(d, 99))
     far = (alpha == 255) & ~_near_soft(alpha / 255.0)
     assert far.sum() > 1000
@@ -480,8 +487,11 @@ def test_gpu_agrees_with_cpu_on_composites(gpu_backend, name):
 def test_gpu_uint8_and_float_inputs_agree(gpu_backend, rng):
     image, a = _inputs(rng, (90, 130), "uint8")
     ref = _native(gpu_backend)(image, a)
-    for img2, a2 in [(image / np.float32(255), a), (image, a / np.float32(255)),
-                     (image / np.float32(255), a / np.float32(255))]:
+    for img2, a2 in [
+        (image / np.float32(255), a),
+        (image, a / np.float32(255)),
+        (image / np.float32(255), a / np.float32(255)),
+    ]:
         np.testing.assert_allclose(_native(gpu_backend)(img2, a2), ref, atol=1e-6)
     f, b = ops.estimate_foreground(image, a, return_background=True, backend=gpu_backend)
     np.testing.assert_array_equal(f, ref)
@@ -526,8 +536,9 @@ def test_tiny_weights_stay_finite(backend, regularization):
     img = rng.random((12, 10, 3), dtype=np.float32)
     a = rng.random((12, 10), dtype=np.float32)
     a[:, :3], a[:, -3:] = 0, 1
-    f, b = ops.estimate_foreground(img, a, regularization=regularization, gradient_weight=0.0,
-                                   return_background=True, backend=backend)
+    f, b = ops.estimate_foreground(
+        img, a, regularization=regularization, gradient_weight=0.0, return_background=True, backend=backend
+    )
     assert np.isfinite(f).all() and np.isfinite(b).all()
     assert (f >= 0).all() and (f <= 1).all()
 

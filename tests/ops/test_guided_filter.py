@@ -1,15 +1,14 @@
 """guided_filter against a float64 NumPy reference (tests/ops/_guided_reference.py), OpenCV's
 cv2.ximgproc.guidedFilter and the real composites with their true alpha."""
 
+import _guided_reference as ref
 import numpy as np
 import pytest
+from conftest import load_gray, load_rgb, shared_path
 
 import alphacut
 from alphacut import ops
 from alphacut.errors import BackendUnavailableError
-
-import _guided_reference as ref
-from conftest import load_gray, load_rgb, shared_path
 
 TOL = 1e-4  # the error budget against float64
 
@@ -29,9 +28,14 @@ def random_guide(rng, shape, channels):
 @pytest.mark.parametrize(
     "shape, radius",
     [
-        ((1, 1), 0), ((1, 1), 3),  # a single pixel: every window is that pixel
-        ((1, 37), 2), ((37, 1), 5),  # one row / one column
-        ((17, 33), 0), ((17, 33), 1), ((17, 33), 4), ((17, 33), 40),  # radius larger than the image
+        ((1, 1), 0),
+        ((1, 1), 3),  # a single pixel: every window is that pixel
+        ((1, 37), 2),
+        ((37, 1), 5),  # one row / one column
+        ((17, 33), 0),
+        ((17, 33), 1),
+        ((17, 33), 4),
+        ((17, 33), 40),  # radius larger than the image
         ((2000, 24), 3),  # tall and narrow: split into row bands
         ((40, 1400), 8),  # wide: split into column strips
     ],
@@ -219,8 +223,11 @@ FUSED_MAX = 96
 def test_fused_radius_limit_is_the_documented_one():
     from alphacut import _core
 
-    limits = [getattr(_core, f"guided_filter_fused_max_radius_{b}") for b in ("emu", "cuda")
-              if hasattr(_core, f"guided_filter_fused_max_radius_{b}")]
+    limits = [
+        getattr(_core, f"guided_filter_fused_max_radius_{b}")
+        for b in ("emu", "cuda")
+        if hasattr(_core, f"guided_filter_fused_max_radius_{b}")
+    ]
     if not limits:
         pytest.skip("no GPU guided_filter kernels in this build")
     assert limits == [FUSED_MAX] * len(limits)
@@ -230,12 +237,27 @@ def test_fused_radius_limit_is_the_documented_one():
 @pytest.mark.parametrize(
     "shape, radius",
     [
-        ((1, 1), 5), ((1, 301), 8), ((301, 1), 8), ((2, 2), 1),
-        ((17, 33), 16), ((17, 33), 32), ((17, 33), 33), ((33, 17), 100),  # radius >= the image
-        ((64, 112), 8), ((65, 113), 8), ((129, 225), 8), ((63, 111), 8),  # strip / band edges
-        ((70, 176), 40), ((70, 177), 40), ((12, 353), 40),  # 256-thread blocks
-        ((20, 300), FUSED_MAX), ((20, 300), FUSED_MAX + 1), ((20, FUSED_MAX + 1), FUSED_MAX + 1),
-        ((3, 400), 150), ((1, 250), 200), ((90, 260), 120),  # past the limit: multi-pass
+        ((1, 1), 5),
+        ((1, 301), 8),
+        ((301, 1), 8),
+        ((2, 2), 1),
+        ((17, 33), 16),
+        ((17, 33), 32),
+        ((17, 33), 33),
+        ((33, 17), 100),  # radius >= the image
+        ((64, 112), 8),
+        ((65, 113), 8),
+        ((129, 225), 8),
+        ((63, 111), 8),  # strip / band edges
+        ((70, 176), 40),
+        ((70, 177), 40),
+        ((12, 353), 40),  # 256-thread blocks
+        ((20, 300), FUSED_MAX),
+        ((20, 300), FUSED_MAX + 1),
+        ((20, FUSED_MAX + 1), FUSED_MAX + 1),
+        ((3, 400), 150),
+        ((1, 250), 200),
+        ((90, 260), 120),  # past the limit: multi-pass
     ],
 )
 def test_gpu_paths_match_reference_and_cpu(backend, rng, shape, radius, channels):

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 import scipy.ndimage as ndi
+from conftest import load_gray, shared_path
 
 import alphacut
 from alphacut import ops
-from conftest import load_gray, shared_path
 
 
 def _square(r, shape):
@@ -81,7 +81,9 @@ def test_real_alpha(backend, name, radius):
     t = ops.make_trimap(alpha, 0.95, 0.05, radius, backend=backend)
     np.testing.assert_array_equal(t, ref_trimap(alpha, 0.95, 0.05, radius))
     f = alpha.astype(np.float32) / 255
-    np.testing.assert_array_equal(ops.make_trimap(f, 0.9, 0.1, radius, backend=backend), ref_trimap(f, 0.9, 0.1, radius))
+    np.testing.assert_array_equal(
+        ops.make_trimap(f, 0.9, 0.1, radius, backend=backend), ref_trimap(f, 0.9, 0.1, radius)
+    )
     # every partial-alpha pixel of the ground truth is inside the unknown band
     partial = (alpha > 0.05 * 255) & (alpha < 0.95 * 255)
     assert (t[partial] == 128).all()

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 import scipy.ndimage as ndi
+from conftest import load_gray, shared_path
 
 import alphacut
 from alphacut import ops
-from conftest import load_gray, shared_path
 
 
 def _square(r, shape):
@@ -102,8 +102,9 @@ def test_large_radius_on_large_image(backend, rng):
     m[rng.integers(0, 300, 40), rng.integers(0, 700, 40)] = True
     # r = 100: compare against the separable definition (square = row max then column max).
     d = ops.dilate(m, 100, backend=backend)
-    ref = ndi.maximum_filter1d(ndi.maximum_filter1d(m.astype(np.uint8), 201, axis=1, mode="constant"), 201,
-                               axis=0, mode="constant").astype(bool)
+    ref = ndi.maximum_filter1d(
+        ndi.maximum_filter1d(m.astype(np.uint8), 201, axis=1, mode="constant"), 201, axis=0, mode="constant"
+    ).astype(bool)
     np.testing.assert_array_equal(d, ref)
     e = ops.erode(~m, 100, backend=backend)
     np.testing.assert_array_equal(e, ~ref)  # duality with outside = foreground / background

@@ -1,11 +1,10 @@
 import numpy as np
 import pytest
+from _child import run_child
+from conftest import load_gray, load_rgb, shared_path
 
 import alphacut
 from alphacut.ops import pack_rgba
-
-from _child import run_child
-from conftest import load_gray, load_rgb, shared_path
 
 
 def test_matches_numpy(backend, rng):
@@ -76,8 +75,9 @@ def test_bad_input(backend, rgb, a, match):
         pack_rgba(rgb, a, backend=backend)
 
 
-@pytest.mark.parametrize("offset", [(0, 2**31 - 1), (2**31 - 1, 0), (0, 2**31 - 8), (3, 2**31), (0, -(2**31)),
-                                    (-1, 0), (0, 8)])
+@pytest.mark.parametrize(
+    "offset", [(0, 2**31 - 1), (2**31 - 1, 0), (0, 2**31 - 8), (3, 2**31), (0, -(2**31)), (-1, 0), (0, 8)]
+)
 def test_offset_out_of_range_is_refused(backend, offset):
     # fg_x0 + fg.width used to overflow int and pass the bounds check: the CPU op wrote outside
     # its buffer (SIGSEGV) and the kernels ignored the offset. Run in a child: a crash fails one test.

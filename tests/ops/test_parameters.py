@@ -17,6 +17,7 @@ def _img(rng, shape, dtype=np.float32):
 
 # ---- integers past the int32 range the native ops take ------------------------------------------
 
+
 def test_huge_radius_is_the_whole_image(backend, rng):
     # A radius wider than the image is the whole image, also past 2**31 - 1.
     g, s = _img(rng, (9, 13, 3)), _img(rng, (9, 13))
@@ -49,10 +50,14 @@ def test_huge_max_iter_means_no_limit(backend, rng):
         (lambda b: ops.guided_filter(np.zeros((4, 4)), np.zeros((4, 4)), 1.5, 1e-3, backend=b), "radius"),
         (lambda b: ops.dilate(np.zeros((4, 4)), -(2**31), backend=b), "radius"),
         (lambda b: ops.make_trimap(np.zeros((4, 4)), radius="3", backend=b), "radius"),
-        (lambda b: ops.solve_alpha(np.zeros((4, 4, 3)), np.zeros((4, 4), np.uint8), max_iter=-1, backend=b),
-         "max_iter"),
-        (lambda b: ops.estimate_foreground(np.zeros((4, 4, 3)), np.zeros((4, 4)), n_big_iterations=2**31,
-                                           backend=b), "n_big_iterations"),
+        (
+            lambda b: ops.solve_alpha(np.zeros((4, 4, 3)), np.zeros((4, 4), np.uint8), max_iter=-1, backend=b),
+            "max_iter",
+        ),
+        (
+            lambda b: ops.estimate_foreground(np.zeros((4, 4, 3)), np.zeros((4, 4)), n_big_iterations=2**31, backend=b),
+            "n_big_iterations",
+        ),
     ],
 )
 def test_integers_out_of_range(backend, call, match):
@@ -62,6 +67,7 @@ def test_integers_out_of_range(backend, call, match):
 
 # ---- other parameters a binding used to reject with a bare TypeError / ValueError ---------------
 
+
 @pytest.mark.parametrize(
     "kwargs, match",
     [
@@ -69,7 +75,7 @@ def test_integers_out_of_range(backend, call, match):
         ({"std": (1, 2, 3, 4)}, "std"),
         ({"mean": "abc"}, "mean"),
         ({"std": [[1, 2, 3]]}, "std"),
-        ({"mean": 1e39}, "mean"),            # finite as a Python float, infinite as float32
+        ({"mean": 1e39}, "mean"),  # finite as a Python float, infinite as float32
         ({"scale": 1e39}, "scale"),
         ({"scale": "x"}, "scale"),
         ({"size": (4, "x")}, "size"),
@@ -82,8 +88,9 @@ def test_preprocess_parameters(backend, kwargs, match):
         ops.preprocess(np.zeros((4, 4, 3), np.uint8), size, backend=backend, **kwargs)
     with pytest.raises(alphacut.InputError, match=match):
         if "size" not in match:
-            ops.preprocess_into(np.zeros((1, 3, 2, 2), np.float32), np.zeros((4, 4, 3), np.uint8), backend=backend,
-                                **kwargs)
+            ops.preprocess_into(
+                np.zeros((1, 3, 2, 2), np.float32), np.zeros((4, 4, 3), np.uint8), backend=backend, **kwargs
+            )
         else:
             raise alphacut.InputError("size")
 
@@ -112,6 +119,7 @@ def test_preprocess_into_bad_out(backend, shape):
 
 # ---- finite, accepted parameters that overflowed to NaN / inf -----------------------------------
 
+
 @pytest.mark.parametrize(
     "call, match",
     [
@@ -124,15 +132,20 @@ def test_preprocess_into_bad_out(backend, shape):
         (lambda b, i, a: ops.upscale_alpha(a[::2, ::2], i, 1, 1e200, backend=b), "eps"),
         (lambda b, i, a: ops.solve_alpha(i, (a * 255).astype(np.uint8), eps=1e200, backend=b), "eps"),
         (lambda b, i, a: ops.solve_alpha(i, (a * 255).astype(np.uint8), tol=1e300, backend=b), "tol"),
-        (lambda b, i, a: ops.solve_alpha(i, (a * 255).astype(np.uint8), prior=a, prior_weight=1e300, backend=b),
-         "prior_weight"),
-        (lambda b, i, a: ops.solve_alpha(i, (a * 255).astype(np.uint8), prior=a, prior_confidence=1e300,
-                                         backend=b), "prior_confidence"),
+        (
+            lambda b, i, a: ops.solve_alpha(i, (a * 255).astype(np.uint8), prior=a, prior_weight=1e300, backend=b),
+            "prior_weight",
+        ),
+        (
+            lambda b, i, a: ops.solve_alpha(i, (a * 255).astype(np.uint8), prior=a, prior_confidence=1e300, backend=b),
+            "prior_confidence",
+        ),
         (lambda b, i, a: ops.preprocess((i * 255).astype(np.uint8), (3, 3), std=1e-45, backend=b), "std"),
-        (lambda b, i, a: ops.preprocess((i * 255).astype(np.uint8), (3, 3), scale=1e37, std=1e-3, backend=b),
-         "scale"),
-        (lambda b, i, a: ops.preprocess((i * 255).astype(np.uint8), (3, 3), mean=1e5, dtype="float16", backend=b),
-         "float16"),
+        (lambda b, i, a: ops.preprocess((i * 255).astype(np.uint8), (3, 3), scale=1e37, std=1e-3, backend=b), "scale"),
+        (
+            lambda b, i, a: ops.preprocess((i * 255).astype(np.uint8), (3, 3), mean=1e5, dtype="float16", backend=b),
+            "float16",
+        ),
     ],
 )
 def test_parameters_that_overflow_are_refused(backend, rng, call, match):
@@ -163,16 +176,22 @@ def test_parameters_at_the_limits_give_finite_results(backend, rng):
 
 # ---- one output shape on every backend ---------------------------------------------------------
 
+
 @pytest.mark.parametrize("shape", [(5, 7), (5, 7, 1)])
 def test_single_channel_blend_keeps_its_channel_axis(backend, rng, shape):
     img, a, bg = _img(rng, shape), _img(rng, (5, 7)), _img(rng, shape)
-    for out in (ops.composite(img, a, bg, backend=backend), ops.composite(img, a, (0.5,), backend=backend),
-                ops.premultiply(img, a, backend=backend), ops.unpremultiply(img, a, backend=backend)):
+    for out in (
+        ops.composite(img, a, bg, backend=backend),
+        ops.composite(img, a, (0.5,), backend=backend),
+        ops.premultiply(img, a, backend=backend),
+        ops.unpremultiply(img, a, backend=backend),
+    ):
         assert out.shape == (5, 7, 1) and out.dtype == np.float32
     np.testing.assert_allclose(ops.premultiply(img, a, backend=backend)[..., 0], img.reshape(5, 7) * a, atol=1e-6)
 
 
 # ---- rows that overlap (a stride of 0: np.broadcast_to) ----------------------------------------
+
 
 def test_broadcast_rows(backend, rng):
     row3, row1 = _img(rng, (1, 9, 3)), _img(rng, (1, 9))
@@ -180,21 +199,27 @@ def test_broadcast_rows(backend, rng):
     assert img.strides[0] == 0 and a.strides[0] == 0
     ci, ca = np.ascontiguousarray(img), np.ascontiguousarray(a)
     np.testing.assert_array_equal(ops.premultiply(img, a, backend=backend), ops.premultiply(ci, ca, backend=backend))
-    np.testing.assert_array_equal(ops.composite(img, a, img[::-1], backend=backend),
-                                  ops.composite(ci, ca, ci[::-1], backend=backend))
+    np.testing.assert_array_equal(
+        ops.composite(img, a, img[::-1], backend=backend), ops.composite(ci, ca, ci[::-1], backend=backend)
+    )
     u8 = np.broadcast_to((row3 * 255).astype(np.uint8), (6, 9, 3))
-    np.testing.assert_array_equal(ops.pack_rgba(u8, a, backend=backend),
-                                  ops.pack_rgba(np.ascontiguousarray(u8), ca, backend=backend))
-    np.testing.assert_array_equal(ops.guided_filter(img, a, 2, 1e-3, backend=backend),
-                                  ops.guided_filter(ci, ca, 2, 1e-3, backend=backend))
+    np.testing.assert_array_equal(
+        ops.pack_rgba(u8, a, backend=backend), ops.pack_rgba(np.ascontiguousarray(u8), ca, backend=backend)
+    )
+    np.testing.assert_array_equal(
+        ops.guided_filter(img, a, 2, 1e-3, backend=backend), ops.guided_filter(ci, ca, 2, 1e-3, backend=backend)
+    )
     np.testing.assert_array_equal(ops.dilate(a > 0.5, 1, backend=backend), ops.dilate(ca > 0.5, 1, backend=backend))
-    np.testing.assert_array_equal(ops.resize(u8, (3, 4), backend=backend),
-                                  ops.resize(np.ascontiguousarray(u8), (3, 4), backend=backend))
-    np.testing.assert_array_equal(ops.preprocess(u8, (3, 4), backend=backend),
-                                  ops.preprocess(np.ascontiguousarray(u8), (3, 4), backend=backend))
+    np.testing.assert_array_equal(
+        ops.resize(u8, (3, 4), backend=backend), ops.resize(np.ascontiguousarray(u8), (3, 4), backend=backend)
+    )
+    np.testing.assert_array_equal(
+        ops.preprocess(u8, (3, 4), backend=backend), ops.preprocess(np.ascontiguousarray(u8), (3, 4), backend=backend)
+    )
 
 
 # ---- preprocess_into whose image is (part of) its output buffer --------------------------------
+
 
 def test_preprocess_into_refuses_an_image_inside_out(backend):
     out = np.zeros((1, 3, 6, 4), np.float32)

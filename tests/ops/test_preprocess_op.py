@@ -1,10 +1,9 @@
 import numpy as np
 import pytest
+from conftest import load_rgb, shared_path
 
 import alphacut
 from alphacut.ops import preprocess, preprocess_into
-
-from conftest import load_rgb, shared_path
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)

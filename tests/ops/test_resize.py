@@ -3,10 +3,10 @@
 import cv2
 import numpy as np
 import pytest
+from conftest import load_rgb, shared_path
 
 import alphacut
 from alphacut import ops
-from conftest import load_rgb, shared_path
 
 CV2 = {"bilinear": cv2.INTER_LINEAR, "area": cv2.INTER_AREA, "bicubic": cv2.INTER_CUBIC}
 # uint8: OpenCV uses fixed-point weights, we round float sums: at most 1 apart.
@@ -69,8 +69,16 @@ def check(out, ref, dtype):
         np.testing.assert_allclose(out, ref, atol=F32_TOL, rtol=0)
 
 
-SIZES = [((1, 1), (5, 7)), ((9, 1), (4, 3)), ((1, 13), (1, 5)), ((17, 33), (40, 21)), ((64, 48), (16, 12)),
-         ((31, 45), (31, 45)), ((50, 70), (23, 101)), ((7, 5), (70, 50))]
+SIZES = [
+    ((1, 1), (5, 7)),
+    ((9, 1), (4, 3)),
+    ((1, 13), (1, 5)),
+    ((17, 33), (40, 21)),
+    ((64, 48), (16, 12)),
+    ((31, 45), (31, 45)),
+    ((50, 70), (23, 101)),
+    ((7, 5), (70, 50)),
+]
 
 
 @pytest.mark.parametrize("method", ["bilinear", "bicubic"])
@@ -83,8 +91,17 @@ def test_matches_cv2(backend, rng, method, src, dst, channels, dtype):
     check(out, cv2_resize(img, dst, method), dtype)
 
 
-@pytest.mark.parametrize("src, dst", [((64, 48), (16, 12)), ((50, 70), (23, 31)), ((33, 17), (33, 5)),
-                                      ((100, 90), (7, 9)), ((12, 12), (12, 12)), ((5, 7), (20, 28))])
+@pytest.mark.parametrize(
+    "src, dst",
+    [
+        ((64, 48), (16, 12)),
+        ((50, 70), (23, 31)),
+        ((33, 17), (33, 5)),
+        ((100, 90), (7, 9)),
+        ((12, 12), (12, 12)),
+        ((5, 7), (20, 28)),
+    ],
+)
 @pytest.mark.parametrize("channels", [None, 3])
 @pytest.mark.parametrize("dtype", [np.uint8, np.float32])
 def test_area_matches_cv2(backend, rng, src, dst, channels, dtype):
@@ -138,8 +155,11 @@ def test_many_channels_and_strided(backend, rng):
     check(out, ref, np.float32)
     big = random_image(rng, (60, 80, 3), np.uint8)
     for view in (big[10:50, 5:70], big[::2, ::3], big.transpose(1, 0, 2)):
-        check(ops.resize(view, (17, 29), backend=backend), cv2_resize(np.ascontiguousarray(view), (17, 29), "bilinear"),
-              np.uint8)
+        check(
+            ops.resize(view, (17, 29), backend=backend),
+            cv2_resize(np.ascontiguousarray(view), (17, 29), "bilinear"),
+            np.uint8,
+        )
     one = random_image(rng, (10, 12, 1), np.uint8)
     assert ops.resize(one, (5, 6), backend=backend).shape == (5, 6, 1)
 

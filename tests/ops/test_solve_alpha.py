@@ -3,12 +3,12 @@ solve, exactly recoverable two-colour scenes, pymatting's closed-form matting on
 
 import numpy as np
 import pytest
+from conftest import COMPOSITES as ALL_COMPOSITES
+from conftest import load_gray, load_rgb, shared_path
 
 import alphacut
 from alphacut import ops
 from alphacut.metrics import matte_errors
-
-from conftest import COMPOSITES as ALL_COMPOSITES, load_gray, load_rgb, shared_path
 
 
 def reference_solve(image, trimap, prior=None, weight=0.0, confidence=0.0, eps=1e-6):
@@ -81,8 +81,9 @@ def test_matches_reference_with_prior(backend, rng, confidence):
     tri[:, -4:] = 255
     prior = np.clip(rng.random((30, 25)) * 0.6 + np.linspace(0, 0.5, 25)[None], 0, 1).astype(np.float32)
     ref = reference_solve(img, tri, prior, weight=0.05, confidence=confidence)
-    out = ops.solve_alpha(img, tri, prior=prior, prior_weight=0.05, prior_confidence=confidence, tol=1e-10,
-                          max_iter=5000, backend=backend)
+    out = ops.solve_alpha(
+        img, tri, prior=prior, prior_weight=0.05, prior_confidence=confidence, tol=1e-10, max_iter=5000, backend=backend
+    )
     np.testing.assert_allclose(out, ref, atol=2e-4)
 
 
@@ -280,8 +281,11 @@ COMPOSITES = ALL_COMPOSITES[:2]
 
 def _composite(name):
     root = shared_path("images", "composites")
-    return (load_rgb(root / "input" / f"{name}.jpg"), load_gray(root / "alpha" / f"{name}.png"),
-            load_gray(root / "trimap" / f"{name}.png"))
+    return (
+        load_rgb(root / "input" / f"{name}.jpg"),
+        load_gray(root / "alpha" / f"{name}.png"),
+        load_gray(root / "trimap" / f"{name}.png"),
+    )
 
 
 def _check_composite(name, backend):

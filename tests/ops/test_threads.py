@@ -4,9 +4,9 @@ a child interpreter, so a hang or an abort fails the test instead of the session
 
 import os
 
-from alphacut import ops
-
 from _child import run_child
+
+from alphacut import ops
 
 # A child that may create at most about one more thread: the address space is limited to what it
 # uses plus a few MiB, less than one 8 MiB thread stack.
@@ -35,21 +35,25 @@ def test_thread_count_is_capped():
 def test_many_threads_requested_still_run():
     # set_num_threads(100000) used to start one thread per 16 rows until creation failed, and
     # then std::terminate (SIGABRT) with the started threads still joinable.
-    out = run_child("""
+    out = run_child(
+        """
         import numpy as np, alphacut.ops as ops
         ops.set_num_threads(100000)
         img = np.random.default_rng(0).random((1_700_000, 1, 3), dtype=np.float32)  # 106,250 chunks of 16 rows
         a = np.full((1_700_000, 1), 0.5, np.float32)
         np.testing.assert_allclose(ops.premultiply(img, a, backend="cpu"), img * 0.5, rtol=1e-6)
         print("ok", ops.get_num_threads())
-    """, timeout=120)
+    """,
+        timeout=120,
+    )
     assert out.startswith("ok")
 
 
 def test_thread_creation_failure_degrades_to_fewer_threads():
     # Under a tight address-space limit the second and later threads cannot be created: the
     # call still completes, on the threads that did start (it used to abort).
-    out = run_child("""
+    out = run_child(
+        """
         import numpy as np, alphacut.ops as ops
         ops.set_num_threads(8)
         rng = np.random.default_rng(0)
@@ -59,14 +63,18 @@ def test_thread_creation_failure_degrades_to_fewer_threads():
         tri = np.full((96, 96), 128, np.uint8); tri[:, :2] = 0; tri[:, -2:] = 255
         simg = rng.random((96, 96, 3), dtype=np.float32)
         alpha_one, info_one = ops.solve_alpha(simg, tri, max_iter=20, tol=0, return_info=True, backend="cpu")
-    """ + _LIMIT_ADDRESS_SPACE + """
+    """
+        + _LIMIT_ADDRESS_SPACE
+        + """
         got = ops.premultiply(img, a, backend="cpu")
         np.testing.assert_allclose(got, want, rtol=1e-6)
         alpha, info = ops.solve_alpha(simg, tri, max_iter=20, tol=0, return_info=True, backend="cpu")
         assert info["iterations"] == info_one["iterations"] == 20
         np.testing.assert_allclose(alpha, alpha_one, atol=1e-5)
         print("ok")
-    """, timeout=120)
+    """,
+        timeout=120,
+    )
     assert out.strip() == "ok"
 
 
@@ -74,7 +82,8 @@ def test_solve_alpha_while_another_thread_changes_the_count():
     # solve_alpha sized its barrier from one read of the thread count and started its team from
     # another: when set_num_threads ran in between, fewer threads than the barrier waited for
     # were started and the call spun forever with the GIL released.
-    out = run_child("""
+    out = run_child(
+        """
         import threading, numpy as np, alphacut.ops as ops
         ops.set_num_threads(2)
         rng = np.random.default_rng(0)
@@ -94,5 +103,7 @@ def test_solve_alpha_while_another_thread_changes_the_count():
             stop = True
             t.join()
         print("ok")
-    """, timeout=60)
+    """,
+        timeout=60,
+    )
     assert out.strip() == "ok"

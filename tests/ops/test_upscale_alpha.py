@@ -2,17 +2,14 @@
 (tests/ops/_guided_reference.py), OpenCV's area downscale, and the true alpha of the shared
 composites."""
 
-from pathlib import Path
-
+import _guided_reference as ref
 import numpy as np
 import pytest
+from conftest import load_gray, load_rgb, shared_path
 
 import alphacut
 from alphacut import ops
 from alphacut.errors import BackendUnavailableError
-
-import _guided_reference as ref
-from conftest import load_gray, load_rgb, shared_path
 
 TOL = 1e-4
 
@@ -91,9 +88,16 @@ def test_follows_the_guide_edge(backend):
 
 
 COMPOSITES = [
-    "GT05__on_beach", "GT05__on_leaves", "aim_o_0b7228ec__on_beach", "gfm_animal_3__on_GT26r",
-    "lemur__on_GT26r", "lemur__on_leaves", "p3m_p_09ba26b4__on_leaves", "p3m_p_514ca06a__on_GT26r",
-    "p3m_p_514ca06a__on_beach", "p3m_p_bd6af989__on_GT26r",
+    "GT05__on_beach",
+    "GT05__on_leaves",
+    "aim_o_0b7228ec__on_beach",
+    "gfm_animal_3__on_GT26r",
+    "lemur__on_GT26r",
+    "lemur__on_leaves",
+    "p3m_p_09ba26b4__on_leaves",
+    "p3m_p_514ca06a__on_GT26r",
+    "p3m_p_514ca06a__on_beach",
+    "p3m_p_bd6af989__on_GT26r",
 ]
 
 

@@ -36,8 +36,10 @@ def _photo(name):
     h, w = gt.shape
     s = SIDE / max(h, w)
     size = (round(w * s), round(h * s))
-    return (np.asarray(Image.fromarray(rgb).resize(size, Image.LANCZOS)),
-            np.asarray(Image.fromarray(gt).resize(size, Image.BILINEAR)))
+    return (
+        np.asarray(Image.fromarray(rgb).resize(size, Image.LANCZOS)),
+        np.asarray(Image.fromarray(gt).resize(size, Image.BILINEAR)),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -99,8 +101,17 @@ def test_refined_cutout_on_device_matches_cpu(sessions, name):
     assert stats["upload_bytes"] == rgb.nbytes + wh * ww * 3 + 320 * 320 * 4
     assert stats["download_bytes"] == r_cpu.rgba.nbytes
     assert r_emu.info["working_size"] == r_cpu.info["working_size"]
-    assert set(r_emu.timings) >= {"segment", "upload", "resize", "trimap", "matting", "upscale", "foreground",
-                                  "pack", "download"}
+    assert set(r_emu.timings) >= {
+        "segment",
+        "upload",
+        "resize",
+        "trimap",
+        "matting",
+        "upscale",
+        "foreground",
+        "pack",
+        "download",
+    }
     a_emu, a_cpu = r_emu.rgba[:, :, 3].astype(int), r_cpu.rgba[:, :, 3].astype(int)
     diff = np.abs(a_emu - a_cpu)
     # The same uint8 working image on both; the solve's reductions and the foreground's sweeps
@@ -115,8 +126,10 @@ def test_refined_cutout_on_device_matches_cpu(sessions, name):
     assert (r_emu.rgba[a_emu == 0][:, :3] == 0).all()
     soft = (a_emu > 25) & (a_emu < 230) & (a_cpu > 25) & (a_cpu < 230)
     col = np.abs(r_emu.rgba[soft][:, :3].astype(int) - r_cpu.rgba[soft][:, :3].astype(int))
-    print(f"\n{name}: A |emu - cpu| mean {diff.mean():.4f}, p99.9 {np.percentile(diff, 99.9):.0f}, max {diff.max()}; "
-          f"SAD emu {sad_emu:.3f} cpu {sad_cpu:.3f}; soft colour |emu - cpu| mean {col.mean():.2f}")
+    print(
+        f"\n{name}: A |emu - cpu| mean {diff.mean():.4f}, p99.9 {np.percentile(diff, 99.9):.0f}, max {diff.max()}; "
+        f"SAD emu {sad_emu:.3f} cpu {sad_cpu:.3f}; soft colour |emu - cpu| mean {col.mean():.2f}"
+    )
     assert col.mean() < 4.0, col.mean()
 
 
@@ -138,8 +151,12 @@ def test_routed_probability_is_what_goes_up(fresh_sessions):
     _needs("solve_alpha", "estimate_foreground")
     from alphacut import Session
 
-    kw = dict(model_path=shared_path("models", "u2netp_320.onnx"), work_pixels=WORK, route=True,
-              person_model_path=shared_path("models", "mediapipe_selfie_segmentation_256x256.onnx"))
+    kw = dict(
+        model_path=shared_path("models", "u2netp_320.onnx"),
+        work_pixels=WORK,
+        route=True,
+        person_model_path=shared_path("models", "mediapipe_selfie_segmentation_256x256.onnx"),
+    )
     cpu, emu = Session("u2netp", **kw), Session("u2netp", backend="emu", **kw)
     rgb, _ = _photo("p3m_p_514ca06a__on_GT26r")
     device.transfer_stats("emu", reset=True)

@@ -50,12 +50,15 @@ def test_large_shrink_stays_close_to_the_plain_filter():
     assert diff.mean() < 1.0 and diff.max() <= 24
 
 
-@pytest.mark.parametrize("hw, spec, expect", [
-    ((300, 200), InputSpec(size=(320, 320)), (320, 320)),
-    ((1000, 1500), InputSpec(short_side=512, multiple_of=32), (512, 768)),
-    ((333, 1000), InputSpec(short_side=512, multiple_of=32), (512, 1536)),
-    ((100, 130), InputSpec(multiple_of=32), (96, 128)),
-])
+@pytest.mark.parametrize(
+    "hw, spec, expect",
+    [
+        ((300, 200), InputSpec(size=(320, 320)), (320, 320)),
+        ((1000, 1500), InputSpec(short_side=512, multiple_of=32), (512, 768)),
+        ((333, 1000), InputSpec(short_side=512, multiple_of=32), (512, 1536)),
+        ((100, 130), InputSpec(multiple_of=32), (96, 128)),
+    ],
+)
 def test_network_size(hw, spec, expect):
     assert pp.network_size(spec, hw) == expect
 
@@ -69,8 +72,11 @@ def test_read_probability_activations():
     p = pp.read_probability(outs, OutputSpec(channel=1, activation="softmax"))
     e = np.exp(logits[0])
     np.testing.assert_allclose(p, e[1] / e.sum(0), rtol=1e-5)
-    p = pp.read_probability({"o": logits.transpose(0, 2, 3, 1).repeat(4, 1).repeat(4, 2)},
-                            OutputSpec(channel=1, activation="softmax"), layout="NHWC")
+    p = pp.read_probability(
+        {"o": logits.transpose(0, 2, 3, 1).repeat(4, 1).repeat(4, 2)},
+        OutputSpec(channel=1, activation="softmax"),
+        layout="NHWC",
+    )
     assert p.shape == (20, 24)
     if "reduce" in OutputSpec.__dataclass_fields__:  # multi-class: 1 − P(background)
         p = pp.read_probability(outs, OutputSpec(activation="softmax", reduce="1-background"))

@@ -27,9 +27,13 @@ def ops_ready():
 def tiny_seg(tmp_path_factory):
     d = tmp_path_factory.mktemp("models")
     path = tm.segmenter(d / "seg.onnx", size=(64, 64))
-    man = ModelManifest(name="tiny_seg", kind="segmenter", file="seg.onnx",
-                        input=InputSpec(name="input", size=(64, 64)),
-                        output=OutputSpec(channel=1, activation="softmax"))
+    man = ModelManifest(
+        name="tiny_seg",
+        kind="segmenter",
+        file="seg.onnx",
+        input=InputSpec(name="input", size=(64, 64)),
+        output=OutputSpec(channel=1, activation="softmax"),
+    )
     return man, create_runtime(path)
 
 
@@ -129,8 +133,16 @@ def test_pipeline_runs_and_times_every_stage(tiny_seg, ops_ready):
     assert res.alpha.shape == (300, 400) and res.alpha.dtype == np.float32
     assert res.rgba.shape == (300, 400, 4) and res.rgba.dtype == np.uint8
     assert 0.0 <= res.alpha.min() and res.alpha.max() <= 1.0
-    assert list(res.timings) == ["resize", "preprocess", "segment", "trimap", "matting", "upscale",
-                                 "foreground", "pack"]
+    assert list(res.timings) == [
+        "resize",
+        "preprocess",
+        "segment",
+        "trimap",
+        "matting",
+        "upscale",
+        "foreground",
+        "pack",
+    ]
     assert all(v >= 0 for v in res.timings.values())
     iou = ((res.alpha > 0.5) & (gt > 0.5)).sum() / ((res.alpha > 0.5) | (gt > 0.5)).sum()
     assert iou > 0.95
@@ -225,8 +237,12 @@ def test_matting_network_through_session(tmp_path, tiny_seg, ops_ready, monkeypa
     man, _ = tiny_seg
     seg_path = tm.segmenter(tmp_path / "seg.onnx", size=(64, 64))
     mpath = tm.matting_4ch(tmp_path / "m.onnx", (64, 64))
-    mman = ModelManifest(name="tiny_matting", kind="matting", file="m.onnx",
-                         input=_spec(name="pixel_values", size=(64, 64), kind="image+trimap"))
+    mman = ModelManifest(
+        name="tiny_matting",
+        kind="matting",
+        file="m.onnx",
+        input=_spec(name="pixel_values", size=(64, 64), kind="image+trimap"),
+    )
     rgb, _ = tm.red_disk(200, 260)
     s = Session(man, model_path=seg_path, matting_model=mman, matting_model_path=mpath, foreground=False)
     res = s.run(rgb)
@@ -241,8 +257,12 @@ def test_matting_network_through_session(tmp_path, tiny_seg, ops_ready, monkeypa
 
 def test_trimap_free_matting_network(tmp_path, rng, ops_ready):
     path = tm.matting_free(tmp_path / "free.onnx", None)
-    man = ModelManifest(name="tiny_free", kind="matting", file=path.name,
-                        input=InputSpec(name="input", short_side=64, multiple_of=32, kind="image"))
+    man = ModelManifest(
+        name="tiny_free",
+        kind="matting",
+        file=path.name,
+        input=InputSpec(name="input", short_side=64, multiple_of=32, kind="image"),
+    )
     rgb = np.zeros((120, 180, 3), np.uint8)
     rgb[:, :90] = 255  # α = 1 on the left, 0 on the right
     res = Pipeline(man, create_runtime(path), foreground=False).run(rgb)
@@ -265,8 +285,6 @@ def test_sample_image_cut_out_with_u2netp(ops_ready):
     iou = ((res.alpha > 0.5) & (gt > 0.5)).sum() / ((res.alpha > 0.5) | (gt > 0.5)).sum()
     assert iou > 0.97
     assert set(res.timings) >= {"preprocess", "segment", "trimap", "matting", "upscale", "foreground", "pack"}
-
-
 
 
 def test_default_pipeline_beats_bilinear_mask_on_composites():

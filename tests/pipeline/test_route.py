@@ -91,8 +91,13 @@ def test_the_rule_is_configurable():
 
 
 def _routed(**kw) -> Session:
-    return Session("u2netp", model_path=shared_path("models", "u2netp_320.onnx"), route=True,
-                   person_model_path=shared_path("models", "mediapipe_selfie_segmentation_256x256.onnx"), **kw)
+    return Session(
+        "u2netp",
+        model_path=shared_path("models", "u2netp_320.onnx"),
+        route=True,
+        person_model_path=shared_path("models", "mediapipe_selfie_segmentation_256x256.onnx"),
+        **kw,
+    )
 
 
 def _composite(name):
@@ -120,8 +125,9 @@ def test_route_is_a_timed_stage_and_its_decision_is_in_info(fresh_sessions):
 
 
 def test_default_session_routes_and_a_named_model_does_not(u2netp_home):
-    assert Session().route and "route" in [n for n, _ in Session().pipeline.plan(refine=True, want_fg=True,
-                                                                               want_rgba=True)[1]]
+    assert Session().route and "route" in [
+        n for n, _ in Session().pipeline.plan(refine=True, want_fg=True, want_rgba=True)[1]
+    ]
     assert not Session("u2netp").route
     assert not Session(route=False).route
     assert not Session(mode="product").route
@@ -148,10 +154,18 @@ def test_without_a_person_model_general_mode_falls_back_and_says_so_once(u2netp_
 # u2netp alone, general mode (Session.predict_alpha), SAD / 1000 against the exact GT: the table,
 # measured again by bench/eval_route.py.
 U2NETP_SAD = {
-    "GT05__on_beach": 1.2, "GT05__on_leaves": 5.3, "aim_o_0b7228ec__on_beach": 57.3,
-    "gfm_animal_3__on_GT26r": 14.0, "lemur__on_GT26r": 9.6, "lemur__on_leaves": 3.0,
-    "p3m_p_09ba26b4__on_leaves": 2.0, "p3m_p_514ca06a__on_GT26r": 204.1, "p3m_p_514ca06a__on_beach": 13.3,
-    "p3m_p_bd6af989__on_GT26r": 6.5, "GT05": 1.8, "GT05_on_GT26r": 4.6,
+    "GT05__on_beach": 1.2,
+    "GT05__on_leaves": 5.3,
+    "aim_o_0b7228ec__on_beach": 57.3,
+    "gfm_animal_3__on_GT26r": 14.0,
+    "lemur__on_GT26r": 9.6,
+    "lemur__on_leaves": 3.0,
+    "p3m_p_09ba26b4__on_leaves": 2.0,
+    "p3m_p_514ca06a__on_GT26r": 204.1,
+    "p3m_p_514ca06a__on_beach": 13.3,
+    "p3m_p_bd6af989__on_GT26r": 6.5,
+    "GT05": 1.8,
+    "GT05_on_GT26r": 4.6,
 }
 
 
@@ -179,8 +193,10 @@ def test_routing_on_every_gt_image(fresh_sessions):
     images = [(n, *_composite(n)) for n in COMPOSITES]
     gt05 = shared_path("images", "alphamatting_gt05")
     gt = load_gray(gt05 / "alpha" / "GT05.jpg")
-    images += [("GT05", load_rgb(gt05 / "input" / "GT05.jpg"), gt),
-               ("GT05_on_GT26r", load_rgb(gt05 / "composite" / "GT05_on_GT26r.jpg"), gt)]
+    images += [
+        ("GT05", load_rgb(gt05 / "input" / "GT05.jpg"), gt),
+        ("GT05_on_GT26r", load_rgb(gt05 / "composite" / "GT05_on_GT26r.jpg"), gt),
+    ]
     for name, rgb, gt in images:
         res = s.run(rgb, rgba=False)
         e = matte_errors(res.alpha, gt)

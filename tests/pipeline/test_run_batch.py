@@ -16,9 +16,13 @@ from alphacut.pipeline.pipeline import BatchItem, batch_limit, run_batch
 
 
 def _manifest(name="tiny_seg"):
-    return ModelManifest(name=name, kind="segmenter", file="seg.onnx",
-                         input=InputSpec(name="input", size=(64, 64)),
-                         output=OutputSpec(channel=1, activation="softmax"))
+    return ModelManifest(
+        name=name,
+        kind="segmenter",
+        file="seg.onnx",
+        input=InputSpec(name="input", size=(64, 64)),
+        output=OutputSpec(channel=1, activation="softmax"),
+    )
 
 
 @pytest.fixture
@@ -81,11 +85,16 @@ def test_fixed_batch_of_one_falls_back_to_a_call_per_image(fixed, monkeypatch):
 def test_batch_mixes_modes_and_options_of_one_model(dynamic, monkeypatch):
     imgs = _images()[:3]
     product = dynamic.pipeline.with_mode("product")
-    items = [BatchItem(dynamic.pipeline, imgs[0]),
-             BatchItem(product, imgs[1]),
-             BatchItem(dynamic.pipeline, imgs[2], rgba=False, refine=False, foreground=False)]
-    expected = [dynamic.pipeline.run(imgs[0]), product.run(imgs[1]),
-                dynamic.pipeline.run(imgs[2], rgba=False, refine=False, foreground=False)]
+    items = [
+        BatchItem(dynamic.pipeline, imgs[0]),
+        BatchItem(product, imgs[1]),
+        BatchItem(dynamic.pipeline, imgs[2], rgba=False, refine=False, foreground=False),
+    ]
+    expected = [
+        dynamic.pipeline.run(imgs[0]),
+        product.run(imgs[1]),
+        dynamic.pipeline.run(imgs[2], rgba=False, refine=False, foreground=False),
+    ]
     calls = _count_calls(dynamic, monkeypatch)
     got = run_batch(items)
     assert len(calls) == 1
@@ -96,8 +105,7 @@ def test_batch_mixes_modes_and_options_of_one_model(dynamic, monkeypatch):
 
 def test_one_bad_image_does_not_fail_the_others(dynamic):
     imgs = _images()[:2]
-    res = dynamic.run_batch([imgs[0], b"not an image", np.zeros((0, 4, 3), np.uint8), imgs[1]],
-                            return_exceptions=True)
+    res = dynamic.run_batch([imgs[0], b"not an image", np.zeros((0, 4, 3), np.uint8), imgs[1]], return_exceptions=True)
     assert isinstance(res[1], alphacut.DecodeError) and isinstance(res[2], alphacut.InputError)
     np.testing.assert_array_equal(res[0].rgba, dynamic.run(imgs[0]).rgba)
     np.testing.assert_array_equal(res[3].rgba, dynamic.run(imgs[1]).rgba)

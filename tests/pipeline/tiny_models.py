@@ -77,8 +77,9 @@ def matting_4ch(path: Path, size=None) -> Path:
 
     nodes, inits = [], []
     _conv("pixel_values", "alpha", [W_RGB, W_RGB, W_RGB, W_TRI], nodes, inits)
-    g = helper.make_graph(nodes, "tiny_matting_4ch", [_tensor("pixel_values", 4, size)],
-                          [_tensor("alpha", 1, size)], initializer=inits)
+    g = helper.make_graph(
+        nodes, "tiny_matting_4ch", [_tensor("pixel_values", 4, size)], [_tensor("alpha", 1, size)], initializer=inits
+    )
     return _save(g, path)
 
 
@@ -88,8 +89,13 @@ def matting_two_inputs(path: Path, size=None) -> Path:
     nodes, inits = [], []
     nodes.append(helper.make_node("Concat", ["image", "trimap"], ["cat"], axis=1))
     _conv("cat", "alpha", [W_RGB, W_RGB, W_RGB, W_TRI], nodes, inits)
-    g = helper.make_graph(nodes, "tiny_matting_2in", [_tensor("image", 3, size), _tensor("trimap", 1, size)],
-                          [_tensor("alpha", 1, size)], initializer=inits)
+    g = helper.make_graph(
+        nodes,
+        "tiny_matting_2in",
+        [_tensor("image", 3, size), _tensor("trimap", 1, size)],
+        [_tensor("alpha", 1, size)],
+        initializer=inits,
+    )
     return _save(g, path)
 
 
@@ -98,8 +104,9 @@ def matting_free(path: Path, size=None) -> Path:
 
     nodes, inits = [], []
     _conv("input", "alpha", [1 / 3.0, 1 / 3.0, 1 / 3.0], nodes, inits)
-    g = helper.make_graph(nodes, "tiny_matting_free", [_tensor("input", 3, size)],
-                          [_tensor("alpha", 1, size)], initializer=inits)
+    g = helper.make_graph(
+        nodes, "tiny_matting_free", [_tensor("input", 3, size)], [_tensor("alpha", 1, size)], initializer=inits
+    )
     return _save(g, path)
 
 

@@ -92,9 +92,11 @@ def test_tensorrt_needs_the_manifest(tmp_path, monkeypatch):
 
 
 def test_package_imports_without_tensorrt():
-    code = ("import sys, alphacut.runtime, alphacut.models; "
-            "import alphacut.runtime.trt, alphacut.runtime.trt.runner; "
-            "assert 'tensorrt' not in sys.modules; assert 'onnx' not in sys.modules; print('ok')")
+    code = (
+        "import sys, alphacut.runtime, alphacut.models; "
+        "import alphacut.runtime.trt, alphacut.runtime.trt.runner; "
+        "assert 'tensorrt' not in sys.modules; assert 'onnx' not in sys.modules; print('ok')"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
@@ -104,8 +106,15 @@ def test_trt_names_are_lazy_attributes_of_the_package():
     import alphacut.runtime as rt
     from alphacut.runtime import trt
 
-    for name in ("TensorRTRuntime", "EngineCache", "NetworkFromOnnxPath", "EngineFromNetwork", "SaveEngine",
-                 "EngineFromBytes", "build_or_load_engine"):
+    for name in (
+        "TensorRTRuntime",
+        "EngineCache",
+        "NetworkFromOnnxPath",
+        "EngineFromNetwork",
+        "SaveEngine",
+        "EngineFromBytes",
+        "build_or_load_engine",
+    ):
         assert getattr(rt, name) is getattr(trt, name)
     assert issubclass(trt.TensorRTRuntime, Runtime)
     with pytest.raises(AttributeError):
@@ -158,9 +167,13 @@ def test_backends_alias_warns_and_maps_to_the_new_names(tmp_path):
     import alphacut.runtime as rt
 
     backends = importlib.import_module("alphacut.backends")
-    for old, new in (("Runner", rt.Runtime), ("OnnxRuntimeRunner", rt.OrtRuntime),
-                     ("TensorRTRunner", rt.TensorRTRuntime), ("EngineCache", rt.EngineCache),
-                     ("tensorrt_unavailable_reason", rt.tensorrt_unavailable_reason)):
+    for old, new in (
+        ("Runner", rt.Runtime),
+        ("OnnxRuntimeRunner", rt.OrtRuntime),
+        ("TensorRTRunner", rt.TensorRTRuntime),
+        ("EngineCache", rt.EngineCache),
+        ("tensorrt_unavailable_reason", rt.tensorrt_unavailable_reason),
+    ):
         with pytest.warns(DeprecationWarning, match=rf"alphacut\.backends\.{old} is deprecated; use alphacut\.runtime"):
             assert getattr(backends, old) is new
     with warnings.catch_warnings():

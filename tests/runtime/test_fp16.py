@@ -38,12 +38,27 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "models"))
 from _prep import foreground, iou, preprocess  # noqa: E402
 from _tiny_onnx import tiny_segmenter  # noqa: E402
 
-STRICT = [("alphamatting_gt05", "GT05.jpg"), ("rembg", "car-1.jpg"), ("rembg", "cloth-1.jpg"),
-          ("rembg", "anime-girl-1.jpg")]
-PORTRAITS = [("composites", f"{n}.jpg") for n in ("p3m_p_09ba26b4__on_leaves", "p3m_p_514ca06a__on_GT26r",
-                                                  "p3m_p_514ca06a__on_beach", "p3m_p_bd6af989__on_GT26r")]
-FILES = {"u2netp": "u2netp_320.onnx", "mediapipe-selfie": "mediapipe_selfie_segmentation_256x256.onnx",
-         "sinet": "sinet_320.onnx", "pp-humanseg-v1-lite": "pp_humansegv1_lite_224x398.onnx"}
+STRICT = [
+    ("alphamatting_gt05", "GT05.jpg"),
+    ("rembg", "car-1.jpg"),
+    ("rembg", "cloth-1.jpg"),
+    ("rembg", "anime-girl-1.jpg"),
+]
+PORTRAITS = [
+    ("composites", f"{n}.jpg")
+    for n in (
+        "p3m_p_09ba26b4__on_leaves",
+        "p3m_p_514ca06a__on_GT26r",
+        "p3m_p_514ca06a__on_beach",
+        "p3m_p_bd6af989__on_GT26r",
+    )
+]
+FILES = {
+    "u2netp": "u2netp_320.onnx",
+    "mediapipe-selfie": "mediapipe_selfie_segmentation_256x256.onnx",
+    "sinet": "sinet_320.onnx",
+    "pp-humanseg-v1-lite": "pp_humansegv1_lite_224x398.onnx",
+}
 
 
 def _maps(name: str, images):
@@ -125,13 +140,22 @@ def test_convert_rejects_what_it_cannot_handle():
         convert(b"not an onnx model")
     from onnx import TensorProto, helper
 
-    then = helper.make_graph([helper.make_node("Identity", ["x"], ["y1"])], "then", [],
-                             [helper.make_tensor_value_info("y1", TensorProto.FLOAT, [1])])
+    then = helper.make_graph(
+        [helper.make_node("Identity", ["x"], ["y1"])],
+        "then",
+        [],
+        [helper.make_tensor_value_info("y1", TensorProto.FLOAT, [1])],
+    )
     node = helper.make_node("If", ["c"], ["y"], then_branch=then, else_branch=then)
-    g = helper.make_graph([node], "g",
-                          [helper.make_tensor_value_info("c", TensorProto.BOOL, []),
-                           helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
-                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])])
+    g = helper.make_graph(
+        [node],
+        "g",
+        [
+            helper.make_tensor_value_info("c", TensorProto.BOOL, []),
+            helper.make_tensor_value_info("x", TensorProto.FLOAT, [1]),
+        ],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])],
+    )
     model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
     with pytest.raises(ModelError, match="If/Loop/Scan"):
         convert(model)

@@ -32,8 +32,7 @@ U2NETP_GT05_IOU = 0.97  # measured 0.989; the data README gives 0.991 with rembg
 # Person models on the P3M portrait composite p3m_p_514ca06a__on_beach (measured: mediapipe
 # 0.980, landscape 0.971, pp-humanseg 0.660, sinet 0.974).
 PERSON_IMAGE = "p3m_p_514ca06a__on_beach"
-PERSON_IOU = {"mediapipe-selfie": 0.95, "mediapipe-selfie-landscape": 0.94, "pp-humanseg-v1-lite": 0.60,
-              "sinet": 0.94}
+PERSON_IOU = {"mediapipe-selfie": 0.95, "mediapipe-selfie-landscape": 0.94, "pp-humanseg-v1-lite": 0.60, "sinet": 0.94}
 
 
 def _model(name: str) -> Path:

@@ -32,9 +32,15 @@ def main() -> int:
         for spec in tiny if isinstance(tiny, list) else [tiny]:
             name = spec.get("name", "tiny")
             path = tm.segmenter(Path(tempfile.mkdtemp()) / f"{name}.onnx", size=(64, 64), batch=spec.get("batch", 1))
-            cfg["models"].append(ModelManifest(name=name, kind="segmenter", file=str(path),
-                                               input=InputSpec(name="input", size=(64, 64)),
-                                               output=OutputSpec(channel=1, activation="softmax")))
+            cfg["models"].append(
+                ModelManifest(
+                    name=name,
+                    kind="segmenter",
+                    file=str(path),
+                    input=InputSpec(name="input", size=(64, 64)),
+                    output=OutputSpec(channel=1, activation="softmax"),
+                )
+            )
             cfg["model_paths"][name] = str(path)
     cfg["models"] = tuple(cfg.get("models", ("u2netp",)))
     if "cors" in cfg:

@@ -50,9 +50,14 @@ def model_env(tmp: Path) -> Dict[str, str]:
     if not link.exists():
         link.symlink_to(src)
     env = dict(os.environ)
-    env.update({"REMBG_HOME": str(tmp / "rembg_home"), "ALPHACUT_HOME": str(tmp / "alphacut_home"),
-                "PYTHONPATH": os.pathsep.join([str(REPO / "python"), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
-                "PYTHONUNBUFFERED": "1"})
+    env.update(
+        {
+            "REMBG_HOME": str(tmp / "rembg_home"),
+            "ALPHACUT_HOME": str(tmp / "alphacut_home"),
+            "PYTHONPATH": os.pathsep.join([str(REPO / "python"), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     for proxy in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
         env.pop(proxy, None)
     return env
@@ -111,8 +116,14 @@ class ServerProcess:
 _SERVERS: Dict[str, ServerProcess] = {}
 
 
-def shared_server(request, name: str, args: List[str] = (), *, launch_config: Optional[dict] = None,
-                  headers: Optional[Dict[str, str]] = None) -> ServerProcess:
+def shared_server(
+    request,
+    name: str,
+    args: List[str] = (),
+    *,
+    launch_config: Optional[dict] = None,
+    headers: Optional[Dict[str, str]] = None,
+) -> ServerProcess:
     """The session's server called ``name`` (started on first use, stopped at the session's end)."""
     s = _SERVERS.get(name)
     if s is None or s.proc.poll() is not None:
@@ -154,6 +165,7 @@ def red_disk_png(h: int = 120, w: int = 160) -> bytes:
 def png_bomb(side: int = 12_000) -> bytes:
     """A valid grey PNG of side × side pixels (144 MP at the default) that compresses to ~150 KB: a
     decompression bomb. Written row by row, never held whole."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
@@ -179,10 +191,19 @@ def assert_clean_error(resp, status: int) -> dict:
     assert resp.status_code == status, (resp.status_code, resp.text[:500])
     assert resp.headers["content-type"].startswith("application/json"), resp.headers["content-type"]
     text = resp.text
-    for leak in ("Traceback", "File \"", "/work/", "site-packages", ".py", "alphacut.", "Error:", "0x7f"):
+    for leak in ("Traceback", 'File "', "/work/", "site-packages", ".py", "alphacut.", "Error:", "0x7f"):
         assert leak not in text, f"{leak!r} leaked in {text[:300]}"
     return resp.json()
 
 
-__all__ = ["ServerProcess", "assert_clean_error", "decode", "free_port", "jpeg_bytes", "png_bomb",
-           "red_disk_png", "shared", "shared_server"]
+__all__ = [
+    "ServerProcess",
+    "assert_clean_error",
+    "decode",
+    "free_port",
+    "jpeg_bytes",
+    "png_bomb",
+    "red_disk_png",
+    "shared",
+    "shared_server",
+]

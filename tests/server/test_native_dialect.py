@@ -82,9 +82,16 @@ def test_cutout_matches_the_session(server, photo, tmp_path, monkeypatch):
     np.testing.assert_array_equal(decode(cut(server, photo).content), rgba)
 
 
-@pytest.mark.parametrize("params,field", [({"model": "nope"}, "model"), ({"mode": "fancy"}, "mode"),
-                                          ({"format": "gif"}, "format"), ({"bg": "#12"}, "bg"),
-                                          ({"refine": "perhaps"}, "refine")])
+@pytest.mark.parametrize(
+    "params,field",
+    [
+        ({"model": "nope"}, "model"),
+        ({"mode": "fancy"}, "mode"),
+        ({"format": "gif"}, "format"),
+        ({"bg": "#12"}, "bg"),
+        ({"refine": "perhaps"}, "refine"),
+    ],
+)
 def test_cutout_bad_options(server, photo, params, field):
     err = assert_clean_error(cut(server, photo, params), 400)["error"]
     assert err["field"] == field and err["request_id"] and err["code"] in ("invalid_parameter", "unknown_model")
@@ -109,8 +116,10 @@ def test_models_health_ready_docs(server):
     assert requests.get(server.url + "/docs", timeout=10).status_code == 200
     nf = requests.get(server.url + "/no/such/route", timeout=10)
     assert assert_clean_error(nf, 404)["error"]["code"] == "not_found"
-    assert assert_clean_error(requests.get(server.url + "/v1.0/nothing", timeout=10), 404)["errors"][0]["code"] == \
-        "not_found"
+    assert (
+        assert_clean_error(requests.get(server.url + "/v1.0/nothing", timeout=10), 404)["errors"][0]["code"]
+        == "not_found"
+    )
     assert "detail" in assert_clean_error(requests.delete(server.url + "/api/remove", timeout=10), 405)
 
 
@@ -120,12 +129,14 @@ def test_metrics(server, photo):
     text = requests.get(server.url + "/metrics", timeout=10).text
     assert re.search(r'alphacut_requests_total\{route="/v1/cutout",status="200"\} [1-9]', text)
     assert re.search(r'alphacut_requests_total\{route="/v1/cutout",status="400"\} [1-9]', text)
-    assert re.search(r'alphacut_errors_total\{code="invalid_image",route="/v1/cutout"\} [1-9]', text) or \
-        re.search(r'alphacut_errors_total\{route="/v1/cutout",code="invalid_image"\} [1-9]', text)
+    assert re.search(r'alphacut_errors_total\{code="invalid_image",route="/v1/cutout"\} [1-9]', text) or re.search(
+        r'alphacut_errors_total\{route="/v1/cutout",code="invalid_image"\} [1-9]', text
+    )
     for stage in ("decode", "segment", "pack"):
         assert re.search(rf'alphacut_stage_seconds_count\{{stage="{stage}"\}} [1-9]', text), stage
-    assert re.search(r'alphacut_request_seconds_bucket\{le="[\d.]+",route="/v1/cutout"\}', text) or \
-        re.search(r'alphacut_request_seconds_bucket\{route="/v1/cutout",le="[\d.]+"\}', text)
+    assert re.search(r'alphacut_request_seconds_bucket\{le="[\d.]+",route="/v1/cutout"\}', text) or re.search(
+        r'alphacut_request_seconds_bucket\{route="/v1/cutout",le="[\d.]+"\}', text
+    )
     assert 'alphacut_queue_depth{model="u2netp"} 0.0' in text
     assert re.search(r'alphacut_batch_size_count\{model="u2netp"\} [1-9]', text)
     assert "alphacut_requests_in_flight 0.0" in text

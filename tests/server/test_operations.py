@@ -66,10 +66,13 @@ def images():
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Images)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     port = srv.server_address[1]
-    _Images.routes = {"/disk.png": ("body", red_disk_png(120, 160)), "/bg.png": ("body", red_disk_png(60, 80)),
-                      "/hop": ("redirect", "/disk.png"),
-                      "/to-loopback": ("redirect", "http://127.0.0.1:9/disk.png"),
-                      "/to-metadata": ("redirect", "http://169.254.169.254/latest/meta-data/")}
+    _Images.routes = {
+        "/disk.png": ("body", red_disk_png(120, 160)),
+        "/bg.png": ("body", red_disk_png(60, 80)),
+        "/hop": ("redirect", "/disk.png"),
+        "/to-loopback": ("redirect", "http://127.0.0.1:9/disk.png"),
+        "/to-metadata": ("redirect", "http://169.254.169.254/latest/meta-data/"),
+    }
     yield port
     srv.shutdown()
 
@@ -80,27 +83,51 @@ def tiny(request, images, tmp_path_factory):
     local image server as the one loopback endpoint the fetcher may reach."""
     keys = tmp_path_factory.mktemp("keys") / "keys.txt"
     keys.write_text(f"# keys\nanother-key\n{KEY}\n")
-    return shared_server(request, f"tiny-{images}", launch_config={
-        "tiny": [{"batch": "N"}, {"name": "tiny1", "batch": 1}], "max_batch": 8, "batch_wait_ms": 400,
-        "api_key_file": str(keys), "timeout_s": 20,
-        "allow_url": True, "max_upload_mb": 1, "max_pixels": 1_000_000, "url_test_endpoints": [["127.0.0.1", images]],
-        "queue": 32, "cors": ["https://app.example"]}, headers=H)
+    return shared_server(
+        request,
+        f"tiny-{images}",
+        launch_config={
+            "tiny": [{"batch": "N"}, {"name": "tiny1", "batch": 1}],
+            "max_batch": 8,
+            "batch_wait_ms": 400,
+            "api_key_file": str(keys),
+            "timeout_s": 20,
+            "allow_url": True,
+            "max_upload_mb": 1,
+            "max_pixels": 1_000_000,
+            "url_test_endpoints": [["127.0.0.1", images]],
+            "queue": 32,
+            "cors": ["https://app.example"],
+        },
+        headers=H,
+    )
 
 
 # -- API keys ------------------------------------------------------------------------------------
 
 
-ROUTES = [("post", "/api/remove", "rembg"), ("get", "/api/remove?url=x", "rembg"),
-          ("post", "/v1.0/removebg", "removebg"), ("get", "/v1.0/account", "removebg"),
-          ("post", "/v1/cutout", "native"), ("get", "/v1/models", "native"), ("get", "/healthz", "native"),
-          ("get", "/readyz", "native"), ("get", "/metrics", "native"), ("get", "/openapi.json", "native"),
-          ("get", "/docs", "native")]
+ROUTES = [
+    ("post", "/api/remove", "rembg"),
+    ("get", "/api/remove?url=x", "rembg"),
+    ("post", "/v1.0/removebg", "removebg"),
+    ("get", "/v1.0/account", "removebg"),
+    ("post", "/v1/cutout", "native"),
+    ("get", "/v1/models", "native"),
+    ("get", "/healthz", "native"),
+    ("get", "/readyz", "native"),
+    ("get", "/metrics", "native"),
+    ("get", "/openapi.json", "native"),
+    ("get", "/docs", "native"),
+]
 
 
 @pytest.mark.parametrize("method,path,dialect", ROUTES, ids=[f"{m} {p}" for m, p, _ in ROUTES])
 def test_every_route_needs_the_key(tiny, method, path, dialect):
-    for headers, title in (({}, "Missing API Key"), ({"X-Api-Key": "wrong"}, "API Key invalid"),
-                           ({"X-Api-Key": KEY + "x"}, "API Key invalid")):
+    for headers, title in (
+        ({}, "Missing API Key"),
+        ({"X-Api-Key": "wrong"}, "API Key invalid"),
+        ({"X-Api-Key": KEY + "x"}, "API Key invalid"),
+    ):
         r = getattr(requests, method)(tiny.url + path, headers=headers, timeout=10)
         body = assert_clean_error(r, 403)
         if dialect == "rembg":
@@ -125,8 +152,9 @@ def test_keys_are_compared_in_constant_time(monkeypatch):
     calls = []
     real = hmac.compare_digest
     monkeypatch.setattr(hmac, "compare_digest", lambda a, b: calls.append((len(a), len(b))) or real(a, b))
-    door = Frontdoor(None, config=ServerConfig(), keys=[b"k1", b"a-much-longer-key", b"k3"], metrics=Metrics(),
-                     routes=frozenset())
+    door = Frontdoor(
+        None, config=ServerConfig(), keys=[b"k1", b"a-much-longer-key", b"k3"], metrics=Metrics(), routes=frozenset()
+    )
     for given in (b"k1", b"k3", b"nope"):
         calls.clear()
         err = door._auth_error({"method": "POST", "headers": [(b"x-api-key", given)]})
@@ -135,9 +163,15 @@ def test_keys_are_compared_in_constant_time(monkeypatch):
 
 
 def test_cors_only_for_the_origins_given_and_never_with_credentials(request, tiny):
-    pre = requests.options(tiny.url + "/v1.0/removebg", timeout=10, headers={
-        "Origin": "https://app.example", "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "x-api-key"})  # a preflight carries no key
+    pre = requests.options(
+        tiny.url + "/v1.0/removebg",
+        timeout=10,
+        headers={
+            "Origin": "https://app.example",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "x-api-key",
+        },
+    )  # a preflight carries no key
     assert pre.status_code == 200 and pre.headers["Access-Control-Allow-Origin"] == "https://app.example"
     assert "access-control-allow-credentials" not in {k.lower() for k in pre.headers}
     r = requests.get(tiny.url + "/v1/models", headers={**H, "Origin": "https://app.example"}, timeout=10)
@@ -188,8 +222,9 @@ def test_decompression_bomb_and_too_many_pixels_refused_before_decoding(tiny):
 
     buf = io.BytesIO()
     Image.new("RGB", (1200, 1000)).save(buf, "PNG")  # 1.2 MP, above this server's 1 MP
-    r = requests.post(tiny.url + "/v1.0/removebg", files={"image_file": ("big.png", buf.getvalue())}, headers=H,
-                      timeout=30)
+    r = requests.post(
+        tiny.url + "/v1.0/removebg", files={"image_file": ("big.png", buf.getvalue())}, headers=H, timeout=30
+    )
     assert assert_clean_error(r, 413)["errors"][0]["code"] == "resolution_too_high"
     assert requests.get(tiny.url + "/healthz", headers=H, timeout=10).status_code == 200
 
@@ -203,8 +238,7 @@ def test_concurrent_requests_are_batched_with_the_same_results(tiny):
     assert alone.status_code == 200
 
     def one(_):
-        return requests.post(tiny.url + "/v1/cutout", data=img, headers={**H, "Content-Type": "image/png"},
-                             timeout=60)
+        return requests.post(tiny.url + "/v1/cutout", data=img, headers={**H, "Content-Type": "image/png"}, timeout=60)
 
     with ThreadPoolExecutor(8) as ex:
         rs = list(ex.map(one, range(8)))
@@ -224,8 +258,13 @@ def test_models_share_the_inference_threads_without_starving(tiny):
     img = red_disk_png(120, 160)
 
     def one(model):
-        return requests.post(tiny.url + "/v1/cutout", params={"model": model}, data=img,
-                             headers={**H, "Content-Type": "image/png"}, timeout=30)
+        return requests.post(
+            tiny.url + "/v1/cutout",
+            params={"model": model},
+            data=img,
+            headers={**H, "Content-Type": "image/png"},
+            timeout=30,
+        )
 
     for models in (["tiny1"] * 3, ["tiny"] * 3, ["tiny1"] * 3, ["tiny", "tiny1"] * 3):  # each model alone, then mixed
         with ThreadPoolExecutor(6) as ex:
@@ -248,8 +287,12 @@ def test_url_inputs_through_the_fetcher(tiny, images):
     assert got.status_code == 200 and got.content == posted.content
     hop = requests.get(tiny.url + "/api/remove", params={"url": base + "/hop"}, headers=H, timeout=30)
     assert hop.content == posted.content
-    r = requests.post(tiny.url + "/v1.0/removebg", headers=H, timeout=30, data={
-        "image_url": base + "/disk.png", "bg_image_url": base + "/bg.png", "size": "full", "format": "png"})
+    r = requests.post(
+        tiny.url + "/v1.0/removebg",
+        headers=H,
+        timeout=30,
+        data={"image_url": base + "/disk.png", "bg_image_url": base + "/bg.png", "size": "full", "format": "png"},
+    )
     assert r.status_code == 200, r.text
     assert decode(r.content).shape == (120, 160, 4) and (decode(r.content)[:, :, 3] == 255).all()
     r = requests.post(tiny.url + "/v1.0/removebg", data={"image_url": base + "/missing.png"}, headers=H, timeout=30)
@@ -257,11 +300,22 @@ def test_url_inputs_through_the_fetcher(tiny, images):
     assert err["code"] == "failed_image_download" and "404" in err["title"]
 
 
-SSRF = ["http://127.0.0.1:{own}/healthz", "http://127.0.0.1:9/x.png", "http://10.0.0.1/a.png",
-        "http://10.20.30.40:8080/a.png", "http://169.254.169.254/latest/meta-data/", "http://[::1]:{own}/healthz",
-        "http://[::ffff:127.0.0.1]:{own}/", "http://localhost:{own}/healthz", "http://0.0.0.0:{own}/",
-        "http://192.168.1.1/", "http://127.0.0.1:{images}/to-loopback", "http://127.0.0.1:{images}/to-metadata",
-        "file:///etc/passwd", "ftp://example.com/a.png"]
+SSRF = [
+    "http://127.0.0.1:{own}/healthz",
+    "http://127.0.0.1:9/x.png",
+    "http://10.0.0.1/a.png",
+    "http://10.20.30.40:8080/a.png",
+    "http://169.254.169.254/latest/meta-data/",
+    "http://[::1]:{own}/healthz",
+    "http://[::ffff:127.0.0.1]:{own}/",
+    "http://localhost:{own}/healthz",
+    "http://0.0.0.0:{own}/",
+    "http://192.168.1.1/",
+    "http://127.0.0.1:{images}/to-loopback",
+    "http://127.0.0.1:{images}/to-metadata",
+    "file:///etc/passwd",
+    "ftp://example.com/a.png",
+]
 
 
 @pytest.mark.parametrize("target", SSRF)
@@ -273,8 +327,13 @@ def test_ssrf_targets_are_refused(tiny, images, target):
     assert re.search(r"loopback|private|link-local|not a public|unspecified|reserved|only http", detail), detail
     r = requests.post(tiny.url + "/v1.0/removebg", data={"image_url": url}, headers=H, timeout=30)
     assert assert_clean_error(r, 400)["errors"][0]["code"] == "invalid_image_url"
-    r = requests.post(tiny.url + "/v1.0/removebg", files={"image_file": ("d.png", red_disk_png())},
-                      data={"bg_image_url": url}, headers=H, timeout=30)
+    r = requests.post(
+        tiny.url + "/v1.0/removebg",
+        files={"image_file": ("d.png", red_disk_png())},
+        data={"bg_image_url": url},
+        headers=H,
+        timeout=30,
+    )
     assert assert_clean_error(r, 400)["errors"][0]["code"] == "invalid_image_url"
     assert time.monotonic() - t0 < 10
     assert requests.get(tiny.url + "/healthz", headers=H, timeout=10).status_code == 200
@@ -299,8 +358,12 @@ def test_the_test_hook_cannot_be_reached_from_http_or_the_cli(request, images):
     srv = shared_server(request, "cli-allow-url", ["--models", "u2netp", "--allow-url"])
     url = f"http://127.0.0.1:{images}/disk.png"
     for extra in ({"_url_test_endpoints": f"127.0.0.1:{images}"}, {"test_endpoints": "1"}):
-        r = requests.get(srv.url + "/api/remove", params={"url": url, **extra},
-                         headers={"X-Url-Test-Endpoints": f"127.0.0.1:{images}"}, timeout=30)
+        r = requests.get(
+            srv.url + "/api/remove",
+            params={"url": url, **extra},
+            headers={"X-Url-Test-Endpoints": f"127.0.0.1:{images}"},
+            timeout=30,
+        )
         assert "loopback" in assert_clean_error(r, 400)["detail"]
 
 
@@ -319,8 +382,11 @@ def slow_image():
 
 
 def test_full_queue_is_503_or_429_and_slow_requests_504(request, slow_image):
-    srv = shared_server(request, "tight", ["--models", "u2netp", "--workers", "1", "--max-batch", "1", "--queue", "0",
-                                           "--timeout", "0.3"])
+    srv = shared_server(
+        request,
+        "tight",
+        ["--models", "u2netp", "--workers", "1", "--max-batch", "1", "--queue", "0", "--timeout", "0.3"],
+    )
     img = slow_image
 
     def rembg_call(_):
@@ -358,8 +424,13 @@ def test_sigterm_drains_requests_in_flight(tmp_path, slow_image):
     srv = ServerProcess(["--models", "u2netp", "--drain", "30"], tmp_path).wait_ready()
     try:
         with ThreadPoolExecutor(2) as ex:
-            fut = ex.submit(requests.post, srv.url + "/v1/cutout", data=slow_image,
-                            headers={"Content-Type": "image/jpeg"}, timeout=120)
+            fut = ex.submit(
+                requests.post,
+                srv.url + "/v1/cutout",
+                data=slow_image,
+                headers={"Content-Type": "image/jpeg"},
+                timeout=120,
+            )
             deadline = time.monotonic() + 20
             while time.monotonic() < deadline:  # wait until the request is being processed
                 m = requests.get(srv.url + "/metrics", timeout=5).text

@@ -52,9 +52,16 @@ def local_session(tmp_path_factory):
 CASES = [
     ({}, {}, {}),
     ({"a": "true"}, {}, {"alpha_matting": True}),
-    ({"a": "1", "af": "200", "ab": "20", "ae": "4"}, {},
-     {"alpha_matting": True, "alpha_matting_foreground_threshold": 200, "alpha_matting_background_threshold": 20,
-      "alpha_matting_erode_size": 4}),
+    (
+        {"a": "1", "af": "200", "ab": "20", "ae": "4"},
+        {},
+        {
+            "alpha_matting": True,
+            "alpha_matting_foreground_threshold": 200,
+            "alpha_matting_background_threshold": 20,
+            "alpha_matting_erode_size": 4,
+        },
+    ),
     ({"om": "true"}, {}, {"only_mask": True}),
     ({"om": "on", "ppm": "yes"}, {}, {"only_mask": True, "post_process_mask": True}),
     ({"ppm": "true"}, {}, {"post_process_mask": True}),
@@ -66,8 +73,13 @@ CASES = [
 
 @pytest.mark.parametrize("fields,query,kwargs", CASES, ids=[str(c[0] or c[1] or "defaults") for c in CASES])
 def test_same_cutout_as_alphacut_remove(server, photo, local_session, fields, query, kwargs):
-    r = requests.post(server.url + "/api/remove", files={"file": ("car.jpg", photo, "image/jpeg")}, data=fields,
-                      params=query, timeout=120)
+    r = requests.post(
+        server.url + "/api/remove",
+        files={"file": ("car.jpg", photo, "image/jpeg")},
+        data=fields,
+        params=query,
+        timeout=120,
+    )
     assert r.status_code == 200, r.text
     assert r.headers["content-type"] == "image/png"
     expected = alphacut.remove(photo, session=local_session, **kwargs)
@@ -101,8 +113,13 @@ BAD = [
 
 @pytest.mark.parametrize("fields,query,match", BAD, ids=[m for *_, m in BAD])
 def test_malformed_values_are_400(server, photo, fields, query, match):
-    r = requests.post(server.url + "/api/remove", files={"file": ("car.jpg", photo, "image/jpeg")}, data=fields,
-                      params=query, timeout=60)
+    r = requests.post(
+        server.url + "/api/remove",
+        files={"file": ("car.jpg", photo, "image/jpeg")},
+        data=fields,
+        params=query,
+        timeout=60,
+    )
     body = assert_clean_error(r, 400)
     assert match in body["detail"]
 
@@ -110,8 +127,11 @@ def test_malformed_values_are_400(server, photo, fields, query, match):
 def test_bad_bodies(server, photo):
     url = server.url + "/api/remove"
     # corrupt image (a truncated JPEG), text as image, empty file
-    for data, what in ((photo[: len(photo) // 3], "truncated"), (b"hello, I am not an image" * 10, "text"),
-                       (b"", "empty")):
+    for data, what in (
+        (photo[: len(photo) // 3], "truncated"),
+        (b"hello, I am not an image" * 10, "text"),
+        (b"", "empty"),
+    ):
         r = requests.post(url, files={"file": ("x.jpg", data, "image/jpeg")}, timeout=60)
         body = assert_clean_error(r, 400)
         assert "file" in body["detail"], (what, body)

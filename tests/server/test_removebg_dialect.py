@@ -35,8 +35,9 @@ def big_photo():
 
 
 def post(server, files=None, data=None, json=None, headers=None, timeout=120):
-    return requests.post(server.url + "/v1.0/removebg", files=files, data=data, json=json, headers=headers,
-                         timeout=timeout)
+    return requests.post(
+        server.url + "/v1.0/removebg", files=files, data=data, json=json, headers=headers, timeout=timeout
+    )
 
 
 def _fg_box(alpha):
@@ -55,12 +56,18 @@ def test_multipart_defaults_preview_png_and_headers(server, big_photo):
     assert int(r.headers["X-Credits-Charged"]) == 0
     assert r.headers["X-Type"] == "other"
     top, left, fh, fw = _fg_box(img[:, :, 3])
-    assert (int(r.headers["X-Foreground-Top"]), int(r.headers["X-Foreground-Left"]),
-            int(r.headers["X-Foreground-Height"]), int(r.headers["X-Foreground-Width"])) == (top, left, fh, fw)
+    assert (
+        int(r.headers["X-Foreground-Top"]),
+        int(r.headers["X-Foreground-Left"]),
+        int(r.headers["X-Foreground-Height"]),
+        int(r.headers["X-Foreground-Width"]),
+    ) == (top, left, fh, fw)
 
 
-@pytest.mark.parametrize("size,cap", [("full", None), ("auto", None), ("4k", None), ("medium", 1_500_000),
-                                      ("small", 250_000), ("regular", 250_000)])
+@pytest.mark.parametrize(
+    "size,cap",
+    [("full", None), ("auto", None), ("4k", None), ("medium", 1_500_000), ("small", 250_000), ("regular", 250_000)],
+)
 def test_sizes(server, big_photo, size, cap):
     r = post(server, files={"image_file": ("car.jpg", big_photo)}, data={"size": size})
     assert r.status_code == 200, r.text
@@ -79,15 +86,20 @@ def test_json_and_form_bodies_with_base64(server, photo):
 
 
 def test_accept_json(server, photo):
-    r = post(server, files={"image_file": ("car.jpg", photo)}, data={"size": "full"},
-             headers={"Accept": "application/json"})
+    r = post(
+        server, files={"image_file": ("car.jpg", photo)}, data={"size": "full"}, headers={"Accept": "application/json"}
+    )
     assert r.status_code == 200 and r.headers["content-type"] == "application/json"
     data = r.json()["data"]
     img = decode(base64.b64decode(data["result_b64"]))
     assert img.shape[:2] == (360, 480)
     top, left, fh, fw = _fg_box(img[:, :, 3])
-    assert (data["foreground_top"], data["foreground_left"], data["foreground_height"],
-            data["foreground_width"]) == (top, left, fh, fw)
+    assert (data["foreground_top"], data["foreground_left"], data["foreground_height"], data["foreground_width"]) == (
+        top,
+        left,
+        fh,
+        fw,
+    )
 
 
 def test_formats_and_channels(server, photo):
@@ -120,8 +132,11 @@ def test_backgrounds(server, photo):
     semi = decode(post(server, files=f, data={"bg_color": "#ff000080", "size": "full"}).content)
     assert semi.shape[2] == 4 and semi[0, 0, 3] == 128  # 8-digit hex: a semi-transparent background
     bg = jpeg_bytes(shared("images", "rembg", "input", "animal-2.jpg"))
-    on_image = post(server, files={"image_file": ("car.jpg", photo), "bg_image_file": ("bg.jpg", bg)},
-                    data={"size": "full", "format": "png"})
+    on_image = post(
+        server,
+        files={"image_file": ("car.jpg", photo), "bg_image_file": ("bg.jpg", bg)},
+        data={"size": "full", "format": "png"},
+    )
     assert on_image.status_code == 200, on_image.text
     assert (decode(on_image.content)[:, :, 3] == 255).all()
 
@@ -149,8 +164,9 @@ def test_crop_margin_roi_scale_position(server, photo):
     assert l3 == 0 and t3 + h3 == 360 and (h3, w3) == (fh, fw)
 
 
-@pytest.mark.parametrize("type_,mode", [("person", "person"), ("product", "product"), ("car", "car"),
-                                        ("animal", "animal")])
+@pytest.mark.parametrize(
+    "type_,mode", [("person", "person"), ("product", "product"), ("car", "car"), ("animal", "animal")]
+)
 def test_types(server, photo, type_, mode):
     r = post(server, files={"image_file": ("car.jpg", photo)}, data={"type": type_})
     assert r.status_code == 200 and r.headers["X-Type"] == mode
@@ -168,10 +184,22 @@ BAD = [
     ({"image_file_b64": base64.b64encode(b"text, not an image").decode()}, "invalid_image", 400),
     ({"image_url": "https://example.com/a.jpg"}, "url_input_disabled", 400),
 ]
-OPTION_ERRORS = [("size", "huge"), ("type", "spaceship"), ("type_level", "3"), ("format", "gif"),
-                 ("channels", "rgb"), ("bg_color", "notacolour"), ("roi", "0 0 10"), ("roi", "50% 0% 10% 100%"),
-                 ("crop", "perhaps"), ("crop_margin", "10 20 30"), ("crop_margin", "-5px"), ("scale", "5%"),
-                 ("position", "left"), ("add_shadow", "sometimes")]
+OPTION_ERRORS = [
+    ("size", "huge"),
+    ("type", "spaceship"),
+    ("type_level", "3"),
+    ("format", "gif"),
+    ("channels", "rgb"),
+    ("bg_color", "notacolour"),
+    ("roi", "0 0 10"),
+    ("roi", "50% 0% 10% 100%"),
+    ("crop", "perhaps"),
+    ("crop_margin", "10 20 30"),
+    ("crop_margin", "-5px"),
+    ("scale", "5%"),
+    ("position", "left"),
+    ("add_shadow", "sometimes"),
+]
 
 
 @pytest.mark.parametrize("fields,code,status", BAD, ids=[c for _, c, _ in BAD])
@@ -190,11 +218,13 @@ def test_bad_options(server, photo, name, value):
 def test_both_sources_with_a_file_and_bad_bodies(server, photo):
     r = post(server, files={"image_file": ("car.jpg", photo)}, data={"image_url": "https://example.com/a.jpg"})
     assert assert_clean_error(r, 400)["errors"][0]["code"] == "multiple_sources"
-    r = post(server, files={"image_file": ("car.jpg", photo), "bg_image_file": ("b.jpg", photo)},
-             data={"bg_color": "fff"})
+    r = post(
+        server, files={"image_file": ("car.jpg", photo), "bg_image_file": ("b.jpg", photo)}, data={"bg_color": "fff"}
+    )
     assert assert_clean_error(r, 400)["errors"][0]["code"] == "multiple_bg_sources"
-    r = requests.post(server.url + "/v1.0/removebg", data=b"{not json", headers={"Content-Type": "application/json"},
-                      timeout=30)
+    r = requests.post(
+        server.url + "/v1.0/removebg", data=b"{not json", headers={"Content-Type": "application/json"}, timeout=30
+    )
     assert assert_clean_error(r, 400)["errors"][0]["code"] == "invalid_json"
     r = requests.post(server.url + "/v1.0/removebg", data=photo, headers={"Content-Type": "image/jpeg"}, timeout=30)
     assert assert_clean_error(r, 415)["errors"][0]["code"] == "unsupported_media_type"
@@ -232,8 +262,9 @@ def test_removebg_client_library(server, tmp_path, monkeypatch, photo):
     out = decode((tmp_path / "car.jpg_no_bg.png").read_bytes())
     assert out.shape[2] == 4 and out[:, :, 3].any()
     monkeypatch.chdir(tmp_path)
-    client.remove_background_from_base64_img(base64.b64encode(photo).decode(), size="regular",
-                                             new_file_name="b64.png", bg_color="ff0000")
+    client.remove_background_from_base64_img(
+        base64.b64encode(photo).decode(), size="regular", new_file_name="b64.png", bg_color="ff0000"
+    )
     assert decode((tmp_path / "b64.png").read_bytes()).shape[:2] == (360, 480)
     with pytest.raises(requests.HTTPError) as e:  # its URL call: refused (no --allow-url); raise_for_status raises
         client.remove_background_from_img_url("https://example.com/a.jpg")

@@ -15,9 +15,28 @@ from alphacut.server import urls
 from alphacut.server.urls import UrlFetchError, UrlPolicy, UrlRefused, blocked_reason, check_url, fetch
 
 BLOCKED = [
-    "127.0.0.1", "127.8.9.10", "10.0.0.1", "10.255.255.254", "172.16.5.4", "192.168.1.1", "169.254.169.254",
-    "0.0.0.0", "100.64.0.1", "224.0.0.1", "240.0.0.1", "255.255.255.255", "::1", "::", "fe80::1", "fc00::1",
-    "ff02::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1", "::ffff:169.254.169.254", "2002:7f00:1::", "64:ff9b::a00:1",
+    "127.0.0.1",
+    "127.8.9.10",
+    "10.0.0.1",
+    "10.255.255.254",
+    "172.16.5.4",
+    "192.168.1.1",
+    "169.254.169.254",
+    "0.0.0.0",
+    "100.64.0.1",
+    "224.0.0.1",
+    "240.0.0.1",
+    "255.255.255.255",
+    "::1",
+    "::",
+    "fe80::1",
+    "fc00::1",
+    "ff02::1",
+    "::ffff:127.0.0.1",
+    "::ffff:10.0.0.1",
+    "::ffff:169.254.169.254",
+    "2002:7f00:1::",
+    "64:ff9b::a00:1",
     "2001:0:4136:e378:8000:63bf:f5ff:fffe",  # Teredo whose client is 10.0.0.1
 ]
 PUBLIC = ["93.184.216.34", "8.8.8.8", "2606:2800:220:1:248:1893:25c8:1946"]
@@ -36,6 +55,7 @@ def test_public_addresses(address):
 @pytest.fixture
 def no_connect(monkeypatch):
     """Any attempt to open a socket fails the test: refusals must happen before connecting."""
+
     def boom(*a, **k):
         raise AssertionError("a connection was attempted")
 
@@ -43,11 +63,20 @@ def no_connect(monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", boom)
 
 
-@pytest.mark.parametrize("url", [
-    "http://127.0.0.1/", "http://127.0.0.1:7000/api/remove", "http://10.1.2.3/x.png", "http://169.254.169.254/latest/meta-data/",
-    "http://[::1]:8080/", "http://[::ffff:127.0.0.1]/", "https://192.168.0.10/a.jpg", "http://0.0.0.0/",
-    "http://2130706433/",  # 127.0.0.1 written as one number
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1/",
+        "http://127.0.0.1:7000/api/remove",
+        "http://10.1.2.3/x.png",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]:8080/",
+        "http://[::ffff:127.0.0.1]/",
+        "https://192.168.0.10/a.jpg",
+        "http://0.0.0.0/",
+        "http://2130706433/",  # 127.0.0.1 written as one number
+    ],
+)
 def test_refused_before_connecting(url, no_connect):
     with pytest.raises(UrlRefused):
         fetch(url)
@@ -63,9 +92,19 @@ def test_a_name_resolving_to_loopback_is_refused(no_connect):
         fetch("http://metadata.example/", resolve=lambda h, p: ["169.254.169.254"])
 
 
-@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.com/a.png", "gopher://x/",
-                                 "data:image/png;base64,AA", "//example.com/a.png", "", "http://",
-                                 "http://user:pw@example.com/a.png"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "file:///etc/passwd",
+        "ftp://example.com/a.png",
+        "gopher://x/",
+        "data:image/png;base64,AA",
+        "//example.com/a.png",
+        "",
+        "http://",
+        "http://user:pw@example.com/a.png",
+    ],
+)
 def test_schemes_and_malformed_urls(url, no_connect):
     with pytest.raises(UrlRefused):
         check_url(url)
@@ -136,13 +175,17 @@ def local():
     port = srv.server_address[1]
     _Handler.routes = {
         "/img": ("body", b"IMAGEBYTES"),
-        "/hop1": ("redirect", "/hop2"), "/hop2": ("redirect", "/hop3"), "/hop3": ("redirect", "/img"),
+        "/hop1": ("redirect", "/hop2"),
+        "/hop2": ("redirect", "/hop3"),
+        "/hop3": ("redirect", "/img"),
         "/four": ("redirect", "/hop1"),
         "/to-other-port": ("redirect", "http://127.0.0.1:9/x"),
         "/to-localhost": ("redirect", "http://localhost:9/img"),
         "/to-metadata": ("redirect", "http://169.254.169.254/latest/meta-data/"),
         "/to-ipv6-loopback": ("redirect", f"http://[::1]:{port}/img"),
-        "/big": ("body", b"x" * 5000), "/stream": ("stream", b"y" * 5000), "/slow": ("slow", None),
+        "/big": ("body", b"x" * 5000),
+        "/stream": ("stream", b"y" * 5000),
+        "/slow": ("slow", None),
         "/missing": ("status", 404),
     }
     yield port, UrlPolicy(max_bytes=1000, timeout_s=2.0, test_endpoints=frozenset({("127.0.0.1", port)}))
@@ -174,8 +217,10 @@ def test_size_and_time_limits(local):
         fetch(f"http://127.0.0.1:{port}/stream", policy)
     t0 = time.monotonic()
     with pytest.raises(UrlFetchError):
-        fetch(f"http://127.0.0.1:{port}/slow", UrlPolicy(max_bytes=10_000, timeout_s=0.5,
-                                                          test_endpoints=policy.test_endpoints))
+        fetch(
+            f"http://127.0.0.1:{port}/slow",
+            UrlPolicy(max_bytes=10_000, timeout_s=0.5, test_endpoints=policy.test_endpoints),
+        )
     assert time.monotonic() - t0 < 2.0
 
 

@@ -13,21 +13,21 @@
 #include "../../common/gpu_runtime.hpp"
 #include "../../ops/composite/composite.hpp"
 #include "../../ops/composite/composite_cuda.hpp"
-#include "../../ops/pack_rgba/pack_rgba.hpp"
-#include "../../ops/pack_rgba/pack_rgba_cuda.hpp"
-#include "../../ops/preprocess/preprocess_cuda.hpp"
+#include "../../ops/estimate_foreground/estimate_foreground.hpp"
+#include "../../ops/estimate_foreground/estimate_foreground_cuda.hpp"
 #include "../../ops/guided_filter/guided_filter.hpp"
 #include "../../ops/guided_filter/guided_filter_cuda.hpp"
-#include "../../ops/upscale_alpha/upscale_alpha.hpp"
-#include "../../ops/upscale_alpha/upscale_alpha_cuda.hpp"
 #include "../../ops/make_trimap/make_trimap.hpp"
 #include "../../ops/make_trimap/make_trimap_cuda.hpp"
 #include "../../ops/morphology/morphology.hpp"
 #include "../../ops/morphology/morphology_cuda.hpp"
+#include "../../ops/pack_rgba/pack_rgba.hpp"
+#include "../../ops/pack_rgba/pack_rgba_cuda.hpp"
+#include "../../ops/preprocess/preprocess_cuda.hpp"
 #include "../../ops/resize/resize.hpp"
 #include "../../ops/resize/resize_cuda.hpp"
-#include "../../ops/estimate_foreground/estimate_foreground.hpp"
-#include "../../ops/estimate_foreground/estimate_foreground_cuda.hpp"
+#include "../../ops/upscale_alpha/upscale_alpha.hpp"
+#include "../../ops/upscale_alpha/upscale_alpha_cuda.hpp"
 #include "../selftest_kernels.hpp"
 // ---- solve_alpha (section owned by the solve_alpha kernel)
 #include "../../ops/solve_alpha/solve_alpha.hpp"
@@ -83,9 +83,7 @@ void expect(bool ok, const std::string& what) {
     }
 }
 
-std::string shape(Size s, int c) {
-    return std::to_string(s.h) + "x" + std::to_string(s.w) + "x" + std::to_string(c);
-}
+std::string shape(Size s, int c) { return std::to_string(s.h) + "x" + std::to_string(s.w) + "x" + std::to_string(c); }
 
 // --- composite / premultiply / unpremultiply: tolerance 1e-6 (same formula, same precision)
 void check_composite() {
@@ -207,8 +205,7 @@ void check_guided_case(Size s, int c, int r) {
     expect(max_diff<float>(as_const(want.view), as_const(got.view)) <= 1e-5, what);
     expect(max_diff<float>(as_const(wa.view), as_const(ga.view)) <= 1e-5, what + " mean_a");
     expect(max_diff<float>(as_const(wb.view), as_const(gb.view)) <= 1e-5, what + " mean_b");
-    gpu::guided_filter_multipass<float, float>(as_const(dg.view), as_const(ds.view), r, 1e-3, dout.view,
-                                               stream.get());
+    gpu::guided_filter_multipass<float, float>(as_const(dg.view), as_const(ds.view), r, 1e-3, dout.view, stream.get());
     gpu::guided_filter_coefficients_multipass<float, float>(as_const(dg.view), as_const(ds.view), r, 1e-3, da.view,
                                                             db.view, stream.get());
     gpu::download<float>(as_const(dout.view), got_mp.view, stream.get());
@@ -411,8 +408,8 @@ void check_estimate_foreground_case(Size s, bool u8_image, bool u8_alpha) {
             a.view.at(y, x) = u8_alpha ? TA(255) : TA(1);
             a.view.at(s.h - 1 - y, x) = TA(0);
         }
-    const std::string what = "estimate_foreground " + shape(s, 3) + (u8_image ? " u8" : " f32") +
-                             (u8_alpha ? "/u8" : "/f32");
+    const std::string what =
+        "estimate_foreground " + shape(s, 3) + (u8_image ? " u8" : " f32") + (u8_alpha ? "/u8" : "/f32");
     for (long long band_min : {0LL, 1LL << 16}) {
         ForegroundParams prm;
         prm.band_min_pixels = band_min;
@@ -483,7 +480,9 @@ void check_solve_alpha() {
             const std::uint8_t levels[3] = {0, 128, 255};
             for (int y = 0; y < s.h; ++y)
                 for (int x = 0; x < s.w; ++x)
-                    tri.view.at(y, x) = mode == 1 ? 128 : mode == 2 ? levels[pick(rng) == 0 ? 0 : 2] : levels[pick(rng)];
+                    tri.view.at(y, x) = mode == 1   ? 128
+                                        : mode == 2 ? levels[pick(rng) == 0 ? 0 : 2]
+                                                    : levels[pick(rng)];
             const bool with_prior = mode == 3;
             ImageView<const float> pr = with_prior ? as_const(prior.view) : ImageView<const float>{};
             ImageView<const float> st = with_prior ? as_const(start.view) : ImageView<const float>{};
@@ -495,8 +494,8 @@ void check_solve_alpha() {
                 params.max_iter = max_iter;
                 params.tol = max_iter == 3 ? 0.f : 1e-9f;
                 HostImage<float> want(s.h, s.w, 1), got(s.h, s.w, 1, 2);
-                const SolveAlphaInfo wi = solve_alpha_cpu(as_const(img.view), as_const(tri.view), pr, st, params,
-                                                          want.view);
+                const SolveAlphaInfo wi =
+                    solve_alpha_cpu(as_const(img.view), as_const(tri.view), pr, st, params, want.view);
                 gpu::Stream stream;
                 auto di = gpu::upload<float>(as_const(img.view), stream.get());
                 auto dt = gpu::upload<std::uint8_t>(as_const(tri.view), stream.get());
@@ -508,8 +507,8 @@ void check_solve_alpha() {
                     with_prior ? as_const(ds.view) : ImageView<const float>{}, params, dout.view, stream.get());
                 gpu::download<float>(as_const(dout.view), got.view, stream.get());
                 stream.synchronize();
-                const std::string what = "solve_alpha " + shape(s, 3) + " mode " + std::to_string(mode) +
-                                         " max_iter " + std::to_string(max_iter);
+                const std::string what = "solve_alpha " + shape(s, 3) + " mode " + std::to_string(mode) + " max_iter " +
+                                         std::to_string(max_iter);
                 const double tol = max_iter == 4000 ? 1e-4 : max_iter == 0 ? 0.0 : 1e-6;
                 expect(max_diff<float>(as_const(want.view), as_const(got.view)) <= tol, what + " alpha");
                 expect(wi.unknown == gi.unknown && wi.windows == gi.windows, what + " band / windows");
@@ -518,8 +517,8 @@ void check_solve_alpha() {
                 // exact zero r.z depends on the last ulp of the step).
                 const bool rounding = wi.residual < 1e-10 || gi.residual < 1e-10;
                 const int slack = max_iter == 4000 ? 2 + wi.iterations / 10 : rounding ? max_iter : 0;
-                expect(std::abs(wi.iterations - gi.iterations) <= slack, what + " iterations " +
-                       std::to_string(wi.iterations) + " vs " + std::to_string(gi.iterations));
+                expect(std::abs(wi.iterations - gi.iterations) <= slack,
+                       what + " iterations " + std::to_string(wi.iterations) + " vs " + std::to_string(gi.iterations));
             }
         }
 }
@@ -528,10 +527,15 @@ void check_solve_alpha() {
 
 int main() {
     const std::vector<std::pair<const char*, std::function<void()>>> checks = {
-        {"harness", check_harness},     {"composite", check_composite}, {"preprocess", check_preprocess},
-        {"pack_rgba", check_pack_rgba}, {"guided_filter", check_guided_filter},
-        {"upscale_alpha", check_upscale_alpha}, {"morphology", check_morphology},
-        {"resize", check_resize}, {"errors", check_errors},
+        {"harness", check_harness},
+        {"composite", check_composite},
+        {"preprocess", check_preprocess},
+        {"pack_rgba", check_pack_rgba},
+        {"guided_filter", check_guided_filter},
+        {"upscale_alpha", check_upscale_alpha},
+        {"morphology", check_morphology},
+        {"resize", check_resize},
+        {"errors", check_errors},
         {"estimate_foreground", check_estimate_foreground},
         {"solve_alpha", check_solve_alpha},  // solve_alpha section
     };

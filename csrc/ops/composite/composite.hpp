@@ -5,8 +5,8 @@
 
 namespace alphacut {
 
-void composite_cpu(ImageView<const float> foreground, ImageView<const float> alpha,
-                   ImageView<const float> background, ImageView<float> out);
+void composite_cpu(ImageView<const float> foreground, ImageView<const float> alpha, ImageView<const float> background,
+                   ImageView<float> out);
 void premultiply_cpu(ImageView<const float> image, ImageView<const float> alpha, ImageView<float> out);
 void unpremultiply_cpu(ImageView<const float> image, ImageView<const float> alpha, ImageView<float> out);
 

@@ -15,8 +15,8 @@ namespace alphacut::ALPHACUT_GPU_NS {
 
 namespace {
 
-__global__ void composite_kernel(ImageView<const float> fg, ImageView<const float> alpha,
-                                 ImageView<const float> bg, ImageView<float> out) {
+__global__ void composite_kernel(ImageView<const float> fg, ImageView<const float> alpha, ImageView<const float> bg,
+                                 ImageView<float> out) {
     const int x = pixel_col(out.width);
     const int y = pixel_row(out.height);
     if (x >= out.width || y >= out.height) return;
@@ -33,8 +33,7 @@ __global__ void premultiply_kernel(ImageView<const float> image, ImageView<const
     for (int k = 0; k < out.channels; ++k) out.at(y, x, k) = premultiply_pixel(__ldg(&image.at(y, x, k)), a);
 }
 
-__global__ void unpremultiply_kernel(ImageView<const float> image, ImageView<const float> alpha,
-                                     ImageView<float> out) {
+__global__ void unpremultiply_kernel(ImageView<const float> image, ImageView<const float> alpha, ImageView<float> out) {
     const int x = pixel_col(out.width);
     const int y = pixel_row(out.height);
     if (x >= out.width || y >= out.height) return;
@@ -52,8 +51,8 @@ void check_shapes(const char* op, ImageView<const float> image, ImageView<const 
 
 }  // namespace
 
-void composite(ImageView<const float> fg, ImageView<const float> alpha, ImageView<const float> bg,
-               ImageView<float> out, cudaStream_t stream) {
+void composite(ImageView<const float> fg, ImageView<const float> alpha, ImageView<const float> bg, ImageView<float> out,
+               cudaStream_t stream) {
     check_shapes("composite", fg, alpha, out);
     ALPHACUT_CHECK(bg.height == fg.height && bg.width == fg.width && bg.channels == fg.channels,
                    "composite: background must have the foreground's shape");

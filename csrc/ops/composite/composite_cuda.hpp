@@ -7,8 +7,7 @@ namespace alphacut::ALPHACUT_GPU_NS {
 
 void composite(ImageView<const float> foreground, ImageView<const float> alpha, ImageView<const float> background,
                ImageView<float> out, cudaStream_t stream);
-void premultiply(ImageView<const float> image, ImageView<const float> alpha, ImageView<float> out,
-                 cudaStream_t stream);
+void premultiply(ImageView<const float> image, ImageView<const float> alpha, ImageView<float> out, cudaStream_t stream);
 void unpremultiply(ImageView<const float> image, ImageView<const float> alpha, ImageView<float> out,
                    cudaStream_t stream);
 

@@ -32,16 +32,12 @@ std::vector<std::pair<int, int>> foreground_levels(int height, int width);
 void check_foreground_params(const ForegroundParams& params);
 
 void estimate_foreground_cpu(ImageView<const std::uint8_t> image, ImageView<const std::uint8_t> alpha,
-                             const ForegroundParams& params, ImageView<float> foreground,
-                             ImageView<float> background);
-void estimate_foreground_cpu(ImageView<const float> image, ImageView<const float> alpha,
-                             const ForegroundParams& params, ImageView<float> foreground,
-                             ImageView<float> background);
+                             const ForegroundParams& params, ImageView<float> foreground, ImageView<float> background);
+void estimate_foreground_cpu(ImageView<const float> image, ImageView<const float> alpha, const ForegroundParams& params,
+                             ImageView<float> foreground, ImageView<float> background);
 void estimate_foreground_cpu(ImageView<const std::uint8_t> image, ImageView<const float> alpha,
-                             const ForegroundParams& params, ImageView<float> foreground,
-                             ImageView<float> background);
+                             const ForegroundParams& params, ImageView<float> foreground, ImageView<float> background);
 void estimate_foreground_cpu(ImageView<const float> image, ImageView<const std::uint8_t> alpha,
-                             const ForegroundParams& params, ImageView<float> foreground,
-                             ImageView<float> background);
+                             const ForegroundParams& params, ImageView<float> foreground, ImageView<float> background);
 
 }  // namespace alphacut

@@ -109,28 +109,29 @@ struct Src {
     int height = 0;
     int width = 0;
     const T* row(int y) const {
-        if constexpr (Mapped) return v.row(ym[y]);
-        else return v.row(y);
+        if constexpr (Mapped)
+            return v.row(ym[y]);
+        else
+            return v.row(y);
     }
     int col(int x) const {
-        if constexpr (Mapped) return xm[x];
-        else return x;
+        if constexpr (Mapped)
+            return xm[x];
+        else
+            return x;
     }
 };
 
 // Split [0, n) rows into `parts` nearly equal contiguous parts; f(part, y0, y1) in parallel.
 template <typename F>
 void for_parts(int n, int parts, F&& f) {
-    parallel_for(
-        0, parts,
-        [&](int p0, int p1) {
-            for (int p = p0; p < p1; ++p) {
-                const int y0 = static_cast<int>(static_cast<long long>(n) * p / parts);
-                const int y1 = static_cast<int>(static_cast<long long>(n) * (p + 1) / parts);
-                if (y1 > y0) f(p, y0, y1);
-            }
-        },
-        1);
+    parallel_for(0, parts, [&](int p0, int p1) {
+        for (int p = p0; p < p1; ++p) {
+            const int y0 = static_cast<int>(static_cast<long long>(n) * p / parts);
+            const int y1 = static_cast<int>(static_cast<long long>(n) * (p + 1) / parts);
+            if (y1 > y0) f(p, y0, y1);
+        }
+    }, 1);
 }
 
 // The mean colour where alpha > 0.9 (foreground) and < 0.1 (background): the 1 x 1 start.
@@ -208,8 +209,8 @@ void mean_colours(ImageView<const TI> image, ImageView<const TA> alpha, float* f
 
 // One pixel's update, reading and writing F and B in place.
 template <typename SI, typename SA>
-inline void update_pixel(const SI& image, const SA& alpha, const ImageView<float>& f, const ImageView<float>& b,
-                         int y, int x, float reg, float gw) {
+inline void update_pixel(const SI& image, const SA& alpha, const ImageView<float>& f, const ImageView<float>& b, int y,
+                         int x, float reg, float gw) {
     const int h = alpha.height, w = alpha.width;
     const auto* ip = image.row(y) + 3 * image.col(x);
     const auto* ap = alpha.row(y);
@@ -256,8 +257,8 @@ void active_row(const SA& alpha, int y, std::uint8_t* out) {
         const int cx = alpha.col(x);
         const T a = ap[cx];
         const bool soft = a > T(0) && a < one;
-        return static_cast<std::uint8_t>(soft | (a != ap[alpha.col(xl)]) | (a != ap[alpha.col(xr)]) |
-                                         (a != au[cx]) | (a != ad[cx]));
+        return static_cast<std::uint8_t>(soft | (a != ap[alpha.col(xl)]) | (a != ap[alpha.col(xr)]) | (a != au[cx]) |
+                                         (a != ad[cx]));
     };
     if (w == 1) {
         out[0] = act(0, 0, 0);
@@ -406,37 +407,31 @@ void sweep_band(const SI& image, const SA& alpha, const ImageView<float>& f, con
         for (int k = runs.row_begin[y]; k < runs.row_begin[y + 1]; ++k)
             sweep_run(image, alpha, f, b, y, runs.spans[2 * k], runs.spans[2 * k + 1], colour, reg, gw);
     };
-    parallel_for(
-        0, nparts,
-        [&](int p0, int p1) {
-            for (int p = p0; p < p1; ++p) {
-                const int y0 = band.parts[p], y1 = band.parts[p + 1];
-                for (int y = y0; y < y1; ++y) {
-                    row(y, 0);
-                    if (y - 1 > y0) row(y - 1, 1);
-                }
+    parallel_for(0, nparts, [&](int p0, int p1) {
+        for (int p = p0; p < p1; ++p) {
+            const int y0 = band.parts[p], y1 = band.parts[p + 1];
+            for (int y = y0; y < y1; ++y) {
+                row(y, 0);
+                if (y - 1 > y0) row(y - 1, 1);
             }
-        },
-        1);
-    parallel_for(
-        0, nparts,
-        [&](int p0, int p1) {
-            for (int p = p0; p < p1; ++p) {
-                const int y0 = band.parts[p], y1 = band.parts[p + 1];
-                if (y1 <= y0) continue;
-                row(y0, 1);
-                if (y1 - 1 > y0) row(y1 - 1, 1);
-            }
-        },
-        1);
+        }
+    }, 1);
+    parallel_for(0, nparts, [&](int p0, int p1) {
+        for (int p = p0; p < p1; ++p) {
+            const int y0 = band.parts[p], y1 = band.parts[p + 1];
+            if (y1 <= y0) continue;
+            row(y0, 1);
+            if (y1 - 1 > y0) row(y1 - 1, 1);
+        }
+    }, 1);
 }
 
 // Solve one level: start F and B from the coarser level, then sweep. With `sparse_b`, B is only
 // written on the pixels the sweeps read (the finest level, when B is not returned).
 template <typename SI, typename SA>
 void solve_level(const SI& image, const SA& alpha, ImageView<float> f, ImageView<float> b,
-                 ImageView<const float> f_prev, ImageView<const float> b_prev, int n_iter, bool banded,
-                 bool sparse_b, const ForegroundParams& prm) {
+                 ImageView<const float> f_prev, ImageView<const float> b_prev, int n_iter, bool banded, bool sparse_b,
+                 const ForegroundParams& prm) {
     const int h = alpha.height, w = alpha.width;
     [[maybe_unused]] const double t0 = fg_now_ms();
     std::vector<int> xs(w);
@@ -465,7 +460,8 @@ void solve_level(const SI& image, const SA& alpha, ImageView<float> f, ImageView
             for (int x = 0; x < w; ++x) {
                 const float a = to_unit(ap[alpha.col(x)]);
                 const int ix = 3 * image.col(x);
-                for (int c = 0; c < 3; ++c) fo[3 * x + c] = fb_start_foreground(a, to_unit(ip[ix + c]), fp[3 * xs[x] + c]);
+                for (int c = 0; c < 3; ++c)
+                    fo[3 * x + c] = fb_start_foreground(a, to_unit(ip[ix + c]), fp[3 * xs[x] + c]);
             }
             if (sparse_b) {
                 if (n_iter <= 0) continue;
@@ -497,16 +493,16 @@ void solve_level(const SI& image, const SA& alpha, ImageView<float> f, ImageView
             for (int it = 0; it < n_iter; ++it) sweep_band(image, alpha, f, b, band, reg, gw);
         }
     }
-    FG_TRACE("level %dx%d banded %d band(%zu runs) %.1f init %.1f sweeps %.1f ms\n", h, w, (int)banded, band.sweep.spans.size()/2, t1 - t0, t2 - t1,
-             fg_now_ms() - t2);
+    FG_TRACE("level %dx%d banded %d band(%zu runs) %.1f init %.1f sweeps %.1f ms\n", h, w, (int)banded,
+             band.sweep.spans.size() / 2, t1 - t0, t2 - t1, fg_now_ms() - t2);
 }
 
 void check_shapes(int ih, int iw, int ic, int ah, int aw, int ac, const ImageView<float>& f,
                   const ImageView<float>& b) {
     ALPHACUT_CHECK(ih > 0 && iw > 0, "image is empty (" << ih << " x " << iw << ")");
     ALPHACUT_CHECK(ic == 3, "image must have 3 channels, got " << ic);
-    ALPHACUT_CHECK(ah == ih && aw == iw && ac == 1, "alpha has shape (" << ah << ", " << aw << ", " << ac
-                                                                        << "), expected (" << ih << ", " << iw << ")");
+    ALPHACUT_CHECK(ah == ih && aw == iw && ac == 1,
+                   "alpha has shape (" << ah << ", " << aw << ", " << ac << "), expected (" << ih << ", " << iw << ")");
     ALPHACUT_CHECK(f.height == ih && f.width == iw && f.channels == 3, "foreground output has the wrong shape");
     if (b.data)
         ALPHACUT_CHECK(b.height == ih && b.width == iw && b.channels == 3, "background output has the wrong shape");

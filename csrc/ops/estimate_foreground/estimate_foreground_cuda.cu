@@ -76,12 +76,16 @@ struct FgSrc {
     ImageView<const TA> alpha;
     int h, w;
     ALPHACUT_DEVICE int sy(int y) const {
-        if constexpr (Mapped) return fb_nearest_index(y, h, alpha.height);
-        else return y;
+        if constexpr (Mapped)
+            return fb_nearest_index(y, h, alpha.height);
+        else
+            return y;
     }
     ALPHACUT_DEVICE int sx(int x) const {
-        if constexpr (Mapped) return fb_nearest_index(x, w, alpha.width);
-        else return x;
+        if constexpr (Mapped)
+            return fb_nearest_index(x, w, alpha.width);
+        else
+            return x;
     }
     ALPHACUT_DEVICE float a(int y, int x) const { return fg_unit(alpha.row(sy(y))[sx(x)]); }
     ALPHACUT_DEVICE float i(int y, int x, int c) const { return fg_unit(image.row(sy(y))[3 * sx(x) + c]); }
@@ -347,7 +351,8 @@ void estimate_foreground(ImageView<const TI> image, ImageView<const TA> alpha, c
         if (static_cast<long long>(lv.h) * lv.w > kOneBlockPixels && lv.banded && lv.iters > 0) any_mask = true;
     }
     FgPlan plan{};
-    while (plan.count < nlev && static_cast<long long>(levels[plan.count].h) * levels[plan.count].w <= kOneBlockPixels) {
+    while (plan.count < nlev &&
+           static_cast<long long>(levels[plan.count].h) * levels[plan.count].w <= kOneBlockPixels) {
         plan.lv[plan.count] = levels[plan.count];
         ++plan.count;
     }
@@ -392,8 +397,7 @@ template void estimate_foreground<std::uint8_t, float>(ImageView<const std::uint
 template void estimate_foreground<float, std::uint8_t>(ImageView<const float>, ImageView<const std::uint8_t>,
                                                        const ForegroundParams&, ImageView<float>, ImageView<float>,
                                                        cudaStream_t);
-template void estimate_foreground<float, float>(ImageView<const float>, ImageView<const float>,
-                                                const ForegroundParams&, ImageView<float>, ImageView<float>,
-                                                cudaStream_t);
+template void estimate_foreground<float, float>(ImageView<const float>, ImageView<const float>, const ForegroundParams&,
+                                                ImageView<float>, ImageView<float>, cudaStream_t);
 
 }  // namespace alphacut::ALPHACUT_GPU_NS

@@ -53,7 +53,7 @@ ALPHACUT_HD ALPHACUT_FB_HOT void fb_begin(FbSystem& s, float a, float i0, float 
 
 // Add the smoothness term of one neighbour with alpha `a_n`, foreground fn[3], background bn[3].
 ALPHACUT_HD ALPHACUT_FB_HOT void fb_add_neighbour(FbSystem& s, float a_n, const float* fn, const float* bn,
-                                  float regularization, float gradient_weight) {
+                                                  float regularization, float gradient_weight) {
     const float g = s.a > a_n ? s.a - a_n : a_n - s.a;
     const float w = regularization + gradient_weight * g;
     s.w += w;

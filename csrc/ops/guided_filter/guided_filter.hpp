@@ -16,18 +16,18 @@ void guided_filter_cpu(ImageView<const std::uint8_t> guide, ImageView<const floa
                        ImageView<float> out);
 void guided_filter_cpu(ImageView<const float> guide, ImageView<const std::uint8_t> src, int radius, double eps,
                        ImageView<float> out);
-void guided_filter_cpu(ImageView<const std::uint8_t> guide, ImageView<const std::uint8_t> src, int radius,
-                       double eps, ImageView<float> out);
+void guided_filter_cpu(ImageView<const std::uint8_t> guide, ImageView<const std::uint8_t> src, int radius, double eps,
+                       ImageView<float> out);
 
 // The smoothed coefficients alone: mean_a (H, W, C) with C the guide's channels, mean_b (H, W).
 // q = mean_a . I + mean_b; upscale_alpha interpolates them to another resolution.
-void guided_filter_coefficients_cpu(ImageView<const float> guide, ImageView<const float> src, int radius,
-                                    double eps, ImageView<float> mean_a, ImageView<float> mean_b);
+void guided_filter_coefficients_cpu(ImageView<const float> guide, ImageView<const float> src, int radius, double eps,
+                                    ImageView<float> mean_a, ImageView<float> mean_b);
 void guided_filter_coefficients_cpu(ImageView<const std::uint8_t> guide, ImageView<const float> src, int radius,
                                     double eps, ImageView<float> mean_a, ImageView<float> mean_b);
 void guided_filter_coefficients_cpu(ImageView<const float> guide, ImageView<const std::uint8_t> src, int radius,
                                     double eps, ImageView<float> mean_a, ImageView<float> mean_b);
-void guided_filter_coefficients_cpu(ImageView<const std::uint8_t> guide, ImageView<const std::uint8_t> src,
-                                    int radius, double eps, ImageView<float> mean_a, ImageView<float> mean_b);
+void guided_filter_coefficients_cpu(ImageView<const std::uint8_t> guide, ImageView<const std::uint8_t> src, int radius,
+                                    double eps, ImageView<float> mean_a, ImageView<float> mean_b);
 
 }  // namespace alphacut

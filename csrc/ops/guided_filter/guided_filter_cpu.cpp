@@ -18,8 +18,8 @@
 #endif
 
 #include <algorithm>
-#include <cstring>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "../../common/error.hpp"
@@ -160,17 +160,17 @@ GF_CLONES void coeff_row_grey(const double* V, std::ptrdiff_t sv, int n, int L, 
 }
 
 // Stage B: q = mean(a) . I + mean(b) for one row; I holds CN float planes (stride si).
-GF_CLONES void apply_row_rgb(const double* V, std::ptrdiff_t sv, int n, int L, const double* scale,
-                             const float* I, std::ptrdiff_t si, float* out) {
+GF_CLONES void apply_row_rgb(const double* V, std::ptrdiff_t sv, int n, int L, const double* scale, const float* I,
+                             std::ptrdiff_t si, float* out) {
     sliding_blocks<4>(V, sv, n, L, [&](int i, const v4d* s) {
         const v4d k = load4(scale + i);
-        store4f(out + i, gf_apply_rgb<v4d>(s[0] * k, s[1] * k, s[2] * k, s[3] * k, load4f(I + i),
-                                           load4f(I + si + i), load4f(I + 2 * si + i)));
+        store4f(out + i, gf_apply_rgb<v4d>(s[0] * k, s[1] * k, s[2] * k, s[3] * k, load4f(I + i), load4f(I + si + i),
+                                           load4f(I + 2 * si + i)));
     });
 }
 
-GF_CLONES void apply_row_grey(const double* V, std::ptrdiff_t sv, int n, int L, const double* scale,
-                              const float* I, float* out) {
+GF_CLONES void apply_row_grey(const double* V, std::ptrdiff_t sv, int n, int L, const double* scale, const float* I,
+                              float* out) {
     sliding_blocks<2>(V, sv, n, L, [&](int i, const v4d* s) {
         const v4d k = load4(scale + i);
         store4f(out + i, gf_apply_grey<v4d>(s[0] * k, s[1] * k, load4f(I + i)));
@@ -191,8 +191,8 @@ GF_CLONES void mean_row(const double* V, std::ptrdiff_t sv, int n, int L, const 
 
 // Interleaved pixels to planes. `__restrict` matters: a uint8 pointer may alias anything, and
 // without it the compiler reloads the source after every store instead of vectorising.
-GF_CLONES void load_planes3(const std::uint8_t* __restrict px, int count, float* __restrict p0,
-                            float* __restrict p1, float* __restrict p2) {
+GF_CLONES void load_planes3(const std::uint8_t* __restrict px, int count, float* __restrict p0, float* __restrict p1,
+                            float* __restrict p2) {
     const float k = 1.0f / 255.0f;
     for (int x = 0; x < count; ++x) {
         p0[x] = static_cast<float>(px[3 * x]) * k;
@@ -262,8 +262,8 @@ void run_tile(const ImageView<const TG>& guide, const ImageView<const TP>& src, 
     const int RC = std::min(2 * r + 2, ya_end - ya_begin);
     const std::ptrdiff_t in_row = (CN + 1) * sA, c_row = NB * sB;
 
-    std::vector<double> VA(NA * sA, 0.0), VB(NB * sB, 0.0), scale_c(c_hi - c_lo + kSlack, 0.0),
-        scale_o(sO, 0.0), scale_row(sO + sB, 0.0), M(NB * sO);
+    std::vector<double> VA(NA * sA, 0.0), VB(NB * sB, 0.0), scale_c(c_hi - c_lo + kSlack, 0.0), scale_o(sO, 0.0),
+        scale_row(sO + sB, 0.0), M(NB * sO);
     std::vector<float> in_ring(RI * in_row, 0.0f), c_ring(RC * c_row, 0.0f), zeros(std::max(in_row, c_row), 0.0f),
         row_out(sO);
     for (int x = c_lo; x < c_hi; ++x) scale_c[x - c_lo] = 1.0 / gf_window_count(x, r, W);
@@ -344,8 +344,7 @@ void run_tile(const ImageView<const TG>& guide, const ImageView<const TP>& src, 
 }
 
 template <typename TG, typename TP>
-void run(const ImageView<const TG>& guide, const ImageView<const TP>& src, int radius, double eps,
-         const Outputs& dst) {
+void run(const ImageView<const TG>& guide, const ImageView<const TP>& src, int radius, double eps, const Outputs& dst) {
     const int H = guide.height, W = guide.width;
     ALPHACUT_CHECK(H > 0 && W > 0, "guided_filter: the guide is empty (" << H << " x " << W << ")");
     ALPHACUT_CHECK(guide.channels == 1 || guide.channels == 3,
@@ -372,17 +371,14 @@ void run(const ImageView<const TG>& guide, const ImageView<const TP>& src, int r
                              static_cast<int>(static_cast<long long>(H) * (b + 1) / nbands),
                              static_cast<int>(static_cast<long long>(W) * s / nstrips),
                              static_cast<int>(static_cast<long long>(W) * (s + 1) / nstrips)});
-    parallel_for(
-        0, static_cast<int>(tiles.size()),
-        [&](int i0, int i1) {
-            for (int i = i0; i < i1; ++i) {
-                if (guide.channels == 3)
-                    run_tile<3>(guide, src, r, eps, tiles[i], dst);
-                else
-                    run_tile<1>(guide, src, r, eps, tiles[i], dst);
-            }
-        },
-        1);
+    parallel_for(0, static_cast<int>(tiles.size()), [&](int i0, int i1) {
+        for (int i = i0; i < i1; ++i) {
+            if (guide.channels == 3)
+                run_tile<3>(guide, src, r, eps, tiles[i], dst);
+            else
+                run_tile<1>(guide, src, r, eps, tiles[i], dst);
+        }
+    }, 1);
 }
 
 template <typename TG, typename TP>
@@ -398,9 +394,9 @@ template <typename TG, typename TP>
 void coefficients_impl(ImageView<const TG> guide, ImageView<const TP> src, int radius, double eps,
                        ImageView<float> mean_a, ImageView<float> mean_b) {
     const int C = guide.channels;
-    ALPHACUT_CHECK(mean_a.height == guide.height && mean_a.width == guide.width && mean_a.channels == C,
-                   "guided_filter_coefficients: mean_a must be (" << guide.height << ", " << guide.width << ", "
-                                                                   << C << ")");
+    ALPHACUT_CHECK(
+        mean_a.height == guide.height && mean_a.width == guide.width && mean_a.channels == C,
+        "guided_filter_coefficients: mean_a must be (" << guide.height << ", " << guide.width << ", " << C << ")");
     ALPHACUT_CHECK(mean_b.height == guide.height && mean_b.width == guide.width && mean_b.channels == 1,
                    "guided_filter_coefficients: mean_b must be (" << guide.height << ", " << guide.width << ")");
     Outputs dst;
@@ -412,14 +408,14 @@ void coefficients_impl(ImageView<const TG> guide, ImageView<const TP> src, int r
 
 }  // namespace
 
-#define ALPHACUT_GF_INSTANTIATE(TG, TP)                                                                      \
-    void guided_filter_cpu(ImageView<const TG> guide, ImageView<const TP> src, int radius, double eps,         \
-                           ImageView<float> out) {                                                           \
-        filter_impl(guide, src, radius, eps, out);                                                           \
-    }                                                                                                        \
-    void guided_filter_coefficients_cpu(ImageView<const TG> guide, ImageView<const TP> src, int radius,        \
-                                        double eps, ImageView<float> mean_a, ImageView<float> mean_b) {      \
-        coefficients_impl(guide, src, radius, eps, mean_a, mean_b);                                          \
+#define ALPHACUT_GF_INSTANTIATE(TG, TP)                                                                             \
+    void guided_filter_cpu(ImageView<const TG> guide, ImageView<const TP> src, int radius, double eps,              \
+                           ImageView<float> out) {                                                                  \
+        filter_impl(guide, src, radius, eps, out);                                                                  \
+    }                                                                                                               \
+    void guided_filter_coefficients_cpu(ImageView<const TG> guide, ImageView<const TP> src, int radius, double eps, \
+                                        ImageView<float> mean_a, ImageView<float> mean_b) {                         \
+        coefficients_impl(guide, src, radius, eps, mean_a, mean_b);                                                 \
     }
 
 ALPHACUT_GF_INSTANTIATE(float, float)

@@ -156,7 +156,7 @@ __global__ void mp_colsum_plain(const float* A, int NK, int H, int W, int r, dou
 // emit(x, sums, k) with k = 1 / (pixels in the clipped window at (y, x)).
 template <int NK, typename Emit>
 ALPHACUT_DEVICE void mp_row_windows(const double* V, long long plane, int H, int W, int r, int y, int x0, int x1,
-                                 Emit&& emit) {
+                                    Emit&& emit) {
     const double* row = V + static_cast<long long>(y) * W;
     double s[NK];
     for (int k = 0; k < NK; ++k) s[k] = 0.0;
@@ -205,7 +205,7 @@ __global__ void mp_rowsum_coeffs(const double* V, int H, int W, int r, double ep
 // Pass 4: q = mean(a) . I + mean(b), or the means (when mean_a.data is set).
 template <int CN, typename TG>
 __global__ void mp_rowsum_apply(const double* V, ImageView<const TG> guide, int r, ImageView<float> out,
-                             ImageView<float> mean_a, ImageView<float> mean_b) {
+                                ImageView<float> mean_a, ImageView<float> mean_b) {
     const int H = guide.height, W = guide.width;
     const int y = pixel_row(H);
     const long long seg = (static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x) * kSeg;
@@ -218,9 +218,9 @@ __global__ void mp_rowsum_apply(const double* V, ImageView<const TG> guide, int 
             for (int c = 0; c < CN; ++c) mean_a.at(y, x, c) = static_cast<float>(s[c] * k);
             mean_b.at(y, x) = static_cast<float>(s[CN] * k);
         } else if constexpr (CN == 3) {
-            out.at(y, x) = static_cast<float>(gf_apply_rgb<double>(
-                s[0] * k, s[1] * k, s[2] * k, s[3] * k, gf_unit(guide.at(y, x, 0)), gf_unit(guide.at(y, x, 1)),
-                gf_unit(guide.at(y, x, 2))));
+            out.at(y, x) = static_cast<float>(
+                gf_apply_rgb<double>(s[0] * k, s[1] * k, s[2] * k, s[3] * k, gf_unit(guide.at(y, x, 0)),
+                                     gf_unit(guide.at(y, x, 1)), gf_unit(guide.at(y, x, 2))));
         } else {
             out.at(y, x) = static_cast<float>(gf_apply_grey<double>(s[0] * k, s[1] * k, gf_unit(guide.at(y, x))));
         }
@@ -229,7 +229,7 @@ __global__ void mp_rowsum_apply(const double* V, ImageView<const TG> guide, int 
 
 template <int CN, typename TG, typename TP>
 void run_multipass(ImageView<const TG> guide, ImageView<const TP> src, int radius, double eps, ImageView<float> out,
-         ImageView<float> mean_a, ImageView<float> mean_b, cudaStream_t stream) {
+                   ImageView<float> mean_a, ImageView<float> mean_b, cudaStream_t stream) {
     constexpr int NK = CN == 3 ? 13 : 4;
     const int H = guide.height, W = guide.width;
     const int r = radius < (H > W ? H : W) ? radius : (H > W ? H : W);  // wider than the image = the image
@@ -256,7 +256,6 @@ void run_multipass(ImageView<const TG> guide, ImageView<const TP> src, int radiu
     // The scratch buffers are freed when this returns: wait for the kernels that use them.
     ALPHACUT_CUDA_CHECK(cudaStreamSynchronize(stream));
 }
-
 
 // ---- the fused kernels ------------------------------------------------------------------------
 //
@@ -326,9 +325,8 @@ __global__ void fused_coeffs(ImageView<const TG> guide, ImageView<const TP> src,
             GfPacked<CN + 1> c;
             if constexpr (CN == 3) {
                 double a0, a1, a2, b;
-                gf_coeffs_rgb<double>(s[0] * n, s[1] * n, s[2] * n, s[3] * n, s[4] * n, s[5] * n, s[6] * n,
-                                      s[7] * n, s[8] * n, s[9] * n, s[10] * n, s[11] * n, s[12] * n, eps, a0, a1, a2,
-                                      b);
+                gf_coeffs_rgb<double>(s[0] * n, s[1] * n, s[2] * n, s[3] * n, s[4] * n, s[5] * n, s[6] * n, s[7] * n,
+                                      s[8] * n, s[9] * n, s[10] * n, s[11] * n, s[12] * n, eps, a0, a1, a2, b);
                 c.v[0] = static_cast<float>(a0);
                 c.v[1] = static_cast<float>(a1);
                 c.v[2] = static_cast<float>(a2);
@@ -387,10 +385,9 @@ __global__ void fused_apply(const GfPacked<CN + 1>* A, ImageView<const TG> guide
                 for (int c = 0; c < CN; ++c) mean_a.at(y, x, c) = static_cast<float>(s[c] * n);
                 mean_b.at(y, x) = static_cast<float>(s[CN] * n);
             } else if constexpr (CN == 3) {
-                out.at(y, x) = static_cast<float>(gf_apply_rgb<double>(s[0] * n, s[1] * n, s[2] * n, s[3] * n,
-                                                                       gf_unit(guide.at(y, x, 0)),
-                                                                       gf_unit(guide.at(y, x, 1)),
-                                                                       gf_unit(guide.at(y, x, 2))));
+                out.at(y, x) = static_cast<float>(
+                    gf_apply_rgb<double>(s[0] * n, s[1] * n, s[2] * n, s[3] * n, gf_unit(guide.at(y, x, 0)),
+                                         gf_unit(guide.at(y, x, 1)), gf_unit(guide.at(y, x, 2))));
             } else {
                 out.at(y, x) = static_cast<float>(gf_apply_grey<double>(s[0] * n, s[1] * n, gf_unit(guide.at(y, x))));
             }
@@ -524,16 +521,15 @@ void guided_filter_coefficients_multipass(ImageView<const TG> guide, ImageView<c
     coefficients(guide, src, radius, eps, mean_a, mean_b, stream, Path::MultiPass);
 }
 
-#define ALPHACUT_GF_CUDA_INSTANTIATE(TG, TP)                                                                      \
-    template void guided_filter<TG, TP>(ImageView<const TG>, ImageView<const TP>, int, double, ImageView<float>,   \
-                                        cudaStream_t);                                                            \
-    template void guided_filter_coefficients<TG, TP>(ImageView<const TG>, ImageView<const TP>, int, double,        \
-                                                     ImageView<float>, ImageView<float>, cudaStream_t);  \
-    template void guided_filter_multipass<TG, TP>(ImageView<const TG>, ImageView<const TP>, int, double,           \
-                                                  ImageView<float>, cudaStream_t);                                \
-    template void guided_filter_coefficients_multipass<TG, TP>(ImageView<const TG>, ImageView<const TP>, int,      \
-                                                               double, ImageView<float>, ImageView<float>,         \
-                                                               cudaStream_t);
+#define ALPHACUT_GF_CUDA_INSTANTIATE(TG, TP)                                                                          \
+    template void guided_filter<TG, TP>(ImageView<const TG>, ImageView<const TP>, int, double, ImageView<float>,      \
+                                        cudaStream_t);                                                                \
+    template void guided_filter_coefficients<TG, TP>(ImageView<const TG>, ImageView<const TP>, int, double,           \
+                                                     ImageView<float>, ImageView<float>, cudaStream_t);               \
+    template void guided_filter_multipass<TG, TP>(ImageView<const TG>, ImageView<const TP>, int, double,              \
+                                                  ImageView<float>, cudaStream_t);                                    \
+    template void guided_filter_coefficients_multipass<TG, TP>(ImageView<const TG>, ImageView<const TP>, int, double, \
+                                                               ImageView<float>, ImageView<float>, cudaStream_t);
 ALPHACUT_GF_CUDA_INSTANTIATE(float, float)
 ALPHACUT_GF_CUDA_INSTANTIATE(float, std::uint8_t)
 ALPHACUT_GF_CUDA_INSTANTIATE(std::uint8_t, float)

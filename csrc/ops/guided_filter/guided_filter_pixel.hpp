@@ -23,8 +23,7 @@ ALPHACUT_HD void gf_coeffs_grey(T mI, T mp, T mII, T mIp, T eps, T& a, T& b) {
 // by the adjugate (Cramer). S is symmetric positive definite here (a covariance plus eps * U),
 // so det > 0 and no pivoting is needed.
 template <typename T>
-ALPHACUT_HD void gf_solve_sym3(T s00, T s01, T s02, T s11, T s12, T s22, T c0, T c1, T c2, T& x0, T& x1,
-                               T& x2) {
+ALPHACUT_HD void gf_solve_sym3(T s00, T s01, T s02, T s11, T s12, T s22, T c0, T c1, T c2, T& x0, T& x1, T& x2) {
     const T i00 = s11 * s22 - s12 * s12;
     const T i01 = s02 * s12 - s01 * s22;
     const T i02 = s01 * s12 - s02 * s11;
@@ -40,8 +39,8 @@ ALPHACUT_HD void gf_solve_sym3(T s00, T s01, T s02, T s11, T s12, T s22, T c0, T
 // Colour guide. m0..m2: means of the guide channels; mp: mean of p; m00, m01, m02, m11, m12,
 // m22: means of the channel products; m0p..m2p: means of I_k * p.
 template <typename T>
-ALPHACUT_HD void gf_coeffs_rgb(T m0, T m1, T m2, T mp, T m00, T m01, T m02, T m11, T m12, T m22, T m0p, T m1p,
-                               T m2p, T eps, T& a0, T& a1, T& a2, T& b) {
+ALPHACUT_HD void gf_coeffs_rgb(T m0, T m1, T m2, T mp, T m00, T m01, T m02, T m11, T m12, T m22, T m0p, T m1p, T m2p,
+                               T eps, T& a0, T& a1, T& a2, T& b) {
     const T s00 = m00 - m0 * m0 + eps;
     const T s01 = m01 - m0 * m1;
     const T s02 = m02 - m0 * m2;
@@ -57,7 +56,9 @@ ALPHACUT_HD void gf_coeffs_rgb(T m0, T m1, T m2, T mp, T m00, T m01, T m02, T m1
 
 // The output: q = mean(a) . I + mean(b).
 template <typename T>
-ALPHACUT_HD T gf_apply_grey(T ma, T mb, T i) { return ma * i + mb; }
+ALPHACUT_HD T gf_apply_grey(T ma, T mb, T i) {
+    return ma * i + mb;
+}
 
 template <typename T>
 ALPHACUT_HD T gf_apply_rgb(T ma0, T ma1, T ma2, T mb, T i0, T i1, T i2) {

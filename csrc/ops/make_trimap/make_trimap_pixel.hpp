@@ -15,13 +15,15 @@ ALPHACUT_HD float trimap_prob(float v) { return v; }
 ALPHACUT_HD double trimap_prob(double v) { return v; }
 
 template <typename P, typename T>
-ALPHACUT_HD bool trimap_fg_seed(P p, T fg_threshold) { return p >= fg_threshold; }
-template <typename P, typename T>
-ALPHACUT_HD bool trimap_bg_seed(P p, T bg_threshold) { return p <= bg_threshold; }
-
-ALPHACUT_HD unsigned char trimap_label(bool sure_fg, bool sure_bg) {
-    return sure_fg ? 255 : (sure_bg ? 0 : 128);
+ALPHACUT_HD bool trimap_fg_seed(P p, T fg_threshold) {
+    return p >= fg_threshold;
 }
+template <typename P, typename T>
+ALPHACUT_HD bool trimap_bg_seed(P p, T bg_threshold) {
+    return p <= bg_threshold;
+}
+
+ALPHACUT_HD unsigned char trimap_label(bool sure_fg, bool sure_bg) { return sure_fg ? 255 : (sure_bg ? 0 : 128); }
 
 // trimap_label for eight pixels held one per byte (0 or 1). A sure-foreground pixel is never sure
 // background (erosion keeps a seed inside itself and the seeds are disjoint), so the label is

@@ -58,7 +58,9 @@ inline void pack_row(int width, Seed&& seed, morph_word* dst) {
 }
 
 // Bits needed by hdilate_row's scratch for a row of `width` pixels and radius r.
-inline std::size_t hdilate_scratch(int width, int r) { return static_cast<std::size_t>(words_for(width)) + (r >> 6) + 2; }
+inline std::size_t hdilate_scratch(int width, int r) {
+    return static_cast<std::size_t>(words_for(width)) + (r >> 6) + 2;
+}
 
 // dst bit x = OR of src bits [x - r, x + r] (zeros outside [0, width)). dst may not alias src.
 inline void hdilate_row(const morph_word* src, int width, int r, morph_word* dst, morph_word* scratch) {

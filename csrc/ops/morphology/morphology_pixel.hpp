@@ -16,7 +16,9 @@ ALPHACUT_HD bool mask_is_set(double v) { return v >= 0.5; }
 
 // The bit a pixel contributes to the dilation kernel: erosion works on the complement.
 template <typename T>
-ALPHACUT_HD bool morph_seed(T v, bool erode) { return mask_is_set(v) != erode; }
+ALPHACUT_HD bool morph_seed(T v, bool erode) {
+    return mask_is_set(v) != erode;
+}
 
 // The output of a pixel from "some seed pixel lies in its window".
 ALPHACUT_HD bool morph_result(bool any_seed_in_window, bool erode) { return any_seed_in_window != erode; }
@@ -28,9 +30,7 @@ ALPHACUT_HD morph_word morph_result_bits(morph_word any_seed_in_window, bool ero
 }
 
 // Words with the low n bits set (n clamped to [0, 64]).
-ALPHACUT_HD morph_word bits_low_mask(long long n) {
-    return n <= 0 ? 0ull : (n >= 64 ? ~0ull : ((1ull << n) - 1ull));
-}
+ALPHACUT_HD morph_word bits_low_mask(long long n) { return n <= 0 ? 0ull : (n >= 64 ? ~0ull : ((1ull << n) - 1ull)); }
 
 // Bit i of the result is the OR of bits [i - n + 1, i] of w (bits below 0 count as 0), for
 // n in [1, 64]: a window grown by doubling, so at most six shift-ORs whatever n is.

@@ -7,8 +7,8 @@ namespace alphacut {
 
 // `fg` may be empty (height 0): the image colour is kept on soft pixels. Otherwise it covers the
 // rectangle starting at (fg_y0, fg_x0) of the image, float32 (h, w, 3) in [0, 1].
-void pack_rgba_cpu(ImageView<const unsigned char> image, ImageView<const float> alpha,
-                   ImageView<const float> fg, int fg_y0, int fg_x0, ImageView<unsigned char> out);
+void pack_rgba_cpu(ImageView<const unsigned char> image, ImageView<const float> alpha, ImageView<const float> fg,
+                   int fg_y0, int fg_x0, ImageView<unsigned char> out);
 
 // Rewrites the colour of the soft pixels (0 < A < 255) of `out` inside the rectangle of `fg`
 // (float32 (h, w, 3) at (fg_y0, fg_x0)) from that estimate; A is read from `out`. In place.

@@ -18,8 +18,8 @@ void pack_rgba_cpu(ImageView<const unsigned char> image, ImageView<const float> 
     if (has_fg) {
         ALPHACUT_CHECK(fg.channels == 3, "foreground must have 3 channels, got " << fg.channels);
         ALPHACUT_CHECK(span_inside(fg_y0, fg.height, h) && span_inside(fg_x0, fg.width, w),
-                       "foreground rectangle (" << fg_y0 << ", " << fg_x0 << ") + (" << fg.height << ", "
-                                                << fg.width << ") is outside the image (" << h << ", " << w << ")");
+                       "foreground rectangle (" << fg_y0 << ", " << fg_x0 << ") + (" << fg.height << ", " << fg.width
+                                                << ") is outside the image (" << h << ", " << w << ")");
     }
     parallel_for(0, h, [&](int y0, int y1) {
         for (int y = y0; y < y1; ++y) {

@@ -45,14 +45,14 @@ void check_rect(ImageView<const float> fg, int fg_y0, int fg_x0, int h, int w) {
 
 }  // namespace
 
-void pack_rgba(ImageView<const unsigned char> image, ImageView<const float> alpha, ImageView<const float> fg,
-               int fg_y0, int fg_x0, ImageView<unsigned char> out, cudaStream_t stream) {
+void pack_rgba(ImageView<const unsigned char> image, ImageView<const float> alpha, ImageView<const float> fg, int fg_y0,
+               int fg_x0, ImageView<unsigned char> out, cudaStream_t stream) {
     const int h = image.height, w = image.width;
     ALPHACUT_CHECK(h > 0 && w > 0, "image is empty");
     ALPHACUT_CHECK(image.channels == 3, "image must have 3 channels, got " << image.channels);
-    ALPHACUT_CHECK(alpha.height == h && alpha.width == w && alpha.channels == 1,
-                   "alpha has shape (" << alpha.height << ", " << alpha.width << "), expected (" << h << ", " << w
-                                       << ")");
+    ALPHACUT_CHECK(
+        alpha.height == h && alpha.width == w && alpha.channels == 1,
+        "alpha has shape (" << alpha.height << ", " << alpha.width << "), expected (" << h << ", " << w << ")");
     ALPHACUT_CHECK(out.height == h && out.width == w && out.channels == 4, "out must be (H, W, 4)");
     if (fg.height > 0 && fg.width > 0) check_rect(fg, fg_y0, fg_x0, h, w);
     ALPHACUT_LAUNCH(pack_rgba_kernel, pixel_grid(h, w), pixel_block(), 0, stream, image, alpha, fg, fg_y0, fg_x0, out);

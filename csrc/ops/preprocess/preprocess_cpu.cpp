@@ -40,8 +40,7 @@ void run(ImageView<const std::uint8_t> image, int out_h, int out_w, const Prepro
 }
 }  // namespace
 
-void preprocess_cpu(ImageView<const std::uint8_t> image, int out_h, int out_w, const PreprocessParams& p,
-                    float* out) {
+void preprocess_cpu(ImageView<const std::uint8_t> image, int out_h, int out_w, const PreprocessParams& p, float* out) {
     const std::ptrdiff_t plane = static_cast<std::ptrdiff_t>(out_h) * out_w;
     run(image, out_h, out_w, p, [&](std::ptrdiff_t i, const float* v) {
         out[i] = v[0];

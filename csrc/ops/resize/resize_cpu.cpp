@@ -146,10 +146,9 @@ void resize_any(ImageView<const T> src, ImageView<T> out, ResizeMethod method) {
     ALPHACUT_CHECK(method == kResizeBilinear || method == kResizeArea || method == kResizeBicubic,
                    "unknown resize method " << static_cast<int>(method));
     ALPHACUT_CHECK(src.height > 0 && src.width > 0, "image is empty (" << src.height << " x " << src.width << ")");
-    ALPHACUT_CHECK(out.height > 0 && out.width > 0, "size must be positive, got (" << out.height << ", " << out.width
-                                                                                  << ")");
-    ALPHACUT_CHECK(out.channels == src.channels,
-                   "out has " << out.channels << " channels, image has " << src.channels);
+    ALPHACUT_CHECK(out.height > 0 && out.width > 0,
+                   "size must be positive, got (" << out.height << ", " << out.width << ")");
+    ALPHACUT_CHECK(out.channels == src.channels, "out has " << out.channels << " channels, image has " << src.channels);
     ALPHACUT_CHECK(src.channels >= 1 && src.channels <= 16, "image must have 1 to 16 channels, got " << src.channels);
     switch (src.channels) {
         case 1: resize_impl<1>(src, out, method); break;

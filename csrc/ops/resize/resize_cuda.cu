@@ -36,7 +36,8 @@ __global__ void resize_kernel(ImageView<const T> src, ImageView<T> out, TapTable
         for (int t = 0; t < ty.n; ++t) {
             const T* row = src.row(iy[t]);
             float h = 0.f;
-            for (int s = 0; s < tx.n; ++s) h += wx[s] * resize_load(row[static_cast<long long>(ix[s]) * src.channels + c]);
+            for (int s = 0; s < tx.n; ++s)
+                h += wx[s] * resize_load(row[static_cast<long long>(ix[s]) * src.channels + c]);
             acc = t == 0 ? wy[0] * h : acc + wy[t] * h;
         }
         resize_store(acc, &out.at(y, x, c));

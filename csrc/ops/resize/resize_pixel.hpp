@@ -9,8 +9,8 @@
 //              for down- and up-scaling alike).
 //   uint8 out: rounded half up and saturated to [0, 255]; float32 out: unclamped.
 #pragma once
-#include "../../common/hd.hpp"
 #include "../../common/border.hpp"
+#include "../../common/hd.hpp"
 #include "../../common/math.hpp"
 
 namespace alphacut {

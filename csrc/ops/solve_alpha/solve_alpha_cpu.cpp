@@ -82,8 +82,8 @@ struct Band {
     std::size_t cell(int y, int x) const { return static_cast<std::size_t>(y - y0) * bw + (x - x0); }
 };
 
-void check_shapes(ImageView<const float> image, ImageView<const unsigned char> trimap,
-                  ImageView<const float> prior, ImageView<float> out) {
+void check_shapes(ImageView<const float> image, ImageView<const unsigned char> trimap, ImageView<const float> prior,
+                  ImageView<float> out) {
     ALPHACUT_CHECK(image.height > 0 && image.width > 0,
                    "image is empty (" << image.height << " x " << image.width << ")");
     ALPHACUT_CHECK(image.channels == 3, "image must have 3 channels, got " << image.channels);
@@ -95,8 +95,8 @@ void check_shapes(ImageView<const float> image, ImageView<const unsigned char> t
                        "prior has shape (" << prior.height << ", " << prior.width << ", " << prior.channels
                                            << "), expected (" << image.height << ", " << image.width << ")");
     ALPHACUT_CHECK(out.height == image.height && out.width == image.width && out.channels == 1,
-                   "out has shape (" << out.height << ", " << out.width << "), expected (" << image.height
-                                     << ", " << image.width << ")");
+                   "out has shape (" << out.height << ", " << out.width << "), expected (" << image.height << ", "
+                                     << image.width << ")");
 }
 
 // Unknown pixels, windows and the stencil rows of L. Returns false when nothing is unknown.
@@ -198,7 +198,8 @@ bool build_band(ImageView<const float> image, ImageView<const unsigned char> tri
                     for (int jy = cy - 1; jy <= cy + 1; ++jy)
                         for (int jx = cx - 1; jx <= cx + 1; ++jx) {
                             const int o = (jy - y + 2) * 5 + (jx - x + 2);
-                            b.coef[i * kStencil + o] += matting_stencil_term(w, u, &image.at(jy, jx), jy == y && jx == x);
+                            b.coef[i * kStencil + o] +=
+                                matting_stencil_term(w, u, &image.at(jy, jx), jy == y && jx == x);
                         }
                 }
         }

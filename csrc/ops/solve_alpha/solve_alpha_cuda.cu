@@ -321,8 +321,7 @@ __global__ void __launch_bounds__(kBlock) rhs_kernel(Band b) {
         b.rhs[i] = rhs;
         v[0] += rhs * rhs;
     }
-    if (grid_sum<1>(v, b.partials, &b.state->ticket, sh, lanes))
-        b.state->bnorm = sqrt(v[0]);
+    if (grid_sum<1>(v, b.partials, &b.state->ticket, sh, lanes)) b.state->bnorm = sqrt(v[0]);
 }
 
 __global__ void scatter_x_kernel(Band b) {

@@ -85,8 +85,8 @@ void downscale_impl(ImageView<const T> src, ImageView<float> dst) {
     const int H = src.height, W = src.width, C = src.channels, h = dst.height, w = dst.width;
     ALPHACUT_CHECK(H > 0 && W > 0 && h > 0 && w > 0, "area_downscale: empty image");
     ALPHACUT_CHECK(dst.channels == C, "area_downscale: dst has " << dst.channels << " channels, src " << C);
-    ALPHACUT_CHECK(h <= H && w <= W, "area_downscale: (" << h << ", " << w << ") is larger than the source ("
-                                                           << H << ", " << W << ")");
+    ALPHACUT_CHECK(h <= H && w <= W,
+                   "area_downscale: (" << h << ", " << w << ") is larger than the source (" << H << ", " << W << ")");
     // Horizontal weights of each destination column, flattened.
     std::vector<int> first(w), count(w), offset(w + 1, 0);
     std::vector<double> weights;
@@ -188,9 +188,8 @@ void check_upscale_alpha_args(int h, int w, int a_channels, int H, int W, int C,
     ALPHACUT_CHECK(h > 0 && w > 0, "upscale_alpha: alpha_low is empty");
     ALPHACUT_CHECK(C == 1 || C == 3, "upscale_alpha: the guide must have 1 or 3 channels, got " << C);
     ALPHACUT_CHECK(a_channels == 1, "upscale_alpha: alpha_low must be (h, w)");
-    ALPHACUT_CHECK(h <= H && w <= W, "upscale_alpha: alpha_low (" << h << ", " << w
-                                                                   << ") is larger than the guide (" << H << ", "
-                                                                   << W << ")");
+    ALPHACUT_CHECK(h <= H && w <= W, "upscale_alpha: alpha_low (" << h << ", " << w << ") is larger than the guide ("
+                                                                  << H << ", " << W << ")");
     ALPHACUT_CHECK(out.height == H && out.width == W && out.channels == 1,
                    "upscale_alpha: out must be (" << H << ", " << W << ")");
     ALPHACUT_CHECK(radius >= 0, "upscale_alpha: radius must be >= 0, got " << radius);
@@ -200,10 +199,10 @@ void check_upscale_alpha_args(int h, int w, int a_channels, int H, int W, int C,
 void area_downscale_cpu(ImageView<const float> src, ImageView<float> dst) { downscale_impl(src, dst); }
 void area_downscale_cpu(ImageView<const std::uint8_t> src, ImageView<float> dst) { downscale_impl(src, dst); }
 
-#define ALPHACUT_UA_INSTANTIATE(TA, TG)                                                                    \
-    void upscale_alpha_cpu(ImageView<const TA> alpha_low, ImageView<const TG> guide_full, int radius,       \
-                           double eps, ImageView<float> out) {                                              \
-        upscale_impl(alpha_low, guide_full, radius, eps, out);                                              \
+#define ALPHACUT_UA_INSTANTIATE(TA, TG)                                                                           \
+    void upscale_alpha_cpu(ImageView<const TA> alpha_low, ImageView<const TG> guide_full, int radius, double eps, \
+                           ImageView<float> out) {                                                                \
+        upscale_impl(alpha_low, guide_full, radius, eps, out);                                                    \
     }
 
 ALPHACUT_UA_INSTANTIATE(float, float)

@@ -73,8 +73,8 @@ __global__ void upscale_apply_kernel(ImageView<const float> ma, ImageView<const 
     const float b1 = lerp_tap(mb.at(yi1, xi0), mb.at(yi1, xi1), xw);
     a[CN] = lerp_tap(b0, b1, yw);
     if constexpr (CN == 3)
-        out.at(y, x) = upscale_apply_rgb(a[0], a[1], a[2], a[3], ua_unit(guide.at(y, x, 0)),
-                                         ua_unit(guide.at(y, x, 1)), ua_unit(guide.at(y, x, 2)));
+        out.at(y, x) = upscale_apply_rgb(a[0], a[1], a[2], a[3], ua_unit(guide.at(y, x, 0)), ua_unit(guide.at(y, x, 1)),
+                                         ua_unit(guide.at(y, x, 2)));
     else
         out.at(y, x) = upscale_apply_grey(a[0], a[1], ua_unit(guide.at(y, x)));
 }
@@ -84,8 +84,8 @@ __global__ void upscale_apply_kernel(ImageView<const float> ma, ImageView<const 
 template <typename T>
 void area_downscale(ImageView<const T> src, ImageView<float> dst, cudaStream_t stream) {
     ALPHACUT_CHECK(src.height > 0 && src.width > 0 && dst.height > 0 && dst.width > 0, "area_downscale: empty image");
-    ALPHACUT_CHECK(dst.channels == src.channels, "area_downscale: dst has " << dst.channels << " channels, src "
-                                                                            << src.channels);
+    ALPHACUT_CHECK(dst.channels == src.channels,
+                   "area_downscale: dst has " << dst.channels << " channels, src " << src.channels);
     ALPHACUT_CHECK(dst.height <= src.height && dst.width <= src.width,
                    "area_downscale: (" << dst.height << ", " << dst.width << ") is larger than the source ("
                                        << src.height << ", " << src.width << ")");
@@ -115,8 +115,8 @@ void upscale_alpha(ImageView<const TA> alpha_low, ImageView<const TG> guide, int
 
 template void area_downscale<float>(ImageView<const float>, ImageView<float>, cudaStream_t);
 template void area_downscale<std::uint8_t>(ImageView<const std::uint8_t>, ImageView<float>, cudaStream_t);
-#define ALPHACUT_UA_CUDA_INSTANTIATE(TA, TG)                                                                      \
-    template void upscale_alpha<TA, TG>(ImageView<const TA>, ImageView<const TG>, int, double, ImageView<float>,   \
+#define ALPHACUT_UA_CUDA_INSTANTIATE(TA, TG)                                                                     \
+    template void upscale_alpha<TA, TG>(ImageView<const TA>, ImageView<const TG>, int, double, ImageView<float>, \
                                         cudaStream_t);
 ALPHACUT_UA_CUDA_INSTANTIATE(float, float)
 ALPHACUT_UA_CUDA_INSTANTIATE(std::uint8_t, float)

@@ -33,8 +33,8 @@ ALPHACUT_HD T area_weight(int i, int j, int n_dst, int n_src) {
 // i0 = floor(s) and i1 = min(i0 + 1, n_src - 1) with weight w1 on i1.
 template <typename T>
 ALPHACUT_HD void linear_tap(int x, int n_dst, int n_src, int& i0, int& i1, T& w1) {
-    T s = (static_cast<T>(x) + static_cast<T>(0.5)) * static_cast<T>(n_src) / static_cast<T>(n_dst) -
-          static_cast<T>(0.5);
+    T s =
+        (static_cast<T>(x) + static_cast<T>(0.5)) * static_cast<T>(n_src) / static_cast<T>(n_dst) - static_cast<T>(0.5);
     const T top = static_cast<T>(n_src - 1);
     s = s < 0 ? static_cast<T>(0) : (s > top ? top : s);
     i0 = static_cast<int>(s);
@@ -43,7 +43,9 @@ ALPHACUT_HD void linear_tap(int x, int n_dst, int n_src, int& i0, int& i1, T& w1
 }
 
 template <typename T>
-ALPHACUT_HD T lerp_tap(T v0, T v1, T w1) { return v0 + (v1 - v0) * w1; }
+ALPHACUT_HD T lerp_tap(T v0, T v1, T w1) {
+    return v0 + (v1 - v0) * w1;
+}
 
 // q = clamp(a . I + b, 0, 1) with the interpolated coefficients.
 template <typename T>

@@ -16,8 +16,25 @@ from .report import SCHEMA, load_json, plot, render_markdown, render_text, resul
 from .stats import percentile, summarize
 
 __all__ = [
-    "BenchConfig", "BenchImage", "CalibrationTarget", "DEFAULT_SIZES", "SCHEMA", "SIZES", "Target",
-    "load_json", "machine_info", "make_images", "measure", "parse_sizes", "percentile", "plot",
-    "render_markdown", "render_text", "results_table", "run_benchmark", "summarize", "validate_report",
+    "BenchConfig",
+    "BenchImage",
+    "CalibrationTarget",
+    "DEFAULT_SIZES",
+    "SCHEMA",
+    "SIZES",
+    "Target",
+    "load_json",
+    "machine_info",
+    "make_images",
+    "measure",
+    "parse_sizes",
+    "percentile",
+    "plot",
+    "render_markdown",
+    "render_text",
+    "results_table",
+    "run_benchmark",
+    "summarize",
+    "validate_report",
     "write_json",
 ]

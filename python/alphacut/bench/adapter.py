@@ -21,8 +21,9 @@ def _session_class():
     try:
         from ..session import Session
     except ImportError as exc:
-        raise Error(f"alphacut.Session is not available in this build ({exc}); the pipeline is needed "
-                    "to benchmark end to end") from None
+        raise Error(
+            f"alphacut.Session is not available in this build ({exc}); the pipeline is needed to benchmark end to end"
+        ) from None
     return Session
 
 
@@ -38,20 +39,27 @@ def check_backend(backend: str) -> None:
     if not gpus():
         raise BackendUnavailableError(
             f"--backend {backend} needs an NVIDIA GPU, and nvidia-smi lists none here; "
-            "run the same command on a machine with a GPU, or use --backend cpu")
+            "run the same command on a machine with a GPU, or use --backend cpu"
+        )
     if backend == "tensorrt":
         try:
             import tensorrt  # noqa: F401
         except ImportError:
-            raise BackendUnavailableError("--backend tensorrt needs the tensorrt package: "
-                                          "pip install 'alphacut[gpu]'") from None
+            raise BackendUnavailableError(
+                "--backend tensorrt needs the tensorrt package: pip install 'alphacut[gpu]'"
+            ) from None
 
 
 def _providers(session) -> Optional[list]:
     """Execution providers the session's network really runs on (ONNX Runtime), when visible."""
     runner = getattr(session, "runner", None)
-    for obj in (runner, getattr(runner, "session", None), getattr(runner, "sess", None),
-                getattr(runner, "_session", None), getattr(runner, "_sess", None)):
+    for obj in (
+        runner,
+        getattr(runner, "session", None),
+        getattr(runner, "sess", None),
+        getattr(runner, "_session", None),
+        getattr(runner, "_sess", None),
+    ):
         get = getattr(obj, "get_providers", None)
         if callable(get):
             try:
@@ -72,16 +80,25 @@ class PipelineTarget(Target):
 
     name = "alphacut"
 
-    def __init__(self, model: str = "u2netp", backend: str = "cpu", mode: str = "general", io: str = "bytes",
-                 model_path: Optional[str] = None, threads: Optional[int] = None, **session_kwargs: Any) -> None:
+    def __init__(
+        self,
+        model: str = "u2netp",
+        backend: str = "cpu",
+        mode: str = "general",
+        io: str = "bytes",
+        model_path: Optional[str] = None,
+        threads: Optional[int] = None,
+        **session_kwargs: Any,
+    ) -> None:
         check_backend(backend)
         if io not in ("bytes", "array"):
             raise InputError(f"io must be 'bytes' or 'array', got {io!r}")
         self.model, self.backend, self.mode, self.io = model, backend, mode, io
         Session = _session_class()
         session_kwargs.setdefault("backend", "cpu" if backend == "cpu" else "cuda")
-        self.session = Session(model, mode=mode, runtime=SESSION_RUNTIME[backend], model_path=model_path,
-                               threads=threads, **session_kwargs)
+        self.session = Session(
+            model, mode=mode, runtime=SESSION_RUNTIME[backend], model_path=model_path, threads=threads, **session_kwargs
+        )
         self.model_path = str(getattr(self.session, "model_path", model_path))
         self.threads = threads
         from ..image import encode_png
@@ -103,8 +120,14 @@ class PipelineTarget(Target):
         return timings
 
     def describe(self) -> Dict[str, object]:
-        d: Dict[str, object] = {"name": self.name, "model": self.model, "backend": self.backend,
-                                "mode": self.mode, "io": self.io, "model_path": self.model_path}
+        d: Dict[str, object] = {
+            "name": self.name,
+            "model": self.model,
+            "backend": self.backend,
+            "mode": self.mode,
+            "io": self.io,
+            "model_path": self.model_path,
+        }
         if self.threads is not None:
             d["network_threads"] = self.threads
         prov = _providers(self.session)
@@ -113,7 +136,8 @@ class PipelineTarget(Target):
             if self.backend != "cpu" and all(p == "CPUExecutionProvider" for p in prov):
                 raise BackendUnavailableError(
                     f"--backend {self.backend}: the network ran on {prov}, not on the GPU; refusing to "
-                    "report these figures as GPU figures")
+                    "report these figures as GPU figures"
+                )
         return d
 
     def close(self) -> None:
@@ -129,6 +153,7 @@ FACTORY = "alphacut.bench.adapter:pipeline_target"
 
 
 # -- rembg-style API (bench/compare_rembg.py) ------------------------------------------------------
+
 
 def remove_api():
     """``(alphacut.remove, alphacut.new_session)``, or a clear error where the pipeline is absent."""

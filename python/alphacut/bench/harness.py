@@ -21,8 +21,22 @@ from .inputs import BenchImage
 from .stats import summarize
 
 #: stage names in pipeline order, for tables and charts; unknown stages follow in the order seen
-STAGE_ORDER = ("decode", "preprocess", "segment", "resize", "trimap", "matting", "refine", "upscale",
-               "foreground", "pack", "composite", "encode", "upload", "download")
+STAGE_ORDER = (
+    "decode",
+    "preprocess",
+    "segment",
+    "resize",
+    "trimap",
+    "matting",
+    "refine",
+    "upscale",
+    "foreground",
+    "pack",
+    "composite",
+    "encode",
+    "upload",
+    "download",
+)
 
 
 class Target:
@@ -121,8 +135,9 @@ def ordered_stages(names) -> List[str]:
     return known + [s for s in names if s not in STAGE_ORDER]
 
 
-def measure(target: Target, image: BenchImage, cfg: BenchConfig,
-            progress: Optional[Callable[[str], None]] = None) -> Dict[str, object]:
+def measure(
+    target: Target, image: BenchImage, cfg: BenchConfig, progress: Optional[Callable[[str], None]] = None
+) -> Dict[str, object]:
     """All figures for one image size: the ``results[i]`` entry of a report."""
     cfg.check()
     say = progress or (lambda s: None)
@@ -159,23 +174,38 @@ def measure(target: Target, image: BenchImage, cfg: BenchConfig,
         t0 = time.perf_counter()
         target.run_batch(batch)
         dt = time.perf_counter() - t0
-        result["throughput"] = {"images": cfg.batch, "seconds": round(dt, 4), "images_per_s": cfg.batch / dt,
-                                "mode": "batched" if type(target).run_batch is not Target.run_batch else "sequential"}
+        result["throughput"] = {
+            "images": cfg.batch,
+            "seconds": round(dt, 4),
+            "images_per_s": cfg.batch / dt,
+            "mode": "batched" if type(target).run_batch is not Target.run_batch else "sequential",
+        }
     if cfg.memory:
         if not cfg.factory:
             raise InputError("the memory probe needs the target's factory ('module:function')")
         from .memory import measure_in_subprocess
 
         say(f"{image.name}: peak memory (subprocess)")
-        spec: Dict[str, object] = {"factory": cfg.factory, "kwargs": cfg.factory_kwargs, "size": image.name,
-                                   "shape": list(image.shape), "photo": cfg.photo, "warmup": min(cfg.warmup, 1)}
+        spec: Dict[str, object] = {
+            "factory": cfg.factory,
+            "kwargs": cfg.factory_kwargs,
+            "size": image.name,
+            "shape": list(image.shape),
+            "photo": cfg.photo,
+            "warmup": min(cfg.warmup, 1),
+        }
         result["memory"] = measure_in_subprocess(spec)
     return result
 
 
-def run_benchmark(target: Target, images: Sequence[BenchImage], cfg: BenchConfig,
-                  progress: Optional[Callable[[str], None]] = None, command: str = "",
-                  extra_config: Optional[Dict[str, object]] = None) -> Dict[str, object]:
+def run_benchmark(
+    target: Target,
+    images: Sequence[BenchImage],
+    cfg: BenchConfig,
+    progress: Optional[Callable[[str], None]] = None,
+    command: str = "",
+    extra_config: Optional[Dict[str, object]] = None,
+) -> Dict[str, object]:
     """Measure ``target`` on every image and return a complete report (see :mod:`.report`)."""
     from .machine import machine_info
     from .report import SCHEMA, utc_now
@@ -191,8 +221,13 @@ def run_benchmark(target: Target, images: Sequence[BenchImage], cfg: BenchConfig
         described = target.describe()
     finally:
         target.close()
-    config = {"repeat": cfg.repeat, "warmup": cfg.warmup, "batch": cfg.batch, "memory": cfg.memory,
-              "sizes": [im.name for im in images]}
+    config = {
+        "repeat": cfg.repeat,
+        "warmup": cfg.warmup,
+        "batch": cfg.batch,
+        "memory": cfg.memory,
+        "sizes": [im.name for im in images],
+    }
     config.update(extra_config or {})
     return {
         "schema": SCHEMA,
@@ -205,5 +240,15 @@ def run_benchmark(target: Target, images: Sequence[BenchImage], cfg: BenchConfig
     }
 
 
-__all__ = ["Target", "CalibrationTarget", "calibration_target", "BenchConfig", "measure", "run_benchmark",
-           "load_factory", "ordered_stages", "STAGE_ORDER", "Error"]
+__all__ = [
+    "Target",
+    "CalibrationTarget",
+    "calibration_target",
+    "BenchConfig",
+    "measure",
+    "run_benchmark",
+    "load_factory",
+    "ordered_stages",
+    "STAGE_ORDER",
+    "Error",
+]

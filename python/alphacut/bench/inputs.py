@@ -182,8 +182,9 @@ def procedural(shape: Tuple[int, int], name: str = "", seed: int = 0) -> BenchIm
     return BenchImage(name or f"{w}x{h}", rgb, f"procedural scene {w}x{h} (no photo found)")
 
 
-def make_images(sizes: Sequence[Tuple[str, Tuple[int, int]]], photo=None, allow_procedural: bool = True
-                ) -> List[BenchImage]:
+def make_images(
+    sizes: Sequence[Tuple[str, Tuple[int, int]]], photo=None, allow_procedural: bool = True
+) -> List[BenchImage]:
     """One :class:`BenchImage` per ``(name, (H, W))``, from the photo when found."""
     src = find_photo(photo)
     out = []

@@ -12,12 +12,28 @@ import sys
 from typing import Any, Dict, List, Mapping, Optional
 
 #: distributions whose versions every report states (tensorrt and cv2 only when installed)
-VERSION_PACKAGES = ("alphacut", "numpy", "onnxruntime", "Pillow", "tensorrt", "opencv-contrib-python-headless",
-                    "scipy", "pymatting", "rembg")
+VERSION_PACKAGES = (
+    "alphacut",
+    "numpy",
+    "onnxruntime",
+    "Pillow",
+    "tensorrt",
+    "opencv-contrib-python-headless",
+    "scipy",
+    "pymatting",
+    "rembg",
+)
 
 #: environment variables that change the figures; reported when set
-THREAD_ENV = ("ALPHACUT_NUM_THREADS", "OMP_NUM_THREADS", "ORT_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-              "MKL_NUM_THREADS", "NUMBA_NUM_THREADS", "CUDA_VISIBLE_DEVICES")
+THREAD_ENV = (
+    "ALPHACUT_NUM_THREADS",
+    "OMP_NUM_THREADS",
+    "ORT_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "NUMBA_NUM_THREADS",
+    "CUDA_VISIBLE_DEVICES",
+)
 
 
 def cpu_model() -> Optional[str]:
@@ -92,7 +108,10 @@ def gpus() -> List[Dict[str, Optional[str]]]:
     try:
         out = subprocess.run(
             [exe, "--query-gpu=name,driver_version,memory.total,compute_cap", "--format=csv,noheader"],
-            capture_output=True, text=True, timeout=10, check=False,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
         )
     except (OSError, subprocess.SubprocessError):
         return []
@@ -138,8 +157,13 @@ def source_commit() -> Optional[str]:
         return None
     here = Path(__file__).resolve().parent
     try:
-        out = subprocess.run([exe, "-C", str(here), "describe", "--always", "--dirty", "--abbrev=10"],
-                             capture_output=True, text=True, timeout=10, check=False)
+        out = subprocess.run(
+            [exe, "-C", str(here), "describe", "--always", "--dirty", "--abbrev=10"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None if out.returncode == 0 else None
@@ -175,21 +199,29 @@ def machine_info() -> Dict[str, object]:
 
 def describe(info: Mapping[str, Any]) -> List[str]:
     """Human lines for the header of a table: CPU, GPU, versions, threads, load."""
+
     def show(v):
         return "unknown" if v is None else v
 
-    lines = [f"CPU: {show(info.get('cpu'))}, {show(info.get('cpu_cores'))} usable cores"
-             + (f", {info['memory_mb'] / 1024:.1f} GiB RAM" if info.get("memory_mb") else "")]
+    lines = [
+        f"CPU: {show(info.get('cpu'))}, {show(info.get('cpu_cores'))} usable cores"
+        + (f", {info['memory_mb'] / 1024:.1f} GiB RAM" if info.get("memory_mb") else "")
+    ]
     gl = info.get("gpus") or []
     if gl:
         for g in gl:
-            lines.append(f"GPU: {g.get('name')} (driver {show(g.get('driver'))}, {show(g.get('memory'))}, "
-                         f"compute capability {show(g.get('compute_capability'))})")
+            lines.append(
+                f"GPU: {g.get('name')} (driver {show(g.get('driver'))}, {show(g.get('memory'))}, "
+                f"compute capability {show(g.get('compute_capability'))})"
+            )
     else:
         lines.append("GPU: none found (nvidia-smi absent or lists no device)")
     vers = info.get("versions") or {}
-    lines.append("versions: " + ", ".join(f"{k} {v}" for k, v in vers.items())
-                 + (f" (alphacut source at commit {info['alphacut_commit']})" if info.get("alphacut_commit") else ""))
+    lines.append(
+        "versions: "
+        + ", ".join(f"{k} {v}" for k, v in vers.items())
+        + (f" (alphacut source at commit {info['alphacut_commit']})" if info.get("alphacut_commit") else "")
+    )
     lines.append(f"OS: {show(info.get('os'))}, Python {show(info.get('python'))}")
     env = info.get("thread_env") or {}
     threads = f"alphacut threads {show(info.get('alphacut_threads'))}"

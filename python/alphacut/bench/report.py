@@ -88,8 +88,9 @@ def validate_report(rep) -> None:
         for st, s in (r.get("stages_ms") or {}).items():
             _check_summary(s, f"{where}.stages_ms.{st}", problems)
         tp = r.get("throughput")
-        if tp is not None and not (isinstance(tp, dict) and isinstance(tp.get("images_per_s"), (int, float))
-                                   and tp["images_per_s"] > 0):
+        if tp is not None and not (
+            isinstance(tp, dict) and isinstance(tp.get("images_per_s"), (int, float)) and tp["images_per_s"] > 0
+        ):
             problems.append(f"{where}.throughput: expected null or an object with images_per_s > 0")
         mem = r.get("memory")
         if mem is not None and not (isinstance(mem, dict) and isinstance(mem.get("peak_mb"), (int, float))):
@@ -153,8 +154,16 @@ def results_table(rep: Report, markdown: bool = True) -> str:
         lat = r["latency_ms"]
         tp = r.get("throughput") or {}
         mem = r.get("memory") or {}
-        row = [r["size"], f"{r['width']}x{r['height']}", _fmt(lat["median"]), _fmt(lat["p90"]), _fmt(lat["p99"]),
-               _fmt(tp.get("images_per_s"), 2), _fmt(mem.get("peak_mb")), _fmt(mem.get("delta_mb"))]
+        row = [
+            r["size"],
+            f"{r['width']}x{r['height']}",
+            _fmt(lat["median"]),
+            _fmt(lat["p90"]),
+            _fmt(lat["p99"]),
+            _fmt(tp.get("images_per_s"), 2),
+            _fmt(mem.get("peak_mb")),
+            _fmt(mem.get("delta_mb")),
+        ]
         st = r.get("stages_ms") or {}
         row += [_fmt(st[s]["median"], 1) if s in st else "–" for s in stages]
         rows.append(row)
@@ -173,8 +182,10 @@ def budget_lines(rep: Report, budget_ms: float = 1000.0) -> List[str]:
     for r in rep["results"]:
         lat = r["latency_ms"]
         verdict = "under" if lat["median"] < budget_ms else "over"
-        out.append(f"{r['size']}: median {lat['median']:,.0f} ms "
-                   f"({lat['median'] / budget_ms:.2f} x {budget_ms:,.0f} ms, {verdict}), p99 {lat['p99']:,.0f} ms")
+        out.append(
+            f"{r['size']}: median {lat['median']:,.0f} ms "
+            f"({lat['median'] / budget_ms:.2f} x {budget_ms:,.0f} ms, {verdict}), p99 {lat['p99']:,.0f} ms"
+        )
     return out
 
 
@@ -184,8 +195,10 @@ def render_text(rep: Report) -> str:
     c = rep.get("config") or {}
     lines = describe(rep["machine"])
     lines.append("target: " + ", ".join(f"{k}={v}" for k, v in t.items()))
-    lines.append(f"runs: {c.get('repeat')} timed after {c.get('warmup')} warm-up; "
-                 f"throughput over {c.get('batch')} images; times in ms")
+    lines.append(
+        f"runs: {c.get('repeat')} timed after {c.get('warmup')} warm-up; "
+        f"throughput over {c.get('batch')} images; times in ms"
+    )
     inputs = sorted({r["input"] for r in rep["results"]})
     lines += [f"input: {s}" for s in inputs]
     lines.append("")
@@ -194,8 +207,10 @@ def render_text(rep: Report) -> str:
     lines += budget_lines(rep)
     mem = [r.get("memory") for r in rep["results"] if r.get("memory")]
     if mem:
-        lines.append(f"memory: {mem[0].get('method')}; peak = resident set high-water mark of one run in a "
-                     "fresh process, +run = peak minus what was resident before it")
+        lines.append(
+            f"memory: {mem[0].get('method')}; peak = resident set high-water mark of one run in a "
+            "fresh process, +run = peak minus what was resident before it"
+        )
     return "\n".join(lines)
 
 
@@ -203,21 +218,39 @@ def render_markdown(rep: Report, title: str = "alphacut bench") -> str:
     """A results file for ``bench/results/``: command, date, machine, table, notes."""
     t = rep.get("target") or {}
     c = rep.get("config") or {}
-    out = [f"# {title}", "", f"Measured {rep.get('created_utc')} with:", "", "```bash", str(rep.get("command")),
-           "```", "", "Machine:", ""]
+    out = [
+        f"# {title}",
+        "",
+        f"Measured {rep.get('created_utc')} with:",
+        "",
+        "```bash",
+        str(rep.get("command")),
+        "```",
+        "",
+        "Machine:",
+        "",
+    ]
     out += [f"- {ln}" for ln in describe(rep["machine"])]
-    out += ["", "Target: " + ", ".join(f"`{k}={v}`" for k, v in t.items()), "",
-            f"{c.get('repeat')} timed runs after {c.get('warmup')} warm-up runs per size; latency of the whole "
-            f"call (median, p90, p99 in ms); stage columns are stage medians in ms; throughput over "
-            f"{c.get('batch')} images.", ""]
+    out += [
+        "",
+        "Target: " + ", ".join(f"`{k}={v}`" for k, v in t.items()),
+        "",
+        f"{c.get('repeat')} timed runs after {c.get('warmup')} warm-up runs per size; latency of the whole "
+        f"call (median, p90, p99 in ms); stage columns are stage medians in ms; throughput over "
+        f"{c.get('batch')} images.",
+        "",
+    ]
     inputs = sorted({r["input"] for r in rep["results"]})
     out += [f"Input: {s}" for s in inputs] + [""]
     out.append(results_table(rep, markdown=True))
     out += [""] + [f"- {ln}" for ln in budget_lines(rep)]
     mem = [r.get("memory") for r in rep["results"] if r.get("memory")]
     if mem:
-        out += ["", f"Memory: {mem[0].get('method')}, in a fresh process per size; peak RSS of one run, "
-                    "+run = peak minus the resident set before the run. GPU memory is not included."]
+        out += [
+            "",
+            f"Memory: {mem[0].get('method')}, in a fresh process per size; peak RSS of one run, "
+            "+run = peak minus the resident set before the run. GPU memory is not included.",
+        ]
     out.append("")
     return "\n".join(out)
 

@@ -22,13 +22,13 @@ import re
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 from ..pipeline import BACKENDS
 from ..runtime import RUNTIMES
 
 if TYPE_CHECKING:
-    import numpy as np
+    pass
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".jfif")
 _EXT = {"png": ".png", "webp": ".webp", "jpg": ".jpg", "mask": ".png"}
@@ -41,20 +41,38 @@ def register(sub) -> None:
         description="Cut out the subject of images. Several inputs go to a folder given by -o.",
     )
     p.add_argument("inputs", nargs="*", metavar="INPUT", help="image files, folders or glob patterns")
-    p.add_argument("-o", "--output", help="output file (one input) or folder (several inputs); "
-                   "default: <input stem>-cutout.<ext> beside each input")
+    p.add_argument(
+        "-o",
+        "--output",
+        help="output file (one input) or folder (several inputs); default: <input stem>-cutout.<ext> beside each input",
+    )
     p.add_argument("--model", default=None, help="model name (default u2netp; portrait mode prefers a person model)")
     p.add_argument("--model-path", default=None, help="use this model file instead of looking it up")
     p.add_argument("--mode", default="general", choices=("general", "product", "portrait"))
-    p.add_argument("--route", default="auto", choices=("auto", "on", "off"),
-                   help="run a person segmenter beside the model and use it where the model misses most of a "
-                   "person (auto: in general mode with the default model)")
-    p.add_argument("--person-model-path", default=None, help="the person segmenter's file (default: "
-                   "mediapipe-selfie from the cache, fetched when missing)")
-    p.add_argument("--format", dest="fmt", default=None, choices=("png", "webp", "jpg", "mask"),
-                   help="output format (default: from the -o extension, else png)")
-    p.add_argument("--bg", default=None, help="background: a colour ('#ffffff', 'r,g,b') or an image file; "
-                   "jpg output is flattened on white by default")
+    p.add_argument(
+        "--route",
+        default="auto",
+        choices=("auto", "on", "off"),
+        help="run a person segmenter beside the model and use it where the model misses most of a "
+        "person (auto: in general mode with the default model)",
+    )
+    p.add_argument(
+        "--person-model-path",
+        default=None,
+        help="the person segmenter's file (default: mediapipe-selfie from the cache, fetched when missing)",
+    )
+    p.add_argument(
+        "--format",
+        dest="fmt",
+        default=None,
+        choices=("png", "webp", "jpg", "mask"),
+        help="output format (default: from the -o extension, else png)",
+    )
+    p.add_argument(
+        "--bg",
+        default=None,
+        help="background: a colour ('#ffffff', 'r,g,b') or an image file; jpg output is flattened on white by default",
+    )
     p.add_argument("--only-mask", action="store_true", help="write the alpha mask only (same as --format mask)")
     p.add_argument("--compress-level", type=int, default=1, help="PNG zlib level 0..9 (default 1: fast)")
     p.add_argument("--quality", type=int, default=None, help="JPEG/WebP quality (default 95 / 90)")
@@ -62,10 +80,17 @@ def register(sub) -> None:
     p.add_argument("--no-refine", action="store_true", help="plain mask: skip the matting of the edge")
     p.add_argument("--no-foreground", action="store_true", help="skip the foreground colour estimation")
     p.add_argument("--rembg-compat", action="store_true", help="reproduce rembg's exact masks")
-    p.add_argument("--runtime", default="onnxruntime", choices=RUNTIMES,
-                   help="network runtime (default onnxruntime; onnxruntime-cuda = ONNX Runtime's CUDA provider)")
-    p.add_argument("--backend", default=None,
-                   help="where the kernels after the network run: cpu (default), cuda (kept on the GPU), auto")
+    p.add_argument(
+        "--runtime",
+        default="onnxruntime",
+        choices=RUNTIMES,
+        help="network runtime (default onnxruntime; onnxruntime-cuda = ONNX Runtime's CUDA provider)",
+    )
+    p.add_argument(
+        "--backend",
+        default=None,
+        help="where the kernels after the network run: cpu (default), cuda (kept on the GPU), auto",
+    )
     p.add_argument("--ops-backend", default=None, help=argparse.SUPPRESS)  # the old name of --backend
     p.add_argument("--precision", default="fp32", choices=("fp32", "fp16"))
     p.add_argument("--sample", action="store_true", help="cut out a built-in sample image (no data needed)")
@@ -89,11 +114,18 @@ def _refuse_clustered_short_options(parser: argparse.ArgumentParser) -> None:
         for t in tokens:
             if t == "--":
                 break
-            if (len(t) > 2 and t[0] == "-" and t[1] != "-" and t not in parser._option_string_actions
-                    and not _NUMBER.match(t)):
+            if (
+                len(t) > 2
+                and t[0] == "-"
+                and t[1] != "-"
+                and t not in parser._option_string_actions
+                and not _NUMBER.match(t)
+            ):
                 hint = " (rembg's -om is --only-mask here)" if t.startswith("-om") else ""
-                parser.error(f"{t!r}: give each short option on its own and its value apart "
-                             f"(-o FILE, -q -o FILE), or use the long form (--output=FILE){hint}")
+                parser.error(
+                    f"{t!r}: give each short option on its own and its value apart "
+                    f"(-o FILE, -q -o FILE), or use the long form (--output=FILE){hint}"
+                )
         return parse(args, namespace)
 
     parser.parse_known_args = parse_known_args  # type: ignore[method-assign]
@@ -207,8 +239,12 @@ class _Progress:
         else:
             width = 30
             k = int(width * self.done / self.total)
-            print(f"\r[{'#' * k}{'.' * (width - k)}] {self.done}/{self.total} {name[-30:]:30s}",
-                  end="" if self.done < self.total else "\n", file=sys.stderr, flush=True)
+            print(
+                f"\r[{'#' * k}{'.' * (width - k)}] {self.done}/{self.total} {name[-30:]:30s}",
+                end="" if self.done < self.total else "\n",
+                file=sys.stderr,
+                flush=True,
+            )
 
     def write(self, msg: str) -> None:
         if self.bar is not None:
@@ -308,11 +344,19 @@ def _run(args) -> int:
     if not 0 <= args.compress_level <= 9:
         raise InputError(f"--compress-level must be 0..9, got {args.compress_level}")
     runtime, backend = _runtime_and_backend(args)
-    session = Session(args.model, mode=args.mode, runtime=runtime, backend=backend, precision=args.precision,
-                      model_path=args.model_path, refine=not args.no_refine,
-                      foreground=not (args.no_foreground or args.only_mask), rembg_compat=args.rembg_compat,
-                      route={"auto": None, "on": True, "off": False}[args.route],
-                      person_model_path=args.person_model_path)
+    session = Session(
+        args.model,
+        mode=args.mode,
+        runtime=runtime,
+        backend=backend,
+        precision=args.precision,
+        model_path=args.model_path,
+        refine=not args.no_refine,
+        foreground=not (args.no_foreground or args.only_mask),
+        rembg_compat=args.rembg_compat,
+        route={"auto": None, "on": True, "off": False}[args.route],
+        person_model_path=args.person_model_path,
+    )
     protect = [j[1] for j in jobs if isinstance(j[1], Path)]
     failed = 0 if args.sample else len(missing)
     bar = _Progress(len(jobs), not args.quiet)
@@ -325,8 +369,14 @@ def _run(args) -> int:
                 assert rgba is not None, "run(rgba=True) packs the cutout"
                 bg = _background(args, rgba.shape[:2])
                 t1 = time.perf_counter()
-                data = encode(rgba, fmt, compress_level=args.compress_level, background=bg,
-                              quality=args.quality, lossless=args.lossless)
+                data = encode(
+                    rgba,
+                    fmt,
+                    compress_level=args.compress_level,
+                    background=bg,
+                    quality=args.quality,
+                    lossless=args.lossless,
+                )
                 t2 = time.perf_counter()
                 if dst is None:
                     sys.stdout.buffer.write(data)
@@ -339,7 +389,9 @@ def _run(args) -> int:
                     tm["encode"] = (t2 - t1) * 1000.0
                     tm["write"] = (t3 - t2) * 1000.0
                     parts = " ".join(f"{k}={v:.0f}" for k, v in tm.items())
-                    bar.write(f"{name} -> {dst or '<stdout>'}: {(t3 - t0) * 1000:.0f} ms ({parts}){_route_note(res.info)}")
+                    bar.write(
+                        f"{name} -> {dst or '<stdout>'}: {(t3 - t0) * 1000:.0f} ms ({parts}){_route_note(res.info)}"
+                    )
             except Error as exc:
                 failed += 1
                 msg = str(exc)

@@ -9,8 +9,11 @@ from ..errors import ModelError
 
 
 def register(sub):
-    p = sub.add_parser("models", help="list, fetch and verify model files",
-                       description="List the known models, fetch one into the cache, or verify local files.")
+    p = sub.add_parser(
+        "models",
+        help="list, fetch and verify model files",
+        description="List the known models, fetch one into the cache, or verify local files.",
+    )
     msub = p.add_subparsers(dest="models_command", metavar="ACTION")
 
     ls = msub.add_parser("list", help="known models, and where each is found locally")
@@ -72,8 +75,7 @@ def _verify(args) -> int:
     if target is not None and target not in _BY_NAME:
         p = Path(target)
         if not p.is_file():
-            raise ModelError(f"{target!r} is neither a known model name nor a file; "
-                             "see `alphacut models list`")
+            raise ModelError(f"{target!r} is neither a known model name nor a file; see `alphacut models list`")
         m = identify(p)
         if m is None:
             from ..runtime.onnxruntime import OrtRuntime

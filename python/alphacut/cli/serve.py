@@ -24,36 +24,56 @@ def register(sub) -> None:
         "serve",
         help="run the HTTP server (rembg and remove.bg compatible)",
         description="Serve background removal over HTTP: rembg's /api/remove, remove.bg's /v1.0/removebg and "
-                    "/v1.0/account, and /v1/cutout, /v1/models, /healthz, /readyz, /metrics, /docs.",
+        "/v1.0/account, and /v1/cutout, /v1/models, /healthz, /readyz, /metrics, /docs.",
     )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; 0.0.0.0 for all)")
     p.add_argument("--port", type=int, default=7000, help="port (default 7000, as rembg)")
-    p.add_argument("--models", default="u2netp", help="models to load, comma-separated; the first is the default "
-                   "(default u2netp)")
+    p.add_argument(
+        "--models", default="u2netp", help="models to load, comma-separated; the first is the default (default u2netp)"
+    )
     p.add_argument("--workers", type=int, default=1, help="inference threads, each running one batch (default 1)")
     p.add_argument("--max-batch", type=int, default=8, help="images per batch for the network (default 8)")
-    p.add_argument("--batch-wait-ms", type=float, default=10.0,
-                   help="how long a batch waits for more images after its first (default 10)")
-    p.add_argument("--queue", type=int, default=16,
-                   help="requests held beyond those being processed; more get 503 with Retry-After (default 16)")
-    p.add_argument("--timeout", type=float, default=60.0, help="per-request time limit in seconds; 504 past it "
-                   "(default 60)")
-    p.add_argument("--max-upload-mb", type=float, default=25.0, help="largest image upload or download, MB "
-                   "(default 25)")
-    p.add_argument("--max-pixels", type=int, default=25_000_000,
-                   help="largest image in pixels, checked before decoding (default 25000000)")
-    p.add_argument("--allow-url", action="store_true",
-                   help="accept URL inputs (rembg url=, remove.bg image_url/bg_image_url); public addresses only")
-    p.add_argument("--api-key-file", default=None, help="file of API keys, one per line: every route then needs "
-                   "X-Api-Key")
+    p.add_argument(
+        "--batch-wait-ms",
+        type=float,
+        default=10.0,
+        help="how long a batch waits for more images after its first (default 10)",
+    )
+    p.add_argument(
+        "--queue",
+        type=int,
+        default=16,
+        help="requests held beyond those being processed; more get 503 with Retry-After (default 16)",
+    )
+    p.add_argument(
+        "--timeout", type=float, default=60.0, help="per-request time limit in seconds; 504 past it (default 60)"
+    )
+    p.add_argument(
+        "--max-upload-mb", type=float, default=25.0, help="largest image upload or download, MB (default 25)"
+    )
+    p.add_argument(
+        "--max-pixels",
+        type=int,
+        default=25_000_000,
+        help="largest image in pixels, checked before decoding (default 25000000)",
+    )
+    p.add_argument(
+        "--allow-url",
+        action="store_true",
+        help="accept URL inputs (rembg url=, remove.bg image_url/bg_image_url); public addresses only",
+    )
+    p.add_argument(
+        "--api-key-file", default=None, help="file of API keys, one per line: every route then needs X-Api-Key"
+    )
     p.add_argument("--cors", default="", help="browser origins allowed, comma-separated ('*' for any; default none)")
     p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     p.add_argument("--runtime", default="onnxruntime", choices=RUNTIMES, help="network runtime (default onnxruntime)")
     p.add_argument("--backend", default="cpu", choices=BACKENDS, help="where the kernels after the network run")
     p.add_argument("--precision", default="fp32", choices=("fp32", "fp16"))
     p.add_argument("--threads", type=int, default=None, help="intra-op threads of the network (default: all cores)")
-    p.add_argument("--drain", type=float, default=30.0, help="seconds SIGTERM waits for requests in flight "
-                   "(default 30)")
+    p.add_argument(
+        "--drain", type=float, default=30.0, help="seconds SIGTERM waits for requests in flight (default 30)"
+    )
     p.set_defaults(func=_run)
 
 
@@ -62,12 +82,26 @@ def config_from_args(args: argparse.Namespace):
     from ..server import ServerConfig
 
     return ServerConfig(
-        host=args.host, port=args.port, models=tuple(m.strip() for m in args.models.split(",") if m.strip()),
-        workers=args.workers, max_batch=args.max_batch, batch_wait_ms=args.batch_wait_ms, queue=args.queue,
-        timeout_s=args.timeout, max_upload_mb=args.max_upload_mb, max_pixels=args.max_pixels,
-        allow_url=args.allow_url, api_key_file=args.api_key_file, cors=args.cors, log_level=args.log_level,
-        runtime=args.runtime, backend=args.backend, precision=args.precision, threads=args.threads,
-        drain_s=args.drain)
+        host=args.host,
+        port=args.port,
+        models=tuple(m.strip() for m in args.models.split(",") if m.strip()),
+        workers=args.workers,
+        max_batch=args.max_batch,
+        batch_wait_ms=args.batch_wait_ms,
+        queue=args.queue,
+        timeout_s=args.timeout,
+        max_upload_mb=args.max_upload_mb,
+        max_pixels=args.max_pixels,
+        allow_url=args.allow_url,
+        api_key_file=args.api_key_file,
+        cors=args.cors,
+        log_level=args.log_level,
+        runtime=args.runtime,
+        backend=args.backend,
+        precision=args.precision,
+        threads=args.threads,
+        drain_s=args.drain,
+    )
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -75,8 +109,11 @@ def _run(args: argparse.Namespace) -> int:
 
     require_server_packages()
     config = config_from_args(args)
-    logging.basicConfig(level=getattr(logging, config.log_level.upper()), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=getattr(logging, config.log_level.upper()),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     return serve(config)
 
 
@@ -91,10 +128,20 @@ def serve(config) -> int:
     service = CutoutService(config)
     service.load()  # before listening: a missing model is reported here, not on the first request
     app = create_app(config, service=service)
-    server = uvicorn.Server(uvicorn.Config(
-        app, host=config.host, port=config.port, log_level=config.log_level, access_log=False,
-        timeout_graceful_shutdown=config.drain_s, lifespan="on", server_header=False))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host=config.host,
+            port=config.port,
+            log_level=config.log_level,
+            access_log=False,
+            timeout_graceful_shutdown=config.drain_s,
+            lifespan="on",
+            server_header=False,
+        )
+    )
     logging.getLogger("alphacut.server").info(
-        "serving %s on http://%s:%d (docs at /docs)", ", ".join(config.model_names), config.host, config.port)
+        "serving %s on http://%s:%d (docs at /docs)", ", ".join(config.model_names), config.host, config.port
+    )
     server.run()
     return 0

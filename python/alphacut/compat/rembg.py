@@ -196,8 +196,10 @@ def place(providers: Optional[Sequence[Any]]) -> Placement:
             return Placement("tensorrt", backend, n, ort_providers, tuple(notes))
         if n == _CUDA_EP:
             if notes_for_ort:
-                notes.append(f"{_CUDA_EP} requested but {notes_for_ort}: install onnxruntime-gpu "
-                             "(alone: with onnxruntime beside it the CPU build wins); trying the next provider")
+                notes.append(
+                    f"{_CUDA_EP} requested but {notes_for_ort}: install onnxruntime-gpu "
+                    "(alone: with onnxruntime beside it the CPU build wins); trying the next provider"
+                )
                 continue
             backend, kwhy = _kernels_on(True)
             if kwhy:
@@ -205,8 +207,10 @@ def place(providers: Optional[Sequence[Any]]) -> Placement:
             return Placement("onnxruntime-cuda", backend, n, ort_providers, tuple(notes))
         if n == _CPU_EP:
             return Placement("onnxruntime", "cpu", n, ort_providers, tuple(notes))
-        notes.append(f"{n} requested but alphacut runs networks on ONNX Runtime's CPU or CUDA provider or on "
-                     "TensorRT only; trying the next provider")
+        notes.append(
+            f"{n} requested but alphacut runs networks on ONNX Runtime's CPU or CUDA provider or on "
+            "TensorRT only; trying the next provider"
+        )
     if names:
         notes.append("no requested execution provider can run here: running on the CPU")
     return Placement("onnxruntime", "cpu", _CPU_EP, ort_providers, tuple(notes))
@@ -226,8 +230,15 @@ def _rembg_default_providers() -> List[str]:
 
 
 _SESS_OPTS_APPLIED = ("intra_op_num_threads", "inter_op_num_threads")
-_SESS_OPTS_CHECKED = ("graph_optimization_level", "execution_mode", "enable_profiling", "enable_cpu_mem_arena",
-                      "enable_mem_pattern", "use_deterministic_compute", "optimized_model_filepath")
+_SESS_OPTS_CHECKED = (
+    "graph_optimization_level",
+    "execution_mode",
+    "enable_profiling",
+    "enable_cpu_mem_arena",
+    "enable_mem_pattern",
+    "use_deterministic_compute",
+    "optimized_model_filepath",
+)
 
 
 def _threads(sess_opts) -> Optional[int]:
@@ -267,8 +278,11 @@ def _unapplied_session_options(sess_opts) -> List[str]:
 def _warn_unapplied(sess_opts, stacklevel: int = 4) -> None:
     unapplied = _unapplied_session_options(sess_opts)
     if unapplied:
-        warnings.warn(f"sess_opts: alphacut applies intra_op_num_threads only; not applied: {', '.join(unapplied)}",
-                      RuntimeWarning, stacklevel=stacklevel)
+        warnings.warn(
+            f"sess_opts: alphacut applies intra_op_num_threads only; not applied: {', '.join(unapplied)}",
+            RuntimeWarning,
+            stacklevel=stacklevel,
+        )
 
 
 def _check_active_provider(ort_session, placement: Placement) -> None:
@@ -281,9 +295,12 @@ def _check_active_provider(ort_session, placement: Placement) -> None:
     except Exception:  # noqa: BLE001 - an adapter without providers
         return
     if _CUDA_EP not in active:
-        warnings.warn(f"{_CUDA_EP} was requested but ONNX Runtime runs the network on {', '.join(active)} "
-                      "(the CUDA/cuDNN libraries it needs did not load; see ONNX Runtime's log)",
-                      RuntimeWarning, stacklevel=4)
+        warnings.warn(
+            f"{_CUDA_EP} was requested but ONNX Runtime runs the network on {', '.join(active)} "
+            "(the CUDA/cuDNN libraries it needs did not load; see ONNX Runtime's log)",
+            RuntimeWarning,
+            stacklevel=4,
+        )
 
 
 def _session_placed(model, placement: Placement, **kwargs) -> Session:
@@ -315,8 +332,9 @@ def _zoo_manifest(model_name: str) -> ModelManifest:
 # ---------------------------------------------------------------------------------------------
 
 
-def new_session(model_name: str = DEFAULT_MODEL, *args, providers: Optional[Sequence[Any]] = None,
-                sess_opts: Any = None, **kwargs) -> Session:
+def new_session(
+    model_name: str = DEFAULT_MODEL, *args, providers: Optional[Sequence[Any]] = None, sess_opts: Any = None, **kwargs
+) -> Session:
     """rembg's ``new_session`` on alphacut: a cached :class:`~alphacut.Session` for
     ``model_name`` (default "u2netp").
 
@@ -372,16 +390,28 @@ def _return_type(data, force_return_bytes: bool) -> ReturnType:
         return ReturnType.PILLOW
     if isinstance(data, np.ndarray):
         return ReturnType.NDARRAY
-    raise InputError(f"Input type {type(data)} is not supported. Try using force_return_bytes=True "
-                     "to force python bytes output")
+    raise InputError(
+        f"Input type {type(data)} is not supported. Try using force_return_bytes=True to force python bytes output"
+    )
 
 
-def remove(data, alpha_matting: bool = False, alpha_matting_foreground_threshold: int = 240,
-           alpha_matting_background_threshold: int = 10, alpha_matting_erode_size: int = 10,
-           session: Optional[Any] = None, only_mask: bool = False, post_process_mask: bool = False,
-           decontaminate: bool = False, vitmatte: bool = False, vitmatte_model: Optional[str] = None,
-           bgcolor: Optional[Tuple[int, int, int, int]] = None, force_return_bytes: bool = False,
-           *args, **kwargs):
+def remove(
+    data,
+    alpha_matting: bool = False,
+    alpha_matting_foreground_threshold: int = 240,
+    alpha_matting_background_threshold: int = 10,
+    alpha_matting_erode_size: int = 10,
+    session: Optional[Any] = None,
+    only_mask: bool = False,
+    post_process_mask: bool = False,
+    decontaminate: bool = False,
+    vitmatte: bool = False,
+    vitmatte_model: Optional[str] = None,
+    bgcolor: Optional[Tuple[int, int, int, int]] = None,
+    force_return_bytes: bool = False,
+    *args,
+    **kwargs,
+):
     """Remove the background — rembg's ``remove()`` with its keywords, defaults and return types,
     on alphacut's decoder and (by default) alphacut's u2netp session.
 
@@ -424,15 +454,29 @@ def remove(data, alpha_matting: bool = False, alpha_matting_foreground_threshold
     from PIL import Image
 
     if vitmatte:
-        raise InputError("vitmatte=True is not supported by alphacut; use alpha_matting=True (alphacut's "
-                         "native band solve) or a Session with matting_model=...")
+        raise InputError(
+            "vitmatte=True is not supported by alphacut; use alpha_matting=True (alphacut's "
+            "native band solve) or a Session with matting_model=..."
+        )
     ret = _return_type(data, force_return_bytes)
     img = Image.fromarray(image.decode_image(data).rgb, "RGB")
     if session is None:
         session = new_session(DEFAULT_MODEL)
-    return _remove(img, ret, session, alpha_matting, alpha_matting_foreground_threshold,
-                   alpha_matting_background_threshold, alpha_matting_erode_size, only_mask, post_process_mask,
-                   decontaminate, bgcolor, args, kwargs)
+    return _remove(
+        img,
+        ret,
+        session,
+        alpha_matting,
+        alpha_matting_foreground_threshold,
+        alpha_matting_background_threshold,
+        alpha_matting_erode_size,
+        only_mask,
+        post_process_mask,
+        decontaminate,
+        bgcolor,
+        args,
+        kwargs,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -456,12 +500,32 @@ class RemoveOptions:
     putalpha: bool = False
 
 
-def _remove(img, ret: ReturnType, session, alpha_matting, fg_threshold, bg_threshold, erode_size, only_mask,
-            post_process_mask, decontaminate, bgcolor, args, kwargs):
-    opts = RemoveOptions(alpha_matting=bool(alpha_matting), foreground_threshold=fg_threshold,
-                         background_threshold=bg_threshold, erode_size=erode_size, only_mask=bool(only_mask),
-                         post_process_mask=bool(post_process_mask), decontaminate=bool(decontaminate),
-                         bgcolor=bgcolor, putalpha=bool(kwargs.pop("putalpha", False)))
+def _remove(
+    img,
+    ret: ReturnType,
+    session,
+    alpha_matting,
+    fg_threshold,
+    bg_threshold,
+    erode_size,
+    only_mask,
+    post_process_mask,
+    decontaminate,
+    bgcolor,
+    args,
+    kwargs,
+):
+    opts = RemoveOptions(
+        alpha_matting=bool(alpha_matting),
+        foreground_threshold=fg_threshold,
+        background_threshold=bg_threshold,
+        erode_size=erode_size,
+        only_mask=bool(only_mask),
+        post_process_mask=bool(post_process_mask),
+        decontaminate=bool(decontaminate),
+        bgcolor=bgcolor,
+        putalpha=bool(kwargs.pop("putalpha", False)),
+    )
     compress_level = kwargs.pop("compress_level", 1)
     if opts.alpha_matting and not opts.only_mask:
         _check_matting_args(fg_threshold, bg_threshold, erode_size)
@@ -487,13 +551,15 @@ def _cutouts(img, masks, session, opts: RemoveOptions):
             cutout = mask
         elif opts.alpha_matting:
             try:
-                cutout = alpha_matting_cutout(img, mask, opts.foreground_threshold, opts.background_threshold,
-                                              opts.erode_size, session=session)
+                cutout = alpha_matting_cutout(
+                    img, mask, opts.foreground_threshold, opts.background_threshold, opts.erode_size, session=session
+                )
             except TrimapIncomplete:
                 # rembg falls back to the decontaminated cutout when its trimap has no sure
                 # foreground or background: the same here.
-                cutout = (putalpha_cutout(img, mask) if opts.putalpha
-                          else decontaminate_cutout(img, mask, session=session))
+                cutout = (
+                    putalpha_cutout(img, mask) if opts.putalpha else decontaminate_cutout(img, mask, session=session)
+                )
         elif opts.putalpha:
             cutout = putalpha_cutout(img, mask)
         elif opts.decontaminate:
@@ -510,7 +576,7 @@ def _cutouts(img, masks, session, opts: RemoveOptions):
     return out
 
 
-def remove_item(session: Session, rgb: np.ndarray, opts: RemoveOptions) -> "BatchItem":
+def remove_item(session: Session, rgb: np.ndarray, opts: RemoveOptions) -> BatchItem:
     """The pipeline run :func:`remove` makes for an (H, W, 3) uint8 image with an alphacut
     :class:`~alphacut.Session` (its plain mask, what ``session.predict`` gives), as an item of
     :func:`alphacut.pipeline.pipeline.run_batch`, alone or batched with others; hand its result
@@ -533,8 +599,11 @@ def remove_finish(session, rgb: np.ndarray, result, opts: RemoveOptions):
 
 
 def _png_bytes(im, compress_level) -> bytes:
-    if isinstance(compress_level, bool) or not isinstance(compress_level, (int, np.integer)) \
-            or not 0 <= compress_level <= 9:
+    if (
+        isinstance(compress_level, bool)
+        or not isinstance(compress_level, (int, np.integer))
+        or not 0 <= compress_level <= 9
+    ):
         raise InputError(f"compress_level must be an integer 0..9, got {compress_level!r}")
     if im.mode in ("RGBA", "RGB", "L"):
         return image.encode_png(np.asarray(im), compress_level=int(compress_level))
@@ -662,8 +731,11 @@ def _check_matting_args(fg, bg, erode) -> None:
     for name, v in (("alpha_matting_foreground_threshold", fg), ("alpha_matting_background_threshold", bg)):
         if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not np.isfinite(v):
             raise InputError(f"{name} must be a number, got {v!r}")
-    if isinstance(erode, bool) or not isinstance(erode, (int, np.integer, float, np.floating)) \
-            or (erode > 0 and float(erode) != int(erode)):
+    if (
+        isinstance(erode, bool)
+        or not isinstance(erode, (int, np.integer, float, np.floating))
+        or (erode > 0 and float(erode) != int(erode))
+    ):
         raise InputError(f"alpha_matting_erode_size must be an integer, got {erode!r}")
 
 
@@ -680,8 +752,12 @@ def _erode_square(a: np.ndarray, n: int, border: bool) -> np.ndarray:
     H, W = a.shape
     out = e[pad : pad + H, pad : pad + W]
     if lo > hi:  # even: the window reaches one more pixel up and left
-        out = (out & e[pad - 1 : pad - 1 + H, pad : pad + W] & e[pad : pad + H, pad - 1 : pad - 1 + W]
-               & e[pad - 1 : pad - 1 + H, pad - 1 : pad - 1 + W])
+        out = (
+            out
+            & e[pad - 1 : pad - 1 + H, pad : pad + W]
+            & e[pad : pad + H, pad - 1 : pad - 1 + W]
+            & e[pad - 1 : pad - 1 + H, pad - 1 : pad - 1 + W]
+        )
     return np.ascontiguousarray(out)
 
 
@@ -733,8 +809,17 @@ def _mode_of(session):
 MATTING_SOLVE: Dict[str, Any] = {"prior_weight": 0.0, "tol": 1e-4, "max_iter": 1000, "levels": 3}
 
 
-def matting_alpha(rgb: np.ndarray, mask: np.ndarray, foreground_threshold=240, background_threshold=10,
-                  erode_size=10, *, backend: str = "cpu", mode=None, timings: Optional[Dict[str, float]] = None):
+def matting_alpha(
+    rgb: np.ndarray,
+    mask: np.ndarray,
+    foreground_threshold=240,
+    background_threshold=10,
+    erode_size=10,
+    *,
+    backend: str = "cpu",
+    mode=None,
+    timings: Optional[Dict[str, float]] = None,
+):
     """α for ``remove(alpha_matting=True)``: rembg's trimap (:func:`rembg_trimap`) from the
     uint8 ``mask``, α solved in its unknown band by alphacut's native ``solve_alpha`` with
     :data:`MATTING_SOLVE` at about ``mode.work_pixels`` and upscaled to full size by guided
@@ -747,8 +832,11 @@ def matting_alpha(rgb: np.ndarray, mask: np.ndarray, foreground_threshold=240, b
     t0 = time.perf_counter()
     tri = rembg_trimap(mask, foreground_threshold, background_threshold, erode_size)
     if not (tri == 255).any() or not (tri == 0).any():
-        raise TrimapIncomplete("the trimap has no sure " + ("foreground" if not (tri == 255).any() else "background")
-                               + " (check the alpha matting thresholds)")
+        raise TrimapIncomplete(
+            "the trimap has no sure "
+            + ("foreground" if not (tri == 255).any() else "background")
+            + " (check the alpha matting thresholds)"
+        )
     H, W = tri.shape
     work = stages.working_size((H, W), mode.work_pixels)
     prior = mask.astype(np.float32) / np.float32(255.0)
@@ -770,16 +858,17 @@ def matting_alpha(rgb: np.ndarray, mask: np.ndarray, foreground_threshold=240, b
     if work == (H, W):
         alpha = np.array(alpha_w, np.float32)
     else:
-        alpha = np.array(ops.upscale_alpha(alpha_w, rgb, radius=mode.upscale_radius, eps=mode.upscale_eps,
-                                           backend=backend), np.float32)
+        alpha = np.array(
+            ops.upscale_alpha(alpha_w, rgb, radius=mode.upscale_radius, eps=mode.upscale_eps, backend=backend),
+            np.float32,
+        )
     alpha[tri == 255] = 1.0
     alpha[tri == 0] = 0.0
     t["upscale"] = t.get("upscale", 0.0) + (time.perf_counter() - t0) * 1000.0
     return alpha, tri
 
 
-def alpha_matting_cutout(img, mask, foreground_threshold, background_threshold, erode_structure_size, *,
-                         session=None):
+def alpha_matting_cutout(img, mask, foreground_threshold, background_threshold, erode_structure_size, *, session=None):
     """rembg's ``alpha_matting_cutout`` (PIL image and L mask in, RGBA out) on alphacut's native
     band solve (:func:`matting_alpha`) and foreground colour, on ``session``'s backend and mode
     (the CPU and "general" without one). Raises :class:`TrimapIncomplete` (a ValueError, as
@@ -791,8 +880,16 @@ def alpha_matting_cutout(img, mask, foreground_threshold, background_threshold, 
     rgb = np.ascontiguousarray(np.asarray(img.convert("RGB")))
     m = np.asarray(mask.convert("L"))
     timings: Dict[str, float] = {}
-    alpha, tri = matting_alpha(rgb, m, foreground_threshold, background_threshold, erode_structure_size,
-                               backend=backend, mode=_mode_of(session), timings=timings)
+    alpha, tri = matting_alpha(
+        rgb,
+        m,
+        foreground_threshold,
+        background_threshold,
+        erode_structure_size,
+        backend=backend,
+        mode=_mode_of(session),
+        timings=timings,
+    )
     t0 = time.perf_counter()
     pieces = stages.foreground(rgb, alpha, backend=backend)
     timings["foreground"] = (time.perf_counter() - t0) * 1000.0
@@ -801,8 +898,13 @@ def alpha_matting_cutout(img, mask, foreground_threshold, background_threshold, 
     timings["pack"] = (time.perf_counter() - t0) * 1000.0
     target = session if isinstance(session, Session) else getattr(session, "alphacut", None)
     if isinstance(target, Session):
-        res = CutoutResult(alpha=alpha, rgba=rgba, trimap=tri, timings=timings,
-                           info={"backend": backend, "size": alpha.shape, "alpha_matting": True})
+        res = CutoutResult(
+            alpha=alpha,
+            rgba=rgba,
+            trimap=tri,
+            timings=timings,
+            info={"backend": backend, "size": alpha.shape, "alpha_matting": True},
+        )
         target.last_timings, target.last_result = timings, res
     return Image.fromarray(rgba, "RGBA")
 
@@ -868,16 +970,25 @@ class BaseSession:
         self.alphacut: Optional[Session] = None
         if manifest is not None:
             _warn_unapplied(sess_opts)
-            self.alphacut = _session_placed(manifest, self.placement, model_path=path, threads=threads,
-                                            rembg_compat=True, refine=False, foreground=False, download=False)
+            self.alphacut = _session_placed(
+                manifest,
+                self.placement,
+                model_path=path,
+                threads=threads,
+                rembg_compat=True,
+                refine=False,
+                foreground=False,
+                download=False,
+            )
             rt = self.alphacut.runtime
             rt.activate()
             self.inner_session = getattr(rt, "session", None) or _InnerSession(rt, self.placement.provider)
         else:
             import onnxruntime as ort
 
-            self.inner_session = ort.InferenceSession(str(path), sess_options=sess_opts,
-                                                      providers=list(self.placement.ort_providers))
+            self.inner_session = ort.InferenceSession(
+                str(path), sess_options=sess_opts, providers=list(self.placement.ort_providers)
+            )
             _check_active_provider(self.inner_session, self.placement)
 
     # -- what alphacut serves ------------------------------------------------------------------
@@ -1029,7 +1140,8 @@ class _UnsupportedSession(BaseSession):
     def __init__(self, model_name: str, sess_opts: Any = None, *args, **kwargs):
         raise UnsupportedModelError(
             f"rembg's model {self.name()!r} is not served by alphacut: {self.reason} Models it serves: "
-            f"{', '.join(n for n, c in sessions.items() if not issubclass(c, _UnsupportedSession))}.")
+            f"{', '.join(n for n, c in sessions.items() if not issubclass(c, _UnsupportedSession))}."
+        )
 
     @classmethod
     def download_models(cls, *args, **kwargs):
@@ -1044,17 +1156,23 @@ def _session_class(class_name: str, rembg_name: str, base, module: str, **attrs)
     return type(class_name, (base,), ns)
 
 
-_NOT_LOCAL = dict(is_local=classmethod(lambda cls, *a, **k: False),
-                  requires_credentials=classmethod(lambda cls, *a, **k: True),
-                  has_usage_cost=classmethod(lambda cls, *a, **k: True))
+_NOT_LOCAL = dict(
+    is_local=classmethod(lambda cls, *a, **k: False),
+    requires_credentials=classmethod(lambda cls, *a, **k: True),
+    has_usage_cost=classmethod(lambda cls, *a, **k: True),
+)
 
 # rembg 2.0.86's registry, in its order: (rembg name, class name, rembg module, how alphacut serves it)
 _REGISTRY = [
     ("birefnet-general", "BiRefNetSessionGeneral", "birefnet_general", "birefnet-general"),
     ("birefnet-general-lite", "BiRefNetSessionGeneralLite", "birefnet_general_lite", "birefnet-general-lite"),
-    ("birefnet-general-fp16", "BiRefNetSessionGeneralFP16", "birefnet_general_fp16",
-     "it is not in alphacut's model zoo (use birefnet-general; runtime='tensorrt', precision='fp16' runs "
-     "it in FP16)."),
+    (
+        "birefnet-general-fp16",
+        "BiRefNetSessionGeneralFP16",
+        "birefnet_general_fp16",
+        "it is not in alphacut's model zoo (use birefnet-general; runtime='tensorrt', precision='fp16' runs "
+        "it in FP16).",
+    ),
     ("birefnet-portrait", "BiRefNetSessionPortrait", "birefnet_portrait", "birefnet-portrait"),
     ("birefnet-dis", "BiRefNetSessionDIS", "birefnet_dis", "birefnet-dis"),
     ("birefnet-hrsod", "BiRefNetSessionHRSOD", "birefnet_hrsod", "birefnet-hrsod"),
@@ -1063,28 +1181,44 @@ _REGISTRY = [
     ("isnet-anime", "DisSession", "dis_anime", "isnet-anime"),
     ("dis_custom", "DisCustomSession", "dis_custom", "custom:isnet-general-use"),
     ("isnet-general-use", "DisSession", "dis_general_use", "isnet-general-use"),
-    ("sam", "SamSession", "sam", "Segment Anything needs prompts and an encoder/decoder pair, which alphacut's "
-     "pipeline does not run."),
+    (
+        "sam",
+        "SamSession",
+        "sam",
+        "Segment Anything needs prompts and an encoder/decoder pair, which alphacut's pipeline does not run.",
+    ),
     ("silueta", "SiluetaSession", "silueta", "silueta"),
-    ("u2net_cloth_seg", "Unet2ClothSession", "u2net_cloth_seg", "its three clothing masks per image are not "
-     "produced by alphacut's pipeline (one foreground per image)."),
+    (
+        "u2net_cloth_seg",
+        "Unet2ClothSession",
+        "u2net_cloth_seg",
+        "its three clothing masks per image are not produced by alphacut's pipeline (one foreground per image).",
+    ),
     ("u2net_custom", "U2netCustomSession", "u2net_custom", "custom:u2net"),
     ("u2net_human_seg", "U2netHumanSegSession", "u2net_human_seg", "u2net_human_seg"),
     ("u2net", "U2netSession", "u2net", "u2net"),
     ("u2netp", "U2netpSession", "u2netp", "u2netp"),
     ("bria-rmbg", "BriaRmBgSession", "bria_rmbg", "bria-rmbg"),
     ("ben_custom", "BenCustomSession", "ben_custom", "custom:isnet-general-use"),
-    ("withoutbg", "WithoutBgSession", "withoutbg", "it sends the image to a paid remote service, which a local "
-     "engine does not do."),
-    ("atlascloud", "AtlasCloudSession", "atlascloud", "it sends the image to a paid remote service, which a "
-     "local engine does not do."),
+    (
+        "withoutbg",
+        "WithoutBgSession",
+        "withoutbg",
+        "it sends the image to a paid remote service, which a local engine does not do.",
+    ),
+    (
+        "atlascloud",
+        "AtlasCloudSession",
+        "atlascloud",
+        "it sends the image to a paid remote service, which a local engine does not do.",
+    ),
 ]
 
 #: rembg's name → session class, in rembg's order (``rembg.sessions.sessions``).
 sessions: Dict[str, Type[BaseSession]] = {}
 for _name, _cls_name, _module, _how in _REGISTRY:
     if _how.startswith("custom:"):
-        _cls = _session_class(_cls_name, _name, _CustomFileSession, _module, alphacut_model=_how[len("custom:"):])
+        _cls = _session_class(_cls_name, _name, _CustomFileSession, _module, alphacut_model=_how[len("custom:") :])
     elif " " in _how:
         _extra = _NOT_LOCAL if _name in ("withoutbg", "atlascloud") else {}
         _cls = _session_class(_cls_name, _name, _UnsupportedSession, _module, reason=_how, **_extra)
@@ -1140,12 +1274,23 @@ def rembg_new_session(model_name: str = REMBG_DEFAULT_MODEL, *args, sess_opts: A
     return cls(model_name, sess_opts, *args, **kwargs)
 
 
-def rembg_remove(data, alpha_matting: bool = False, alpha_matting_foreground_threshold: int = 240,
-                 alpha_matting_background_threshold: int = 10, alpha_matting_erode_size: int = 10,
-                 session: Optional[Any] = None, only_mask: bool = False, post_process_mask: bool = False,
-                 decontaminate: bool = False, vitmatte: bool = False, vitmatte_model: Optional[str] = None,
-                 bgcolor: Optional[Tuple[int, int, int, int]] = None, force_return_bytes: bool = False,
-                 *args, **kwargs):
+def rembg_remove(
+    data,
+    alpha_matting: bool = False,
+    alpha_matting_foreground_threshold: int = 240,
+    alpha_matting_background_threshold: int = 10,
+    alpha_matting_erode_size: int = 10,
+    session: Optional[Any] = None,
+    only_mask: bool = False,
+    post_process_mask: bool = False,
+    decontaminate: bool = False,
+    vitmatte: bool = False,
+    vitmatte_model: Optional[str] = None,
+    bgcolor: Optional[Tuple[int, int, int, int]] = None,
+    force_return_bytes: bool = False,
+    *args,
+    **kwargs,
+):
     """rembg 2.0.86's ``remove`` (the drop-in's ``rembg.remove``): rembg's decoding (PIL, EXIF
     orientation) and errors (what PIL raises; ValueError for an unsupported type), rembg's
     default session (``new_session("bria-rmbg", *args, **kwargs)``), and rembg's output to the
@@ -1156,8 +1301,10 @@ def rembg_remove(data, alpha_matting: bool = False, alpha_matting_foreground_thr
 
     img: Any
     if vitmatte:
-        raise InputError("vitmatte=True is not supported by the alphacut rembg drop-in; use alpha_matting=True "
-                         "(alphacut's native band solve)")
+        raise InputError(
+            "vitmatte=True is not supported by the alphacut rembg drop-in; use alpha_matting=True "
+            "(alphacut's native band solve)"
+        )
     if isinstance(data, (bytes, bytearray)):
         ret = ReturnType.BYTES
         img = Image.open(_io.BytesIO(bytes(data)))
@@ -1168,14 +1315,27 @@ def rembg_remove(data, alpha_matting: bool = False, alpha_matting_foreground_thr
         ret = ReturnType.BYTES if force_return_bytes else ReturnType.NDARRAY
         img = Image.fromarray(data)
     else:
-        raise ValueError(f"Input type {type(data)} is not supported. Try using force_return_bytes=True "
-                         "to force python bytes output")
+        raise ValueError(
+            f"Input type {type(data)} is not supported. Try using force_return_bytes=True to force python bytes output"
+        )
     img = fix_image_orientation(img)
     if session is None:
         session = rembg_new_session(REMBG_DEFAULT_MODEL, *args, **kwargs)
-    return _remove(img, ret, session, alpha_matting, alpha_matting_foreground_threshold,
-                   alpha_matting_background_threshold, alpha_matting_erode_size, only_mask, post_process_mask,
-                   decontaminate, bgcolor, args, kwargs)
+    return _remove(
+        img,
+        ret,
+        session,
+        alpha_matting,
+        alpha_matting_foreground_threshold,
+        alpha_matting_background_threshold,
+        alpha_matting_erode_size,
+        only_mask,
+        post_process_mask,
+        decontaminate,
+        bgcolor,
+        args,
+        kwargs,
+    )
 
 
 def download_models(models: Tuple[str, ...] = ()) -> None:
@@ -1184,8 +1344,11 @@ def download_models(models: Tuple[str, ...] = ()) -> None:
     as rembg does; a model alphacut cannot serve, or a failed download, prints why."""
     if len(models) == 0:
         print("No models specified, downloading all models")
-        models = tuple(n for n in sessions_names_downloadable
-                       if not issubclass(sessions[n], (_UnsupportedSession, _CustomFileSession)))
+        models = tuple(
+            n
+            for n in sessions_names_downloadable
+            if not issubclass(sessions[n], (_UnsupportedSession, _CustomFileSession))
+        )
     for model in models:
         cls = sessions.get(model)
         if cls is None:
@@ -1254,29 +1417,33 @@ def raw_output(outputs: Dict[str, np.ndarray], spec: OutputSpec, output_names=No
     return y
 
 
-def plan(pipe: "Pipeline", want_rgba: bool) -> List[Tuple[str, Any]]:
+def plan(pipe: Pipeline, want_rgba: bool) -> List[Tuple[str, Any]]:
     """The stages of :class:`~alphacut.pipeline.Pipeline` with ``rembg_compat``: rembg's
     preprocessing, the network, its mask at full size, its naive cutout (host arrays only)."""
     from ..pipeline.pipeline import NetworkStage
 
     spec, runtime = pipe.manifest.input, pipe.runtime
 
-    def preprocess(s: "State") -> None:
+    def preprocess(s: State) -> None:
         s.x = rembg_preprocess(s.rgb, spec)
 
-    def read(s: "State", outs) -> None:
+    def read(s: State, outs) -> None:
         s.prob = raw_output(outs, pipe.manifest.output, runtime.output_names)
         s.info["rembg_compat"] = True
 
-    def resize(s: "State") -> None:
+    def resize(s: State) -> None:
+        assert s.prob is not None, "the network stage ran before"
         s.mask = rembg_mask(s.prob, s.rgb.shape[:2])
         s.alpha = s.mask.astype(np.float32) / 255.0
 
-    def pack_naive(s: "State") -> None:
+    def pack_naive(s: State) -> None:
         s.rgba = naive_cutout(s.rgb, s.mask)
 
-    steps = [("preprocess", preprocess), ("segment", NetworkStage(runtime, spec.name, lambda s: s.x, read)),
-             ("resize", resize)]
+    steps = [
+        ("preprocess", preprocess),
+        ("segment", NetworkStage(runtime, spec.name, lambda s: s.x, read)),
+        ("resize", resize),
+    ]
     if want_rgba:
         steps.append(("pack", pack_naive))
     return steps

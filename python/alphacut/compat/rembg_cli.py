@@ -62,23 +62,46 @@ def _parser_class(base=argparse.ArgumentParser):
 def _common(p: argparse.ArgumentParser, *, decontaminate: bool) -> None:
     from .rembg import REMBG_DEFAULT_MODEL, sessions_names
 
-    p.add_argument("-m", "--model", default=REMBG_DEFAULT_MODEL, choices=sessions_names, metavar="MODEL",
-                   help=f"model name (default {REMBG_DEFAULT_MODEL}; one of: {', '.join(sessions_names)})")
-    p.add_argument("-a", "--alpha-matting", action="store_true",
-                   help="use alpha matting (alphacut's native band solve on rembg's trimap)")
-    p.add_argument("-af", "--alpha-matting-foreground-threshold", type=int, default=240,
-                   help="trimap fg threshold (default 240)")
-    p.add_argument("-ab", "--alpha-matting-background-threshold", type=int, default=10,
-                   help="trimap bg threshold (default 10)")
+    p.add_argument(
+        "-m",
+        "--model",
+        default=REMBG_DEFAULT_MODEL,
+        choices=sessions_names,
+        metavar="MODEL",
+        help=f"model name (default {REMBG_DEFAULT_MODEL}; one of: {', '.join(sessions_names)})",
+    )
+    p.add_argument(
+        "-a",
+        "--alpha-matting",
+        action="store_true",
+        help="use alpha matting (alphacut's native band solve on rembg's trimap)",
+    )
+    p.add_argument(
+        "-af", "--alpha-matting-foreground-threshold", type=int, default=240, help="trimap fg threshold (default 240)"
+    )
+    p.add_argument(
+        "-ab", "--alpha-matting-background-threshold", type=int, default=10, help="trimap bg threshold (default 10)"
+    )
     p.add_argument("-ae", "--alpha-matting-erode-size", type=int, default=10, help="erode size (default 10)")
     p.add_argument("-om", "--only-mask", action="store_true", help="output only the mask")
     p.add_argument("-ppm", "--post-process-mask", action="store_true", help="post process the mask")
     if decontaminate:
-        p.add_argument("-dc", "--decontaminate", action="store_true",
-                       help="remove the background color fringing left on soft edges")
+        p.add_argument(
+            "-dc",
+            "--decontaminate",
+            action="store_true",
+            help="remove the background color fringing left on soft edges",
+        )
     p.add_argument("-vm", "--vitmatte", action="store_true", help="ViTMatte refinement (not supported: use -a)")
-    p.add_argument("-bgc", "--bgcolor", type=int, nargs=4, default=(0, 0, 0, 0), metavar=("R", "G", "B", "A"),
-                   help="background color (R G B A) to replace the removed background with")
+    p.add_argument(
+        "-bgc",
+        "--bgcolor",
+        type=int,
+        nargs=4,
+        default=(0, 0, 0, 0),
+        metavar=("R", "G", "B", "A"),
+        help="background color (R G B A) to replace the removed background with",
+    )
     p.add_argument("-x", "--extras", default=None, help="extra keywords as JSON, for the session and remove()")
 
 
@@ -88,31 +111,50 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", "-V", action="version", version=_version_line())
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=P)
 
-    i = sub.add_parser("i", help="for a file as input", allow_abbrev=False,
-                       description="Cut out one image: INPUT and OUTPUT are files, '-' for stdin / stdout.")
+    i = sub.add_parser(
+        "i",
+        help="for a file as input",
+        allow_abbrev=False,
+        description="Cut out one image: INPUT and OUTPUT are files, '-' for stdin / stdout.",
+    )
     _common(i, decontaminate=True)
     interactive = sys.stdin is None or sys.stdin.isatty()
     i.add_argument("input", nargs="?", default=None if interactive else "-", metavar="INPUT")
     i.add_argument("output", nargs="?", default=None if interactive else "-", metavar="OUTPUT")
     i.set_defaults(func=_i_command)
 
-    p = sub.add_parser("p", help="for a folder as input", allow_abbrev=False,
-                       description="Cut out every image in INPUT (and its subfolders) into OUTPUT/<name>.png.")
+    p = sub.add_parser(
+        "p",
+        help="for a folder as input",
+        allow_abbrev=False,
+        description="Cut out every image in INPUT (and its subfolders) into OUTPUT/<name>.png.",
+    )
     _common(p, decontaminate=True)
     p.add_argument("-w", "--watch", action="store_true", help="watches a folder for changes")
     p.add_argument("-d", "--delete_input", action="store_true", help="delete input file after processing")
-    p.add_argument("--accept-usage-cost", action="store_true",
-                   help="proceed without confirming for models that bill per image (none here)")
+    p.add_argument(
+        "--accept-usage-cost",
+        action="store_true",
+        help="proceed without confirming for models that bill per image (none here)",
+    )
     p.add_argument("input", metavar="INPUT")
     p.add_argument("output", metavar="OUTPUT")
     p.set_defaults(func=_p_command)
 
-    b = sub.add_parser("b", help="for a byte stream as input", allow_abbrev=False,
-                       description="Cut out raw RGB24 frames of WIDTH x HEIGHT read from stdin "
-                       "(e.g. ffmpeg -i in.mp4 -f rawvideo -pix_fmt rgb24 -); PNGs to stdout or files.")
+    b = sub.add_parser(
+        "b",
+        help="for a byte stream as input",
+        allow_abbrev=False,
+        description="Cut out raw RGB24 frames of WIDTH x HEIGHT read from stdin "
+        "(e.g. ffmpeg -i in.mp4 -f rawvideo -pix_fmt rgb24 -); PNGs to stdout or files.",
+    )
     _common(b, decontaminate=False)
-    b.add_argument("-o", "--output_specifier", default=None,
-                   help="printf-style specifier for output filenames (e.g. 'output-%%d.png')")
+    b.add_argument(
+        "-o",
+        "--output_specifier",
+        default=None,
+        help="printf-style specifier for output filenames (e.g. 'output-%%d.png')",
+    )
     b.add_argument("image_width", type=int, metavar="WIDTH")
     b.add_argument("image_height", type=int, metavar="HEIGHT")
     b.set_defaults(func=_b_command)
@@ -130,8 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("models", nargs="*", metavar="MODELS")
     d.set_defaults(func=_d_command)
 
-    m = sub.add_parser("m", help="migrate models from the legacy ~/.u2net directory (nothing to do here)",
-                       allow_abbrev=False)
+    m = sub.add_parser(
+        "m", help="migrate models from the legacy ~/.u2net directory (nothing to do here)", allow_abbrev=False
+    )
     m.add_argument("--dry-run", action="store_true")
     m.add_argument("--delete-source", action="store_true")
     m.add_argument("--clean-orphans", action="store_true")
@@ -143,8 +186,17 @@ def build_parser() -> argparse.ArgumentParser:
 # Shared by i, p and b
 # ---------------------------------------------------------------------------------------------
 
-_REMOVE_KEYS = ("alpha_matting", "alpha_matting_foreground_threshold", "alpha_matting_background_threshold",
-                "alpha_matting_erode_size", "only_mask", "post_process_mask", "decontaminate", "vitmatte", "bgcolor")
+_REMOVE_KEYS = (
+    "alpha_matting",
+    "alpha_matting_foreground_threshold",
+    "alpha_matting_background_threshold",
+    "alpha_matting_erode_size",
+    "only_mask",
+    "post_process_mask",
+    "decontaminate",
+    "vitmatte",
+    "bgcolor",
+)
 
 
 def _options(args) -> Dict[str, Any]:
@@ -232,8 +284,17 @@ def _i_command(args) -> int:
 # ---------------------------------------------------------------------------------------------
 
 
-_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"BM", b"II*\x00", b"MM\x00*",
-          b"\x00\x00\x01\x00", b"8BPS")
+_MAGIC = (
+    b"\xff\xd8\xff",
+    b"\x89PNG\r\n\x1a\n",
+    b"GIF87a",
+    b"GIF89a",
+    b"BM",
+    b"II*\x00",
+    b"MM\x00*",
+    b"\x00\x00\x01\x00",
+    b"8BPS",
+)
 
 
 def _is_image(path: Path) -> bool:
@@ -277,8 +338,9 @@ class _Folder:
         out = (self.dst / f.name).with_suffix(".png")
         prior = self.written.get(out)
         if prior is not None and prior != f:
-            print(f"{PROG}: skipped {f}: its output {out} was already written from {prior} in this run",
-                  file=sys.stderr)
+            print(
+                f"{PROG}: skipped {f}: its output {out} was already written from {prior} in this run", file=sys.stderr
+            )
             return
         wrote = False
         if not out.exists() or prior == f:
@@ -407,12 +469,15 @@ def _b_command(args) -> int:
         try:
             spec % 0
         except (TypeError, ValueError):
-            raise _UsageError(f"-o/--output_specifier needs one printf integer field such as %d, got {spec!r}") \
-                from None
+            raise _UsageError(
+                f"-o/--output_specifier needs one printf integer field such as %d, got {spec!r}"
+            ) from None
         Path(os.path.abspath(os.path.expanduser(spec % 0))).parent.mkdir(parents=True, exist_ok=True)
     if sys.stdin is None or sys.stdin.isatty():
-        raise _UsageError("b reads raw RGB24 frames from stdin, which is a terminal; pipe them in "
-                          "(ffmpeg -i in.mp4 -f rawvideo -pix_fmt rgb24 - | rembg b W H ...)")
+        raise _UsageError(
+            "b reads raw RGB24 frames from stdin, which is a terminal; pipe them in "
+            "(ffmpeg -i in.mp4 -f rawvideo -pix_fmt rgb24 - | rembg b W H ...)"
+        )
     kw = _options(args)
     session = _session(args.model, kw)
     frame = w * h * 3
@@ -423,8 +488,11 @@ def _b_command(args) -> int:
         data = _read_exactly(stream, frame)
         if len(data) < frame:
             if data:
-                print(f"{PROG}: warning: {len(data)} trailing bytes are not a whole {w}x{h} RGB24 frame "
-                      f"({frame} bytes); ignored after {idx} frame(s)", file=sys.stderr)
+                print(
+                    f"{PROG}: warning: {len(data)} trailing bytes are not a whole {w}x{h} RGB24 frame "
+                    f"({frame} bytes); ignored after {idx} frame(s)",
+                    file=sys.stderr,
+                )
             break
         img = Image.frombytes("RGB", (w, h), data)
         try:
@@ -452,12 +520,15 @@ def _s_command(args) -> int:
 
     serve = getattr(server, "serve_rembg", None)
     if serve is None:
-        print(f"{PROG} s: the HTTP server is not part of this alphacut release yet (alphacut.server has no "
-              "serve_rembg). Use the Python API (rembg.remove) or the i / p / b commands meanwhile.",
-              file=sys.stderr)
+        print(
+            f"{PROG} s: the HTTP server is not part of this alphacut release yet (alphacut.server has no "
+            "serve_rembg). Use the Python API (rembg.remove) or the i / p / b commands meanwhile.",
+            file=sys.stderr,
+        )
         return 1
-    return int(serve(host=args.host, port=args.port, log_level=args.log_level, threads=args.threads,
-                     no_ui=args.no_ui) or 0)
+    return int(
+        serve(host=args.host, port=args.port, log_level=args.log_level, threads=args.threads, no_ui=args.no_ui) or 0
+    )
 
 
 def _d_command(args) -> int:
@@ -468,8 +539,10 @@ def _d_command(args) -> int:
 
 
 def _m_command(args) -> int:
-    print(f"{PROG} m: nothing to migrate: alphacut reads models in place from the legacy ~/.u2net "
-          "($U2NET_HOME) and from ~/.rembg ($REMBG_HOME).")
+    print(
+        f"{PROG} m: nothing to migrate: alphacut reads models in place from the legacy ~/.u2net "
+        "($U2NET_HOME) and from ~/.rembg ($REMBG_HOME)."
+    )
     return 0
 
 

@@ -253,9 +253,7 @@ def _from_array(a: np.ndarray) -> DecodedImage:
         if not np.isfinite(a).all():
             raise InputError("image: contains NaN or infinite values")
         if a.min() < 0 or a.max() > 1:
-            raise InputError(
-                f"image: float images must lie in [0, 1], got [{float(a.min()):g}, {float(a.max()):g}]"
-            )
+            raise InputError(f"image: float images must lie in [0, 1], got [{float(a.min()):g}, {float(a.max()):g}]")
         u8 = np.rint(a * 255.0).astype(np.uint8)
     else:
         raise InputError(f"image: dtype {a.dtype} is not supported (use uint8, uint16, bool or float in [0, 1])")
@@ -267,6 +265,11 @@ def _from_array(a: np.ndarray) -> DecodedImage:
         alpha = np.ascontiguousarray(u8[:, :, 3])
     else:
         rgb = np.ascontiguousarray(u8)
-    info = {"format": "ndarray", "mode": f"{a.dtype}{a.shape[2:] or ''}", "size": rgb.shape[:2], "orientation": 1,
-            "bits": bits}
+    info = {
+        "format": "ndarray",
+        "mode": f"{a.dtype}{a.shape[2:] or ''}",
+        "size": rgb.shape[:2],
+        "orientation": 1,
+        "bits": bits,
+    }
     return DecodedImage(rgb, alpha, info)

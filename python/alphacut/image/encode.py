@@ -90,8 +90,9 @@ def encode_webp(rgba: np.ndarray, *, lossless: bool = False, quality: int = 90) 
     if not 0 <= int(quality) <= 100:
         raise InputError(f"quality must be 0..100, got {quality!r}")
     buf = _io.BytesIO()
-    Image.fromarray(rgba, "RGBA").save(buf, "WEBP", lossless=bool(lossless), quality=int(quality),
-                                       method=0 if not lossless else 1)
+    Image.fromarray(rgba, "RGBA").save(
+        buf, "WEBP", lossless=bool(lossless), quality=int(quality), method=0 if not lossless else 1
+    )
     return buf.getvalue()
 
 
@@ -117,8 +118,15 @@ def encode_mask(alpha: np.ndarray, *, compress_level: int = 1) -> bytes:
     return encode_png(a, compress_level=compress_level)
 
 
-def encode(rgba: np.ndarray, fmt: str = "png", *, compress_level: int = 1, background=None,
-           quality: Optional[int] = None, lossless: bool = False) -> bytes:
+def encode(
+    rgba: np.ndarray,
+    fmt: str = "png",
+    *,
+    compress_level: int = 1,
+    background=None,
+    quality: Optional[int] = None,
+    lossless: bool = False,
+) -> bytes:
     """Encode a cutout in one of :data:`FORMATS`: "png" (RGBA), "webp", "jpg" (flattened on
     ``background``, white by default) or "mask" (L PNG of the alpha). A ``background`` with "png" or
     "webp" flattens too (the output is then opaque)."""
@@ -131,8 +139,11 @@ def encode(rgba: np.ndarray, fmt: str = "png", *, compress_level: int = 1, backg
     if fmt == "mask":
         return encode_mask(rgba, compress_level=compress_level)
     if fmt == "jpg":
-        return encode_jpeg(rgba, background=(255, 255, 255) if background is None else background,
-                           quality=95 if quality is None else quality)
+        return encode_jpeg(
+            rgba,
+            background=(255, 255, 255) if background is None else background,
+            quality=95 if quality is None else quality,
+        )
     if background is not None:
         flat = flatten(rgba, background)
         rgba = np.dstack([flat, np.full(flat.shape[:2], 255, np.uint8)])

@@ -113,8 +113,11 @@ def encode_png(
     h, w = a.shape[:2]
     if h == 0 or w == 0:
         raise InputError(f"encode_png: image is empty (shape {a.shape})")
-    if (isinstance(compress_level, bool) or not isinstance(compress_level, (int, np.integer))
-            or not 0 <= compress_level <= 9):
+    if (
+        isinstance(compress_level, bool)
+        or not isinstance(compress_level, (int, np.integer))
+        or not 0 <= compress_level <= 9
+    ):
         raise InputError(f"compress_level must be an integer 0..9, got {compress_level!r}")
     if filter not in _PNG_FILTERS:
         raise InputError(f"filter must be one of {', '.join(_PNG_FILTERS)}, got {filter!r}")

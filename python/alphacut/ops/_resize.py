@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import device as _device
-from . import _dispatch, _validate
 from ..errors import InputError
+from . import _dispatch, _validate
 
 METHODS = {"bilinear": 0, "area": 1, "bicubic": 2}
 

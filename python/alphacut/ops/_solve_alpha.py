@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import device as _device
-from . import _dispatch, _validate
 from ..errors import InputError
+from . import _dispatch, _validate
 
 #: Data-term weight used when a ``prior`` is given and ``prior_weight`` is left at ``None``
 #: (tuned with bench/eval_matting.py, ``general`` mode).
@@ -94,8 +94,9 @@ def _solve_levels(fn, img, tri, prior, args, levels: int, min_unknown: int):
     unknown = int(np.count_nonzero((tri != 0) & (tri != 255)))
     if levels > 1 and min(tri.shape) >= 32 and unknown >= min_unknown:
         coarse_prior = None if prior is None else _down2(prior).astype(np.float32)
-        a2, coarse = _solve_levels(fn, _down2(img).astype(np.float32), _down2_trimap(tri), coarse_prior, args,
-                                   levels - 1, min_unknown)
+        a2, coarse = _solve_levels(
+            fn, _down2(img).astype(np.float32), _down2_trimap(tri), coarse_prior, args, levels - 1, min_unknown
+        )
         start = _up2(a2, tri.shape)
     alpha, info = fn(img, tri, prior, start, *args)
     info["levels"] = 1 + (coarse["levels"] if coarse else 0)
@@ -204,8 +205,9 @@ def solve_alpha(
     True
     """
     if _device.any_device(image, trimap, prior):
-        return _solve_device(image, trimap, prior, prior_weight, prior_confidence, eps, max_iter, tol, levels,
-                             return_info, backend)
+        return _solve_device(
+            image, trimap, prior, prior_weight, prior_confidence, eps, max_iter, tol, levels, return_info, backend
+        )
     img = _validate.image(image, "image", channels=(3,), dtypes=(np.uint8, np.float32, np.float64))
     tri = _trimap_u8(trimap)
     _validate.same_size(img, tri, "image", "trimap")
@@ -224,8 +226,9 @@ def solve_alpha(
     return (alpha, info) if return_info else alpha
 
 
-def _solve_device(image, trimap, prior, prior_weight, prior_confidence, eps, max_iter, tol, levels, return_info,
-                  backend):
+def _solve_device(
+    image, trimap, prior, prior_weight, prior_confidence, eps, max_iter, tol, levels, return_info, backend
+):
     """Device arrays in, device array out: one level, no host round trip of the images."""
     args = _params(eps, prior_weight, prior is not None, prior_confidence, max_iter, tol)
     levels = _validate.nonneg_int(levels, "levels")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from .. import device as _device
+from ..errors import InputError
 from . import _dispatch, _validate
 from ._guided_filter import VALUE_BOUND, eps_param, radius_param
-from ..errors import InputError
 
 
 def _native_input(x: np.ndarray) -> np.ndarray:
@@ -67,14 +67,17 @@ def upscale_alpha(alpha_low, guide_full, radius: int = 1, eps: float = 1e-4, *, 
     device = _device.any_device(alpha_low, guide_full)
     if not device:
         alpha_low = _validate.bounded(_validate.image(alpha_low, "alpha_low", channels=(1,)), "alpha_low", VALUE_BOUND)
-        guide_full = _validate.bounded(_validate.image(guide_full, "guide_full", channels=(1, 3)), "guide_full",
-                                       VALUE_BOUND)
+        guide_full = _validate.bounded(
+            _validate.image(guide_full, "guide_full", channels=(1, 3)), "guide_full", VALUE_BOUND
+        )
     else:  # uint8 / float32 device arrays, read in place; the result stays on the device
         be, (alpha_low, guide_full) = _device.prepare(backend, alpha_low, guide_full)
         for x, name, ndims in ((alpha_low, "alpha_low", (2,)), (guide_full, "guide_full", (2, 3))):
             if len(_device.shape(x)) not in ndims:
-                raise InputError(f"{name}: expected {' or '.join(f'{n}-D' for n in ndims)} device array, got shape "
-                                 f"{_device.shape(x)}")
+                raise InputError(
+                    f"{name}: expected {' or '.join(f'{n}-D' for n in ndims)} device array, got shape "
+                    f"{_device.shape(x)}"
+                )
     radius = radius_param(radius)
     eps = eps_param(eps)
     (h, w), (H, W) = _device.shape(alpha_low)[:2], _device.shape(guide_full)[:2]

@@ -79,8 +79,9 @@ def _feeds(runner, manifest: ModelManifest, rgb_tile: np.ndarray, tri_tile: np.n
     raise ModelError(f"matting model {manifest.name!r}: input kind {spec.kind!r} takes no trimap")
 
 
-def trimap_matting(rgb: np.ndarray, tri: np.ndarray, runner, manifest: ModelManifest, *,
-                   tile: Optional[int] = None, overlap: int = 32) -> Tuple[np.ndarray, dict]:
+def trimap_matting(
+    rgb: np.ndarray, tri: np.ndarray, runner, manifest: ModelManifest, *, tile: Optional[int] = None, overlap: int = 32
+) -> Tuple[np.ndarray, dict]:
     """α (H, W) float32 from a trimap-based matting network run on tiles covering the band.
 
     Parameters
@@ -127,8 +128,9 @@ def trimap_matting(rgb: np.ndarray, tri: np.ndarray, runner, manifest: ModelMani
     return np.clip(alpha, 0.0, 1.0), {"tiles": n}
 
 
-def trimap_free_matting(rgb: np.ndarray, runner, manifest: ModelManifest, *, radius: int = 2,
-                        eps: float = 1e-4) -> np.ndarray:
+def trimap_free_matting(
+    rgb: np.ndarray, runner, manifest: ModelManifest, *, radius: int = 2, eps: float = 1e-4
+) -> np.ndarray:
     """α (H, W) float32 from a trimap-free matting network: the whole image at the network's
     size, then fast guided upsampling to full resolution."""
     spec = manifest.input
@@ -138,4 +140,3 @@ def trimap_free_matting(rgb: np.ndarray, runner, manifest: ModelManifest, *, rad
     if a.shape == rgb.shape[:2]:
         return a
     return ops.upscale_alpha(a, rgb, radius=radius, eps=eps)
-

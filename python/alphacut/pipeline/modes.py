@@ -48,12 +48,28 @@ class ModeSettings:
 # (bench/eval_matting.py): a strong prior and a narrow band keep product edges crisp; a weak prior
 # and a wide band let colour decide in hair.
 MODES = {
-    "general": ModeSettings("general", fg_threshold=0.6, bg_threshold=0.4, band=0.006, prior_weight=0.1,
-                            prior_confidence=4.0, route=True),
-    "product": ModeSettings("product", fg_threshold=0.6, bg_threshold=0.4, band=0.003, prior_weight=0.3,
-                            prior_confidence=4.0, upscale_radius=1, upscale_eps=1e-5),
-    "portrait": ModeSettings("portrait", fg_threshold=0.6, bg_threshold=0.4, band=0.009, prior_weight=0.03,
-                             prior_confidence=4.0, person_model=True),
+    "general": ModeSettings(
+        "general", fg_threshold=0.6, bg_threshold=0.4, band=0.006, prior_weight=0.1, prior_confidence=4.0, route=True
+    ),
+    "product": ModeSettings(
+        "product",
+        fg_threshold=0.6,
+        bg_threshold=0.4,
+        band=0.003,
+        prior_weight=0.3,
+        prior_confidence=4.0,
+        upscale_radius=1,
+        upscale_eps=1e-5,
+    ),
+    "portrait": ModeSettings(
+        "portrait",
+        fg_threshold=0.6,
+        bg_threshold=0.4,
+        band=0.009,
+        prior_weight=0.03,
+        prior_confidence=4.0,
+        person_model=True,
+    ),
 }
 
 

@@ -52,8 +52,9 @@ def normalise(rgb: np.ndarray, spec: InputSpec) -> np.ndarray:
     color = spec.color.upper()
     if color not in ("RGB", "BGR"):
         raise ModelError(f"input colour order must be RGB or BGR, got {spec.color!r}")
-    return ops.preprocess(rgb, rgb.shape[:2], scale=spec.scale, mean=spec.mean, std=spec.std,
-                          channel_order=color.lower(), backend="cpu")
+    return ops.preprocess(
+        rgb, rgb.shape[:2], scale=spec.scale, mean=spec.mean, std=spec.std, channel_order=color.lower(), backend="cpu"
+    )
 
 
 def to_layout(x: np.ndarray, layout: str) -> np.ndarray:
@@ -107,8 +108,9 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def read_probability(outputs: Dict[str, np.ndarray], spec: OutputSpec, layout: str = "NCHW",
-                     output_names=None) -> np.ndarray:
+def read_probability(
+    outputs: Dict[str, np.ndarray], spec: OutputSpec, layout: str = "NCHW", output_names=None
+) -> np.ndarray:
     """The foreground probability (h, w) float32 in [0, 1] from the network outputs.
 
     Takes output ``spec.name`` (default the first), the batch's first item, channel

@@ -40,8 +40,16 @@ from .modes import ModeSettings, get_mode
 from .network import preprocess, read_probability
 from .route import decide
 
-__all__ = ["BACKENDS", "BatchItem", "CutoutResult", "NetworkStage", "Pipeline", "batch_limit", "resolve_backend",
-           "run_batch"]
+__all__ = [
+    "BACKENDS",
+    "BatchItem",
+    "CutoutResult",
+    "NetworkStage",
+    "Pipeline",
+    "batch_limit",
+    "resolve_backend",
+    "run_batch",
+]
 
 #: The most images stacked into one network call when a model's batch dimension is dynamic.
 MAX_NETWORK_BATCH = 64
@@ -131,8 +139,13 @@ class NetworkStage:
     several images into one call where the runtime allows a batch (:func:`batch_limit`) and hands
     each image its slice of the outputs."""
 
-    def __init__(self, runtime, input_name: Optional[str], feed: Callable[[State], np.ndarray],
-                 read: Callable[[State, Dict[str, np.ndarray]], None]) -> None:
+    def __init__(
+        self,
+        runtime,
+        input_name: Optional[str],
+        feed: Callable[[State], np.ndarray],
+        read: Callable[[State, Dict[str, np.ndarray]], None],
+    ) -> None:
         self.runtime = runtime
         self._input_name = input_name
         self.feed = feed
@@ -175,8 +188,9 @@ def check_rgb(rgb) -> np.ndarray:
     """``rgb`` as an (H, W, 3) uint8 array, or :class:`InputError` saying what it is instead."""
     rgb = np.asarray(rgb)
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
-        raise InputError(f"image: expected (H, W, 3) uint8 RGB, got {rgb.shape} {rgb.dtype} "
-                         "(use alphacut.image.decode_image)")
+        raise InputError(
+            f"image: expected (H, W, 3) uint8 RGB, got {rgb.shape} {rgb.dtype} (use alphacut.image.decode_image)"
+        )
     if rgb.shape[0] == 0 or rgb.shape[1] == 0:
         raise InputError(f"image: the image is empty (shape {rgb.shape})")
     return rgb
@@ -214,11 +228,22 @@ class Pipeline:
         (``info["backend"]`` tells where a run's arrays lived).
     """
 
-    def __init__(self, manifest: ModelManifest, runtime, mode="general", *, refine: bool = True,
-                 foreground: bool = True, matting_manifest: Optional[ModelManifest] = None,
-                 matting_runtime=None, rembg_compat: bool = False, tile: Optional[int] = None,
-                 backend: str = "cpu", person_manifest: Optional[ModelManifest] = None,
-                 person_runtime=None) -> None:
+    def __init__(
+        self,
+        manifest: ModelManifest,
+        runtime,
+        mode="general",
+        *,
+        refine: bool = True,
+        foreground: bool = True,
+        matting_manifest: Optional[ModelManifest] = None,
+        matting_runtime=None,
+        rembg_compat: bool = False,
+        tile: Optional[int] = None,
+        backend: str = "cpu",
+        person_manifest: Optional[ModelManifest] = None,
+        person_runtime=None,
+    ) -> None:
         self.manifest = manifest
         self.runtime = runtime
         self.mode: ModeSettings = get_mode(mode)
@@ -275,11 +300,18 @@ class Pipeline:
             if not refine:
                 steps.append(("resize", self._probability_to_full))
             elif net_matting:
-                steps += [("resize", self._probability_full_size), ("trimap", self._trimap),
-                          ("matting", self._matting_network)]
+                steps += [
+                    ("resize", self._probability_full_size),
+                    ("trimap", self._trimap),
+                    ("matting", self._matting_network),
+                ]
             else:
-                steps += [("resize", self._to_working), ("trimap", self._trimap), ("matting", self._solve),
-                          ("upscale", self._upscale)]
+                steps += [
+                    ("resize", self._to_working),
+                    ("trimap", self._trimap),
+                    ("matting", self._solve),
+                    ("upscale", self._upscale),
+                ]
         if want_fg and (want_rgba or not on_device):  # on a device the colour only serves the cutout
             steps.append(("foreground", self._foreground))
         if want_rgba:
@@ -288,18 +320,34 @@ class Pipeline:
             steps.append(("download", self._download))
         return backend, steps
 
-    def run(self, rgb: np.ndarray, *, rgba: bool = True, refine: Optional[bool] = None,
-            foreground: Optional[bool] = None, timings: Optional[Dict[str, float]] = None) -> CutoutResult:
+    def run(
+        self,
+        rgb: np.ndarray,
+        *,
+        rgba: bool = True,
+        refine: Optional[bool] = None,
+        foreground: Optional[bool] = None,
+        timings: Optional[Dict[str, float]] = None,
+    ) -> CutoutResult:
         """Cut out one (H, W, 3) uint8 RGB image. ``refine``/``foreground`` override the
         pipeline's settings for this call; ``timings`` (e.g. a decode time) are put first."""
         return run_batch([BatchItem(self, rgb, rgba=rgba, refine=refine, foreground=foreground, timings=timings)])[0]
 
-    def run_batch(self, images: Sequence[np.ndarray], *, rgba: bool = True, refine: Optional[bool] = None,
-                  foreground: Optional[bool] = None, return_exceptions: bool = False) -> List[Any]:
+    def run_batch(
+        self,
+        images: Sequence[np.ndarray],
+        *,
+        rgba: bool = True,
+        refine: Optional[bool] = None,
+        foreground: Optional[bool] = None,
+        return_exceptions: bool = False,
+    ) -> List[Any]:
         """:meth:`run` on each (H, W, 3) uint8 image, with one network call for all of them where
         the model's batch dimension is dynamic (see :func:`run_batch`)."""
-        return run_batch([BatchItem(self, rgb, rgba=rgba, refine=refine, foreground=foreground) for rgb in images],
-                         return_exceptions=return_exceptions)
+        return run_batch(
+            [BatchItem(self, rgb, rgba=rgba, refine=refine, foreground=foreground) for rgb in images],
+            return_exceptions=return_exceptions,
+        )
 
     def _start(self, item: BatchItem) -> _Run:
         """One image's state and plan (no stage run yet)."""
@@ -308,8 +356,12 @@ class Pipeline:
         want_fg = self.foreground if item.foreground is None else bool(item.foreground)
         backend, steps = self.plan(refine=refine, want_fg=want_fg, want_rgba=item.rgba)
         H, W = rgb.shape[:2]
-        info: Dict[str, object] = {"size": (H, W), "mode": self.mode.name, "model": self.manifest.name,
-                                   "backend": backend}
+        info: Dict[str, object] = {
+            "size": (H, W),
+            "mode": self.mode.name,
+            "model": self.manifest.name,
+            "backend": backend,
+        }
         s = State(rgb=rgb, backend=backend, want_fg=want_fg, want_rgba=item.rgba, info=info, img=rgb)
         return _Run(s, steps, _Timer(item.timings))
 
@@ -335,10 +387,12 @@ class Pipeline:
         s.info["network_size"] = s.prob.shape
 
     def _segment_person(self, s: State) -> None:
+        assert self.person_manifest is not None, "the plan runs this stage only with a person segmenter"
         rgb = s.rgb_w if s.rgb_w is not None else s.rgb
         s.prob_person = stages.segment(rgb, self.person_runtime, self.person_manifest)
 
     def _route(self, s: State) -> None:
+        assert s.prob is not None and s.prob_person is not None and self.person_manifest is not None
         r = decide(s.prob, s.prob_person)
         s.info["route"] = r.info(self.manifest.name, self.person_manifest.name)
         if r.choice == "person":
@@ -383,8 +437,9 @@ class Pipeline:
         s.info.update(minfo)
 
     def _matting_trimap_free(self, s: State) -> None:
-        s.alpha = trimap_free_matting(s.rgb, self.runtime, self.manifest, radius=self.mode.upscale_radius,
-                                      eps=self.mode.upscale_eps)
+        s.alpha = trimap_free_matting(
+            s.rgb, self.runtime, self.manifest, radius=self.mode.upscale_radius, eps=self.mode.upscale_eps
+        )
 
     def _foreground(self, s: State) -> None:
         if s.backend == "cpu":
@@ -452,9 +507,15 @@ class _Run:
     def result(self) -> CutoutResult:
         s = self.state
         on_host = s.backend == "cpu"  # else the download stage put the host results in s
-        return CutoutResult(alpha=np.asarray(s.alpha, np.float32), rgba=s.rgba,
-                            foreground=s.pieces if on_host and s.want_fg else None,
-                            probability=s.prob, trimap=s.tri if on_host else None, timings=self.timer.ms, info=s.info)
+        return CutoutResult(
+            alpha=np.asarray(s.alpha, np.float32),
+            rgba=s.rgba,
+            foreground=s.pieces if on_host and s.want_fg else None,
+            probability=s.prob,
+            trimap=s.tri if on_host else None,
+            timings=self.timer.ms,
+            info=s.info,
+        )
 
 
 # (item index, its run, its network stage, the stage's index in the plan)
@@ -497,8 +558,10 @@ def run_batch(items: Sequence[BatchItem], *, return_exceptions: bool = False) ->
             runs.pop(i, None)
 
     for i, item in enumerate(items):
+
         def start(i: int = i, item: BatchItem = item) -> None:
             runs[i] = item.pipeline._start(item)
+
         attempt(i, start)
     for i in list(runs):
         r = runs[i]
@@ -512,7 +575,7 @@ def run_batch(items: Sequence[BatchItem], *, return_exceptions: bool = False) ->
     for members in groups.values():
         limit = batch_limit(members[0][2].runtime, members[0][2].input_name)
         for k in range(0, len(members), limit):
-            _network_call(members[k:k + limit], attempt)
+            _network_call(members[k : k + limit], attempt)
     for i in list(runs):
         r = runs[i]
         attempt(i, lambda r=r: r.advance())  # type: ignore[misc]
@@ -536,7 +599,7 @@ def _network_call(chunk: List[_Member], attempt: Callable[[int, Callable[[], Non
         if outs is not None:
             n = len(chunk)
             for j, (i, r, st, idx) in enumerate(chunk):
-                mine = {k: (v[j:j + 1] if getattr(v, "ndim", 0) and v.shape[0] == n else v) for k, v in outs.items()}
+                mine = {k: (v[j : j + 1] if getattr(v, "ndim", 0) and v.shape[0] == n else v) for k, v in outs.items()}
 
                 def read(r: _Run = r, st: NetworkStage = st, idx: int = idx, mine: Dict = mine) -> None:
                     name = r.steps[idx][0]
@@ -545,10 +608,13 @@ def _network_call(chunk: List[_Member], attempt: Callable[[int, Callable[[], Non
                     r.timer.ms[name] += ms
                     r.state.info["batch_size"] = n
                     r.pos = idx + 1
+
                 attempt(i, read)
             return
     for i, r, _, idx in chunk:
+
         def single(r: _Run = r, idx: int = idx) -> None:
             r.advance(idx + 1)
             r.state.info["batch_size"] = 1
+
         attempt(i, single)

@@ -61,9 +61,14 @@ class Route:
 
     def info(self, general: str, person: str) -> Dict[str, object]:
         """What ``CutoutResult.info["route"]`` holds: the model used, the decision, the signals."""
-        return {"model": person if self.choice == "person" else general, "choice": self.choice,
-                "general": general, "person": person, "reason": self.reason,
-                "signals": {k: round(float(v), 4) for k, v in self.signals.items()}}
+        return {
+            "model": person if self.choice == "person" else general,
+            "choice": self.choice,
+            "general": general,
+            "person": person,
+            "reason": self.reason,
+            "signals": {k: round(float(v), 4) for k, v in self.signals.items()},
+        }
 
 
 def _on_grid(p: np.ndarray, shape) -> np.ndarray:
@@ -116,19 +121,42 @@ def decide(general: np.ndarray, person: np.ndarray, rule: Optional[RouteRule] = 
     rule = rule or RouteRule()
     s = route_signals(general, person, rule.core)
     if s["person_coverage"] < rule.min_person_coverage:
-        return Route("general", general, s, "no person: the person mask covers "
-                     f"{s['person_coverage']:.1%} < {rule.min_person_coverage:.0%} of the image")
+        return Route(
+            "general",
+            general,
+            s,
+            "no person: the person mask covers "
+            f"{s['person_coverage']:.1%} < {rule.min_person_coverage:.0%} of the image",
+        )
     if s["person_unsure"] > rule.max_person_unsure:
-        return Route("general", general, s, f"the person model is unsure ({s['person_unsure']:.2f} > "
-                     f"{rule.max_person_unsure}): likely not a person")
+        return Route(
+            "general",
+            general,
+            s,
+            f"the person model is unsure ({s['person_unsure']:.2f} > {rule.max_person_unsure}): likely not a person",
+        )
     if s["general_in_person"] < rule.min_general_in_person:
-        return Route("general", general, s, f"the subjects differ: {s['general_in_person']:.0%} of the general "
-                     f"mask lies inside the person (< {rule.min_general_in_person:.0%})")
+        return Route(
+            "general",
+            general,
+            s,
+            f"the subjects differ: {s['general_in_person']:.0%} of the general "
+            f"mask lies inside the person (< {rule.min_general_in_person:.0%})",
+        )
     if s["person_missed"] < rule.min_person_missed:
-        return Route("general", general, s, f"they agree (the general mask misses {s['person_missed']:.0%} "
-                     "of the person): the general model's edges")
-    return Route("person", person, s, f"the general mask misses {s['person_missed']:.0%} of a confident person "
-                 f"(>= {rule.min_person_missed:.0%}) and lies inside it")
+        return Route(
+            "general",
+            general,
+            s,
+            f"they agree (the general mask misses {s['person_missed']:.0%} of the person): the general model's edges",
+        )
+    return Route(
+        "person",
+        person,
+        s,
+        f"the general mask misses {s['person_missed']:.0%} of a confident person "
+        f"(>= {rule.min_person_missed:.0%}) and lies inside it",
+    )
 
 
 def rule_dict(rule: Optional[RouteRule] = None) -> Dict[str, float]:

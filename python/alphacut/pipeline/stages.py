@@ -92,8 +92,9 @@ def clip01(a):
 def trimap(prob_w, mode: ModeSettings, *, backend: str = "cpu"):
     """(h, w) uint8 0/128/255 from the probability: thresholds, then erosion by the mode's band."""
     radius = mode.band_px(max(prob_w.shape))
-    return ops.make_trimap(prob_w, fg_threshold=mode.fg_threshold, bg_threshold=mode.bg_threshold, radius=radius,
-                           backend=backend)
+    return ops.make_trimap(
+        prob_w, fg_threshold=mode.fg_threshold, bg_threshold=mode.bg_threshold, radius=radius, backend=backend
+    )
 
 
 def solve_band(rgb_w, tri, prob_w, mode: ModeSettings, *, backend: str = "cpu"):
@@ -128,8 +129,12 @@ def soft_bbox(alpha: np.ndarray, margin: int = 0) -> Optional[Box]:
         return None
     cols = np.flatnonzero(soft[rows[0] : rows[-1] + 1].any(axis=0))
     h, w = alpha.shape
-    return (max(0, rows[0] - margin), min(h, rows[-1] + 1 + margin),
-            max(0, cols[0] - margin), min(w, cols[-1] + 1 + margin))
+    return (
+        max(0, rows[0] - margin),
+        min(h, rows[-1] + 1 + margin),
+        max(0, cols[0] - margin),
+        min(w, cols[-1] + 1 + margin),
+    )
 
 
 def soft_tiles(alpha: np.ndarray, tile: int = 256) -> List[Box]:
@@ -175,8 +180,9 @@ def foreground(rgb, alpha, *, backend: str = "cpu", tile: int = 256, margin: int
         if (Y0, Y1, X0, X1) == (0, h, 0, w):
             fg = ops.estimate_foreground(rgb, alpha, backend=backend)
         else:
-            fg = ops.estimate_foreground(np.ascontiguousarray(rgb[Y0:Y1, X0:X1]),
-                                         np.ascontiguousarray(alpha[Y0:Y1, X0:X1]), backend=backend)
+            fg = ops.estimate_foreground(
+                np.ascontiguousarray(rgb[Y0:Y1, X0:X1]), np.ascontiguousarray(alpha[Y0:Y1, X0:X1]), backend=backend
+            )
         pieces.append(((y0, y1, x0, x1), np.ascontiguousarray(fg[y0 - Y0 : y1 - Y0, x0 - X0 : x1 - X0])))
     return pieces
 

@@ -17,8 +17,15 @@ from .base import Runtime
 from .factory import PRECISIONS, RUNTIMES, create_runtime, load_runtime, tensorrt_unavailable_reason
 from .onnxruntime import OrtRuntime
 
-_TRT_NAMES = ("TensorRTRuntime", "EngineCache", "NetworkFromOnnxPath", "EngineFromNetwork", "SaveEngine",
-              "EngineFromBytes", "build_or_load_engine")
+_TRT_NAMES = (
+    "TensorRTRuntime",
+    "EngineCache",
+    "NetworkFromOnnxPath",
+    "EngineFromNetwork",
+    "SaveEngine",
+    "EngineFromBytes",
+    "build_or_load_engine",
+)
 
 
 def __getattr__(name):

@@ -59,9 +59,16 @@ def _checked(runtime: str, precision: str) -> str:
     return runtime
 
 
-def create_runtime(path: Union[str, os.PathLike[str]], runtime: str = "onnxruntime", precision: str = "fp32", *,
-                   manifest=None, threads: Optional[int] = None, providers: Optional[Sequence[str]] = None,
-                   engine_cache=None) -> Runtime:
+def create_runtime(
+    path: Union[str, os.PathLike[str]],
+    runtime: str = "onnxruntime",
+    precision: str = "fp32",
+    *,
+    manifest=None,
+    threads: Optional[int] = None,
+    providers: Optional[Sequence[str]] = None,
+    engine_cache=None,
+) -> Runtime:
     """A runtime for the ONNX file at ``path``.
 
     Parameters
@@ -120,8 +127,16 @@ def create_runtime(path: Union[str, os.PathLike[str]], runtime: str = "onnxrunti
     return OrtRuntime(path, threads=threads, providers=providers)
 
 
-def load_runtime(name_or_manifest, path=None, *, runtime: str = "onnxruntime", precision: str = "fp32",
-                 threads: Optional[int] = None, download: bool = True, progress: bool = True) -> Runtime:
+def load_runtime(
+    name_or_manifest,
+    path=None,
+    *,
+    runtime: str = "onnxruntime",
+    precision: str = "fp32",
+    threads: Optional[int] = None,
+    download: bool = True,
+    progress: bool = True,
+) -> Runtime:
     """Resolve a model's file, create its runtime, activate it and check the graph against the
     manifest: the one call a pipeline needs.
 

@@ -29,11 +29,25 @@ if TYPE_CHECKING:
 FP16_MAX = 65504.0
 
 #: Ops kept in float32 (inputs cast up, outputs cast down): type constraints or range issues.
-DEFAULT_FP32_OPS = frozenset({
-    "Resize", "Upsample", "Range", "RandomNormal", "RandomNormalLike", "RandomUniform",
-    "RandomUniformLike", "Multinomial", "EyeLike", "NonMaxSuppression", "RoiAlign", "TopK",
-    "ReduceSumSquare", "ReduceLogSumExp", "CumSum",
-})
+DEFAULT_FP32_OPS = frozenset(
+    {
+        "Resize",
+        "Upsample",
+        "Range",
+        "RandomNormal",
+        "RandomNormalLike",
+        "RandomUniform",
+        "RandomUniformLike",
+        "Multinomial",
+        "EyeLike",
+        "NonMaxSuppression",
+        "RoiAlign",
+        "TopK",
+        "ReduceSumSquare",
+        "ReduceLogSumExp",
+        "CumSum",
+    }
+)
 _CONTROL_FLOW = {"If", "Loop", "Scan"}
 
 
@@ -51,8 +65,9 @@ def _to_fp16(arr: np.ndarray) -> np.ndarray:
     return np.clip(arr, -FP16_MAX, FP16_MAX).astype(np.float16)
 
 
-def convert(model: Union[str, Path, bytes, object], *, keep_io_types: bool = True,
-            fp32_ops: Iterable[str] = DEFAULT_FP32_OPS) -> ModelProto:
+def convert(
+    model: Union[str, Path, bytes, object], *, keep_io_types: bool = True, fp32_ops: Iterable[str] = DEFAULT_FP32_OPS
+) -> ModelProto:
     """Convert an ONNX model's float32 computation to float16.
 
     Parameters
@@ -165,7 +180,8 @@ def convert(model: Union[str, Path, bytes, object], *, keep_io_types: bool = Tru
                     attr.t.CopyFrom(numpy_helper.from_array(_to_fp16(numpy_helper.to_array(attr.t)), attr.t.name))
         for i, name in enumerate(node.output):
             is_float = elem.get(name) == TP.FLOAT or (
-                node.op_type == "Constant" and want == TP.FLOAT16 and name not in elem)
+                node.op_type == "Constant" and want == TP.FLOAT16 and name not in elem
+            )
             if name in internal:
                 node.output[i] = internal[name]
                 name = internal[name]

@@ -60,8 +60,14 @@ class OrtRuntime(Runtime):
 
     name = "onnxruntime"
 
-    def __init__(self, model_path_or_bytes: ModelSource, *, threads: Optional[int] = None,
-                 providers: Optional[Sequence[str]] = None, optimization: str = "all") -> None:
+    def __init__(
+        self,
+        model_path_or_bytes: ModelSource,
+        *,
+        threads: Optional[int] = None,
+        providers: Optional[Sequence[str]] = None,
+        optimization: str = "all",
+    ) -> None:
         super().__init__()
         if optimization not in _OPT_LEVELS:
             raise InputError(f"optimization must be one of {', '.join(_OPT_LEVELS)}, not {optimization!r}")
@@ -95,8 +101,12 @@ class OrtRuntime(Runtime):
             raise BackendUnavailableError(
                 f"ONNX Runtime execution provider(s) {', '.join(missing)} not available here; "
                 f"available: {', '.join(available)}"
-                + ("; the CUDA provider comes with the onnxruntime-gpu package" if "CUDAExecutionProvider" in missing
-                   else ""))
+                + (
+                    "; the CUDA provider comes with the onnxruntime-gpu package"
+                    if "CUDAExecutionProvider" in missing
+                    else ""
+                )
+            )
         if isinstance(self._model, Path) and not self._model.is_file():
             raise ModelError(f"model file not found: {self._model}")
         opts = ort.SessionOptions()
@@ -109,14 +119,18 @@ class OrtRuntime(Runtime):
             session = ort.InferenceSession(src, sess_options=opts, providers=self.providers)
         except Exception as exc:  # ORT raises its own pybind types (InvalidProtobuf, Fail, ...)
             msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ModelError(f"ONNX Runtime cannot load {self.source}: {msg}. The file is corrupt, "
-                             "truncated or not an ONNX model; fetch it again (alphacut models fetch "
-                             "NAME --force) or check the path.") from None
+            raise ModelError(
+                f"ONNX Runtime cannot load {self.source}: {msg}. The file is corrupt, "
+                "truncated or not an ONNX model; fetch it again (alphacut models fetch "
+                "NAME --force) or check the path."
+            ) from None
         self.session = session
-        self._inputs = [(i.name, _dims(i.shape), np.dtype(_ORT_TYPES.get(i.type, np.float32)))
-                        for i in session.get_inputs()]
-        self._outputs = [(o.name, _dims(o.shape), np.dtype(_ORT_TYPES.get(o.type, np.float32)))
-                         for o in session.get_outputs()]
+        self._inputs = [
+            (i.name, _dims(i.shape), np.dtype(_ORT_TYPES.get(i.type, np.float32))) for i in session.get_inputs()
+        ]
+        self._outputs = [
+            (o.name, _dims(o.shape), np.dtype(_ORT_TYPES.get(o.type, np.float32))) for o in session.get_outputs()
+        ]
 
     def deactivate_impl(self) -> None:
         self.session = None
@@ -135,8 +149,7 @@ class OrtRuntime(Runtime):
         known = {n: (s, d) for n, s, d in self._inputs}
         unknown = [n for n in feeds if n not in known]
         if unknown:
-            raise InputError(f"unknown input(s) {', '.join(map(repr, unknown))}; the model takes "
-                             f"{', '.join(known)}")
+            raise InputError(f"unknown input(s) {', '.join(map(repr, unknown))}; the model takes {', '.join(known)}")
         missing = [n for n in known if n not in feeds]
         if missing:
             raise InputError(f"missing input(s) {', '.join(map(repr, missing))}")

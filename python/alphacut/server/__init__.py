@@ -26,10 +26,11 @@ def require_server_packages() -> None:
 
     from ..errors import Error
 
-    missing = [m for m in ("fastapi", "uvicorn", "multipart", "prometheus_client")
-               if importlib.util.find_spec(m) is None]
+    missing = [
+        m for m in ("fastapi", "uvicorn", "multipart", "prometheus_client") if importlib.util.find_spec(m) is None
+    ]
     if missing:
-        raise Error(f"the server needs {', '.join(missing)}: pip install \"alphacut[server]\"")
+        raise Error(f'the server needs {", ".join(missing)}: pip install "alphacut[server]"')
 
 
 def create_app(config=None, **kwargs):

@@ -36,8 +36,9 @@ async def upload_bytes(value: Any, field: str, config: ServerConfig) -> bytes:
     limit = config.max_upload_bytes
     data = await value.read(limit + 1)
     if len(data) > limit:
-        raise ServiceError(413, "file_too_large", f"{field}: the upload is above the limit of {limit:,} bytes",
-                           field=field)
+        raise ServiceError(
+            413, "file_too_large", f"{field}: the upload is above the limit of {limit:,} bytes", field=field
+        )
     return data
 
 

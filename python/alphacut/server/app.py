@@ -38,8 +38,15 @@ access_log = logging.getLogger("alphacut.server.access")
 
 _DIALECTS = ((rembg.PREFIX, rembg.render_error), (removebg.PREFIX, removebg.render_error))
 _RID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
-_HTTP_CODES = {400: "invalid_parameter", 401: "auth_failed", 403: "auth_failed", 404: "not_found",
-               405: "method_not_allowed", 413: "file_too_large", 415: "unsupported_media_type"}
+_HTTP_CODES = {
+    400: "invalid_parameter",
+    401: "auth_failed",
+    403: "auth_failed",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "file_too_large",
+    415: "unsupported_media_type",
+}
 
 
 def render_error(path: str, err: ServiceError, request_id: str):
@@ -131,8 +138,7 @@ class Frontdoor:
             if msg["type"] == "http.request":
                 st["in"] += len(msg.get("body", b""))
                 if st["in"] > limit:
-                    raise ServiceError(413, "file_too_large", f"the request body is above the limit of {limit:,} "
-                                       "bytes")
+                    raise ServiceError(413, "file_too_large", f"the request body is above the limit of {limit:,} bytes")
             return msg
 
         try:
@@ -140,8 +146,11 @@ class Frontdoor:
             if err is None:
                 declared = headers.get(b"content-length", b"").strip()
                 if declared.isdigit() and int(declared) > limit:
-                    err = ServiceError(413, "file_too_large", f"the request body ({int(declared):,} bytes) is above "
-                                       f"the limit of {limit:,} bytes")
+                    err = ServiceError(
+                        413,
+                        "file_too_large",
+                        f"the request body ({int(declared):,} bytes) is above the limit of {limit:,} bytes",
+                    )
                     await self._discard_body(receive, 64 * limit)
             if err is not None:
                 await self._respond(scope, send_, err, rid)
@@ -149,17 +158,28 @@ class Frontdoor:
                 await asyncio.wait_for(self.app(scope, receive_, send_), self.config.timeout_s)
         except asyncio.TimeoutError:
             if not st["started"]:
-                await self._respond(scope, send_, ServiceError(
-                    504, "timeout", f"the request took longer than the server's limit of {self.config.timeout_s:g} s"),
-                    rid)
+                await self._respond(
+                    scope,
+                    send_,
+                    ServiceError(
+                        504,
+                        "timeout",
+                        f"the request took longer than the server's limit of {self.config.timeout_s:g} s",
+                    ),
+                    rid,
+                )
         except ServiceError as exc:
             if not st["started"]:
                 await self._respond(scope, send_, exc, rid)
         except Exception:  # noqa: BLE001 - a bug: logged in full, the client gets the request id only
             log.exception("request %s %s failed", rid, path)
             if not st["started"]:
-                await self._respond(scope, send_, ServiceError(
-                    500, "internal", f"internal error; the server log has the details (request {rid})"), rid)
+                await self._respond(
+                    scope,
+                    send_,
+                    ServiceError(500, "internal", f"internal error; the server log has the details (request {rid})"),
+                    rid,
+                )
         finally:
             secs = time.perf_counter() - t0
             status = st["status"]
@@ -167,8 +187,17 @@ class Frontdoor:
             if status >= 400 and code:
                 self.metrics.errors.labels(route, code).inc()
             self.metrics.observe_request(route, status, secs, st["in"], st["out"])
-            access_log.info("rid=%s %s %s status=%d ms=%.1f in=%d out=%d%s", rid, scope.get("method"), route,
-                            status, secs * 1000.0, st["in"], st["out"], f" error={code}" if code else "")
+            access_log.info(
+                "rid=%s %s %s status=%d ms=%.1f in=%d out=%d%s",
+                rid,
+                scope.get("method"),
+                route,
+                status,
+                secs * 1000.0,
+                st["in"],
+                st["out"],
+                f" error={code}" if code else "",
+            )
 
 
 def create_app(config: Optional[ServerConfig] = None, *, service: Optional[CutoutService] = None) -> FastAPI:
@@ -204,9 +233,12 @@ def create_app(config: Optional[ServerConfig] = None, *, service: Optional[Cutou
         finally:
             await svc.stop()
 
-    app = FastAPI(title="alphacut", version=__version__, lifespan=lifespan,
-                  description="Background removal: rembg's and remove.bg's HTTP dialects and alphacut's own, on "
-                              "one engine.")
+    app = FastAPI(
+        title="alphacut",
+        version=__version__,
+        lifespan=lifespan,
+        description="Background removal: rembg's and remove.bg's HTTP dialects and alphacut's own, on one engine.",
+    )
     app.state.service = svc
     app.state.config = config
     for module in (rembg, removebg, native):
@@ -219,9 +251,12 @@ def create_app(config: Optional[ServerConfig] = None, *, service: Optional[Cutou
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException):
-        err = ServiceError(exc.status_code, _HTTP_CODES.get(exc.status_code, "error"),
-                           client_message(exc.detail) if isinstance(exc.detail, str) else "error",
-                           headers=dict(exc.headers or {}))
+        err = ServiceError(
+            exc.status_code,
+            _HTTP_CODES.get(exc.status_code, "error"),
+            client_message(exc.detail) if isinstance(exc.detail, str) else "error",
+            headers=dict(exc.headers or {}),
+        )
         request.state.error_code = err.code
         return render_error(request.url.path, err, getattr(request.state, "request_id", ""))
 
@@ -236,11 +271,26 @@ def create_app(config: Optional[ServerConfig] = None, *, service: Optional[Cutou
     if config.cors:
         from fastapi.middleware.cors import CORSMiddleware
 
-        app.add_middleware(CORSMiddleware, allow_origins=list(config.cors), allow_credentials=False,
-                           allow_methods=["GET", "POST", "OPTIONS"], allow_headers=["*"],
-                           expose_headers=["X-Width", "X-Height", "X-Type", "X-Credits-Charged", "X-Foreground-Top",
-                                           "X-Foreground-Left", "X-Foreground-Width", "X-Foreground-Height",
-                                           "X-Request-Id", "Server-Timing", "Retry-After"])
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(config.cors),
+            allow_credentials=False,
+            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=["*"],
+            expose_headers=[
+                "X-Width",
+                "X-Height",
+                "X-Type",
+                "X-Credits-Charged",
+                "X-Foreground-Top",
+                "X-Foreground-Left",
+                "X-Foreground-Width",
+                "X-Foreground-Height",
+                "X-Request-Id",
+                "Server-Timing",
+                "Retry-After",
+            ],
+        )
     paths = {r.path for m in (rembg, removebg, native) for r in m.router.routes}
     paths |= {p for p in (app.openapi_url, app.docs_url, app.redoc_url) if p}
     app.add_middleware(Frontdoor, config=config, keys=keys, metrics=svc.metrics, routes=frozenset(paths))

@@ -29,17 +29,20 @@ class Metrics:
         from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
         r = self.registry = CollectorRegistry(auto_describe=True)
-        self.requests = Counter("alphacut_requests", "HTTP requests by route and status", ["route", "status"],
-                                registry=r)
-        self.request_seconds = Histogram("alphacut_request_seconds", "Request latency by route", ["route"],
-                                         buckets=_LATENCY, registry=r)
-        self.stage_seconds = Histogram("alphacut_stage_seconds", "Pipeline stage latency", ["stage"],
-                                       buckets=_LATENCY, registry=r)
+        self.requests = Counter(
+            "alphacut_requests", "HTTP requests by route and status", ["route", "status"], registry=r
+        )
+        self.request_seconds = Histogram(
+            "alphacut_request_seconds", "Request latency by route", ["route"], buckets=_LATENCY, registry=r
+        )
+        self.stage_seconds = Histogram(
+            "alphacut_stage_seconds", "Pipeline stage latency", ["stage"], buckets=_LATENCY, registry=r
+        )
         self.queue_depth = Gauge("alphacut_queue_depth", "Images waiting for the network", ["model"], registry=r)
-        self.in_flight = Gauge("alphacut_requests_in_flight", "Cutout requests held (processed or waiting)",
-                               registry=r)
-        self.batch_size = Histogram("alphacut_batch_size", "Images per batch formed for the network", ["model"],
-                                    buckets=_BATCH, registry=r)
+        self.in_flight = Gauge("alphacut_requests_in_flight", "Cutout requests held (processed or waiting)", registry=r)
+        self.batch_size = Histogram(
+            "alphacut_batch_size", "Images per batch formed for the network", ["model"], buckets=_BATCH, registry=r
+        )
         self.errors = Counter("alphacut_errors", "Error answers by route and code", ["route", "code"], registry=r)
         self.bytes = Counter("alphacut_bytes", "Request and response body bytes", ["direction"], registry=r)
 

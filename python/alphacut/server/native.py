@@ -41,20 +41,31 @@ def _encode(rgba, fmt: str, bg) -> bytes:
     return encode(rgba, fmt, background=bg)
 
 
-@router.post("/v1/cutout", summary="Cut out an image", response_class=Response,
-             openapi_extra={
-                 "parameters": [
-                     {"name": "model", "in": "query", "schema": {"type": "string"}},
-                     {"name": "mode", "in": "query", "schema": {"type": "string", "enum": list(MODES)}},
-                     {"name": "format", "in": "query", "schema": {"type": "string", "enum": list(_MEDIA)}},
-                     {"name": "bg", "in": "query", "schema": {"type": "string"}, "description": "#rrggbb or r,g,b"},
-                     {"name": "refine", "in": "query", "schema": {"type": "boolean"}}],
-                 "requestBody": {"required": True, "content": {
-                     "image/*": {"schema": {"type": "string", "format": "binary"}},
-                     "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
-                     "multipart/form-data": {"schema": {"type": "object", "properties": {
-                         "file": {"type": "string", "format": "binary"}}}}}},
-                 "responses": {"200": {"content": {m: {} for m in set(_MEDIA.values())}}}})
+@router.post(
+    "/v1/cutout",
+    summary="Cut out an image",
+    response_class=Response,
+    openapi_extra={
+        "parameters": [
+            {"name": "model", "in": "query", "schema": {"type": "string"}},
+            {"name": "mode", "in": "query", "schema": {"type": "string", "enum": list(MODES)}},
+            {"name": "format", "in": "query", "schema": {"type": "string", "enum": list(_MEDIA)}},
+            {"name": "bg", "in": "query", "schema": {"type": "string"}, "description": "#rrggbb or r,g,b"},
+            {"name": "refine", "in": "query", "schema": {"type": "boolean"}},
+        ],
+        "requestBody": {
+            "required": True,
+            "content": {
+                "image/*": {"schema": {"type": "string", "format": "binary"}},
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+                "multipart/form-data": {
+                    "schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}
+                },
+            },
+        },
+        "responses": {"200": {"content": {m: {} for m in set(_MEDIA.values())}}},
+    },
+)
 async def cutout(request: Request) -> Response:
     svc: CutoutService = request.app.state.service
     q = request.query_params
@@ -84,23 +95,37 @@ async def cutout(request: Request) -> Response:
         elif mt.startswith("image/") or mt in ("application/octet-stream", ""):
             data = await read_body(request)
             if not data:
-                raise bad("the request body is empty: send the image as the body or as multipart 'file'", "body",
-                          code="missing_source")
+                raise bad(
+                    "the request body is empty: send the image as the body or as multipart 'file'",
+                    "body",
+                    code="missing_source",
+                )
         else:
-            raise ServiceError(415, "unsupported_media_type",
-                               f"send the image as the body (image/*, application/octet-stream) or as multipart "
-                               f"'file', not {mt[:60]}")
+            raise ServiceError(
+                415,
+                "unsupported_media_type",
+                f"send the image as the body (image/*, application/octet-stream) or as multipart 'file', not {mt[:60]}",
+            )
         decoded = await svc.decode(data, "image")
         pipe = session.pipeline if mode is None else session.pipeline.with_mode(mode)
         want_fg = fmt != "mask"
-        result = await svc.cutout(model, BatchItem(pipe, decoded.rgb, refine=refine,
-                                                   foreground=None if want_fg else False), decoded)
+        result = await svc.cutout(
+            model, BatchItem(pipe, decoded.rgb, refine=refine, foreground=None if want_fg else False), decoded
+        )
         body = await svc.compute(_encode, result.rgba, fmt, bg)
     h, w = decoded.rgb.shape[:2]
     timing = ", ".join(f"{k};dur={v:.1f}" for k, v in result.timings.items())
-    return Response(body, media_type=_MEDIA[fmt], headers={
-        "X-Width": str(w), "X-Height": str(h), "X-Model": model,
-        "X-Batch-Size": str(result.info.get("batch_size", 1)), "Server-Timing": timing})
+    return Response(
+        body,
+        media_type=_MEDIA[fmt],
+        headers={
+            "X-Width": str(w),
+            "X-Height": str(h),
+            "X-Model": model,
+            "X-Batch-Size": str(result.info.get("batch_size", 1)),
+            "Server-Timing": timing,
+        },
+    )
 
 
 @router.get("/v1/models", summary="The models this server has loaded")
@@ -109,10 +134,17 @@ async def models(request: Request) -> JSONResponse:
     out = []
     for name, s in svc.sessions.items():
         spec = s.manifest.input
-        out.append({"name": name, "kind": s.manifest.kind, "default": name == svc.default_model,
-                    "input_size": list(spec.size) if spec.size else None,
-                    "max_network_batch": batch_limit(s.runtime, spec.name or s.runtime.input_names[0]),
-                    "runtime": s.runtime_name, "backend": s.backend})
+        out.append(
+            {
+                "name": name,
+                "kind": s.manifest.kind,
+                "default": name == svc.default_model,
+                "input_size": list(spec.size) if spec.size else None,
+                "max_network_batch": batch_limit(s.runtime, spec.name or s.runtime.input_names[0]),
+                "runtime": s.runtime_name,
+                "backend": s.backend,
+            }
+        )
     return JSONResponse({"models": out, "default": svc.default_model, "modes": list(MODES)})
 
 
@@ -133,4 +165,3 @@ async def readyz(request: Request) -> JSONResponse:
 async def metrics(request: Request) -> Response:
     body, ctype = request.app.state.service.metrics.render()
     return Response(body, media_type=ctype)
-

@@ -38,8 +38,9 @@ router = APIRouter(tags=["rembg (rembg s)"])
 
 def render_error(err: ServiceError, request_id: str) -> Response:
     """FastAPI's error shape, as rembg's server answers."""
-    return JSONResponse({"detail": err.message}, status_code=err.status,
-                        headers={**err.headers, "X-Request-Id": request_id})
+    return JSONResponse(
+        {"detail": err.message}, status_code=err.status, headers={**err.headers, "X-Request-Id": request_id}
+    )
 
 
 def _parse_bgc(raw: Optional[str]) -> Optional[Tuple[int, ...]]:
@@ -65,8 +66,11 @@ def _parse_extras(raw: Optional[str]) -> Dict[str, object]:
         raise bad("extras must be a JSON object", "extras")
     unknown = sorted(set(extras) - _EXTRAS)
     if unknown:
-        raise bad(f"extras: {', '.join(map(repr, unknown))} not accepted by this server (accepted: "
-                  f"{', '.join(sorted(_EXTRAS))}; models are chosen when the server starts)", "extras")
+        raise bad(
+            f"extras: {', '.join(map(repr, unknown))} not accepted by this server (accepted: "
+            f"{', '.join(sorted(_EXTRAS))}; models are chosen when the server starts)",
+            "extras",
+        )
     return extras
 
 
@@ -110,33 +114,54 @@ async def _remove(svc: CutoutService, data: bytes, model: str, opts: RemoveOptio
 
 
 _OPTION_DOCS = {
-    "model": "Model (default: the server's first model)", "a": "Alpha matting (bool, default false)",
+    "model": "Model (default: the server's first model)",
+    "a": "Alpha matting (bool, default false)",
     "af": "Alpha matting foreground threshold 0..255 (default 240)",
     "ab": "Alpha matting background threshold 0..255 (default 10)",
-    "ae": "Alpha matting erode size >= 0 (default 10)", "om": "Only mask (bool)", "ppm": "Post-process mask (bool)",
-    "dc": "Decontaminate edges (bool)", "vm": "ViTMatte (not supported: false only)",
+    "ae": "Alpha matting erode size >= 0 (default 10)",
+    "om": "Only mask (bool)",
+    "ppm": "Post-process mask (bool)",
+    "dc": "Decontaminate edges (bool)",
+    "vm": "ViTMatte (not supported: false only)",
 }
-_QUERY_ONLY = {"bgc": "Background colour 'r,g,b,a'", "extras": "JSON object: {\"putalpha\": true}"}
+_QUERY_ONLY = {"bgc": "Background colour 'r,g,b,a'", "extras": 'JSON object: {"putalpha": true}'}
 
 
 def _query_param(name: str, desc: str, required: bool = False) -> dict:
     return {"name": name, "in": "query", "required": required, "description": desc, "schema": {"type": "string"}}
 
 
-@router.post("/api/remove", summary="Remove from stream (rembg)", response_class=Response,
-             openapi_extra={
-                 "parameters": [_query_param(k, v) for k, v in _QUERY_ONLY.items()],
-                 "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
-                     "type": "object", "required": ["file"],
-                     "properties": {"file": {"type": "string", "format": "binary"},
-                                    **{k: {"type": "string", "description": v} for k, v in _OPTION_DOCS.items()}}}}}},
-                 "responses": {"200": {"content": {"image/png": {}}}}})
+@router.post(
+    "/api/remove",
+    summary="Remove from stream (rembg)",
+    response_class=Response,
+    openapi_extra={
+        "parameters": [_query_param(k, v) for k, v in _QUERY_ONLY.items()],
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["file"],
+                        "properties": {
+                            "file": {"type": "string", "format": "binary"},
+                            **{k: {"type": "string", "description": v} for k, v in _OPTION_DOCS.items()},
+                        },
+                    }
+                }
+            },
+        },
+        "responses": {"200": {"content": {"image/png": {}}}},
+    },
+)
 async def remove_post(request: Request) -> Response:
     svc: CutoutService = request.app.state.service
     async with svc.admit():
         if media_type(request) != "multipart/form-data":
-            raise ServiceError(415, "unsupported_media_type",
-                               "send the image as multipart/form-data, in the field 'file'")
+            raise ServiceError(
+                415, "unsupported_media_type", "send the image as multipart/form-data, in the field 'file'"
+            )
         form = await read_form(request, svc.config)
         upload = form.get("file")
         if upload is None or isinstance(upload, str):
@@ -148,10 +173,16 @@ async def remove_post(request: Request) -> Response:
         return await _remove(svc, data, model, opts, "file")
 
 
-@router.get("/api/remove", summary="Remove from URL (rembg)", response_class=Response,
-            openapi_extra={"parameters": [_query_param("url", "Image URL (needs --allow-url)", True)]
-                           + [_query_param(k, v) for k, v in {**_OPTION_DOCS, **_QUERY_ONLY}.items()],
-                           "responses": {"200": {"content": {"image/png": {}}}}})
+@router.get(
+    "/api/remove",
+    summary="Remove from URL (rembg)",
+    response_class=Response,
+    openapi_extra={
+        "parameters": [_query_param("url", "Image URL (needs --allow-url)", True)]
+        + [_query_param(k, v) for k, v in {**_OPTION_DOCS, **_QUERY_ONLY}.items()],
+        "responses": {"200": {"content": {"image/png": {}}}},
+    },
+)
 async def remove_get(request: Request) -> Response:
     svc: CutoutService = request.app.state.service
     async with svc.admit():

@@ -53,12 +53,29 @@ PREFIX = "/v1.0/"
 router = APIRouter(tags=["remove.bg API v1.0"])
 
 #: size → the most pixels of the result (None: the original, within --max-pixels)
-SIZES: Dict[str, Optional[int]] = {"preview": 250_000, "small": 250_000, "regular": 250_000, "medium": 1_500_000,
-                                   "hd": 4_000_000, "full": None, "4k": None, "auto": None, "50mp": None}
+SIZES: Dict[str, Optional[int]] = {
+    "preview": 250_000,
+    "small": 250_000,
+    "regular": 250_000,
+    "medium": 1_500_000,
+    "hd": 4_000_000,
+    "full": None,
+    "4k": None,
+    "auto": None,
+    "50mp": None,
+}
 #: type → alphacut mode
-TYPES = {"auto": "general", "person": "portrait", "product": "product", "car": "product",
-         "transportation": "product", "graphic": "product", "graphics": "product", "animal": "general",
-         "other": "general"}
+TYPES = {
+    "auto": "general",
+    "person": "portrait",
+    "product": "product",
+    "car": "product",
+    "transportation": "product",
+    "graphic": "product",
+    "graphics": "product",
+    "animal": "general",
+    "other": "general",
+}
 TYPE_LEVELS = ("none", "1", "2", "latest")
 FORMATS = ("auto", "png", "jpg", "jpeg", "zip", "webp")
 CHANNELS = ("rgba", "alpha")
@@ -66,9 +83,15 @@ CHANNELS = ("rgba", "alpha")
 UNLIMITED_CREDITS = 1_000_000_000
 
 # dialect-neutral codes -> remove.bg's
-_CODES = {"invalid_parameter": "invalid_parameters", "url_refused": "invalid_image_url",
-          "download_failed": "failed_image_download", "url_disabled": "url_input_disabled",
-          "busy": "rate_limit_exceeded", "internal": "internal_error", "invalid_image": "invalid_image"}
+_CODES = {
+    "invalid_parameter": "invalid_parameters",
+    "url_refused": "invalid_image_url",
+    "download_failed": "failed_image_download",
+    "url_disabled": "url_input_disabled",
+    "busy": "rate_limit_exceeded",
+    "internal": "internal_error",
+    "invalid_image": "invalid_image",
+}
 
 
 def render_error(err: ServiceError, request_id: str) -> Response:
@@ -80,13 +103,19 @@ def render_error(err: ServiceError, request_id: str) -> Response:
     if err.code == "busy":
         status = 429
         headers.setdefault("Retry-After", "1")
-        headers.update({"X-RateLimit-Limit": "0", "X-RateLimit-Remaining": "0",
-                        "X-RateLimit-Reset": str(int(time.time()) + int(headers["Retry-After"]))})
+        headers.update(
+            {
+                "X-RateLimit-Limit": "0",
+                "X-RateLimit-Remaining": "0",
+                "X-RateLimit-Reset": str(int(time.time()) + int(headers["Retry-After"])),
+            }
+        )
     elif err.code == "auth_failed":
         status = 403
     title = err.message
-    return JSONResponse({"errors": [{"title": title, "code": code, "detail": err.message}]}, status_code=status,
-                        headers=headers)
+    return JSONResponse(
+        {"errors": [{"title": title, "code": code, "detail": err.message}]}, status_code=status, headers=headers
+    )
 
 
 # -- parameters -----------------------------------------------------------------------------------
@@ -124,8 +153,9 @@ _LEN = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(px|%)?\s*$")
 def _lengths(raw: str, name: str, counts) -> Tuple[Tuple[float, str], ...]:
     parts = str(raw).replace(",", " ").split()
     if len(parts) not in counts:
-        raise bad(f"{name}: expected {' or '.join(map(str, counts))} values, got {str(raw)[:40]!r}", name,
-                  f"invalid_{name}")
+        raise bad(
+            f"{name}: expected {' or '.join(map(str, counts))} values, got {str(raw)[:40]!r}", name, f"invalid_{name}"
+        )
     out = []
     for p in parts:
         m = _LEN.match(p)
@@ -144,12 +174,15 @@ def _parse_color(raw: str) -> Tuple[int, int, int, int]:
         if re.fullmatch(r"[0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8}", hx):
             if len(hx) in (3, 4):
                 hx = "".join(c * 2 for c in hx)
-            vals = [int(hx[i:i + 2], 16) for i in range(0, len(hx), 2)]
+            vals = [int(hx[i : i + 2], 16) for i in range(0, len(hx), 2)]
         else:
             vals = list(ImageColor.getrgb(s.lower()))
     except ValueError:
-        raise bad(f"bg_color: {s[:40]!r} is not a hex colour (81d4fa, fff, 81d4fa77) or a colour name",
-                  "bg_color", "invalid_bg_color") from None
+        raise bad(
+            f"bg_color: {s[:40]!r} is not a hex colour (81d4fa, fff, 81d4fa77) or a colour name",
+            "bg_color",
+            "invalid_bg_color",
+        ) from None
     if len(vals) == 3:
         vals.append(255)
     return tuple(vals[:4])  # type: ignore[return-value]
@@ -186,8 +219,11 @@ def parse_options(p: Dict[str, Any]) -> Options:
             vals = s.split()
             ok = 1 <= len(vals) <= 2 and all(re.fullmatch(r"\d+(?:\.\d+)?%", v) and float(v[:-1]) <= 100 for v in vals)
             if not ok:
-                raise bad(f"position: {str(pos)[:40]!r} must be original, center, or one or two values 0%..100%",
-                          "position", "invalid_position")
+                raise bad(
+                    f"position: {str(pos)[:40]!r} must be original, center, or one or two values 0%..100%",
+                    "position",
+                    "invalid_position",
+                )
             fx = float(vals[0][:-1]) / 100.0
             o.position = (fx, float(vals[-1][:-1]) / 100.0)
     if o.scale is not None and not o.position_given:
@@ -222,8 +258,12 @@ async def _params(request: Request, svc: CutoutService) -> Tuple[Dict[str, Any],
     elif mt == "" and not request.headers.get("content-length", "0").strip("0"):
         pass  # no body at all: missing_source below
     else:
-        raise ServiceError(415, "unsupported_media_type", f"the body must be multipart/form-data, "
-                           f"application/x-www-form-urlencoded or application/json, not {mt[:60] or 'untyped'}")
+        raise ServiceError(
+            415,
+            "unsupported_media_type",
+            f"the body must be multipart/form-data, "
+            f"application/x-www-form-urlencoded or application/json, not {mt[:60] or 'untyped'}",
+        )
     for name, other in (("image_file", "image_file_b64 (base64) or image_url"), ("bg_image_file", "bg_image_url")):
         if name in fields and fields[name] != "":
             raise bad(f"{name} must be a file upload (multipart/form-data); or send {other}", name, f"invalid_{name}")
@@ -236,8 +276,12 @@ def _b64(raw: Any, field: str, svc: CutoutService) -> bytes:
     if s.startswith("data:") and "," in s:
         s = s.split(",", 1)[1]
     if len(s) > svc.config.max_upload_bytes * 4 // 3 + 4:
-        raise ServiceError(413, "file_too_large", f"{field}: the image is above the limit of "
-                           f"{svc.config.max_upload_bytes:,} bytes", field=field)
+        raise ServiceError(
+            413,
+            "file_too_large",
+            f"{field}: the image is above the limit of {svc.config.max_upload_bytes:,} bytes",
+            field=field,
+        )
     try:
         return base64.b64decode(s + "=" * (-len(s) % 4), validate=False)
     except (binascii.Error, ValueError):
@@ -245,8 +289,11 @@ def _b64(raw: Any, field: str, svc: CutoutService) -> bytes:
 
 
 async def _source(svc: CutoutService, fields, files) -> Tuple[bytes, str]:
-    given = [k for k in ("image_file", "image_file_b64", "image_url")
-             if (k in files) or (k in fields and str(fields[k]).strip() != "")]
+    given = [
+        k
+        for k in ("image_file", "image_file_b64", "image_url")
+        if (k in files) or (k in fields and str(fields[k]).strip() != "")
+    ]
     if not given:
         raise bad("No image given: send one of image_file, image_file_b64 or image_url", None, "missing_source")
     if len(given) > 1:
@@ -260,8 +307,11 @@ async def _source(svc: CutoutService, fields, files) -> Tuple[bytes, str]:
 
 
 async def _background(svc: CutoutService, fields, files, opts: Options) -> Optional[np.ndarray]:
-    given = [k for k in ("bg_color", "bg_image_url", "bg_image_file")
-             if (k in files) or (k in fields and str(fields[k]).strip() != "")]
+    given = [
+        k
+        for k in ("bg_color", "bg_image_url", "bg_image_file")
+        if (k in files) or (k in fields and str(fields[k]).strip() != "")
+    ]
     if len(given) > 1:
         raise bad(f"Multiple backgrounds given ({', '.join(given)}): send at most one", None, "multiple_bg_sources")
     if "bg_image_file" in given:
@@ -295,12 +345,19 @@ def prepare(rgb: np.ndarray, opts: Options) -> Tuple[np.ndarray, Tuple[int, int,
     if opts.roi is None:
         return rgb, (0, h, 0, w), (h, w)
     x1, y1, x2, y2 = (_px(opts.roi[0], W), _px(opts.roi[1], H), _px(opts.roi[2], W), _px(opts.roi[3], H))
-    box = (max(0, int(round(y1 * f))), min(h, int(round(y2 * f))),
-           max(0, int(round(x1 * f))), min(w, int(round(x2 * f))))
+    box = (
+        max(0, int(round(y1 * f))),
+        min(h, int(round(y2 * f))),
+        max(0, int(round(x1 * f))),
+        min(w, int(round(x2 * f))),
+    )
     if box[1] - box[0] < 1 or box[3] - box[2] < 1 or x2 <= x1 or y2 <= y1:
-        raise bad(f"roi: the region {x1:g} {y1:g} {x2:g} {y2:g} (px) is empty or outside the {W}x{H} image", "roi",
-                  "invalid_roi")
-    return np.ascontiguousarray(rgb[box[0]:box[1], box[2]:box[3]]), box, (h, w)
+        raise bad(
+            f"roi: the region {x1:g} {y1:g} {x2:g} {y2:g} (px) is empty or outside the {W}x{H} image",
+            "roi",
+            "invalid_roi",
+        )
+    return np.ascontiguousarray(rgb[box[0] : box[1], box[2] : box[3]]), box, (h, w)
 
 
 def _bbox(alpha: np.ndarray) -> Optional[Tuple[int, int, int, int]]:
@@ -318,7 +375,7 @@ def _paste(dst: np.ndarray, src: np.ndarray, y: int, x: int) -> None:
     y0, x0 = max(0, y), max(0, x)
     y1, x1 = min(H, y + h), min(W, x + w)
     if y1 > y0 and x1 > x0:
-        dst[y0:y1, x0:x1] = src[y0 - y:y1 - y, x0 - x:x1 - x]
+        dst[y0:y1, x0:x1] = src[y0 - y : y1 - y, x0 - x : x1 - x]
 
 
 def compose(rgba_roi: np.ndarray, box, size, opts: Options, bg: Optional[np.ndarray]):
@@ -328,19 +385,23 @@ def compose(rgba_roi: np.ndarray, box, size, opts: Options, bg: Optional[np.ndar
 
     h, w = size
     rgba = np.zeros((h, w, 4), np.uint8)
-    rgba[box[0]:box[1], box[2]:box[3]] = rgba_roi
+    rgba[box[0] : box[1], box[2] : box[3]] = rgba_roi
     bb = _bbox(rgba[:, :, 3])
     if bb is None:
-        raise ServiceError(400, "unknown_foreground", "Could not identify foreground in image: no subject was "
-                           "found (try another type, or a roi around the subject)")
+        raise ServiceError(
+            400,
+            "unknown_foreground",
+            "Could not identify foreground in image: no subject was "
+            "found (try another type, or a roi around the subject)",
+        )
     if opts.crop:
         y0, y1, x0, x1 = bb
         bh, bw = y1 - y0, x1 - x0
         m = opts.crop_margin
         m4 = m * 4 if len(m) == 1 else (m[0], m[1], m[0], m[1]) if len(m) == 2 else m  # top, right, bottom, left
         top, right, bottom, left = (
-            int(round(min(_px(v, ref), 0.5 * ref, 500.0)))
-            for v, ref in zip(m4, (bh, bw, bh, bw)))
+            int(round(min(_px(v, ref), 0.5 * ref, 500.0))) for v, ref in zip(m4, (bh, bw, bh, bw))
+        )
         out = np.zeros((bh + top + bottom, bw + left + right, 4), np.uint8)
         _paste(out, rgba[y0:y1, x0:x1], top, left)
         rgba = out
@@ -404,8 +465,9 @@ def encode_result(rgba: np.ndarray, fg_alpha: np.ndarray, opts: Options) -> Tupl
         if fmt == "png":
             return encode_png(fg_alpha), "image/png"
         buf = io.BytesIO()
-        Image.fromarray(fg_alpha, "L").save(buf, "JPEG" if fmt == "jpg" else "WEBP",
-                                            **({"quality": 95} if fmt == "jpg" else {"lossless": True}))
+        Image.fromarray(fg_alpha, "L").save(
+            buf, "JPEG" if fmt == "jpg" else "WEBP", **({"quality": 95} if fmt == "jpg" else {"lossless": True})
+        )
         return buf.getvalue(), "image/jpeg" if fmt == "jpg" else "image/webp"
     if fmt == "png":
         return encode_png(rgba), "image/png"
@@ -429,26 +491,47 @@ def _model_for(svc: CutoutService, opts: Options) -> str:
 
 
 _BODY_FIELDS: Dict[str, Dict[str, Any]] = {
-    "image_file": {"type": "string", "format": "binary"}, "image_file_b64": {"type": "string"},
-    "image_url": {"type": "string"}, "size": {"type": "string", "enum": list(SIZES)},
-    "type": {"type": "string", "enum": list(TYPES)}, "type_level": {"type": "string", "enum": list(TYPE_LEVELS)},
-    "format": {"type": "string", "enum": list(FORMATS)}, "channels": {"type": "string", "enum": list(CHANNELS)},
-    "bg_color": {"type": "string"}, "bg_image_url": {"type": "string"},
-    "bg_image_file": {"type": "string", "format": "binary"}, "roi": {"type": "string"}, "crop": {"type": "boolean"},
-    "crop_margin": {"type": "string"}, "scale": {"type": "string"}, "position": {"type": "string"},
-    "add_shadow": {"type": "boolean"}, "semitransparency": {"type": "boolean"},
+    "image_file": {"type": "string", "format": "binary"},
+    "image_file_b64": {"type": "string"},
+    "image_url": {"type": "string"},
+    "size": {"type": "string", "enum": list(SIZES)},
+    "type": {"type": "string", "enum": list(TYPES)},
+    "type_level": {"type": "string", "enum": list(TYPE_LEVELS)},
+    "format": {"type": "string", "enum": list(FORMATS)},
+    "channels": {"type": "string", "enum": list(CHANNELS)},
+    "bg_color": {"type": "string"},
+    "bg_image_url": {"type": "string"},
+    "bg_image_file": {"type": "string", "format": "binary"},
+    "roi": {"type": "string"},
+    "crop": {"type": "boolean"},
+    "crop_margin": {"type": "string"},
+    "scale": {"type": "string"},
+    "position": {"type": "string"},
+    "add_shadow": {"type": "boolean"},
+    "semitransparency": {"type": "boolean"},
 }
 _SCHEMA = {"type": "object", "properties": _BODY_FIELDS}
 _JSON_SCHEMA = {"type": "object", "properties": {k: v for k, v in _BODY_FIELDS.items() if "format" not in v}}
 
 
-@router.post("/v1.0/removebg", summary="Remove the background (remove.bg API v1.0)", response_class=Response,
-             openapi_extra={"requestBody": {"required": True, "content": {
-                 "multipart/form-data": {"schema": _SCHEMA},
-                 "application/x-www-form-urlencoded": {"schema": _JSON_SCHEMA},
-                 "application/json": {"schema": _JSON_SCHEMA}}},
-                 "responses": {"200": {"content": {"image/png": {}, "image/jpeg": {}, "application/zip": {},
-                                                   "application/json": {}}}}})
+@router.post(
+    "/v1.0/removebg",
+    summary="Remove the background (remove.bg API v1.0)",
+    response_class=Response,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {"schema": _SCHEMA},
+                "application/x-www-form-urlencoded": {"schema": _JSON_SCHEMA},
+                "application/json": {"schema": _JSON_SCHEMA},
+            },
+        },
+        "responses": {
+            "200": {"content": {"image/png": {}, "image/jpeg": {}, "application/zip": {}, "application/json": {}}}
+        },
+    },
+)
 async def removebg(request: Request) -> Response:
     svc: CutoutService = request.app.state.service
     async with svc.admit():
@@ -462,15 +545,30 @@ async def removebg(request: Request) -> Response:
         pipe = svc.session(model).pipeline.with_mode(TYPES[opts.type])
         result = await svc.cutout(model, BatchItem(pipe, rgb), decoded)
         body, media, (h, w), fg = await svc.compute(_finish, result.rgba, box, size, opts, bg)
-    headers = {"X-Width": str(w), "X-Height": str(h), "X-Credits-Charged": "0",
-               "X-Foreground-Top": str(fg[0]), "X-Foreground-Left": str(fg[1]),
-               "X-Foreground-Height": str(fg[2]), "X-Foreground-Width": str(fg[3])}
+    headers = {
+        "X-Width": str(w),
+        "X-Height": str(h),
+        "X-Credits-Charged": "0",
+        "X-Foreground-Top": str(fg[0]),
+        "X-Foreground-Left": str(fg[1]),
+        "X-Foreground-Height": str(fg[2]),
+        "X-Foreground-Width": str(fg[3]),
+    }
     if opts.type_level != "none":
         headers["X-Type"] = opts.type if opts.type != "auto" else "other"
     if "application/json" in request.headers.get("accept", "").lower():
-        return JSONResponse({"data": {"result_b64": base64.b64encode(body).decode("ascii"),
-                                      "foreground_top": fg[0], "foreground_left": fg[1],
-                                      "foreground_width": fg[3], "foreground_height": fg[2]}}, headers=headers)
+        return JSONResponse(
+            {
+                "data": {
+                    "result_b64": base64.b64encode(body).decode("ascii"),
+                    "foreground_top": fg[0],
+                    "foreground_left": fg[1],
+                    "foreground_width": fg[3],
+                    "foreground_height": fg[2],
+                }
+            },
+            headers=headers,
+        )
     return Response(body, media_type=media, headers=headers)
 
 
@@ -479,7 +577,14 @@ async def account(request: Request) -> JSONResponse:
     """remove.bg's account shape. alphacut meters nothing: the credits are unlimited, stated as
     ``unlimited: true`` and, where clients compute with a number, as a large one."""
     n = UNLIMITED_CREDITS
-    return JSONResponse({"data": {"attributes": {
-        "credits": {"total": n, "subscription": n, "payg": 0, "enterprise": 0, "unlimited": True},
-        "api": {"free_calls": n, "sizes": "all", "unlimited": True},
-        "note": "alphacut does not meter usage: credits are unlimited and every call charges 0"}}})
+    return JSONResponse(
+        {
+            "data": {
+                "attributes": {
+                    "credits": {"total": n, "subscription": n, "payg": 0, "enterprise": 0, "unlimited": True},
+                    "api": {"free_calls": n, "sizes": "all", "unlimited": True},
+                    "note": "alphacut does not meter usage: credits are unlimited and every call charges 0",
+                }
+            }
+        }
+    )

@@ -51,8 +51,15 @@ class ServiceError(Exception):
     ``auth_failed``, ``busy``, ``timeout``, ``not_found``, ``method_not_allowed``, ``internal``.
     A dialect may raise its own codes (``field`` names the parameter at fault, when one is)."""
 
-    def __init__(self, status: int, code: str, message: str, *, field: Optional[str] = None,
-                 headers: Optional[Dict[str, str]] = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        field: Optional[str] = None,
+        headers: Optional[Dict[str, str]] = None,
+    ) -> None:
         super().__init__(message)
         self.status = int(status)
         self.code = code
@@ -161,8 +168,9 @@ class _Batcher:
             svc.metrics.batch_size.labels(self.model).observe(len(jobs))
             items = [j.item for j in jobs]
             loop = asyncio.get_running_loop()
-            results = await loop.run_in_executor(svc.infer_pool,
-                                                 functools.partial(run_batch, items, return_exceptions=True))
+            results = await loop.run_in_executor(
+                svc.infer_pool, functools.partial(run_batch, items, return_exceptions=True)
+            )
             for job, res in zip(jobs, results):
                 if job.future.done():
                     continue
@@ -208,8 +216,11 @@ class CutoutService:
         self.work_pool = ThreadPoolExecutor(max_workers=max(2, config.workers + 1), thread_name_prefix="alphacut-work")
         self.url_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="alphacut-url")
         self.slots: asyncio.Semaphore
-        self.url_policy = urls.UrlPolicy(max_bytes=config.max_upload_bytes, timeout_s=config.url_timeout_s,
-                                         test_endpoints=frozenset(config._url_test_endpoints))
+        self.url_policy = urls.UrlPolicy(
+            max_bytes=config.max_upload_bytes,
+            timeout_s=config.url_timeout_s,
+            test_endpoints=frozenset(config._url_test_endpoints),
+        )
         self._recent_ms: Deque[float] = collections.deque(maxlen=64)
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -220,8 +231,14 @@ class CutoutService:
             with self._lock:
                 if name in self.sessions:
                     continue
-            s = Session(spec, runtime=cfg.runtime, precision=cfg.precision, backend=cfg.backend,
-                        model_path=cfg.model_paths.get(name), threads=cfg.threads)
+            s = Session(
+                spec,
+                runtime=cfg.runtime,
+                precision=cfg.precision,
+                backend=cfg.backend,
+                model_path=cfg.model_paths.get(name),
+                threads=cfg.threads,
+            )
             s.runtime.activate()
             with self._lock:
                 self.sessions[name] = s
@@ -256,9 +273,12 @@ class CutoutService:
         name = self.default_model if model is None else model
         s = self.sessions.get(name)
         if s is None:
-            raise ServiceError(400, "unknown_model",
-                               f"model {name!r} is not loaded on this server; loaded: {', '.join(self.sessions)}",
-                               field="model")
+            raise ServiceError(
+                400,
+                "unknown_model",
+                f"model {name!r} is not loaded on this server; loaded: {', '.join(self.sessions)}",
+                field="model",
+            )
         return s
 
     # -- admission -------------------------------------------------------------------------------
@@ -271,11 +291,16 @@ class CutoutService:
     async def admit(self):
         """Hold one of the ``capacity`` cutout slots for a request, or raise ``busy`` (503)."""
         if self.draining or not self.ready:
-            raise ServiceError(503, "busy", "the server is starting or shutting down; retry shortly",
-                               headers={"Retry-After": "1"})
+            raise ServiceError(
+                503, "busy", "the server is starting or shutting down; retry shortly", headers={"Retry-After": "1"}
+            )
         if self.in_flight >= self.config.capacity:
-            raise ServiceError(503, "busy", f"the server is at capacity ({self.config.capacity} requests); retry "
-                               "after the time in Retry-After", headers={"Retry-After": str(self.retry_after())})
+            raise ServiceError(
+                503,
+                "busy",
+                f"the server is at capacity ({self.config.capacity} requests); retry after the time in Retry-After",
+                headers={"Retry-After": str(self.retry_after())},
+            )
         self.in_flight += 1
         self.metrics.in_flight.set(self.in_flight)
         t0 = time.perf_counter()
@@ -302,8 +327,12 @@ class CutoutService:
         """Decode uploaded bytes with the server's limits: 413 above ``max_upload_mb`` or
         ``max_pixels`` (checked from the header, before decoding), 400 for what is not an image."""
         if len(data) > self.config.max_upload_bytes:
-            raise ServiceError(413, "file_too_large", f"{what}: {len(data):,} bytes, above the limit of "
-                               f"{self.config.max_upload_bytes:,}", field=what)
+            raise ServiceError(
+                413,
+                "file_too_large",
+                f"{what}: {len(data):,} bytes, above the limit of {self.config.max_upload_bytes:,}",
+                field=what,
+            )
         if not data:
             raise ServiceError(400, "invalid_image", f"{what}: the upload is empty", field=what)
         t0 = time.perf_counter()
@@ -319,16 +348,22 @@ class CutoutService:
     async def fetch(self, url: str, what: str = "image_url") -> bytes:
         """Download a URL input (when ``allow_url``) through the SSRF-safe fetcher."""
         if not self.config.allow_url:
-            raise ServiceError(400, "url_disabled", f"{what}: URL inputs are disabled on this server (it was "
-                               "started without --allow-url); upload the image instead", field=what)
+            raise ServiceError(
+                400,
+                "url_disabled",
+                f"{what}: URL inputs are disabled on this server (it was "
+                "started without --allow-url); upload the image instead",
+                field=what,
+            )
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(self.url_pool, functools.partial(urls.fetch, url, self.url_policy))
         except urls.UrlRefused as exc:
             raise ServiceError(400, "url_refused", f"{what}: {exc}", field=what) from None
         except urls.UrlFetchError as exc:
-            raise ServiceError(400, "download_failed", f"{what}: failed to download the image: {exc}",
-                               field=what) from None
+            raise ServiceError(
+                400, "download_failed", f"{what}: failed to download the image: {exc}", field=what
+            ) from None
 
     async def cutout(self, model: str, item: BatchItem, decoded: Optional[DecodedImage] = None) -> CutoutResult:
         """Run one image through its model's batching queue (the ``decoded`` image's decode time

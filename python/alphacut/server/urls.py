@@ -71,8 +71,14 @@ def _embedded_ipv4(ip: IPAddress) -> Optional[ipaddress.IPv4Address]:
 
 
 def _why(ip: IPAddress) -> Optional[str]:
-    for attr, what in (("is_loopback", "loopback"), ("is_link_local", "link-local"), ("is_multicast", "multicast"),
-                       ("is_unspecified", "unspecified"), ("is_reserved", "reserved"), ("is_private", "private")):
+    for attr, what in (
+        ("is_loopback", "loopback"),
+        ("is_link_local", "link-local"),
+        ("is_multicast", "multicast"),
+        ("is_unspecified", "unspecified"),
+        ("is_reserved", "reserved"),
+        ("is_private", "private"),
+    ):
         if getattr(ip, attr):
             return what
     if not ip.is_global:
@@ -187,8 +193,9 @@ def fetch(url: str, policy: UrlPolicy = UrlPolicy(), *, resolve: Optional[Resolv
         if remaining <= 0:
             raise UrlFetchError(f"the download took longer than {policy.timeout_s:g} s")
         if target.scheme == "https":
-            conn: http.client.HTTPConnection = _PinnedHTTPSConnection(target.address, target.port, target.host,
-                                                                      remaining)
+            conn: http.client.HTTPConnection = _PinnedHTTPSConnection(
+                target.address, target.port, target.host, remaining
+            )
         else:
             conn = http.client.HTTPConnection(target.address, target.port, timeout=remaining)
         try:

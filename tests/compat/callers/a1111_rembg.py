@@ -11,8 +11,9 @@ import rembg
 from PIL import Image
 
 
-def process(image, model, return_mask, alpha_matting, foreground_threshold, background_threshold, erode_size,
-            models_path):
+def process(
+    image, model, return_mask, alpha_matting, foreground_threshold, background_threshold, erode_size, models_path
+):
     if not model or model == "None":
         return image
     if "U2NET_HOME" not in os.environ:
@@ -48,6 +49,7 @@ def run(photo, models_path):
         "none": process(image, "None", False, False, 240, 10, 10, models_path),
     }
     b64 = base64.b64encode(open(photo, "rb").read()).decode()
-    out["api"] = Image.open(io.BytesIO(base64.b64decode(api_remove(b64, "u2netp", False, False, 240, 10, 10,
-                                                                   models_path))))
+    out["api"] = Image.open(
+        io.BytesIO(base64.b64decode(api_remove(b64, "u2netp", False, False, 240, 10, 10, models_path)))
+    )
     return {k: np.asarray(v) for k, v in out.items()} | {"u2net_home": np.array(os.environ["U2NET_HOME"])}

@@ -7,9 +7,16 @@ torchvision's ToPILImage / ToTensor are the same scalings."""
 import numpy as np
 from PIL import Image
 
-MODELS = ["u2net: general purpose", "u2netp: lightweight general purpose", "u2net_human_seg: human segmentation",
-          "u2net_cloth_seg: cloths Parsing", "silueta: very small u2net", "isnet-general-use: general purpose",
-          "isnet-anime: anime illustrations", "sam: general purpose"]
+MODELS = [
+    "u2net: general purpose",
+    "u2netp: lightweight general purpose",
+    "u2net_human_seg: human segmentation",
+    "u2net_cloth_seg: cloths Parsing",
+    "silueta: very small u2net",
+    "isnet-general-use: general purpose",
+    "isnet-anime: anime illustrations",
+    "sam: general purpose",
+]
 PROVIDERS = ["CPU", "CUDA", "ROCM", "DirectML", "OpenVINO", "CoreML", "Tensorrt", "Azure"]
 
 

@@ -15,8 +15,9 @@ from alphacut.models import get_manifest
 from alphacut.runtime.trt.cache import EngineCache
 from alphacut.runtime.trt.spec import SPEC_DIR, BuildSpec, Profile, default_profile, load_build_spec
 
-KEY_ARGS = dict(onnx_sha256="a" * 64, trt_version="10.3.0", gpu_name="NVIDIA H100", compute_capability="9.0",
-                manifest_version=1)
+KEY_ARGS = dict(
+    onnx_sha256="a" * 64, trt_version="10.3.0", gpu_name="NVIDIA H100", compute_capability="9.0", manifest_version=1
+)
 
 
 def test_key_changes_with_every_ingredient():
@@ -61,8 +62,9 @@ def test_get_or_build_builds_once_under_the_lock(tmp_path):
         return b"ENGINE"
 
     results = []
-    threads = [threading.Thread(target=lambda: results.append(cache.get_or_build("k", build, {"m": 1})))
-               for _ in range(3)]
+    threads = [
+        threading.Thread(target=lambda: results.append(cache.get_or_build("k", build, {"m": 1}))) for _ in range(3)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -128,8 +130,9 @@ def test_default_profiles_from_manifests():
 
 def test_spec_files_override_and_validate(tmp_path):
     m = get_manifest("sinet")
-    (tmp_path / "sinet.json").write_text(json.dumps(
-        {"precision": "fp32", "workspace_mib": 64, "profiles": [{"data": [[1, 3, 320, 320]] * 3}]}))
+    (tmp_path / "sinet.json").write_text(
+        json.dumps({"precision": "fp32", "workspace_mib": 64, "profiles": [{"data": [[1, 3, 320, 320]] * 3}]})
+    )
     spec = load_build_spec(m, spec_dir=tmp_path)
     assert spec.precision == "fp32" and spec.workspace == 64 << 20
     assert load_build_spec(m, "fp16", spec_dir=tmp_path).precision == "fp16"

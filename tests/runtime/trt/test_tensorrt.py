@@ -64,8 +64,9 @@ def test_dynamic_profile_pp_humanseg(trt_ready, tmp_path):
 
     path = conftest.shared_path("models", "pp_humansegv1_lite_224x398.onnx")
     m = get_manifest("pp-humanseg-v1-lite")
-    with create_runtime(path, runtime="tensorrt", precision="fp16", manifest=m,
-                        engine_cache=EngineCache(tmp_path)) as r:
+    with create_runtime(
+        path, runtime="tensorrt", precision="fp16", manifest=m, engine_cache=EngineCache(tmp_path)
+    ) as r:
         for hw in ((144, 256), (224, 398), (448, 796)):
             y = r.infer({"x": np.zeros((1, 3) + hw, np.float32)})[m.output.name]
             assert y.shape == (1, 2) + hw

@@ -35,12 +35,26 @@ class EngineCache:
     root: Path = field(default_factory=engine_cache_dir)
 
     @staticmethod
-    def key(*, onnx_sha256: str, trt_version: str, gpu_name: str, compute_capability: str,
-            spec: BuildSpec, manifest_version: int) -> str:
-        payload = json.dumps({
-            "onnx_sha256": onnx_sha256, "tensorrt": trt_version, "gpu": gpu_name,
-            "cc": compute_capability, "build": spec.to_json(), "manifest_version": manifest_version,
-        }, sort_keys=True)
+    def key(
+        *,
+        onnx_sha256: str,
+        trt_version: str,
+        gpu_name: str,
+        compute_capability: str,
+        spec: BuildSpec,
+        manifest_version: int,
+    ) -> str:
+        payload = json.dumps(
+            {
+                "onnx_sha256": onnx_sha256,
+                "tensorrt": trt_version,
+                "gpu": gpu_name,
+                "cc": compute_capability,
+                "build": spec.to_json(),
+                "manifest_version": manifest_version,
+            },
+            sort_keys=True,
+        )
         return hashlib.sha256(payload.encode()).hexdigest()[:32]
 
     def path(self, key: str) -> Path:
@@ -85,9 +99,19 @@ class EngineCache:
         dest = self.path(key)
         side = AtomicFile(dest.with_suffix(".json"))
         try:
-            side.f.write(json.dumps(dict(info, key=key, bytes=len(plan),
-                                         built_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                                         host=platform.node()), indent=2, sort_keys=True).encode())
+            side.f.write(
+                json.dumps(
+                    dict(
+                        info,
+                        key=key,
+                        bytes=len(plan),
+                        built_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                        host=platform.node(),
+                    ),
+                    indent=2,
+                    sort_keys=True,
+                ).encode()
+            )
             side.commit()
         except BaseException:
             side.discard()

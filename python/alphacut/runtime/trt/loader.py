@@ -21,8 +21,14 @@ from .spec import BuildSpec, load_build_spec
 if TYPE_CHECKING:
     import tensorrt
 
-__all__ = ["EngineFromBytes", "EngineFromNetwork", "NetworkFromOnnxPath", "SaveEngine", "build_or_load_engine",
-           "import_tensorrt"]
+__all__ = [
+    "EngineFromBytes",
+    "EngineFromNetwork",
+    "NetworkFromOnnxPath",
+    "SaveEngine",
+    "build_or_load_engine",
+    "import_tensorrt",
+]
 
 
 def import_tensorrt() -> ModuleType:
@@ -32,7 +38,8 @@ def import_tensorrt() -> ModuleType:
     except ImportError as exc:
         raise BackendUnavailableError(
             f"TensorRT is not installed ({exc}). Install it with `pip install alphacut[gpu]` (tensorrt>=10) "
-            "on a machine with an NVIDIA GPU, or use runtime='onnxruntime'.") from None
+            "on a machine with an NVIDIA GPU, or use runtime='onnxruntime'."
+        ) from None
     return trt
 
 
@@ -115,13 +122,21 @@ class EngineFromBytes:
         runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
         engine = runtime.deserialize_cuda_engine(plan)
         if engine is None:
-            raise ModelError("TensorRT could not deserialise the engine plan (built by another "
-                             "TensorRT version or GPU?); delete it from the engine cache")
+            raise ModelError(
+                "TensorRT could not deserialise the engine plan (built by another "
+                "TensorRT version or GPU?); delete it from the engine cache"
+            )
         return engine
 
 
-def build_or_load_engine(onnx_path: Union[str, Path], manifest: ModelManifest, *, precision: str = "fp16",
-                         cache: Optional[EngineCache] = None, spec_dir: Optional[Path] = None) -> bytes:
+def build_or_load_engine(
+    onnx_path: Union[str, Path],
+    manifest: ModelManifest,
+    *,
+    precision: str = "fp16",
+    cache: Optional[EngineCache] = None,
+    spec_dir: Optional[Path] = None,
+) -> bytes:
     """The engine plan for ``onnx_path``: from the cache, or built now and cached."""
     trt = import_tensorrt()
     from ..._files import file_hash
@@ -130,9 +145,22 @@ def build_or_load_engine(onnx_path: Union[str, Path], manifest: ModelManifest, *
     cache = cache or EngineCache()
     gpu, cc = gpu_identity()
     onnx_sha = file_hash(onnx_path, "sha256")
-    key = EngineCache.key(onnx_sha256=onnx_sha, trt_version=trt.__version__, gpu_name=gpu,
-                          compute_capability=cc, spec=spec, manifest_version=manifest.version)
-    info = {"model": manifest.name, "onnx": str(onnx_path), "onnx_sha256": onnx_sha,
-            "tensorrt": trt.__version__, "gpu": gpu, "compute_capability": cc,
-            "manifest_version": manifest.version, **spec.to_json()}
+    key = EngineCache.key(
+        onnx_sha256=onnx_sha,
+        trt_version=trt.__version__,
+        gpu_name=gpu,
+        compute_capability=cc,
+        spec=spec,
+        manifest_version=manifest.version,
+    )
+    info = {
+        "model": manifest.name,
+        "onnx": str(onnx_path),
+        "onnx_sha256": onnx_sha,
+        "tensorrt": trt.__version__,
+        "gpu": gpu,
+        "compute_capability": cc,
+        "manifest_version": manifest.version,
+        **spec.to_json(),
+    }
     return cache.get_or_build(key, EngineFromNetwork(NetworkFromOnnxPath(onnx_path), spec), info)

@@ -37,8 +37,11 @@ class BuildSpec:
     workspace: int = 1 << 30
 
     def to_json(self) -> dict:
-        return {"precision": self.precision, "workspace": self.workspace,
-                "profiles": [p.to_json() for p in self.profiles]}
+        return {
+            "precision": self.precision,
+            "workspace": self.workspace,
+            "profiles": [p.to_json() for p in self.profiles],
+        }
 
 
 def default_profile(manifest: ModelManifest, input_names: Optional[Sequence[str]] = None) -> Profile:
@@ -57,11 +60,14 @@ def default_profile(manifest: ModelManifest, input_names: Optional[Sequence[str]
     elif spec.min_size is not None and spec.max_size is not None:
         # No preferred size: the geometric middle of the range, on the network's grid.
         k = max(1, spec.multiple_of)
-        opt = tuple(max(lo_, min(hi_, int(round((lo_ * hi_) ** 0.5 / k)) * k))
-                    for lo_, hi_ in zip(spec.min_size, spec.max_size))  # type: ignore[assignment]
+        opt = tuple(
+            max(lo_, min(hi_, int(round((lo_ * hi_) ** 0.5 / k)) * k)) for lo_, hi_ in zip(spec.min_size, spec.max_size)
+        )  # type: ignore[assignment]
     else:
-        raise ModelError(f"manifest {manifest.name!r} has neither a fixed size nor a short side; "
-                         "write an engine build spec with explicit profiles")
+        raise ModelError(
+            f"manifest {manifest.name!r} has neither a fixed size nor a short side; "
+            "write an engine build spec with explicit profiles"
+        )
     lo = spec.min_size or opt
     hi = spec.max_size or opt
     name = spec.name or (input_names[0] if input_names else None)
@@ -74,8 +80,12 @@ def default_profile(manifest: ModelManifest, input_names: Optional[Sequence[str]
     return Profile(shapes)
 
 
-def load_build_spec(manifest: ModelManifest, precision: Optional[str] = None,
-                    spec_dir: Optional[Path] = None, input_names: Optional[Sequence[str]] = None) -> BuildSpec:
+def load_build_spec(
+    manifest: ModelManifest,
+    precision: Optional[str] = None,
+    spec_dir: Optional[Path] = None,
+    input_names: Optional[Sequence[str]] = None,
+) -> BuildSpec:
     """The build spec for a model: ``<spec_dir>/<name>.json`` when present (keys ``precision``,
     ``workspace_mib``, ``profiles``: a list of ``{input: [min, opt, max]}``), else one derived from
     the manifest. ``precision`` overrides the file's."""
@@ -86,14 +96,17 @@ def load_build_spec(manifest: ModelManifest, precision: Optional[str] = None,
             raw = json.loads(path.read_text())
             profiles = tuple(
                 Profile({k: tuple(tuple(int(x) for x in s) for s in v) for k, v in p.items()})  # type: ignore[misc]
-                for p in raw.get("profiles", []))
+                for p in raw.get("profiles", [])
+            )
             for p in profiles:
                 for k, v in p.shapes.items():
                     if len(v) != 3:
                         raise ValueError(f"profile for {k!r} needs [min, opt, max]")
-            spec = BuildSpec(precision=raw.get("precision", "fp16"),
-                             profiles=profiles or (default_profile(manifest, input_names),),
-                             workspace=int(raw.get("workspace_mib", 1024)) << 20)
+            spec = BuildSpec(
+                precision=raw.get("precision", "fp16"),
+                profiles=profiles or (default_profile(manifest, input_names),),
+                workspace=int(raw.get("workspace_mib", 1024)) << 20,
+            )
         except (ValueError, TypeError, KeyError) as exc:
             raise ModelError(f"engine build spec {path} is malformed: {exc}") from None
     else:
