@@ -3,82 +3,12 @@
 """
 alphacut native ops (CPU always; CUDA and CUDA-on-CPU emulation when built with them)
 """
-
 from __future__ import annotations
-
 import collections.abc
-import typing
-
 import numpy
 import numpy.typing
-
-__all__: list[str] = [
-    "CudaDeviceArray",
-    "EmuDeviceArray",
-    "area_downscale_cpu",
-    "area_downscale_cuda",
-    "area_downscale_emu",
-    "built_with_cuda",
-    "built_with_emu",
-    "composite_cpu",
-    "composite_cuda",
-    "composite_emu",
-    "cuda_probe",
-    "dilate_cpu",
-    "dilate_cuda",
-    "dilate_emu",
-    "erode_cpu",
-    "erode_cuda",
-    "erode_emu",
-    "estimate_foreground_cpu",
-    "estimate_foreground_cuda",
-    "estimate_foreground_emu",
-    "get_num_threads",
-    "guided_filter_coefficients_cpu",
-    "guided_filter_coefficients_cuda",
-    "guided_filter_coefficients_emu",
-    "guided_filter_cpu",
-    "guided_filter_cuda",
-    "guided_filter_emu",
-    "guided_filter_fused_max_radius_cuda",
-    "guided_filter_fused_max_radius_emu",
-    "make_trimap_cpu",
-    "make_trimap_cuda",
-    "make_trimap_emu",
-    "pack_rgba_cpu",
-    "pack_rgba_cuda",
-    "pack_rgba_emu",
-    "pack_rgba_patch_cpu",
-    "pack_rgba_patch_cuda",
-    "pack_rgba_patch_emu",
-    "premultiply_cpu",
-    "premultiply_cuda",
-    "premultiply_emu",
-    "preprocess_cpu",
-    "preprocess_cuda",
-    "preprocess_emu",
-    "preprocess_into_cpu",
-    "preprocess_into_cuda",
-    "preprocess_into_emu",
-    "resize_cpu",
-    "resize_cuda",
-    "resize_emu",
-    "set_num_threads",
-    "solve_alpha_cpu",
-    "solve_alpha_cuda",
-    "solve_alpha_emu",
-    "to_device_cuda",
-    "to_device_emu",
-    "transfer_stats_cuda",
-    "transfer_stats_emu",
-    "unpremultiply_cpu",
-    "unpremultiply_cuda",
-    "unpremultiply_emu",
-    "upscale_alpha_cpu",
-    "upscale_alpha_cuda",
-    "upscale_alpha_emu",
-]
-
+import typing
+__all__: list[str] = ['CudaDeviceArray', 'EmuDeviceArray', 'area_downscale_cpu', 'area_downscale_cuda', 'area_downscale_emu', 'built_with_cuda', 'built_with_emu', 'composite_cpu', 'composite_cuda', 'composite_emu', 'cuda_probe', 'dilate_cpu', 'dilate_cuda', 'dilate_emu', 'erode_cpu', 'erode_cuda', 'erode_emu', 'estimate_foreground_cpu', 'estimate_foreground_cuda', 'estimate_foreground_emu', 'get_num_threads', 'guided_filter_coefficients_cpu', 'guided_filter_coefficients_cuda', 'guided_filter_coefficients_emu', 'guided_filter_cpu', 'guided_filter_cuda', 'guided_filter_emu', 'guided_filter_fused_max_radius_cuda', 'guided_filter_fused_max_radius_emu', 'make_trimap_cpu', 'make_trimap_cuda', 'make_trimap_emu', 'pack_rgba_cpu', 'pack_rgba_cuda', 'pack_rgba_emu', 'pack_rgba_patch_cpu', 'pack_rgba_patch_cuda', 'pack_rgba_patch_emu', 'premultiply_cpu', 'premultiply_cuda', 'premultiply_emu', 'preprocess_cpu', 'preprocess_cuda', 'preprocess_emu', 'preprocess_into_cpu', 'preprocess_into_cuda', 'preprocess_into_emu', 'resize_cpu', 'resize_cuda', 'resize_emu', 'set_num_threads', 'solve_alpha_cpu', 'solve_alpha_cuda', 'solve_alpha_emu', 'to_device_cuda', 'to_device_emu', 'transfer_stats_cuda', 'transfer_stats_emu', 'unpremultiply_cpu', 'unpremultiply_cuda', 'unpremultiply_emu', 'upscale_alpha_cpu', 'upscale_alpha_cuda', 'upscale_alpha_emu']
 class CudaDeviceArray:
     """
     An array in cuda device memory returned by the cuda ops when their inputs live on the device. Exposes __cuda_array_interface__ (v3), so cupy.asarray(x) / torch.as_tensor(x, device='cuda') wrap it without a copy; get() copies it to NumPy.
@@ -88,12 +18,14 @@ class CudaDeviceArray:
         Copy to a new NumPy array.
         """
     @property
-    def __cuda_array_interface__(self) -> dict: ...
+    def __cuda_array_interface__(self) -> dict:
+        ...
     @property
-    def dtype(self) -> numpy.dtype[typing.Any]: ...
+    def dtype(self) -> numpy.dtype[typing.Any]:
+        ...
     @property
-    def shape(self) -> tuple: ...
-
+    def shape(self) -> tuple:
+        ...
 class EmuDeviceArray:
     """
     An array in emu device memory returned by the emu ops when their inputs live on the device. Exposes __cuda_array_interface__ (v3), so cupy.asarray(x) / torch.as_tensor(x, device='cuda') wrap it without a copy; get() copies it to NumPy.
@@ -103,757 +35,343 @@ class EmuDeviceArray:
         Copy to a new NumPy array.
         """
     @property
-    def __cuda_array_interface__(self) -> dict: ...
+    def __cuda_array_interface__(self) -> dict:
+        ...
     @property
-    def dtype(self) -> numpy.dtype[typing.Any]: ...
+    def dtype(self) -> numpy.dtype[typing.Any]:
+        ...
     @property
-    def shape(self) -> tuple: ...
-
-def _selftest_barrier_rounds_cuda(
-    blocks: typing.SupportsInt | typing.SupportsIndex,
-    threads: typing.SupportsInt | typing.SupportsIndex,
-    rounds: typing.SupportsInt | typing.SupportsIndex,
-) -> int: ...
-def _selftest_barrier_rounds_emu(
-    blocks: typing.SupportsInt | typing.SupportsIndex,
-    threads: typing.SupportsInt | typing.SupportsIndex,
-    rounds: typing.SupportsInt | typing.SupportsIndex,
-) -> int: ...
-def _selftest_block_reverse_cuda(
-    data: typing.Annotated[numpy.typing.ArrayLike, numpy.int32],
-    threads: typing.SupportsInt | typing.SupportsIndex,
-    dynamic_shared: bool = False,
-) -> numpy.typing.NDArray[numpy.int32]: ...
-def _selftest_block_reverse_emu(
-    data: typing.Annotated[numpy.typing.ArrayLike, numpy.int32],
-    threads: typing.SupportsInt | typing.SupportsIndex,
-    dynamic_shared: bool = False,
-) -> numpy.typing.NDArray[numpy.int32]: ...
-def _selftest_divergent_barrier_cuda(
-    threads: typing.SupportsInt | typing.SupportsIndex,
-) -> numpy.typing.NDArray[numpy.int32]: ...
-def _selftest_divergent_barrier_emu(
-    threads: typing.SupportsInt | typing.SupportsIndex,
-) -> numpy.typing.NDArray[numpy.int32]: ...
-def _selftest_grid_coverage_cuda(
-    grid: tuple[
-        typing.SupportsInt | typing.SupportsIndex,
-        typing.SupportsInt | typing.SupportsIndex,
-        typing.SupportsInt | typing.SupportsIndex,
-    ],
-    block: tuple[
-        typing.SupportsInt | typing.SupportsIndex,
-        typing.SupportsInt | typing.SupportsIndex,
-        typing.SupportsInt | typing.SupportsIndex,
-    ],
-) -> tuple[numpy.typing.NDArray[numpy.int32], int]: ...
-def _selftest_grid_coverage_emu(
-    grid: tuple[
-        typing.SupportsInt | typing.SupportsIndex,
-        typing.SupportsInt | typing.SupportsIndex,
-        typing.SupportsInt | typing.SupportsIndex,
-    ],
-    block: tuple[
-        typing.SupportsInt | typing.SupportsIndex,
-        typing.SupportsInt | typing.SupportsIndex,
-        typing.SupportsInt | typing.SupportsIndex,
-    ],
-) -> tuple[numpy.typing.NDArray[numpy.int32], int]: ...
-def _selftest_launch_with_threads_cuda(
-    threads: typing.SupportsInt | typing.SupportsIndex,
-) -> numpy.typing.NDArray[numpy.int32]: ...
-def _selftest_launch_with_threads_emu(
-    threads: typing.SupportsInt | typing.SupportsIndex,
-) -> numpy.typing.NDArray[numpy.int32]: ...
-def area_downscale_cpu(
-    src: numpy.ndarray,
-    height: typing.SupportsInt | typing.SupportsIndex,
-    width: typing.SupportsInt | typing.SupportsIndex,
-) -> numpy.typing.NDArray[numpy.float32]:
+    def shape(self) -> tuple:
+        ...
+def _selftest_barrier_rounds_cuda(blocks: typing.SupportsInt | typing.SupportsIndex, threads: typing.SupportsInt | typing.SupportsIndex, rounds: typing.SupportsInt | typing.SupportsIndex) -> int:
+    ...
+def _selftest_barrier_rounds_emu(blocks: typing.SupportsInt | typing.SupportsIndex, threads: typing.SupportsInt | typing.SupportsIndex, rounds: typing.SupportsInt | typing.SupportsIndex) -> int:
+    ...
+def _selftest_block_reverse_cuda(data: typing.Annotated[numpy.typing.ArrayLike, numpy.int32], threads: typing.SupportsInt | typing.SupportsIndex, dynamic_shared: bool = False) -> numpy.typing.NDArray[numpy.int32]:
+    ...
+def _selftest_block_reverse_emu(data: typing.Annotated[numpy.typing.ArrayLike, numpy.int32], threads: typing.SupportsInt | typing.SupportsIndex, dynamic_shared: bool = False) -> numpy.typing.NDArray[numpy.int32]:
+    ...
+def _selftest_divergent_barrier_cuda(threads: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.int32]:
+    ...
+def _selftest_divergent_barrier_emu(threads: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.int32]:
+    ...
+def _selftest_grid_coverage_cuda(grid: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], block: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex]) -> tuple[numpy.typing.NDArray[numpy.int32], int]:
+    ...
+def _selftest_grid_coverage_emu(grid: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], block: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex]) -> tuple[numpy.typing.NDArray[numpy.int32], int]:
+    ...
+def _selftest_launch_with_threads_cuda(threads: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.int32]:
+    ...
+def _selftest_launch_with_threads_emu(threads: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.int32]:
+    ...
+def area_downscale_cpu(src: numpy.ndarray, height: typing.SupportsInt | typing.SupportsIndex, width: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float32]:
     """
     Area-average (H, W[, C]) down to (height, width[, C]) float32; uint8 is scaled by 1/255. The guide downscale inside upscale_alpha.
     """
-
-def area_downscale_cuda(
-    src: typing.Any,
-    height: typing.SupportsInt | typing.SupportsIndex,
-    width: typing.SupportsInt | typing.SupportsIndex,
-    *,
-    stream: typing.SupportsInt | typing.SupportsIndex = 0,
-) -> typing.Any:
+def area_downscale_cuda(src: typing.Any, height: typing.SupportsInt | typing.SupportsIndex, width: typing.SupportsInt | typing.SupportsIndex, *, stream: typing.SupportsInt | typing.SupportsIndex = 0) -> typing.Any:
     """
     Area-average (H, W[, C]) down to (height, width[, C]) float32; uint8 is scaled by 1/255. The guide downscale inside upscale_alpha.
-
+    
     On cuda: arrays are NumPy arrays (copied to the device for the call) or device arrays (__cuda_array_interface__, used in place); the results stay on the device when an input was there. stream: a cudaStream_t handle to enqueue the work on without waiting; 0 = a private stream, synchronised before returning.
     """
-
-def area_downscale_emu(
-    src: typing.Any,
-    height: typing.SupportsInt | typing.SupportsIndex,
-    width: typing.SupportsInt | typing.SupportsIndex,
-    *,
-    stream: typing.SupportsInt | typing.SupportsIndex = 0,
-) -> typing.Any:
+def area_downscale_emu(src: typing.Any, height: typing.SupportsInt | typing.SupportsIndex, width: typing.SupportsInt | typing.SupportsIndex, *, stream: typing.SupportsInt | typing.SupportsIndex = 0) -> typing.Any:
     """
     Area-average (H, W[, C]) down to (height, width[, C]) float32; uint8 is scaled by 1/255. The guide downscale inside upscale_alpha.
-
+    
     On emu: arrays are NumPy arrays (copied to the device for the call) or device arrays (__cuda_array_interface__, used in place); the results stay on the device when an input was there. stream: a cudaStream_t handle to enqueue the work on without waiting; 0 = a private stream, synchronised before returning.
     """
-
-def composite_cpu(
-    foreground: numpy.ndarray, alpha: numpy.ndarray, background: numpy.ndarray
-) -> numpy.typing.NDArray[numpy.float32]:
+def composite_cpu(foreground: numpy.ndarray, alpha: numpy.ndarray, background: numpy.ndarray) -> numpy.typing.NDArray[numpy.float32]:
     """
     out = alpha * foreground + (1 - alpha) * background. foreground float32 (H, W, C), alpha float32 (H, W), background float32 (H, W, C); returns float32 (H, W, C).
     """
-
-def composite_cuda(
-    foreground: typing.Any,
-    alpha: typing.Any,
-    background: typing.Any,
-    *,
-    stream: typing.SupportsInt | typing.SupportsIndex = 0,
-) -> typing.Any:
+def composite_cuda(foreground: typing.Any, alpha: typing.Any, background: typing.Any, *, stream: typing.SupportsInt | typing.SupportsIndex = 0) -> typing.Any:
     """
     out = alpha * foreground + (1 - alpha) * background. foreground float32 (H, W, C), alpha float32 (H, W), background float32 (H, W, C); returns float32 (H, W, C).
-
+    
     On cuda: arrays are NumPy arrays (copied to the device for the call) or device arrays (__cuda_array_interface__, used in place); the results stay on the device when an input was there. stream: a cudaStream_t handle to enqueue the work on without waiting; 0 = a private stream, synchronised before returning.
     """
-
-def composite_emu(
-    foreground: typing.Any,
-    alpha: typing.Any,
-    background: typing.Any,
-    *,
-    stream: typing.SupportsInt | typing.SupportsIndex = 0,
-) -> typing.Any:
+def composite_emu(foreground: typing.Any, alpha: typing.Any, background: typing.Any, *, stream: typing.SupportsInt | typing.SupportsIndex = 0) -> typing.Any:
     """
     out = alpha * foreground + (1 - alpha) * background. foreground float32 (H, W, C), alpha float32 (H, W), background float32 (H, W, C); returns float32 (H, W, C).
-
+    
     On emu: arrays are NumPy arrays (copied to the device for the call) or device arrays (__cuda_array_interface__, used in place); the results stay on the device when an input was there. stream: a cudaStream_t handle to enqueue the work on without waiting; 0 = a private stream, synchronised before returning.
     """
-
 def cuda_probe() -> str:
     """
     '' when a CUDA device can be used, else the reason.
     """
-
 def dilate_cpu(mask: numpy.ndarray, radius: typing.SupportsInt | typing.SupportsIndex) -> numpy.ndarray:
     """
     Binary dilation, square (2r+1)^2 element, outside = background. mask (H, W) bool/uint8 (non-zero = set) or float32/float64 (>= 0.5 = set) -> (H, W) bool.
     """
-
-def dilate_cuda(
-    mask: typing.Any,
-    radius: typing.SupportsInt | typing.SupportsIndex,
-    *,
-    stream: typing.SupportsInt | typing.SupportsIndex = 0,
-) -> typing.Any:
+def dilate_cuda(mask: typing.Any, radius: typing.SupportsInt | typing.SupportsIndex, *, stream: typing.SupportsInt | typing.SupportsIndex = 0) -> typing.Any:
     """
     Binary dilation, square (2r+1)^2 element, outside = background. mask (H, W) bool/uint8 (non-zero = set) or float32/float64 (>= 0.5 = set) -> (H, W) bool.
-
+    
     On cuda: arrays are NumPy arrays (copied to the device for the call) or device arrays (__cuda_array_interface__, used in place); the results stay on the device when an input was there. stream: a cudaStream_t handle to enqueue the work on without waiting; 0 = a private stream, synchronised before returning.
     """
-
-def dilate_emu(
-    mask: typing.Any,
-    radius: typing.SupportsInt | typing.SupportsIndex,
-    *,
-    stream: typing.SupportsInt | typing.SupportsIndex = 0,
-) -> typing.Any:
+def dilate_emu(mask: typing.Any, radius: typing.SupportsInt | typing.SupportsIndex, *, stream: typing.SupportsInt | typing.SupportsIndex = 0) -> typing.Any:
     """
     Binary dilation, square (2r+1)^2 element, outside = background. mask (H, W) bool/uint8 (non-zero = set) or float32/float64 (>= 0.5 = set) -> (H, W) bool.
-
+    
     On emu: arrays are NumPy arrays (copied to the device for the call) or device arrays (__cuda_array_interface__, used in place); the results stay on the device when an input was there. stream: a cudaStream_t handle to enqueue the work on without waiting; 0 = a private stream, synchronised before returning.
     """
-
 def erode_cpu(mask: numpy.ndarray, radius: typing.SupportsInt | typing.SupportsIndex) -> numpy.ndarray:
     """
     Binary erosion, square (2r+1)^2 element, outside = foreground. mask (H, W) bool/uint8 (non-zero = set) or float32/float64 (>= 0.5 = set) -> (H, W) bool.
     """
-
-def erode_cuda(
-    mask: typing.Any,
-    radius: typing.SupportsInt | typing.SupportsIndex,
-    *,
-    stream: typing.SupportsInt | typing.SupportsIndex = 0,
-) -> typing.Any:
+def erode_cuda(mask: typing.Any, radius: typing.SupportsInt | typing.SupportsIndex, *, stream: typing.SupportsInt | typing.SupportsIndex = 0) -> typing.Any:
     """
     Binary erosion, square (2r+1)^2 element, outside = foreground. mask (H, W) bool/uint8 (non-zero = set) or float32/float64 (>= 0.5 = set) -> (H, W) bool.
-
+    
     On cuda: arrays are NumPy arrays (copied to the device for the call) or device arrays (__cuda_array_interface__, used in place); the results stay on the device when an input was there. stream: a cudaStream_t handle to enqueue the work on without waiting; 0 = a private stream, synchronised before returning.
     """
-
-def erode_emu(
-    mask: typing.Any,
-    radius: typing.SupportsInt | typing.SupportsIndex,
-    *,
-    stream: typing.SupportsInt | typing.SupportsIndex = 0,
-) -> typing.Any:
+def erode_emu(mask: typing.Any, radius: typing.SupportsInt | typing.SupportsIndex, *, stream: typing.SupportsInt | typing.SupportsIndex = 0) -> typing.Any:
     """
     Binary erosion, square (2r+1)^2 element, outside = foreground. mask (H, W) bool/uint8 (non-zero = set) or float32/float64 (>= 0.5 = set) -> (H, W) bool.
-
+    
     On emu: arrays are NumPy arrays (copied to the device for the call) or device arrays (__cuda_array_interface__, used in place); the results stay on the device when an input was there. stream: a cudaStream_t handle to enqueue the work on without waiting; 0 = a private stream, synchronised before returning.
     """
-
-def estimate_foreground_cpu(
-    image: numpy.ndarray,
-    alpha: numpy.ndarray,
-    *,
-    regularization: typing.SupportsFloat | typing.SupportsIndex = 9.999999747378752e-06,
-    n_small_iterations: typing.SupportsInt | typing.SupportsIndex = 10,
-    n_big_iterations: typing.SupportsInt | typing.SupportsIndex = 2,
-    small_size: typing.SupportsInt | typing.SupportsIndex = 32,
-    gradient_weight: typing.SupportsFloat | typing.SupportsIndex = 1.0,
-    return_background: bool = False,
-    band_min_pixels: typing.SupportsInt | typing.SupportsIndex = 65536,
-) -> typing.Any:
+def estimate_foreground_cpu(image: numpy.ndarray, alpha: numpy.ndarray, *, regularization: typing.SupportsFloat | typing.SupportsIndex = 9.999999747378752e-06, n_small_iterations: typing.SupportsInt | typing.SupportsIndex = 10, n_big_iterations: typing.SupportsInt | typing.SupportsIndex = 2, small_size: typing.SupportsInt | typing.SupportsIndex = 32, gradient_weight: typing.SupportsFloat | typing.SupportsIndex = 1.0, return_background: bool = False, band_min_pixels: typing.SupportsInt | typing.SupportsIndex = 65536) -> typing.Any:
     """
     Multi-level foreground estimation. image (H, W, 3) uint8 or float32 in [0, 1], alpha (H, W) uint8 or
     float32 in [0, 1]. Returns F, or (F, B) with return_background: (H, W, 3) float32 in [0, 1].
     band_min_pixels: levels with more pixels are swept only in a band around the soft edge. The CPU
     sweeps the other levels in scan order, the GPU backends red-black.
     """
-
-def estimate_foreground_cuda(
-    image: typing.Any,
-    alpha: typing.Any,
-    *,
-    regularization: typing.SupportsFloat | typing.SupportsIndex = 9.999999747378752e-06,
-    n_small_iterations: typing.SupportsInt | typing.SupportsIndex = 10,
-    n_big_iterations: typing.SupportsInt | typing.SupportsIndex = 2,
-    small_size: typing.SupportsInt | typing.SupportsIndex = 32,
-    gradient_weight: typing.SupportsFloat | typing.SupportsIndex = 1.0,
-    return_background: bool = False,
-    band_min_pixels: typing.SupportsInt | typing.SupportsIndex = 65536,
-    stream: typing.SupportsInt | typing.SupportsIndex = 0,
-) -> typing.Any:
+def estimate_foreground_cuda(image: typing.Any, alpha: typing.Any, *, regularization: typing.SupportsFloat | typing.SupportsIndex = 9.999999747378752e-06, n_small_iterations: typing.SupportsInt | typing.SupportsIndex = 10, n_big_iterations: typing.SupportsInt | typing.SupportsIndex = 2, small_size: typing.SupportsInt | typing.SupportsIndex = 32, gradient_weight: typing.SupportsFloat | typing.SupportsIndex = 1.0, return_background: bool = False, band_min_pixels: typing.SupportsInt | typing.SupportsIndex = 65536, stream: typing.SupportsInt | typing.SupportsIndex = 0) -> typing.Any:
     """
     Multi-level foreground estimation. image (H, W, 3) uint8 or float32 in [0, 1], alpha (H, W) uint8 or
     float32 in [0, 1]. Returns F, or (F, B) with return_background: (H, W, 3) float32 in [0, 1].
     band_min_pixels: levels with more pixels are swept only in a band around the soft edge. The CPU
     sweeps the other levels in scan order, the GPU backends red-black.
-
+    
     On cuda: arrays are NumPy arrays (copied to the device for the call) or device arrays (__cuda_array_interface__, used in place); the results stay on the device when an input was there. stream: a cudaStream_t handle to enqueue the work on without waiting; 0 = a private stream, synchronised before returning.
     """
-
-def estimate_foreground_emu(
-    image: typing.Any,
-    alpha: typing.Any,
-    *,
-    regularization: typing.SupportsFloat | typing.SupportsIndex = 9.999999747378752e-06,
-    n_small_iterations: typing.SupportsInt | typing.SupportsIndex = 10,
-    n_big_iterations: typing.SupportsInt | typing.SupportsIndex = 2,
-    small_size: typing.SupportsInt | typing.SupportsIndex = 32,
-    gradient_weight: typing.SupportsFloat | typing.SupportsIndex = 1.0,
-    return_background: bool = False,
-    band_min_pixels: typing.SupportsInt | typing.SupportsIndex = 65536,
-    stream: typing.SupportsInt | typing.SupportsIndex = 0,
-) -> typing.Any:
+def estimate_foreground_emu(image: typing.Any, alpha: typing.Any, *, regularization: typing.SupportsFloat | typing.SupportsIndex = 9.999999747378752e-06, n_small_iterations: typing.SupportsInt | typing.SupportsIndex = 10, n_big_iterations: typing.SupportsInt | typing.SupportsIndex = 2, small_size: typing.SupportsInt | typing.SupportsIndex = 32, gradient_weight: typing.SupportsFloat | typing.SupportsIndex = 1.0, return_background: bool = False, band_min_pixels: typing.SupportsInt | typing.SupportsIndex = 65536, stream: typing.SupportsInt | typing.SupportsIndex = 0) -> typing.Any:
     """
     Multi-level foreground estimation. image (H, W, 3) uint8 or float32 in [0, 1], alpha (H, W) uint8 or
     float32 in [0, 1]. Returns F, or (F, B) with return_background: (H, W, 3) float32 in [0, 1].
     band_min_pixels: levels with more pixels are swept only in a band around the soft edge. The CPU
     sweeps the other levels in scan order, the GPU backends red-black.
-
+    
     On emu: arrays are NumPy arrays (copied to the device for the call) or device arrays (__cuda_array_interface__, used in place); the results stay on the device when an input was there. stream: a cudaStream_t handle to enqueue the work on without waiting; 0 = a private stream, synchronised before returning.
     """
-
 def get_num_threads() -> int:
     """
     Threads the CPU ops will use.
     """
-
-def guided_filter_coefficients_cpu(
-    guide: numpy.ndarray,
-    src: numpy.ndarray,
-    radius: typing.SupportsInt | typing.SupportsIndex,
-    eps: typing.SupportsFloat | typing.SupportsIndex,
-) -> tuple[numpy.typing.NDArray[numpy.float32], numpy.typing.NDArray[numpy.float32]]:
+def guided_filter_coefficients_cpu(guide: numpy.ndarray, src: numpy.ndarray, radius: typing.SupportsInt | typing.SupportsIndex, eps: typing.SupportsFloat | typing.SupportsIndex) -> tuple[numpy.typing.NDArray[numpy.float32], numpy.typing.NDArray[numpy.float32]]:
     """
     The box-averaged guided-filter coefficients (mean_a float32 (H, W, C), mean_b float32 (H, W)), so that q = mean_a . I + mean_b; mean_a keeps its channel axis, (H, W, 1) for a grey guide.
     """
-
-def guided_filter_coefficients_cuda(
-    guide: typing.Any,
-    src: typing.Any,
-    radius: typing.SupportsInt | typing.SupportsIndex,
-    eps: typing.SupportsFloat | typing.SupportsIndex,
-    *,
-    stream: typing.SupportsInt | typing.SupportsIndex = 0,
-) -> typing.Any:
+def guided_filter_coefficients_cuda(guide: typing.Any, src: typing.Any, radius: typing.SupportsInt | typing.SupportsIndex, eps: typing.SupportsFloat | typing.SupportsIndex, *, stream: typing.SupportsInt | typing.SupportsIndex = 0) -> typing.Any:
     """
     The box-averaged guided-filter coefficients (mean_a float32 (H, W, C), mean_b float32 (H, W)), so that q = mean_a . I + mean_b; mean_a keeps its channel axis, (H, W, 1) for a grey guide.
-
+    
     On cuda: arrays are NumPy arrays (copied to the device for the call) or device arrays (__cuda_array_interface__, used in place); the results stay on the device when an input was there. stream: a cudaStream_t handle to enqueue the work on without waiting; 0 = a private stream, synchronised before returning.
     """
-
-def guided_filter_coefficients_emu(
-    guide: typing.Any,
-    src: typing.Any,
-    radius: typing.SupportsInt | typing.SupportsIndex,
-    eps: typing.SupportsFloat | typing.SupportsIndex,
-    *,
-    stream: typing.SupportsInt | typing.SupportsIndex = 0,
-) -> typing.Any:
+def guided_filter_coefficients_emu(guide: typing.Any, src: typing.Any, radius: typing.SupportsInt | typing.SupportsIndex, eps: typing.SupportsFloat | typing.SupportsIndex, *, stream: typing.SupportsInt | typing.SupportsIndex = 0) -> typing.Any:
     """
     The box-averaged guided-filter coefficients (mean_a float32 (H, W, C), mean_b float32 (H, W)), so that q = mean_a . I + mean_b; mean_a keeps its channel axis, (H, W, 1) for a grey guide.
-
+    
     On emu: arrays are NumPy arrays (copied to the device for the call) or device arrays (__cuda_array_interface__, used in place); the results stay on the device when an input was there. stream: a cudaStream_t handle to enqueue the work on without waiting; 0 = a private stream, synchronised before returning.
     """
-
-def guided_filter_cpu(
-    guide: numpy.ndarray,
-    src: numpy.ndarray,
-    radius: typing.SupportsInt | typing.SupportsIndex,
-    eps: typing.SupportsFloat | typing.SupportsIndex,
-) -> numpy.typing.NDArray[numpy.float32]:
+def guided_filter_cpu(guide: numpy.ndarray, src: numpy.ndarray, radius: typing.SupportsInt | typing.SupportsIndex, eps: typing.SupportsFloat | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float32]:
     """
     Guided filter q = mean(a) . I + mean(b) over clipped (2r+1)^2 windows. guide (H, W) or (H, W, 3), src (H, W); each uint8 (scaled by 1/255) or float32. Returns float32 (H, W).
     """
-
-def guided_filter_cuda(
-    guide: typing.Any,
-    src: typing.Any,
-    radius: typing.SupportsInt | typing.SupportsIndex,
-    eps: typing.SupportsFloat | typing.SupportsIndex,
-    *,
-    stream: typing.SupportsInt | typing.SupportsIndex = 0,
-) -> typing.Any:
+def guided_filter_cuda(guide: typing.Any, src: typing.Any, radius: typing.SupportsInt | typing.SupportsIndex, eps: typing.SupportsFloat | typing.SupportsIndex, *, stream: typing.SupportsInt | typing.SupportsIndex = 0) -> typing.Any:
     """
     Guided filter q = mean(a) . I + mean(b) over clipped (2r+1)^2 windows. guide (H, W) or (H, W, 3), src (H, W); each uint8 (scaled by 1/255) or float32. Returns float32 (H, W).
-
+    
     On cuda: arrays are NumPy arrays (copied to the device for the call) or device arrays (__cuda_array_interface__, used in place); the results stay on the device when an input was there. stream: a cudaStream_t handle to enqueue the work on without waiting; 0 = a private stream, synchronised before returning.
     """
-
-def guided_filter_emu(
-    guide: typing.Any,
-    src: typing.Any,
-    radius: typing.SupportsInt | typing.SupportsIndex,
-    eps: typing.SupportsFloat | typing.SupportsIndex,
-    *,
-    stream: typing.SupportsInt | typing.SupportsIndex = 0,
-) -> typing.Any:
+def guided_filter_emu(guide: typing.Any, src: typing.Any, radius: typing.SupportsInt | typing.SupportsIndex, eps: typing.SupportsFloat | typing.SupportsIndex, *, stream: typing.SupportsInt | typing.SupportsIndex = 0) -> typing.Any:
     """
     Guided filter q = mean(a) . I + mean(b) over clipped (2r+1)^2 windows. guide (H, W) or (H, W, 3), src (H, W); each uint8 (scaled by 1/255) or float32. Returns float32 (H, W).
-
+    
     On emu: arrays are NumPy arrays (copied to the device for the call) or device arrays (__cuda_array_interface__, used in place); the results stay on the device when an input was there. stream: a cudaStream_t handle to enqueue the work on without waiting; 0 = a private stream, synchronised before returning.
     """
-
-def make_trimap_cpu(
-    prob: numpy.ndarray,
-    fg_threshold: typing.SupportsFloat | typing.SupportsIndex,
-    bg_threshold: typing.SupportsFloat | typing.SupportsIndex,
-    radius: typing.SupportsInt | typing.SupportsIndex,
-) -> numpy.typing.NDArray[numpy.uint8]:
+def make_trimap_cpu(prob: numpy.ndarray, fg_threshold: typing.SupportsFloat | typing.SupportsIndex, bg_threshold: typing.SupportsFloat | typing.SupportsIndex, radius: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.uint8]:
     """
     (H, W) uint8 trimap 0/128/255 from prob (H, W) bool, uint8 (as prob / 255), float32 or float64: sure foreground = erode(prob >= fg_threshold, r), sure background = erode(prob <= bg_threshold, r).
     """
-
-def make_trimap_cuda(
-    prob: typing.Any,
-    fg_threshold: typing.SupportsFloat | typing.SupportsIndex,
-    bg_threshold: typing.SupportsFloat | typing.SupportsIndex,
-    radius: typing.SupportsInt | typing.SupportsIndex,
-    *,
-    stream: typing.SupportsInt | typing.SupportsIndex = 0,
-) -> typing.Any:
+def make_trimap_cuda(prob: typing.Any, fg_threshold: typing.SupportsFloat | typing.SupportsIndex, bg_threshold: typing.SupportsFloat | typing.SupportsIndex, radius: typing.SupportsInt | typing.SupportsIndex, *, stream: typing.SupportsInt | typing.SupportsIndex = 0) -> typing.Any:
     """
     (H, W) uint8 trimap 0/128/255 from prob (H, W) bool, uint8 (as prob / 255), float32 or float64: sure foreground = erode(prob >= fg_threshold, r), sure background = erode(prob <= bg_threshold, r).
-
+    
     On cuda: arrays are NumPy arrays (copied to the device for the call) or device arrays (__cuda_array_interface__, used in place); the results stay on the device when an input was there. stream: a cudaStream_t handle to enqueue the work on without waiting; 0 = a private stream, synchronised before returning.
     """
-
-def make_trimap_emu(
-    prob: typing.Any,
-    fg_threshold: typing.SupportsFloat | typing.SupportsIndex,
-    bg_threshold: typing.SupportsFloat | typing.SupportsIndex,
-    radius: typing.SupportsInt | typing.SupportsIndex,
-    *,
-    stream: typing.SupportsInt | typing.SupportsIndex = 0,
-) -> typing.Any:
+def make_trimap_emu(prob: typing.Any, fg_threshold: typing.SupportsFloat | typing.SupportsIndex, bg_threshold: typing.SupportsFloat | typing.SupportsIndex, radius: typing.SupportsInt | typing.SupportsIndex, *, stream: typing.SupportsInt | typing.SupportsIndex = 0) -> typing.Any:
     """
     (H, W) uint8 trimap 0/128/255 from prob (H, W) bool, uint8 (as prob / 255), float32 or float64: sure foreground = erode(prob >= fg_threshold, r), sure background = erode(prob <= bg_threshold, r).
-
+    
     On emu: arrays are NumPy arrays (copied to the device for the call) or device arrays (__cuda_array_interface__, used in place); the results stay on the device when an input was there. stream: a cudaStream_t handle to enqueue the work on without waiting; 0 = a private stream, synchronised before returning.
     """
-
-def pack_rgba_cpu(
-    image: numpy.ndarray,
-    alpha: numpy.ndarray,
-    foreground: typing.Any = None,
-    fg_y0: typing.SupportsInt | typing.SupportsIndex = 0,
-    fg_x0: typing.SupportsInt | typing.SupportsIndex = 0,
-) -> numpy.typing.NDArray[numpy.uint8]:
+def pack_rgba_cpu(image: numpy.ndarray, alpha: numpy.ndarray, foreground: typing.Any = None, fg_y0: typing.SupportsInt | typing.SupportsIndex = 0, fg_x0: typing.SupportsInt | typing.SupportsIndex = 0) -> numpy.typing.NDArray[numpy.uint8]:
     """
     (H, W, 4) uint8 cutout from a uint8 (H, W, 3) image, float32 (H, W) alpha and an optional float32 (h, w, 3) foreground colour of the rectangle at (fg_y0, fg_x0).
     """
-
-def pack_rgba_cuda(
-    image: typing.Any,
-    alpha: typing.Any,
-    foreground: typing.Any = None,
-    fg_y0: typing.SupportsInt | typing.SupportsIndex = 0,
-    fg_x0: typing.SupportsInt | typing.SupportsIndex = 0,
-    *,
-    stream: typing.SupportsInt | typing.SupportsIndex = 0,
-) -> typing.Any:
+def pack_rgba_cuda(image: typing.Any, alpha: typing.Any, foreground: typing.Any = None, fg_y0: typing.SupportsInt | typing.SupportsIndex = 0, fg_x0: typing.SupportsInt | typing.SupportsIndex = 0, *, stream: typing.SupportsInt | typing.SupportsIndex = 0) -> typing.Any:
     """
     (H, W, 4) uint8 cutout from a uint8 (H, W, 3) image, float32 (H, W) alpha and an optional float32 (h, w, 3) foreground colour of the rectangle at (fg_y0, fg_x0).
-
+    
     On cuda: arrays are NumPy arrays (copied to the device for the call) or device arrays (__cuda_array_interface__, used in place); the results stay on the device when an input was there. stream: a cudaStream_t handle to enqueue the work on without waiting; 0 = a private stream, synchronised before returning.
     """
-
-def pack_rgba_emu(
-    image: typing.Any,
-    alpha: typing.Any,
-    foreground: typing.Any = None,
-    fg_y0: typing.SupportsInt | typing.SupportsIndex = 0,
-    fg_x0: typing.SupportsInt | typing.SupportsIndex = 0,
-    *,
-    stream: typing.SupportsInt | typing.SupportsIndex = 0,
-) -> typing.Any:
+def pack_rgba_emu(image: typing.Any, alpha: typing.Any, foreground: typing.Any = None, fg_y0: typing.SupportsInt | typing.SupportsIndex = 0, fg_x0: typing.SupportsInt | typing.SupportsIndex = 0, *, stream: typing.SupportsInt | typing.SupportsIndex = 0) -> typing.Any:
     """
     (H, W, 4) uint8 cutout from a uint8 (H, W, 3) image, float32 (H, W) alpha and an optional float32 (h, w, 3) foreground colour of the rectangle at (fg_y0, fg_x0).
-
+    
     On emu: arrays are NumPy arrays (copied to the device for the call) or device arrays (__cuda_array_interface__, used in place); the results stay on the device when an input was there. stream: a cudaStream_t handle to enqueue the work on without waiting; 0 = a private stream, synchronised before returning.
     """
-
-def pack_rgba_patch_cpu(
-    image: numpy.ndarray,
-    foreground: numpy.ndarray,
-    fg_y0: typing.SupportsInt | typing.SupportsIndex,
-    fg_x0: typing.SupportsInt | typing.SupportsIndex,
-    out: numpy.ndarray,
-) -> None:
+def pack_rgba_patch_cpu(image: numpy.ndarray, foreground: numpy.ndarray, fg_y0: typing.SupportsInt | typing.SupportsIndex, fg_x0: typing.SupportsInt | typing.SupportsIndex, out: numpy.ndarray) -> None:
     """
     In place: the colour of the soft pixels of the (H, W, 4) uint8 `out` inside the rectangle of the float32 (h, w, 3) foreground at (fg_y0, fg_x0) becomes round(255 * foreground).
     """
-
-def pack_rgba_patch_cuda(
-    image: typing.Any,
-    foreground: typing.Any,
-    fg_y0: typing.SupportsInt | typing.SupportsIndex,
-    fg_x0: typing.SupportsInt | typing.SupportsIndex,
-    out: typing.Any,
-    *,
-    stream: typing.SupportsInt | typing.SupportsIndex = 0,
-) -> None:
+def pack_rgba_patch_cuda(image: typing.Any, foreground: typing.Any, fg_y0: typing.SupportsInt | typing.SupportsIndex, fg_x0: typing.SupportsInt | typing.SupportsIndex, out: typing.Any, *, stream: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
     """
     In place: the colour of the soft pixels of the (H, W, 4) uint8 `out` inside the rectangle of the float32 (h, w, 3) foreground at (fg_y0, fg_x0) becomes round(255 * foreground).
-
+    
     On cuda: arrays are NumPy arrays (copied to the device for the call) or device arrays (__cuda_array_interface__, used in place); the results stay on the device when an input was there. stream: a cudaStream_t handle to enqueue the work on without waiting; 0 = a private stream, synchronised before returning.
     """
-
-def pack_rgba_patch_emu(
-    image: typing.Any,
-    foreground: typing.Any,
-    fg_y0: typing.SupportsInt | typing.SupportsIndex,
-    fg_x0: typing.SupportsInt | typing.SupportsIndex,
-    out: typing.Any,
-    *,
-    stream: typing.SupportsInt | typing.SupportsIndex = 0,
-) -> None:
+def pack_rgba_patch_emu(image: typing.Any, foreground: typing.Any, fg_y0: typing.SupportsInt | typing.SupportsIndex, fg_x0: typing.SupportsInt | typing.SupportsIndex, out: typing.Any, *, stream: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
     """
     In place: the colour of the soft pixels of the (H, W, 4) uint8 `out` inside the rectangle of the float32 (h, w, 3) foreground at (fg_y0, fg_x0) becomes round(255 * foreground).
-
+    
     On emu: arrays are NumPy arrays (copied to the device for the call) or device arrays (__cuda_array_interface__, used in place); the results stay on the device when an input was there. stream: a cudaStream_t handle to enqueue the work on without waiting; 0 = a private stream, synchronised before returning.
     """
-
 def premultiply_cpu(image: numpy.ndarray, alpha: numpy.ndarray) -> numpy.typing.NDArray[numpy.float32]:
     """
     out = alpha * image; image float32 (H, W, C), alpha float32 (H, W).
     """
-
-def premultiply_cuda(
-    image: typing.Any, alpha: typing.Any, *, stream: typing.SupportsInt | typing.SupportsIndex = 0
-) -> typing.Any:
+def premultiply_cuda(image: typing.Any, alpha: typing.Any, *, stream: typing.SupportsInt | typing.SupportsIndex = 0) -> typing.Any:
     """
     out = alpha * image; image float32 (H, W, C), alpha float32 (H, W).
-
+    
     On cuda: arrays are NumPy arrays (copied to the device for the call) or device arrays (__cuda_array_interface__, used in place); the results stay on the device when an input was there. stream: a cudaStream_t handle to enqueue the work on without waiting; 0 = a private stream, synchronised before returning.
     """
-
-def premultiply_emu(
-    image: typing.Any, alpha: typing.Any, *, stream: typing.SupportsInt | typing.SupportsIndex = 0
-) -> typing.Any:
+def premultiply_emu(image: typing.Any, alpha: typing.Any, *, stream: typing.SupportsInt | typing.SupportsIndex = 0) -> typing.Any:
     """
     out = alpha * image; image float32 (H, W, C), alpha float32 (H, W).
-
+    
     On emu: arrays are NumPy arrays (copied to the device for the call) or device arrays (__cuda_array_interface__, used in place); the results stay on the device when an input was there. stream: a cudaStream_t handle to enqueue the work on without waiting; 0 = a private stream, synchronised before returning.
     """
-
-def preprocess_cpu(
-    image: numpy.ndarray,
-    out_h: typing.SupportsInt | typing.SupportsIndex,
-    out_w: typing.SupportsInt | typing.SupportsIndex,
-    scale: typing.SupportsFloat | typing.SupportsIndex,
-    mean: typing.Annotated[collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], "FixedSize(3)"],
-    std: typing.Annotated[collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], "FixedSize(3)"],
-    swap_rb: bool = False,
-    fp16: bool = False,
-) -> numpy.ndarray:
+def preprocess_cpu(image: numpy.ndarray, out_h: typing.SupportsInt | typing.SupportsIndex, out_w: typing.SupportsInt | typing.SupportsIndex, scale: typing.SupportsFloat | typing.SupportsIndex, mean: typing.Annotated[collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], "FixedSize(3)"], std: typing.Annotated[collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], "FixedSize(3)"], swap_rb: bool = False, fp16: bool = False) -> numpy.ndarray:
     """
     Bilinear resize of uint8 (H, W, 3|4) to (out_h, out_w), then (v * scale - mean[c]) / std[c], as a (1, 3, out_h, out_w) float32 (or float16) array (HWC -> NCHW).
     """
-
-def preprocess_cuda(
-    image: typing.Any,
-    out_h: typing.SupportsInt | typing.SupportsIndex,
-    out_w: typing.SupportsInt | typing.SupportsIndex,
-    scale: typing.SupportsFloat | typing.SupportsIndex,
-    mean: typing.Annotated[collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], "FixedSize(3)"],
-    std: typing.Annotated[collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], "FixedSize(3)"],
-    swap_rb: bool = False,
-    fp16: bool = False,
-    *,
-    stream: typing.SupportsInt | typing.SupportsIndex = 0,
-) -> typing.Any:
+def preprocess_cuda(image: typing.Any, out_h: typing.SupportsInt | typing.SupportsIndex, out_w: typing.SupportsInt | typing.SupportsIndex, scale: typing.SupportsFloat | typing.SupportsIndex, mean: typing.Annotated[collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], "FixedSize(3)"], std: typing.Annotated[collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], "FixedSize(3)"], swap_rb: bool = False, fp16: bool = False, *, stream: typing.SupportsInt | typing.SupportsIndex = 0) -> typing.Any:
     """
     Bilinear resize of uint8 (H, W, 3|4) to (out_h, out_w), then (v * scale - mean[c]) / std[c], as a (1, 3, out_h, out_w) float32 (or float16) array (HWC -> NCHW).
-
+    
     On cuda: arrays are NumPy arrays (copied to the device for the call) or device arrays (__cuda_array_interface__, used in place); the results stay on the device when an input was there. stream: a cudaStream_t handle to enqueue the work on without waiting; 0 = a private stream, synchronised before returning.
     """
-
-def preprocess_emu(
-    image: typing.Any,
-    out_h: typing.SupportsInt | typing.SupportsIndex,
-    out_w: typing.SupportsInt | typing.SupportsIndex,
-    scale: typing.SupportsFloat | typing.SupportsIndex,
-    mean: typing.Annotated[collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], "FixedSize(3)"],
-    std: typing.Annotated[collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], "FixedSize(3)"],
-    swap_rb: bool = False,
-    fp16: bool = False,
-    *,
-    stream: typing.SupportsInt | typing.SupportsIndex = 0,
-) -> typing.Any:
+def preprocess_emu(image: typing.Any, out_h: typing.SupportsInt | typing.SupportsIndex, out_w: typing.SupportsInt | typing.SupportsIndex, scale: typing.SupportsFloat | typing.SupportsIndex, mean: typing.Annotated[collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], "FixedSize(3)"], std: typing.Annotated[collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], "FixedSize(3)"], swap_rb: bool = False, fp16: bool = False, *, stream: typing.SupportsInt | typing.SupportsIndex = 0) -> typing.Any:
     """
     Bilinear resize of uint8 (H, W, 3|4) to (out_h, out_w), then (v * scale - mean[c]) / std[c], as a (1, 3, out_h, out_w) float32 (or float16) array (HWC -> NCHW).
-
+    
     On emu: arrays are NumPy arrays (copied to the device for the call) or device arrays (__cuda_array_interface__, used in place); the results stay on the device when an input was there. stream: a cudaStream_t handle to enqueue the work on without waiting; 0 = a private stream, synchronised before returning.
     """
-
-def preprocess_into_cpu(
-    out: numpy.ndarray,
-    image: numpy.ndarray,
-    scale: typing.SupportsFloat | typing.SupportsIndex,
-    mean: typing.Annotated[collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], "FixedSize(3)"],
-    std: typing.Annotated[collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], "FixedSize(3)"],
-    swap_rb: bool = False,
-) -> None:
+def preprocess_into_cpu(out: numpy.ndarray, image: numpy.ndarray, scale: typing.SupportsFloat | typing.SupportsIndex, mean: typing.Annotated[collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], "FixedSize(3)"], std: typing.Annotated[collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], "FixedSize(3)"], swap_rb: bool = False) -> None:
     """
     preprocess written into `out`, a C-contiguous (1, 3, H, W) float32 or float16 array (on the GPU backends a device array, e.g. a network's input binding).
     """
-
-def preprocess_into_cuda(
-    out: typing.Any,
-    image: typing.Any,
-    scale: typing.SupportsFloat | typing.SupportsIndex,
-    mean: typing.Annotated[collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], "FixedSize(3)"],
-    std: typing.Annotated[collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], "FixedSize(3)"],
-    swap_rb: bool = False,
-    *,
-    stream: typing.SupportsInt | typing.SupportsIndex = 0,
-) -> None:
+def preprocess_into_cuda(out: typing.Any, image: typing.Any, scale: typing.SupportsFloat | typing.SupportsIndex, mean: typing.Annotated[collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], "FixedSize(3)"], std: typing.Annotated[collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], "FixedSize(3)"], swap_rb: bool = False, *, stream: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
     """
     preprocess written into `out`, a C-contiguous (1, 3, H, W) float32 or float16 array (on the GPU backends a device array, e.g. a network's input binding).
-
+    
     On cuda: arrays are NumPy arrays (copied to the device for the call) or device arrays (__cuda_array_interface__, used in place); the results stay on the device when an input was there. stream: a cudaStream_t handle to enqueue the work on without waiting; 0 = a private stream, synchronised before returning.
     """
-
-def preprocess_into_emu(
-    out: typing.Any,
-    image: typing.Any,
-    scale: typing.SupportsFloat | typing.SupportsIndex,
-    mean: typing.Annotated[collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], "FixedSize(3)"],
-    std: typing.Annotated[collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], "FixedSize(3)"],
-    swap_rb: bool = False,
-    *,
-    stream: typing.SupportsInt | typing.SupportsIndex = 0,
-) -> None:
+def preprocess_into_emu(out: typing.Any, image: typing.Any, scale: typing.SupportsFloat | typing.SupportsIndex, mean: typing.Annotated[collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], "FixedSize(3)"], std: typing.Annotated[collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], "FixedSize(3)"], swap_rb: bool = False, *, stream: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
     """
     preprocess written into `out`, a C-contiguous (1, 3, H, W) float32 or float16 array (on the GPU backends a device array, e.g. a network's input binding).
-
+    
     On emu: arrays are NumPy arrays (copied to the device for the call) or device arrays (__cuda_array_interface__, used in place); the results stay on the device when an input was there. stream: a cudaStream_t handle to enqueue the work on without waiting; 0 = a private stream, synchronised before returning.
     """
-
-def resize_cpu(
-    image: numpy.ndarray,
-    height: typing.SupportsInt | typing.SupportsIndex,
-    width: typing.SupportsInt | typing.SupportsIndex,
-    method: typing.SupportsInt | typing.SupportsIndex,
-) -> numpy.ndarray:
+def resize_cpu(image: numpy.ndarray, height: typing.SupportsInt | typing.SupportsIndex, width: typing.SupportsInt | typing.SupportsIndex, method: typing.SupportsInt | typing.SupportsIndex) -> numpy.ndarray:
     """
     Resize (H, W) or (H, W, C) uint8/float32 to (height, width[, C]), same dtype. method: 0 bilinear, 1 area, 2 bicubic (a = -0.75); pixel-centre grid, clamped edges.
     """
-
-def resize_cuda(
-    image: typing.Any,
-    height: typing.SupportsInt | typing.SupportsIndex,
-    width: typing.SupportsInt | typing.SupportsIndex,
-    method: typing.SupportsInt | typing.SupportsIndex,
-    *,
-    stream: typing.SupportsInt | typing.SupportsIndex = 0,
-) -> typing.Any:
+def resize_cuda(image: typing.Any, height: typing.SupportsInt | typing.SupportsIndex, width: typing.SupportsInt | typing.SupportsIndex, method: typing.SupportsInt | typing.SupportsIndex, *, stream: typing.SupportsInt | typing.SupportsIndex = 0) -> typing.Any:
     """
     Resize (H, W) or (H, W, C) uint8/float32 to (height, width[, C]), same dtype. method: 0 bilinear, 1 area, 2 bicubic (a = -0.75); pixel-centre grid, clamped edges.
-
+    
     On cuda: arrays are NumPy arrays (copied to the device for the call) or device arrays (__cuda_array_interface__, used in place); the results stay on the device when an input was there. stream: a cudaStream_t handle to enqueue the work on without waiting; 0 = a private stream, synchronised before returning.
     """
-
-def resize_emu(
-    image: typing.Any,
-    height: typing.SupportsInt | typing.SupportsIndex,
-    width: typing.SupportsInt | typing.SupportsIndex,
-    method: typing.SupportsInt | typing.SupportsIndex,
-    *,
-    stream: typing.SupportsInt | typing.SupportsIndex = 0,
-) -> typing.Any:
+def resize_emu(image: typing.Any, height: typing.SupportsInt | typing.SupportsIndex, width: typing.SupportsInt | typing.SupportsIndex, method: typing.SupportsInt | typing.SupportsIndex, *, stream: typing.SupportsInt | typing.SupportsIndex = 0) -> typing.Any:
     """
     Resize (H, W) or (H, W, C) uint8/float32 to (height, width[, C]), same dtype. method: 0 bilinear, 1 area, 2 bicubic (a = -0.75); pixel-centre grid, clamped edges.
-
+    
     On emu: arrays are NumPy arrays (copied to the device for the call) or device arrays (__cuda_array_interface__, used in place); the results stay on the device when an input was there. stream: a cudaStream_t handle to enqueue the work on without waiting; 0 = a private stream, synchronised before returning.
     """
-
 def set_num_threads(n: typing.SupportsInt | typing.SupportsIndex) -> None:
     """
     Threads used by the CPU ops (0 = one per hardware thread).
     """
-
-def solve_alpha_cpu(
-    image: numpy.ndarray,
-    trimap: numpy.ndarray,
-    prior: typing.Any,
-    start: typing.Any,
-    eps: typing.SupportsFloat | typing.SupportsIndex,
-    prior_weight: typing.SupportsFloat | typing.SupportsIndex,
-    prior_confidence: typing.SupportsFloat | typing.SupportsIndex,
-    max_iter: typing.SupportsInt | typing.SupportsIndex,
-    tol: typing.SupportsFloat | typing.SupportsIndex,
-) -> tuple[numpy.typing.NDArray[numpy.float32], dict]:
+def solve_alpha_cpu(image: numpy.ndarray, trimap: numpy.ndarray, prior: typing.Any, start: typing.Any, eps: typing.SupportsFloat | typing.SupportsIndex, prior_weight: typing.SupportsFloat | typing.SupportsIndex, prior_confidence: typing.SupportsFloat | typing.SupportsIndex, max_iter: typing.SupportsInt | typing.SupportsIndex, tol: typing.SupportsFloat | typing.SupportsIndex) -> tuple[numpy.typing.NDArray[numpy.float32], dict]:
     """
     Closed-form matting solve in the unknown band of a trimap. image float32 (H, W, 3) in [0, 1], trimap uint8 (H, W) (0 / 255 sure, else unknown), prior and start float32 (H, W) or None. Returns (alpha float32 (H, W), info dict: unknown, windows, iterations, residual).
     """
-
-def solve_alpha_cuda(
-    image: typing.Any,
-    trimap: typing.Any,
-    prior: typing.Any,
-    start: typing.Any,
-    eps: typing.SupportsFloat | typing.SupportsIndex,
-    prior_weight: typing.SupportsFloat | typing.SupportsIndex,
-    prior_confidence: typing.SupportsFloat | typing.SupportsIndex,
-    max_iter: typing.SupportsInt | typing.SupportsIndex,
-    tol: typing.SupportsFloat | typing.SupportsIndex,
-    *,
-    stream: typing.SupportsInt | typing.SupportsIndex = 0,
-) -> tuple[typing.Any, dict]:
+def solve_alpha_cuda(image: typing.Any, trimap: typing.Any, prior: typing.Any, start: typing.Any, eps: typing.SupportsFloat | typing.SupportsIndex, prior_weight: typing.SupportsFloat | typing.SupportsIndex, prior_confidence: typing.SupportsFloat | typing.SupportsIndex, max_iter: typing.SupportsInt | typing.SupportsIndex, tol: typing.SupportsFloat | typing.SupportsIndex, *, stream: typing.SupportsInt | typing.SupportsIndex = 0) -> tuple[typing.Any, dict]:
     """
     Closed-form matting solve in the unknown band of a trimap. image float32 (H, W, 3) in [0, 1], trimap uint8 (H, W) (0 / 255 sure, else unknown), prior and start float32 (H, W) or None. Returns (alpha float32 (H, W), info dict: unknown, windows, iterations, residual).
-
+    
     On cuda: arrays are NumPy arrays (copied to the device for the call) or device arrays (__cuda_array_interface__, used in place); the results stay on the device when an input was there. stream: a cudaStream_t handle to enqueue the work on without waiting; 0 = a private stream, synchronised before returning.
     """
-
-def solve_alpha_emu(
-    image: typing.Any,
-    trimap: typing.Any,
-    prior: typing.Any,
-    start: typing.Any,
-    eps: typing.SupportsFloat | typing.SupportsIndex,
-    prior_weight: typing.SupportsFloat | typing.SupportsIndex,
-    prior_confidence: typing.SupportsFloat | typing.SupportsIndex,
-    max_iter: typing.SupportsInt | typing.SupportsIndex,
-    tol: typing.SupportsFloat | typing.SupportsIndex,
-    *,
-    stream: typing.SupportsInt | typing.SupportsIndex = 0,
-) -> tuple[typing.Any, dict]:
+def solve_alpha_emu(image: typing.Any, trimap: typing.Any, prior: typing.Any, start: typing.Any, eps: typing.SupportsFloat | typing.SupportsIndex, prior_weight: typing.SupportsFloat | typing.SupportsIndex, prior_confidence: typing.SupportsFloat | typing.SupportsIndex, max_iter: typing.SupportsInt | typing.SupportsIndex, tol: typing.SupportsFloat | typing.SupportsIndex, *, stream: typing.SupportsInt | typing.SupportsIndex = 0) -> tuple[typing.Any, dict]:
     """
     Closed-form matting solve in the unknown band of a trimap. image float32 (H, W, 3) in [0, 1], trimap uint8 (H, W) (0 / 255 sure, else unknown), prior and start float32 (H, W) or None. Returns (alpha float32 (H, W), info dict: unknown, windows, iterations, residual).
-
+    
     On emu: arrays are NumPy arrays (copied to the device for the call) or device arrays (__cuda_array_interface__, used in place); the results stay on the device when an input was there. stream: a cudaStream_t handle to enqueue the work on without waiting; 0 = a private stream, synchronised before returning.
     """
-
 def to_device_cuda(array: numpy.ndarray) -> CudaDeviceArray:
     """
     Copy a C-contiguous NumPy array into cuda device memory.
     """
-
 def to_device_emu(array: numpy.ndarray) -> EmuDeviceArray:
     """
     Copy a C-contiguous NumPy array into emu device memory.
     """
-
 def transfer_stats_cuda(reset: bool = False) -> dict:
     """
     Host<->device array copies made by the cuda bindings since the last reset: {'uploads', 'upload_bytes', 'downloads', 'download_bytes'}; reset=True zeroes them after reading.
     """
-
 def transfer_stats_emu(reset: bool = False) -> dict:
     """
     Host<->device array copies made by the emu bindings since the last reset: {'uploads', 'upload_bytes', 'downloads', 'download_bytes'}; reset=True zeroes them after reading.
     """
-
 def unpremultiply_cpu(image: numpy.ndarray, alpha: numpy.ndarray) -> numpy.typing.NDArray[numpy.float32]:
     """
     out = image / alpha (0 where alpha == 0), clamped to [0, 1]; image float32 (H, W, C), alpha float32 (H, W).
     """
-
-def unpremultiply_cuda(
-    image: typing.Any, alpha: typing.Any, *, stream: typing.SupportsInt | typing.SupportsIndex = 0
-) -> typing.Any:
+def unpremultiply_cuda(image: typing.Any, alpha: typing.Any, *, stream: typing.SupportsInt | typing.SupportsIndex = 0) -> typing.Any:
     """
     out = image / alpha (0 where alpha == 0), clamped to [0, 1]; image float32 (H, W, C), alpha float32 (H, W).
-
+    
     On cuda: arrays are NumPy arrays (copied to the device for the call) or device arrays (__cuda_array_interface__, used in place); the results stay on the device when an input was there. stream: a cudaStream_t handle to enqueue the work on without waiting; 0 = a private stream, synchronised before returning.
     """
-
-def unpremultiply_emu(
-    image: typing.Any, alpha: typing.Any, *, stream: typing.SupportsInt | typing.SupportsIndex = 0
-) -> typing.Any:
+def unpremultiply_emu(image: typing.Any, alpha: typing.Any, *, stream: typing.SupportsInt | typing.SupportsIndex = 0) -> typing.Any:
     """
     out = image / alpha (0 where alpha == 0), clamped to [0, 1]; image float32 (H, W, C), alpha float32 (H, W).
-
+    
     On emu: arrays are NumPy arrays (copied to the device for the call) or device arrays (__cuda_array_interface__, used in place); the results stay on the device when an input was there. stream: a cudaStream_t handle to enqueue the work on without waiting; 0 = a private stream, synchronised before returning.
     """
-
-def upscale_alpha_cpu(
-    alpha_low: numpy.ndarray,
-    guide_full: numpy.ndarray,
-    radius: typing.SupportsInt | typing.SupportsIndex,
-    eps: typing.SupportsFloat | typing.SupportsIndex,
-) -> numpy.typing.NDArray[numpy.float32]:
+def upscale_alpha_cpu(alpha_low: numpy.ndarray, guide_full: numpy.ndarray, radius: typing.SupportsInt | typing.SupportsIndex, eps: typing.SupportsFloat | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float32]:
     """
     Fast guided upsampling: alpha_low (h, w) and guide_full (H, W[, 3]), each uint8 (scaled by 1/255) or float32; returns float32 (H, W) in [0, 1].
     """
-
-def upscale_alpha_cuda(
-    alpha_low: typing.Any,
-    guide_full: typing.Any,
-    radius: typing.SupportsInt | typing.SupportsIndex,
-    eps: typing.SupportsFloat | typing.SupportsIndex,
-    *,
-    stream: typing.SupportsInt | typing.SupportsIndex = 0,
-) -> typing.Any:
+def upscale_alpha_cuda(alpha_low: typing.Any, guide_full: typing.Any, radius: typing.SupportsInt | typing.SupportsIndex, eps: typing.SupportsFloat | typing.SupportsIndex, *, stream: typing.SupportsInt | typing.SupportsIndex = 0) -> typing.Any:
     """
     Fast guided upsampling: alpha_low (h, w) and guide_full (H, W[, 3]), each uint8 (scaled by 1/255) or float32; returns float32 (H, W) in [0, 1].
-
+    
     On cuda: arrays are NumPy arrays (copied to the device for the call) or device arrays (__cuda_array_interface__, used in place); the results stay on the device when an input was there. stream: a cudaStream_t handle to enqueue the work on without waiting; 0 = a private stream, synchronised before returning.
     """
-
-def upscale_alpha_emu(
-    alpha_low: typing.Any,
-    guide_full: typing.Any,
-    radius: typing.SupportsInt | typing.SupportsIndex,
-    eps: typing.SupportsFloat | typing.SupportsIndex,
-    *,
-    stream: typing.SupportsInt | typing.SupportsIndex = 0,
-) -> typing.Any:
+def upscale_alpha_emu(alpha_low: typing.Any, guide_full: typing.Any, radius: typing.SupportsInt | typing.SupportsIndex, eps: typing.SupportsFloat | typing.SupportsIndex, *, stream: typing.SupportsInt | typing.SupportsIndex = 0) -> typing.Any:
     """
     Fast guided upsampling: alpha_low (h, w) and guide_full (H, W[, 3]), each uint8 (scaled by 1/255) or float32; returns float32 (H, W) in [0, 1].
-
+    
     On emu: arrays are NumPy arrays (copied to the device for the call) or device arrays (__cuda_array_interface__, used in place); the results stay on the device when an input was there. stream: a cudaStream_t handle to enqueue the work on without waiting; 0 = a private stream, synchronised before returning.
     """
-
 built_with_cuda: bool = True
 built_with_emu: bool = True
 guided_filter_fused_max_radius_cuda: int = 96
