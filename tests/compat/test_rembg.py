@@ -204,26 +204,23 @@ def test_rembg_compat_reproduces_rembg_u2netp_masks(name):
     assert np.abs(plain.astype(int) - ref[:, :, 3].astype(int)).max() > 1
 
 
-def test_alpha_matting_runs_where_the_session_runs(tmp_path, fresh_sessions):
+def test_alpha_matting_runs_where_the_session_runs(tiny):
     """remove(alpha_matting=True) uses the session's backend (it once ran on the CPU whatever the
     session said) and its thresholds change the result."""
-    from alphacut.models.manifest import InputSpec, ModelManifest, OutputSpec
     from alphacut.ops import available_backends
 
     if "emu" not in available_backends():
         pytest.skip("the emulated kernels are not in this build (-DALPHACUT_EMU=ON)")
-    path = tm.segmenter(tmp_path / "seg.onnx", size=(64, 64))
-    man = ModelManifest(
-        name="tiny_seg",
-        kind="segmenter",
-        file="seg.onnx",
-        input=InputSpec(name="input", size=(64, 64)),
-        output=OutputSpec(channel=1, activation="softmax"),
-    )
-    s = Session(man, model_path=path, backend="emu")
+    s = Session(tiny.manifest, model_path=tiny.model_path, backend="emu")
+    from alphacut import device
+
     rgb, _ = tm.red_disk(90, 120, soft=4)
+    device.transfer_stats("emu", reset=True)
+    remove(rgb, session=s)
+    plain = device.transfer_stats("emu", reset=True)["uploads"]
     wide = remove(rgb, session=s, alpha_matting=True, alpha_matting_erode_size=20)
     assert s.last_result.info["backend"] == "emu"
+    assert device.transfer_stats("emu", reset=True)["uploads"] > plain  # the matting's kernels ran on emu
     narrow = remove(rgb, session=s, alpha_matting=True, alpha_matting_erode_size=2)
     assert not np.array_equal(wide, narrow)
 
