@@ -5,14 +5,15 @@ requests, the same model file, one after the other on the same machine.
 For each server (a subprocess on 127.0.0.1; traffic goes nowhere else):
 
 1. three warm-up requests (rembg loads its session on the first one);
-2. ``--concurrency`` clients (threads) posting for ``--duration`` seconds, each waiting for its
-   answer before the next request: throughput, latency p50/p99, statuses; for alphacut the
+2. ``--concurrency`` clients (threads) posting for ``--duration`` seconds in all, each waiting for
+   its answer before the next request: throughput, latency p50/p99, statuses; for alphacut the
    batches its queue formed (from ``/metrics``);
 3. ``--sequential`` requests one after the other: latency, and the server's resident memory
    (VmRSS) after request 100 and after the last one: the growth rembg's issues #289/#752 report.
 
-Both servers run at once; phase 2 alternates between them in blocks of 100 requests, so that load
-drifting on a shared machine hits both alike (the idle one costs nothing).
+The servers run at once; phase 1 alternates between them in ``--rounds`` rounds and phase 2 in
+blocks of 100 requests, so that load drifting on a shared machine hits them alike (an idle server
+costs nothing).
 
 Every request is rembg's ``POST /api/remove`` with a multipart ``file`` and ``model=u2netp``
 (both servers speak it; alphacut answers it as ``alphacut.remove`` does: the plain u2netp mask,
@@ -21,10 +22,12 @@ no matting), over a few photos of 0.3 to 0.7 MP from the shared data. Any loop s
 rembg's server needs ``pip install "rembg[cli]==2.0.86"``; it pins older FastAPI/uvicorn, so
 install it in its own virtualenv and pass its ``rembg`` with ``--rembg-cmd`` (bench/README.md).
 
+``alphacut[--workers 2 --threads 1]`` in ``--servers`` adds a server started with those options.
+
 Usage::
 
-    python bench/load_server.py --servers alphacut,rembg --rembg-cmd /tmp/rembg-venv/bin/rembg \\
-        --concurrency 8 --duration 60 --sequential 1000 \\
+    python bench/load_server.py --servers "alphacut,alphacut[--workers 2 --threads 1],rembg" \\
+        --rembg-cmd /tmp/rembg-venv/bin/rembg --concurrency 8 --duration 60 --sequential 1000 \\
         --out bench/results/server_load.md --json bench/results/server_load.json
 """
 
@@ -44,7 +47,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 REPO = Path(__file__).resolve().parents[1]
 try:
@@ -95,11 +98,12 @@ def rss_mb(pid: int) -> float:
 
 class Server:
     def __init__(self, kind: str, args, home: Path, env: Dict[str, str]) -> None:
-        self.kind = kind
+        self.kind = kind  # "alphacut", "alphacut[--more --options]" or "rembg"
         self.rss_ready = float("nan")
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        if kind == "alphacut":
+        if kind.startswith("alphacut"):
+            extra = kind[len("alphacut") :].strip().strip("[]")
             cmd = [
                 sys.executable,
                 "-m",
@@ -112,6 +116,7 @@ class Server:
                 "--log-level",
                 "warning",
                 *shlex.split(args.alphacut_args),
+                *shlex.split(extra),
             ]
         else:
             cmd = [args.rembg_cmd, "s", "--host", "127.0.0.1", "--port", str(self.port), "--no-ui", "-l", "warning"]
@@ -122,7 +127,7 @@ class Server:
     def wait_ready(self, timeout: float = 300.0) -> None:
         import requests
 
-        probe = "/readyz" if self.kind == "alphacut" else "/api"
+        probe = "/readyz" if self.kind.startswith("alphacut") else "/api"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -204,15 +209,13 @@ def summarize(samples: List[tuple], seconds: Optional[float] = None) -> Dict[str
     return out
 
 
-def concurrent_phase(srv: Server, args, photos: List[bytes]) -> Dict[str, object]:
-    """``args.concurrency`` clients posting for ``args.duration`` seconds."""
+def concurrent_round(srv: Server, args, photos: List[bytes], seconds: float) -> Tuple[List[tuple], float]:
+    """``args.concurrency`` clients posting for ``seconds``: (samples, elapsed seconds)."""
     import requests
 
-    print(f"[{srv.kind}] {args.concurrency} clients for {args.duration:g} s", flush=True)
-    before = batch_histogram(srv.url) if srv.kind == "alphacut" else {}
     samples: List[tuple] = []
     lock = threading.Lock()
-    deadline = time.monotonic() + args.duration
+    deadline = time.monotonic() + seconds
 
     def client(k: int) -> None:
         with requests.Session() as s:
@@ -229,11 +232,7 @@ def concurrent_phase(srv: Server, args, photos: List[bytes]) -> Dict[str, object
         t.start()
     for t in threads:
         t.join()
-    out = summarize(samples, time.monotonic() - t0)
-    if srv.kind == "alphacut":
-        out["batches_formed"] = batches_between(before, batch_histogram(srv.url))
-    out["rss_mb_after"] = rss_mb(srv.proc.pid)
-    return out
+    return samples, time.monotonic() - t0
 
 
 def run(kinds: List[str], args, photos: List[bytes], home: Path, env: Dict[str, str]) -> List[Dict[str, object]]:
@@ -250,7 +249,22 @@ def run(kinds: List[str], args, photos: List[bytes], home: Path, env: Dict[str, 
                     post(s, srv.url, photos[i % len(photos)])
             srv.rss_ready = rss_mb(srv.proc.pid)
             print(f"[{srv.kind}] ready", flush=True)
-        concurrent = {srv.kind: concurrent_phase(srv, args, photos) for srv in servers}
+        before = {srv.kind: batch_histogram(srv.url) for srv in servers if srv.kind.startswith("alphacut")}
+        samples: Dict[str, List[tuple]] = {srv.kind: [] for srv in servers}
+        elapsed: Dict[str, float] = {srv.kind: 0.0 for srv in servers}
+        for r in range(args.rounds):  # rounds alternate between the servers, as phase 2's blocks do
+            for srv in servers:
+                print(f"[{srv.kind}] {args.concurrency} clients, round {r + 1}/{args.rounds}", flush=True)
+                got, secs = concurrent_round(srv, args, photos, args.duration / args.rounds)
+                samples[srv.kind] += got
+                elapsed[srv.kind] += secs
+        concurrent = {}
+        for srv in servers:
+            c = summarize(samples[srv.kind], elapsed[srv.kind])
+            if srv.kind in before:
+                c["batches_formed"] = batches_between(before[srv.kind], batch_histogram(srv.url))
+            c["rss_mb_after"] = rss_mb(srv.proc.pid)
+            concurrent[srv.kind] = c
         seq: Dict[str, List[tuple]] = {srv.kind: [] for srv in servers}
         secs: Dict[str, float] = {srv.kind: 0.0 for srv in servers}
         rss: Dict[str, Dict[int, float]] = {srv.kind: {} for srv in servers}
@@ -311,7 +325,8 @@ def markdown(report: Dict[str, object]) -> str:
         f"Environment: {report['env']}",
         "",
         f"Requests: rembg's `POST /api/remove` (multipart `file`, `model=u2netp`) on {len(PHOTOS)} photos of "
-        f"{report['photo_mp']} MP, JPEG. Phase 1: {a['concurrency']} concurrent clients for {a['duration']:g} s. "
+        f"{report['photo_mp']} MP, JPEG. Phase 1: {a['concurrency']} concurrent clients for {a['duration']:g} s "
+        f"({a['rounds']} rounds alternating between the servers). "
         f"Phase 2: {a['sequential']} sequential requests; resident memory (VmRSS) of the server process.",
         "",
         "Phase 1 (concurrent):",
@@ -361,11 +376,16 @@ def markdown(report: Dict[str, object]) -> str:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--servers", default="alphacut,rembg", help="comma-separated: alphacut, rembg (in this order)")
+    p.add_argument(
+        "--servers",
+        default="alphacut,rembg",
+        help="comma-separated, in this order: alphacut, alphacut[MORE SERVE OPTIONS], rembg",
+    )
     p.add_argument("--rembg-cmd", default="rembg", help="the rembg executable with its [cli] extra")
     p.add_argument("--alphacut-args", default="", help="more options for alphacut serve")
     p.add_argument("--concurrency", type=int, default=8)
-    p.add_argument("--duration", type=float, default=60.0)
+    p.add_argument("--duration", type=float, default=60.0, help="seconds of concurrent load per server")
+    p.add_argument("--rounds", type=int, default=3, help="the concurrent phase in this many alternating rounds")
     p.add_argument("--sequential", type=int, default=1000)
     p.add_argument("--out", default=None, help="markdown report")
     p.add_argument("--json", default=None, help="JSON report")
