@@ -27,8 +27,11 @@ def cmp():
 
 @pytest.fixture
 def clean_env(monkeypatch):
-    monkeypatch.delenv("U2NET_HOME", raising=False)
-    monkeypatch.delenv("REMBG_HOME", raising=False)
+    # set, then delete: monkeypatch records the variable either way, so what the code under test
+    # writes into os.environ is undone after the test (a bare delenv of an unset one records nothing)
+    for name in ("U2NET_HOME", "REMBG_HOME"):
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
 
 
 def test_wrong_md5_is_refused(cmp, tmp_path, clean_env):

@@ -25,6 +25,9 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
+# The package under test, for the server subprocesses: the source tree in development, the
+# installed one in CI.
+PACKAGE_DIR = str(Path(__import__("alphacut").__file__).resolve().parents[1])
 SHARED_DATA = Path(os.environ.get("ALPHACUT_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 
@@ -54,7 +57,7 @@ def model_env(tmp: Path) -> Dict[str, str]:
         {
             "REMBG_HOME": str(tmp / "rembg_home"),
             "ALPHACUT_HOME": str(tmp / "alphacut_home"),
-            "PYTHONPATH": os.pathsep.join([str(REPO / "python"), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+            "PYTHONPATH": os.pathsep.join([PACKAGE_DIR, env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
             "PYTHONUNBUFFERED": "1",
         }
     )

@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from server_harness import REPO
+from server_harness import PACKAGE_DIR
 
 import alphacut
 from alphacut.server import ServerConfig
@@ -58,7 +58,7 @@ def test_defaults_and_derived_limits(tmp_path):
 
 
 def _serve(*args, env_extra=None):
-    env = dict(os.environ, PYTHONPATH=str(REPO / "python"), ALPHACUT_MODEL_DIR="", **(env_extra or {}))
+    env = dict(os.environ, PYTHONPATH=PACKAGE_DIR, ALPHACUT_MODEL_DIR="", **(env_extra or {}))
     return subprocess.run(
         [sys.executable, "-m", "alphacut", "serve", *args], env=env, capture_output=True, text=True, timeout=120
     )
