@@ -8,10 +8,10 @@ import subprocess
 import sys
 
 import pytest
+from server_harness import REPO
 
 import alphacut
 from alphacut.server import ServerConfig
-from server_harness import REPO
 
 
 @pytest.mark.parametrize("kwargs,match", [
