@@ -24,7 +24,7 @@ from .models.manifest import ModelManifest
 from .pipeline import CutoutResult, Pipeline, get_mode
 from .pipeline.modes import PERSON_MODELS
 from .pipeline.stages import alpha_to_u8
-from .runtime import load_runtime
+from .runtime import open_runtime
 
 __all__ = ["DEFAULT_MODEL", "Session", "cached_session", "clear_sessions"]
 
@@ -48,8 +48,9 @@ def _warn_once(key, msg: str) -> None:
 
 
 def _load_runtime(path, runtime: str, precision: str, threads: Optional[int], manifest: ModelManifest):
-    """A new, active runtime for the model file, its graph checked against the manifest."""
-    return load_runtime(manifest, path, runtime=runtime, precision=precision, threads=threads, download=False)
+    """A new, active runtime for the model file (already resolved and verified by
+    :func:`~alphacut.models.resolve_model`), its graph checked against the manifest."""
+    return open_runtime(path, manifest, runtime=runtime, precision=precision, threads=threads)
 
 
 def _runtime_for(path, runtime: str, precision: str, threads: Optional[int], manifest: ModelManifest):

@@ -4,7 +4,7 @@ its CUDA provider, TensorRT), behind one :class:`~alphacut.runtime.base.Runtime`
 - :mod:`.base`: :class:`Runtime`, the lifecycle (``activate / infer / deactivate``);
 - :mod:`.onnxruntime`: :class:`OrtRuntime`; :mod:`.fp16`: the FP16 conversion it can run;
 - :mod:`.trt`: TensorRT build specs, engine cache, loaders and :class:`TensorRTRuntime`;
-- :mod:`.factory`: :func:`create_runtime` and :func:`load_runtime`, the one way to get a runtime.
+- :mod:`.factory`: :func:`create_runtime`, :func:`load_runtime` and :func:`open_runtime`, the one way to get a runtime.
 
 Where the native post-processing kernels run (cpu, cuda, emu) is a *backend*, not a runtime:
 see :mod:`alphacut.ops` and :mod:`alphacut.device`. Importing this package never imports
@@ -14,7 +14,7 @@ see :mod:`alphacut.ops` and :mod:`alphacut.device`. Importing this package never
 from __future__ import annotations
 
 from .base import Runtime
-from .factory import PRECISIONS, RUNTIMES, create_runtime, load_runtime, tensorrt_unavailable_reason
+from .factory import PRECISIONS, RUNTIMES, create_runtime, load_runtime, open_runtime, tensorrt_unavailable_reason
 from .onnxruntime import OrtRuntime
 
 _TRT_NAMES = (
@@ -51,5 +51,6 @@ __all__ = [
     "build_or_load_engine",
     "create_runtime",
     "load_runtime",
+    "open_runtime",
     "tensorrt_unavailable_reason",
 ]

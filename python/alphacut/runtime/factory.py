@@ -168,13 +168,24 @@ def load_runtime(
     >>> rt.input_names                              # doctest: +SKIP
     ['input.1']
     """
-    from ..models import ModelManifest, check_io, get_manifest, resolve_model
+    from ..models import ModelManifest, get_manifest, resolve_model
 
     runtime = _checked(runtime, precision)
     manifest = name_or_manifest if isinstance(name_or_manifest, ModelManifest) else get_manifest(name_or_manifest)
     if path is None and Path(manifest.file).is_absolute():  # custom manifests carry their path
         path = manifest.file
     file = resolve_model(manifest, path, download=download, progress=progress)
+    return open_runtime(file, manifest, runtime=runtime, precision=precision, threads=threads)
+
+
+def open_runtime(
+    file, manifest, *, runtime: str = "onnxruntime", precision: str = "fp32", threads: Optional[int] = None
+) -> Runtime:
+    """:func:`load_runtime` for a file already resolved (and verified) by
+    :func:`alphacut.models.resolve_model`: create the runtime, activate it and check the graph
+    against ``manifest`` (deactivated again when the check fails)."""
+    from ..models import check_io
+
     rt = create_runtime(file, runtime=runtime, precision=precision, manifest=manifest, threads=threads)
     rt.activate()
     try:
