@@ -1,19 +1,22 @@
 """Every environment variable alphacut reads, in one place.
 
-==========================  =====================================================================
-variable                    meaning (default)
-==========================  =====================================================================
-``ALPHACUT_HOME``           cache folder for models and engines (``~/.cache/alphacut``)
-``ALPHACUT_MODEL_DIR``      extra folders searched for model files, ``os.pathsep``-separated (none)
-``ALPHACUT_NUM_THREADS``    threads for the native CPU ops (0 = one per hardware thread)
-``ALPHACUT_MAX_PIXELS``     largest image accepted, in pixels (``178956970``, as Pillow)
-``ALPHACUT_SHARED_DATA``    real test/benchmark data (models, photos with GT alpha) (``../shared/data``)
-``ALPHACUT_PERSON_MODEL``   the person segmenter's file for general mode's routing and portrait
-                            mode, or ``none`` to turn routing off (the cached mediapipe-selfie,
-                            fetched when missing)
-``REMBG_HOME``              rembg's model folder, reused read-only (``~/.rembg``)
-``U2NET_HOME``              rembg's legacy model folder, reused read-only (``~/.u2net``)
-==========================  =====================================================================
+=================================  =====================================================================
+variable                           meaning (default)
+=================================  =====================================================================
+``ALPHACUT_HOME``                  cache folder for models and engines (``~/.cache/alphacut``)
+``ALPHACUT_MODEL_DIR``             extra folders searched for model files, ``os.pathsep``-separated (none)
+``ALPHACUT_NUM_THREADS``           threads for the native CPU ops (0 = one per hardware thread)
+``ALPHACUT_MAX_PIXELS``            largest image :func:`~alphacut.image.decode_image` accepts, in pixels
+                                   (``178956970``, as Pillow)
+``ALPHACUT_SESSION_MAX_PIXELS``    largest image a :class:`~alphacut.Session` cuts (``100000000``);
+                                   the server has its own (``--max-pixels``, 25 MP)
+``ALPHACUT_SHARED_DATA``           real test/benchmark data (models, photos with GT alpha) (``../shared/data``)
+``ALPHACUT_PERSON_MODEL``          the person segmenter's file for general mode's routing and portrait
+                                   mode, or ``none`` to turn routing off (the cached mediapipe-selfie,
+                                   fetched when missing)
+``REMBG_HOME``                     rembg's model folder, reused read-only (``~/.rembg``)
+``U2NET_HOME``                     rembg's legacy model folder, reused read-only (``~/.u2net``)
+=================================  =====================================================================
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ import os
 from pathlib import Path
 
 DEFAULT_MAX_PIXELS = 178_956_970
+#: A cut needs far more memory than a decode (see :mod:`alphacut.pipeline.memory`): a lower default.
+DEFAULT_SESSION_MAX_PIXELS = 100_000_000
 
 
 def _int_env(name: str, default: int) -> int:
@@ -50,6 +55,11 @@ def num_threads() -> int:
 def max_pixels() -> int:
     """``ALPHACUT_MAX_PIXELS``: images above this many pixels are refused before decoding."""
     return _int_env("ALPHACUT_MAX_PIXELS", DEFAULT_MAX_PIXELS)
+
+
+def session_max_pixels() -> int:
+    """``ALPHACUT_SESSION_MAX_PIXELS``: the largest image a :class:`~alphacut.Session` cuts by default."""
+    return _int_env("ALPHACUT_SESSION_MAX_PIXELS", DEFAULT_SESSION_MAX_PIXELS)
 
 
 def rembg_model_dirs() -> list[Path]:

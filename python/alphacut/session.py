@@ -8,6 +8,7 @@ a registry behind a lock, so many sessions (or server threads) use one loaded mo
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import warnings
@@ -22,6 +23,7 @@ from .errors import Error, InputError, ModelError
 from .models import get_manifest, resolve_model
 from .models.manifest import ModelManifest
 from .pipeline import CutoutResult, Pipeline, get_mode
+from .pipeline.memory import check_memory
 from .pipeline.modes import PERSON_MODELS
 from .pipeline.stages import alpha_to_u8
 from .runtime import open_runtime
@@ -111,6 +113,45 @@ def _deprecated_keywords(runtime: str, backend: str, ops_backend: Optional[str])
     return runtime, backend
 
 
+def _check_memory(height: int, width: int) -> None:
+    check_memory(height, width, "image")
+
+
+@contextlib.contextmanager
+def _limit_hint():
+    """Name the session's pixel limit in a refusal (the memory check words its own)."""
+    try:
+        yield
+    except image.ImageTooLargeError as exc:
+        msg = str(exc)
+        if "above the limit of" not in msg:
+            raise
+        raise image.ImageTooLargeError(
+            f"{msg} (Session(max_pixels=...), ALPHACUT_SESSION_MAX_PIXELS and ALPHACUT_MAX_PIXELS set it)"
+        ) from None
+
+
+def decode_for_cut(src, max_pixels: Optional[int] = None) -> image.DecodedImage:
+    """:func:`alphacut.image.decode_image` with the limits of a cut, checked from the header before
+    decoding: ``max_pixels`` (default ``ALPHACUT_SESSION_MAX_PIXELS``) and the memory the cut needs
+    (:func:`alphacut.pipeline.memory.check_memory`)."""
+    limit = _pixel_limit(max_pixels)
+    if isinstance(src, np.ndarray) and src.ndim >= 2 and src.shape[0] and src.shape[1]:
+        with _limit_hint():
+            image.check_pixels(src.shape[0], src.shape[1], "image", limit)
+        _check_memory(src.shape[0], src.shape[1])
+    with _limit_hint():
+        return image.decode_image(src, max_pixels=limit, check=_check_memory)
+
+
+def _pixel_limit(value) -> int:
+    if value is None:  # read at each call: the environment may change
+        return min(config.session_max_pixels(), config.max_pixels())
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise InputError(f"max_pixels must be a positive integer, got {value!r}")
+    return int(value)
+
+
 class Session:
     """A loaded model and the cutout pipeline around it.
 
@@ -161,6 +202,12 @@ class Session:
     ops_backend : deprecated
         The old name of ``backend`` (and ``backend="onnxruntime"/"tensorrt"`` the old spelling
         of ``runtime``); both still work, with a DeprecationWarning, until the next release.
+    max_pixels : int, optional
+        The largest image this session cuts (default ``ALPHACUT_SESSION_MAX_PIXELS``, 100 MP, or
+        ``ALPHACUT_MAX_PIXELS`` where that is lower),
+        checked from the header before decoding, together with the memory the cut would need
+        against the memory available (:mod:`alphacut.pipeline.memory`): an image above either is
+        refused with :class:`~alphacut.image.ImageTooLargeError` before a pixel is decoded.
     mode_overrides : keyword arguments replacing fields of the mode's settings
         (``fg_threshold``, ``bg_threshold``, ``band``, ``prior_weight``, ``work_pixels``, ...).
 
@@ -193,9 +240,11 @@ class Session:
         route: Optional[bool] = None,
         person_model: Union[str, ModelManifest, None] = None,
         person_model_path=None,
+        max_pixels: Optional[int] = None,
         **mode_overrides,
     ) -> None:
         runtime, backend = _deprecated_keywords(runtime, backend, ops_backend)
+        self._max_pixels = None if max_pixels is None else _pixel_limit(max_pixels)
         self.mode = get_mode(mode, **mode_overrides)
         self.runtime_name = runtime
         self.precision = precision
@@ -296,14 +345,30 @@ class Session:
         return manifest, resolve_model(manifest, model_path, download=download)
 
     # ------------------------------------------------------------------------------------------
+    @property
+    def max_pixels(self) -> int:
+        """The largest image this session cuts (``max_pixels=``, else the smaller of
+        ``ALPHACUT_SESSION_MAX_PIXELS`` and ``ALPHACUT_MAX_PIXELS``, read at each call)."""
+        return _pixel_limit(self._max_pixels)
+
+    def _check_size(self, height: int, width: int) -> None:
+        with _limit_hint():
+            image.check_pixels(height, width, "image", self.max_pixels)
+        check_memory(height, width, "image")
+
+    def decode(self, src) -> image.DecodedImage:
+        """Decode ``src`` (anything :func:`alphacut.image.decode_image` reads) with this session's
+        limits: ``max_pixels`` and the memory check, both from the header, before decoding."""
+        return decode_for_cut(src, self.max_pixels)
+
     def _decode(self, src) -> Tuple[np.ndarray, Dict[str, float]]:
         if isinstance(src, np.ndarray) and src.ndim == 3 and src.shape[2] == 3 and src.dtype == np.uint8:
             if src.shape[0] == 0 or src.shape[1] == 0:
                 raise InputError(f"image: the image is empty (shape {src.shape})")
-            image.check_pixels(src.shape[0], src.shape[1], "image")
+            self._check_size(src.shape[0], src.shape[1])
             return src, {}
         t0 = time.perf_counter()
-        d = image.decode_image(src)
+        d = self.decode(src)
         return d.rgb, {"decode": (time.perf_counter() - t0) * 1000.0}
 
     def run(

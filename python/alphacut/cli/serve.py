@@ -58,6 +58,13 @@ def register(sub) -> None:
         help="largest image in pixels, checked before decoding (default 25000000)",
     )
     p.add_argument(
+        "--max-memory-mb",
+        type=float,
+        default=None,
+        help="memory the requests in flight may need together, each image's share estimated from its header "
+        "before decoding (default: 80%% of the memory available at start)",
+    )
+    p.add_argument(
         "--allow-url",
         action="store_true",
         help="accept URL inputs (rembg url=, remove.bg image_url/bg_image_url); public addresses only",
@@ -92,6 +99,7 @@ def config_from_args(args: argparse.Namespace):
         timeout_s=args.timeout,
         max_upload_mb=args.max_upload_mb,
         max_pixels=args.max_pixels,
+        max_memory_mb=args.max_memory_mb,
         allow_url=args.allow_url,
         api_key_file=args.api_key_file,
         cors=args.cors,

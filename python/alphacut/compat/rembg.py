@@ -36,7 +36,7 @@ from ..errors import BackendUnavailableError, Error, InputError, ModelError
 from ..models.manifest import InputSpec, ModelManifest, OutputSpec
 from ..pipeline import CutoutResult, get_mode, stages
 from ..pipeline.network import network_size
-from ..session import DEFAULT_MODEL, Session, cached_session
+from ..session import DEFAULT_MODEL, Session, cached_session, decode_for_cut
 
 if TYPE_CHECKING:
     from ..pipeline.pipeline import BatchItem, Pipeline, State
@@ -459,7 +459,10 @@ def remove(
             "native band solve) or a Session with matting_model=..."
         )
     ret = _return_type(data, force_return_bytes)
-    img = Image.fromarray(image.decode_image(data).rgb, "RGB")
+    # The size is checked from the header before decoding: the session's pixel limit (rembg's own
+    # sessions: the default one) and the memory the cut needs.
+    limit = session.max_pixels if isinstance(session, Session) else None
+    img = Image.fromarray(decode_for_cut(data, limit).rgb, "RGB")
     if session is None:
         session = new_session(DEFAULT_MODEL)
     return _remove(

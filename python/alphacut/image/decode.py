@@ -16,7 +16,7 @@ import warnings
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Optional, Union
+from typing import Any, Callable, Dict, Optional, Union
 
 import numpy as np
 
@@ -73,7 +73,9 @@ def _describe(src) -> str:
     return f"<{type(src).__name__}>"
 
 
-def decode_image(src: _ImageSource, *, max_pixels: Optional[int] = None) -> DecodedImage:
+def decode_image(
+    src: _ImageSource, *, max_pixels: Optional[int] = None, check: Optional[Callable[[int, int], Any]] = None
+) -> DecodedImage:
     """Decode an image to (H, W, 3) uint8 RGB.
 
     Parameters
@@ -84,6 +86,10 @@ def decode_image(src: _ImageSource, *, max_pixels: Optional[int] = None) -> Deco
     max_pixels : int, optional
         The largest image accepted (default :func:`alphacut.config.max_pixels`); a server passes
         its own limit here.
+    check : callable, optional
+        ``check(height, width)`` is called once the size is known from the header, before any
+        pixel is decoded (a memory check: :func:`alphacut.pipeline.memory.check_memory`); what it
+        raises propagates.
 
     Returns
     -------
@@ -105,6 +111,8 @@ def decode_image(src: _ImageSource, *, max_pixels: Optional[int] = None) -> Deco
         return _from_array(src)
     if isinstance(src, Image.Image):
         check_pixels(src.height, src.width, "image", max_pixels)
+        if check is not None:
+            check(src.height, src.width)
         return _from_pil(src, "PIL", "image")
     what = _describe(src)
     if isinstance(src, (str, os.PathLike)):
@@ -114,13 +122,13 @@ def decode_image(src: _ImageSource, *, max_pixels: Optional[int] = None) -> Deco
         if p.stat().st_size == 0:
             raise DecodeError(f"{what}: the file is empty")
         with open(p, "rb") as fh:
-            return _from_stream(fh, what, max_pixels)
+            return _from_stream(fh, what, max_pixels, check)
     if isinstance(src, (bytes, bytearray, memoryview)):
         if len(src) == 0:
             raise DecodeError("the image data is empty (0 bytes)")
-        return _from_stream(_io.BytesIO(bytes(src)), what, max_pixels)
+        return _from_stream(_io.BytesIO(bytes(src)), what, max_pixels, check)
     if hasattr(src, "read"):
-        return _from_stream(src, what, max_pixels)
+        return _from_stream(src, what, max_pixels, check)
     raise InputError(
         f"cannot read an image from {type(src).__name__}: pass a path, bytes, a file object, "
         "a PIL image or a NumPy array"
@@ -150,10 +158,12 @@ def _open_lazy(fh, what: str, max_pixels: Optional[int] = None):
     return im
 
 
-def _from_stream(fh, what: str, max_pixels: Optional[int] = None) -> DecodedImage:
+def _from_stream(fh, what: str, max_pixels: Optional[int] = None, check=None) -> DecodedImage:
     im = _open_lazy(fh, what, max_pixels)
     try:
         check_pixels(im.height, im.width, what, max_pixels)
+        if check is not None:
+            check(im.height, im.width)
         return _from_pil(im, im.format or "unknown", what)
     finally:
         im.close()

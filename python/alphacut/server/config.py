@@ -36,6 +36,11 @@ class ServerConfig:
     timeout_s : per request; past it the answer is 504.
     max_upload_mb : the largest image upload (and downloaded image), in MB (10⁶ bytes).
     max_pixels : the largest image accepted, checked from the header before decoding.
+    max_memory_mb : the memory (MB, 10⁶ bytes) the requests in flight may need together, each
+        image's share estimated from its header before decoding
+        (:func:`alphacut.pipeline.memory.estimate_bytes`): an image that alone needs more gets a
+        413, one that does not fit beside the others now a 503 with Retry-After. Default: 80 %
+        of the memory available when the server starts.
     allow_url : accept URL inputs (rembg's ``url=``, remove.bg's ``image_url``/``bg_image_url``).
     url_timeout_s : the time limit of one URL download (redirects included).
     api_key_file : one key per line (``#`` comments); when set every route needs ``X-Api-Key``.
@@ -59,6 +64,7 @@ class ServerConfig:
     timeout_s: float = 60.0
     max_upload_mb: float = 25.0
     max_pixels: int = 25_000_000
+    max_memory_mb: Optional[float] = None
     allow_url: bool = False
     url_timeout_s: float = 15.0
     api_key_file: Optional[str] = None
@@ -96,6 +102,9 @@ class ServerConfig:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0 or (v == 0 and name != "batch_wait_ms"):
                 raise InputError(f"{name} must be a positive number, got {v!r}")
+        m = self.max_memory_mb
+        if m is not None and (isinstance(m, bool) or not isinstance(m, (int, float)) or not m > 0):
+            raise InputError(f"max_memory_mb must be a positive number, got {m!r}")
         if self.log_level.lower() not in ("critical", "error", "warning", "info", "debug", "trace"):
             raise InputError(f"log_level must be debug, info, warning or error, got {self.log_level!r}")
         for host, port in self._url_test_endpoints:

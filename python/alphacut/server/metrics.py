@@ -9,6 +9,8 @@
 ``alphacut_batch_size``            images per batch formed for the network, by model
 ``alphacut_errors_total``          error answers by route and code
 ``alphacut_bytes_total``           request and response bytes (direction="in"/"out")
+``alphacut_memory_reserved_bytes`` memory the requests in flight hold, estimated from headers
+``alphacut_memory_budget_bytes``   the budget they share (``--max-memory-mb``)
 =================================  ==========================================================
 """
 
@@ -45,6 +47,10 @@ class Metrics:
         )
         self.errors = Counter("alphacut_errors", "Error answers by route and code", ["route", "code"], registry=r)
         self.bytes = Counter("alphacut_bytes", "Request and response body bytes", ["direction"], registry=r)
+        self.memory_reserved = Gauge(
+            "alphacut_memory_reserved_bytes", "Memory the requests in flight hold (estimated)", registry=r
+        )
+        self.memory_budget = Gauge("alphacut_memory_budget_bytes", "Memory the requests in flight share", registry=r)
 
     def observe_request(self, route: str, status: int, seconds: float, bytes_in: int, bytes_out: int) -> None:
         self.requests.labels(route, str(status)).inc()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import contextvars
 import functools
 import logging
 import math
@@ -30,6 +31,7 @@ from typing import Any, Callable, Deque, Dict, List, Optional
 from ..errors import DecodeError, Error, InputError
 from ..image import DecodedImage, ImageTooLargeError, decode_image
 from ..pipeline import CutoutResult
+from ..pipeline.memory import available_bytes, estimate_bytes
 from ..pipeline.pipeline import BatchItem, run_batch
 from ..session import Session
 from . import urls
@@ -197,6 +199,25 @@ class _Batcher:
             await asyncio.gather(*self.running, return_exceptions=True)
 
 
+class _MemoryHold:
+    """The memory one request has reserved (bytes), released when it ends."""
+
+    __slots__ = ("bytes",)
+
+    def __init__(self, n: int = 0) -> None:
+        self.bytes = n
+
+
+_REQUEST_MEMORY: contextvars.ContextVar[_MemoryHold] = contextvars.ContextVar("alphacut_request_memory")
+
+
+def _memory_budget(config: ServerConfig) -> Optional[int]:
+    if config.max_memory_mb is not None:
+        return int(config.max_memory_mb * 1e6)
+    avail = available_bytes()
+    return None if avail is None else int(avail * 0.8)
+
+
 class CutoutService:
     """Sessions, the batching queues and the limits of one server (see the module docstring).
 
@@ -222,6 +243,11 @@ class CutoutService:
             test_endpoints=frozenset(config._url_test_endpoints),
         )
         self._recent_ms: Deque[float] = collections.deque(maxlen=64)
+        self.memory_budget = _memory_budget(config)
+        self.memory_reserved = 0
+        if self.memory_budget is not None:
+            self.metrics.memory_budget.set(self.memory_budget)
+        self._memory_lock = threading.Lock()
 
     # -- lifecycle -------------------------------------------------------------------------------
     def load(self) -> None:
@@ -304,9 +330,13 @@ class CutoutService:
         self.in_flight += 1
         self.metrics.in_flight.set(self.in_flight)
         t0 = time.perf_counter()
+        held = _MemoryHold()
+        token = _REQUEST_MEMORY.set(held)
         try:
             yield
         finally:
+            _REQUEST_MEMORY.reset(token)
+            self._release(held)
             self.in_flight -= 1
             self.metrics.in_flight.set(self.in_flight)
             self._recent_ms.append((time.perf_counter() - t0) * 1000.0)
@@ -337,13 +367,54 @@ class CutoutService:
             raise ServiceError(400, "invalid_image", f"{what}: the upload is empty", field=what)
         t0 = time.perf_counter()
         try:
-            d = await self.compute(decode_image, data, max_pixels=self.config.max_pixels)
+            check = functools.partial(self._reserve, _REQUEST_MEMORY.get(None), what)
+            d = await self.compute(decode_image, data, max_pixels=self.config.max_pixels, check=check)
         except ServiceError as exc:
             exc.field = exc.field or what
             exc.message = exc.message.replace(f"<{len(data)} bytes>", what)
             raise
         d.info["decode_ms"] = (time.perf_counter() - t0) * 1000.0  # the run's timings start with it
         return d
+
+    def _reserve(self, held: Optional[_MemoryHold], what: str, height: int, width: int) -> None:
+        """The memory check of :meth:`decode`, from the header (in a work thread): the image's
+        estimate against the budget (413), then against what the requests in flight hold (503);
+        the reservation is held by the request until :meth:`admit` ends."""
+        if self.memory_budget is None:
+            return
+        alone = estimate_bytes(height, width)
+        if alone > self.memory_budget:
+            raise ServiceError(
+                413,
+                "resolution_too_high",
+                f"{what}: a {width}x{height} image needs about {alone / 1e6:,.0f} MB to cut out, above this "
+                f"server's memory budget of {self.memory_budget / 1e6:,.0f} MB",
+                field=what,
+            )
+        need = estimate_bytes(height, width, base=False)  # the working memory that does not grow is shared
+        with self._memory_lock:
+            if self.memory_reserved + need > self.memory_budget - (alone - need):
+                raise ServiceError(
+                    503,
+                    "busy",
+                    f"{what}: the server's memory is taken by the requests in flight "
+                    f"({self.memory_reserved / 1e6:,.0f} of {self.memory_budget / 1e6:,.0f} MB); retry after the "
+                    "time in Retry-After",
+                    headers={"Retry-After": str(self.retry_after())},
+                )
+            self.memory_reserved += need
+            self.metrics.memory_reserved.set(self.memory_reserved)
+            if held is not None:
+                held.bytes += need
+                return
+        self._release(_MemoryHold(need))  # decoded outside a request: nothing holds it
+
+    def _release(self, held: _MemoryHold) -> None:
+        if held.bytes:
+            with self._memory_lock:
+                self.memory_reserved -= held.bytes
+                held.bytes = 0
+                self.metrics.memory_reserved.set(self.memory_reserved)
 
     async def fetch(self, url: str, what: str = "image_url") -> bytes:
         """Download a URL input (when ``allow_url``) through the SSRF-safe fetcher."""
