@@ -13,11 +13,14 @@ PYBIND11_MODULE(_core, m) {
     m.doc() = "alphacut native ops (CPU always; CUDA and CUDA-on-CPU emulation when built with them)";
 
     // Map native exceptions onto alphacut's Python exception types.
+    static py::object input_error = py::module_::import("alphacut.errors").attr("InputError");
     static py::object user_error = py::module_::import("alphacut.errors").attr("Error");
     static py::object internal_error = py::module_::import("alphacut.errors").attr("InternalError");
     py::register_exception_translator([](std::exception_ptr p) {
         try {
             if (p) std::rethrow_exception(p);
+        } catch (const alphacut::InputError& e) {
+            PyErr_SetString(input_error.ptr(), e.what());
         } catch (const alphacut::Error& e) {
             PyErr_SetString(user_error.ptr(), e.what());
         } catch (const alphacut::InternalError& e) {
