@@ -54,9 +54,29 @@ class DeviceTensor:
             "version": 3,
         }
 
+    def _view(self, offset: int, shape: Tuple[int, ...]) -> DeviceTensor:
+        return DeviceTensor(self._owner, self.ptr + offset, shape, self.dtype, self.__cuda_array_interface__["stream"])
+
+    def reshape(self, *shape: int) -> DeviceTensor:
+        """The same memory with another shape (as many elements)."""
+        shp = tuple(int(d) for d in (shape[0] if len(shape) == 1 and isinstance(shape[0], tuple) else shape))
+        if int(np.prod(shp, dtype=np.int64)) != int(np.prod(self.shape, dtype=np.int64)):
+            raise InputError(f"cannot reshape {self.shape} to {shp}")
+        return self._view(0, shp)
+
+    def plane(self, batch: int = 0, channel: int = 0) -> DeviceTensor:
+        """The (H, W) plane ``[batch, channel]`` of an NCHW tensor, in place (e.g. a
+        segmenter's probability for the trimap kernel)."""
+        n, c, h, w = self.shape
+        if not (0 <= batch < n and 0 <= channel < c):
+            raise InputError(f"plane ({batch}, {channel}) is outside a tensor of shape {self.shape}")
+        return self._view(((batch * c + channel) * h * w) * self.dtype.itemsize, (h, w))
+
     def get(self) -> np.ndarray:
         """Copy to a new NumPy array (one download, counted by :func:`alphacut.device.transfer_stats`)."""
-        raw = np.asarray(self._owner.get()).view(np.uint8).reshape(-1)[: self.nbytes]
+        base = int(self._owner.__cuda_array_interface__["data"][0])
+        start = self.ptr - base
+        raw = np.asarray(self._owner.get()).view(np.uint8).reshape(-1)[start : start + self.nbytes]
         return raw.view(self.dtype).reshape(self.shape).copy()
 
 
