@@ -56,8 +56,8 @@ def make(version: str = V11) -> types.ModuleType:
     trt.TensorIOMode = types.SimpleNamespace(NONE=0, INPUT=1, OUTPUT=2)
     trt.DataType = types.SimpleNamespace(FLOAT=0, HALF=1)
     trt.nptype = lambda dt: {0: np.float32, 1: np.float16}[dt]
-    trt.log: List[str] = []  # type: ignore[attr-defined]
-    trt.contexts: List["Context"] = []  # type: ignore[attr-defined]
+    trt.log = []
+    trt.contexts = []
 
     def guarded(cls_name):
         def deco(cls):
