@@ -13,7 +13,6 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tools"))
 import check_evidence as ce  # noqa: E402
-
 from alphacut import _core  # noqa: E402
 
 
