@@ -245,3 +245,21 @@ def test_foreign_device_arrays_are_bound_zero_copy(emu_runtime):
     bad = ForeignDeviceArray(device.to_device(np.zeros((1, 3, 4, 4), np.float16), "emu"))
     with pytest.raises(InputError, match="float32"):
         rt.infer({"input": bad})
+
+
+def test_tensorrt_defaults_to_the_specs_fp16_and_onnxruntime_to_fp32(monkeypatch, tmp_path, tiny_onnx, gpu):
+    import alphacut.runtime.factory as factory
+    from alphacut.cli import build_parser
+    from alphacut.runtime import OrtRuntime, create_runtime
+
+    use(monkeypatch, fake_trt.V11)
+    monkeypatch.setattr(factory, "tensorrt_unavailable_reason", lambda: None)
+    path, man = tiny_onnx
+    rt = create_runtime(path, runtime="tensorrt", manifest=man, engine_cache=EngineCache(tmp_path))
+    assert isinstance(rt, TensorRTRuntime) and rt._engine_src.spec.precision == "fp16"
+    rt32 = create_runtime(path, runtime="tensorrt", precision="fp32", manifest=man, engine_cache=EngineCache(tmp_path))
+    assert rt32._engine_src.spec.precision == "fp32"
+    ort_rt = create_runtime(path, runtime="onnxruntime")
+    assert isinstance(ort_rt, OrtRuntime) and ort_rt.source == str(path)  # the FP32 file itself, not a conversion
+    for cmd in (["cut", "x.jpg"], ["serve"]):
+        assert build_parser().parse_args(cmd).precision is None
