@@ -263,3 +263,40 @@ def test_tensorrt_defaults_to_the_specs_fp16_and_onnxruntime_to_fp32(monkeypatch
     assert isinstance(ort_rt, OrtRuntime) and ort_rt.source == str(path)  # the FP32 file itself, not a conversion
     for cmd in (["cut", "x.jpg"], ["serve"]):
         assert build_parser().parse_args(cmd).precision is None
+
+
+def test_segment_on_device_matches_the_host_path(emu_runtime):
+    """The device segment (preprocess kernel into the binding, the engine, the output plane)
+    gives the probability the host path gives (NumPy preprocessing of the manifest's formula,
+    the engine's documented function), with no transfer once the image is on the device."""
+    from alphacut import device
+    from alphacut.models.manifest import InputSpec, ModelManifest, OutputSpec
+    from alphacut.runtime.trt import segment_on_device
+
+    trt, rt = emu_runtime
+    man = ModelManifest(
+        name="tiny_prob",
+        kind="segmenter",
+        file="seg.onnx",
+        input=InputSpec(name="input", size=(64, 64), mean=(0.5, 0.4, 0.3), std=(0.2, 0.25, 0.3)),
+        output=OutputSpec(name="prob", channel=0, activation="none"),
+    )
+    rgb = np.ascontiguousarray(_red_disk()[:64, :64])
+    img = device.to_device(rgb, "emu")
+    segment_on_device(rt, img, man, backend="emu")  # allocates the bindings
+    device.transfer_stats("emu", reset=True)
+    prob = segment_on_device(rt, img, man, backend="emu")
+    tri = ops.make_trimap(prob, radius=1, backend="emu")
+    assert device.transfer_stats("emu")["uploads"] == 0 and device.transfer_stats("emu")["downloads"] == 0
+    x = (rgb.astype(np.float64) / 255.0 - np.array(man.input.mean)) / np.array(man.input.std)
+    ref = 1.0 / (1.0 + np.exp(-20.0 * (x[..., 0] - x[..., 2])))
+    np.testing.assert_allclose(prob.get(), ref, atol=1e-4)
+    assert device.is_device_array(tri) and prob.shape == (64, 64)
+    with pytest.raises(InputError, match="softmax"):
+        segment_on_device(rt, img, replace_output(man, activation="softmax"), backend="emu")
+
+
+def replace_output(man, **kw):
+    from dataclasses import replace
+
+    return replace(man, output=replace(man.output, **kw))

@@ -27,7 +27,7 @@ from .loader import (
     has_weak_typing,
     import_tensorrt,
 )
-from .runner import CUDA_STREAM_PER_THREAD, DeviceTensor, TensorRTRuntime
+from .runner import CUDA_STREAM_PER_THREAD, DeviceTensor, TensorRTRuntime, segment_on_device
 from .spec import SPEC_DIR, BuildSpec, Profile, default_profile, load_build_spec
 
 __all__ = [
@@ -51,4 +51,5 @@ __all__ = [
     "has_weak_typing",
     "import_tensorrt",
     "load_build_spec",
+    "segment_on_device",
 ]

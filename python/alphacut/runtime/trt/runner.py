@@ -27,7 +27,7 @@ from .loader import EngineFromBytes, import_tensorrt
 if TYPE_CHECKING:
     import tensorrt
 
-__all__ = ["CUDA_STREAM_PER_THREAD", "DeviceTensor", "TensorRTRuntime"]
+__all__ = ["CUDA_STREAM_PER_THREAD", "DeviceTensor", "TensorRTRuntime", "segment_on_device"]
 
 #: ``cudaStreamPerThread``: the calling thread's default stream, a valid ``cudaStream_t`` for
 #: TensorRT and for the kernels' ``stream=`` without creating one.
@@ -267,3 +267,42 @@ class TensorRTRuntime(Runtime):
         results = {name: t.get() for name, t in outs.items()}
         del keep
         return results
+
+
+def segment_on_device(runtime: TensorRTRuntime, image: Any, manifest: Any, *, backend: str = "cuda") -> DeviceTensor:
+    """A segmenter's (h, w) probability on the device, with no host round trip: the preprocess
+    kernel normalises ``image`` straight into the engine's input binding, the engine runs, and
+    the probability is the output plane the manifest names, in the engine's own buffer (valid
+    until the runtime's next call; the trimap kernel reads it in place).
+
+    ``image``: (h, w, 3) uint8 at the network's input size (host or device array; shrink it for
+    the network first, as :func:`alphacut.pipeline.network.preprocess` does). Needs an NCHW
+    input and an output read as one channel without activation (e.g. u2netp, MediaPipe); other
+    outputs raise :class:`InputError` (read them on the host with ``infer``)."""
+    from ... import ops
+
+    spec, out = manifest.input, manifest.output
+    if spec.layout.upper() != "NCHW":
+        raise InputError(f"segment_on_device needs an NCHW input; {manifest.name} is {spec.layout}")
+    if out.activation != "none" or getattr(out, "reduce", "channel") != "channel":
+        raise InputError(
+            f"segment_on_device reads a probability plane as it is; {manifest.name}'s output needs "
+            f"{out.activation!r} / {getattr(out, 'reduce', 'channel')!r} (use infer)"
+        )
+    h, w = (int(d) for d in _device.shape(image)[:2])
+    name = spec.name or runtime.input_names[0]
+    x = runtime.input_buffer(name, (1, 3, h, w))
+    ops.preprocess_into(
+        x,
+        image,
+        scale=spec.scale,
+        mean=spec.mean,
+        std=spec.std,
+        channel_order=spec.color.lower(),
+        backend=backend,
+    )
+    outs = runtime.execute()
+    key = out.name or runtime.output_names[0]
+    if key not in outs:
+        raise ModelError(f"the engine has no output {key!r} (it has {', '.join(outs)})")
+    return outs[key].plane(0, out.channel)
