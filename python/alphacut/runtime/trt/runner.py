@@ -269,7 +269,7 @@ class TensorRTRuntime(Runtime):
         return results
 
 
-def segment_on_device(runtime: TensorRTRuntime, image: Any, manifest: Any, *, backend: str = "cuda") -> DeviceTensor:
+def segment_on_device(rt: TensorRTRuntime, image: Any, manifest: Any, *, backend: str = "cuda") -> DeviceTensor:
     """A segmenter's (h, w) probability on the device, with no host round trip: the preprocess
     kernel normalises ``image`` straight into the engine's input binding, the engine runs, and
     the probability is the output plane the manifest names, in the engine's own buffer (valid
@@ -290,8 +290,8 @@ def segment_on_device(runtime: TensorRTRuntime, image: Any, manifest: Any, *, ba
             f"{out.activation!r} / {getattr(out, 'reduce', 'channel')!r} (use infer)"
         )
     h, w = (int(d) for d in _device.shape(image)[:2])
-    name = spec.name or runtime.input_names[0]
-    x = runtime.input_buffer(name, (1, 3, h, w))
+    name = spec.name or rt.input_names[0]
+    x = rt.input_buffer(name, (1, 3, h, w))
     ops.preprocess_into(
         x,
         image,
@@ -301,8 +301,8 @@ def segment_on_device(runtime: TensorRTRuntime, image: Any, manifest: Any, *, ba
         channel_order=spec.color.lower(),
         backend=backend,
     )
-    outs = runtime.execute()
-    key = out.name or runtime.output_names[0]
+    outs = rt.execute()
+    key = out.name or rt.output_names[0]
     if key not in outs:
         raise ModelError(f"the engine has no output {key!r} (it has {', '.join(outs)})")
     return outs[key].plane(0, out.channel)
