@@ -35,7 +35,7 @@ DEFAULT_MODEL = "u2netp"
 #: Values of the old ``backend=`` keyword that named the network runtime (now ``runtime=``).
 _RUNTIME_NAMES = ("onnxruntime", "onnxruntime-cuda", "tensorrt")
 
-_RUNTIMES: Dict[Tuple[str, str, str, Optional[int]], Any] = {}
+_RUNTIMES: Dict[Tuple[str, str, Optional[str], Optional[int]], Any] = {}
 _RUNTIMES_LOCK = threading.Lock()
 _SESSIONS: Dict[Tuple, Session] = {}
 _SESSIONS_LOCK = threading.Lock()
@@ -49,13 +49,13 @@ def _warn_once(key, msg: str) -> None:
         warnings.warn(msg, stacklevel=4)
 
 
-def _load_runtime(path, runtime: str, precision: str, threads: Optional[int], manifest: ModelManifest):
+def _load_runtime(path, runtime: str, precision: Optional[str], threads: Optional[int], manifest: ModelManifest):
     """A new, active runtime for the model file (already resolved and verified by
     :func:`~alphacut.models.resolve_model`), its graph checked against the manifest."""
     return open_runtime(path, manifest, runtime=runtime, precision=precision, threads=threads)
 
 
-def _runtime_for(path, runtime: str, precision: str, threads: Optional[int], manifest: ModelManifest):
+def _runtime_for(path, runtime: str, precision: Optional[str], threads: Optional[int], manifest: ModelManifest):
     key = (str(Path(path).resolve()), runtime, precision, threads)
     with _RUNTIMES_LOCK:
         r = _RUNTIMES.get(key)
@@ -177,7 +177,9 @@ class Session:
     runtime : str, default "onnxruntime"
         The network engine: "onnxruntime", "onnxruntime-cuda" (ONNX Runtime's CUDA provider),
         "tensorrt", "auto" (see :mod:`alphacut.runtime`).
-    precision : {"fp32", "fp16"}, default "fp32"
+    precision : {"fp32", "fp16"}, optional
+        None: the runtime's default, FP16 for TensorRT (the model's engine build spec), FP32 for
+        ONNX Runtime.
     backend : {"cpu", "cuda", "auto", "emu"}, default "cpu"
         Where the native post-processing runs: ``"cuda"`` keeps it on the GPU after the network
         (one upload of the image, one download of the cutout); ``"auto"`` picks cuda when a
@@ -224,7 +226,7 @@ class Session:
         model: Union[str, ModelManifest, None] = None,
         mode: str = "general",
         runtime: str = "onnxruntime",
-        precision: str = "fp32",
+        precision: Optional[str] = None,
         *,
         backend: str = "cpu",
         model_path=None,

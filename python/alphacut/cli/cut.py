@@ -92,7 +92,9 @@ def register(sub) -> None:
         help="where the kernels after the network run: cpu (default), cuda (kept on the GPU), auto",
     )
     p.add_argument("--ops-backend", default=None, help=argparse.SUPPRESS)  # the old name of --backend
-    p.add_argument("--precision", default="fp32", choices=("fp32", "fp16"))
+    p.add_argument(
+        "--precision", default=None, choices=("fp32", "fp16"), help="default: fp16 for TensorRT, fp32 for ONNX Runtime"
+    )
     p.add_argument("--sample", action="store_true", help="cut out a built-in sample image (no data needed)")
     p.add_argument("--timings", action="store_true", help="print per-stage timings (ms) for each file")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")

@@ -76,7 +76,9 @@ def register(sub) -> None:
     p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     p.add_argument("--runtime", default="onnxruntime", choices=RUNTIMES, help="network runtime (default onnxruntime)")
     p.add_argument("--backend", default="cpu", choices=BACKENDS, help="where the kernels after the network run")
-    p.add_argument("--precision", default="fp32", choices=("fp32", "fp16"))
+    p.add_argument(
+        "--precision", default=None, choices=("fp32", "fp16"), help="default: fp16 for TensorRT, fp32 for ONNX Runtime"
+    )
     p.add_argument("--threads", type=int, default=None, help="intra-op threads of the network (default: all cores)")
     p.add_argument(
         "--drain", type=float, default=30.0, help="seconds SIGTERM waits for requests in flight (default 30)"

@@ -37,16 +37,21 @@ def tensorrt_unavailable_reason() -> Optional[str]:
         import tensorrt  # noqa: F401
     except ImportError:
         return "the tensorrt package is not installed"
-    try:
-        from ..device import gpu_identity
+    from ..device import why_unavailable
 
-        gpu_identity()
-    except Exception as exc:  # no driver, no device, no cuda-python
+    reason = why_unavailable()  # the bindings live in the memory of alphacut's CUDA kernels
+    if reason is not None:
+        return f"no usable CUDA device ({reason})"
+    try:
+        from .trt.gpu import current_gpu
+
+        current_gpu()
+    except Exception as exc:  # no driver, no device
         return f"no usable CUDA device ({exc})"
     return None
 
 
-def _checked(runtime: str, precision: str) -> str:
+def _checked(runtime: str, precision: Optional[str]) -> str:
     """``runtime`` with a deprecated spelling replaced (and warned about); both names checked."""
     if isinstance(runtime, str) and runtime in _DEPRECATED_NAMES:
         new = _DEPRECATED_NAMES[runtime]
@@ -54,7 +59,7 @@ def _checked(runtime: str, precision: str) -> str:
         runtime = new
     if runtime not in RUNTIMES:
         raise InputError(f"runtime must be one of {', '.join(RUNTIMES)}, not {runtime!r}")
-    if precision not in PRECISIONS:
+    if precision is not None and precision not in PRECISIONS:
         raise InputError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
     return runtime
 
@@ -62,7 +67,7 @@ def _checked(runtime: str, precision: str) -> str:
 def create_runtime(
     path: Union[str, os.PathLike[str]],
     runtime: str = "onnxruntime",
-    precision: str = "fp32",
+    precision: Optional[str] = None,
     *,
     manifest=None,
     threads: Optional[int] = None,
@@ -80,8 +85,9 @@ def create_runtime(
         engine), else ONNX Runtime on the CPU. "onnxruntime-cuda" is ONNX Runtime with its CUDA
         execution provider (the ``onnxruntime-gpu`` package; refused with the reason where it is
         missing). The old spelling "cuda" is accepted with a DeprecationWarning.
-    precision : {"fp32", "fp16"}, default "fp32"
-        "fp16": a TensorRT FP16 engine, or for ONNX Runtime the graph converted to float16 by
+    precision : {"fp32", "fp16"}, optional
+        None: the runtime's own default, FP16 for TensorRT (the model's build spec) and FP32 for
+        ONNX Runtime. "fp16": a TensorRT FP16 engine, or for ONNX Runtime the graph converted to float16 by
         :func:`alphacut.runtime.fp16.convert` (float32 inputs and outputs kept), run without
         graph optimisation so that every tensor between ops is really rounded to FP16.
     manifest : ModelManifest, optional
@@ -112,10 +118,9 @@ def create_runtime(
             raise BackendUnavailableError(f"runtime 'tensorrt' is not available: {reason}. Use runtime='onnxruntime'.")
         if manifest is None:
             raise InputError("runtime 'tensorrt' needs the model's manifest (manifest=...) to size the engine")
-        from .trt import TensorRTRuntime, build_or_load_engine
+        from .trt import CachedEngine, TensorRTRuntime
 
-        p = Path(path)
-        return TensorRTRuntime(lambda: build_or_load_engine(p, manifest, precision=precision, cache=engine_cache))
+        return TensorRTRuntime(CachedEngine(Path(path), manifest, precision=precision, cache=engine_cache))
     if runtime == "onnxruntime-cuda":
         providers = ["CUDAExecutionProvider"]
     if precision == "fp16":
@@ -132,7 +137,7 @@ def load_runtime(
     path=None,
     *,
     runtime: str = "onnxruntime",
-    precision: str = "fp32",
+    precision: Optional[str] = None,
     threads: Optional[int] = None,
     download: bool = True,
     progress: bool = True,
@@ -179,7 +184,7 @@ def load_runtime(
 
 
 def open_runtime(
-    file, manifest, *, runtime: str = "onnxruntime", precision: str = "fp32", threads: Optional[int] = None
+    file, manifest, *, runtime: str = "onnxruntime", precision: Optional[str] = None, threads: Optional[int] = None
 ) -> Runtime:
     """:func:`load_runtime` for a file already resolved (and verified) by
     :func:`alphacut.models.resolve_model`: create the runtime, activate it and check the graph

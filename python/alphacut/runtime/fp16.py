@@ -50,6 +50,26 @@ DEFAULT_FP32_OPS = frozenset(
 )
 _CONTROL_FLOW = {"If", "Loop", "Scan"}
 
+#: What a strongly typed TensorRT engine keeps in float32 on top of :data:`DEFAULT_FP32_OPS`:
+#: normalisations and reductions whose sums of squares or exponentials leave FP16's range.
+TRT_FP32_OPS = DEFAULT_FP32_OPS | frozenset(
+    {
+        "InstanceNormalization",
+        "LayerNormalization",
+        "GroupNormalization",
+        "ReduceMean",
+        "ReduceSum",
+        "ReduceL2",
+        "ReduceProd",
+        "Pow",
+        "Sqrt",
+        "Exp",
+        "Log",
+        "Softmax",
+        "LogSoftmax",
+    }
+)
+
 
 def _onnx() -> Tuple[ModuleType, ModuleType, ModuleType, ModuleType]:
     """``onnx`` and its ``helper``, ``numpy_helper`` and ``shape_inference`` modules."""
@@ -209,3 +229,10 @@ def convert(
 def convert_to_bytes(model, **kw) -> bytes:
     """:func:`convert` and serialise."""
     return convert(model, **kw).SerializeToString()
+
+
+def convert_for_tensorrt(model) -> bytes:
+    """The FP16 ONNX a strongly typed TensorRT engine is built from (TensorRT 11 has no FP16
+    builder flag): float32 inputs and outputs, :data:`TRT_FP32_OPS` kept in float32. The same
+    graph ``alphacut engines check`` compares with the FP32 model on ONNX Runtime."""
+    return convert_to_bytes(model, keep_io_types=True, fp32_ops=TRT_FP32_OPS)

@@ -55,7 +55,7 @@ class ServerConfig:
     model_paths: Dict[str, str] = field(default_factory=dict)
     runtime: str = "onnxruntime"
     backend: str = "cpu"
-    precision: str = "fp32"
+    precision: Optional[str] = None
     threads: Optional[int] = None
     workers: int = 1
     max_batch: int = 8

@@ -36,7 +36,12 @@ def test_key_changes_with_every_ingredient():
     keys.add(EngineCache.key(spec=replace(spec, workspace=spec.workspace * 2), **KEY_ARGS))
     other_profile = Profile({"input.1": ((1, 3, 320, 320), (1, 3, 320, 320), (8, 3, 320, 320))})
     keys.add(EngineCache.key(spec=replace(spec, profiles=(other_profile,)), **KEY_ARGS))
-    assert base not in keys and len(keys) == 8
+    keys.add(EngineCache.key(spec=replace(spec, tf32=True), **KEY_ARGS))
+    recipe = {"recipe": 2, "strongly_typed": False, "fp16_onnx": False, "fp16_flag": True}
+    keys.add(EngineCache.key(spec=spec, recipe=recipe, **KEY_ARGS))
+    keys.add(EngineCache.key(spec=spec, recipe=dict(recipe, strongly_typed=True), **KEY_ARGS))
+    keys.add(EngineCache.key(spec=spec, recipe=dict(recipe, recipe=3), **KEY_ARGS))
+    assert base not in keys and len(keys) == 12
 
 
 def test_put_get_atomic_with_sidecar(tmp_path):
@@ -86,19 +91,25 @@ def test_failed_build_leaves_nothing(tmp_path):
     assert cache.get("k") is None and cache.sidecar("k") is None
 
 
-def test_spec_dir_is_the_checkouts_engines_folder():
+def test_specs_are_package_data_of_the_imported_alphacut():
+    """The specs ship inside the package (in CI the installed wheel): the batch profiles and
+    FP16 of the specs reach an installed alphacut instead of silently becoming batch 1."""
+    import importlib.resources
+
     import alphacut
 
     pkg = Path(alphacut.__file__).resolve().parent
-    if pkg.parent.name != "python":
-        pytest.skip(f"alphacut is installed ({pkg}), not run from a checkout")
-    assert SPEC_DIR == pkg.parents[1] / "engines" and SPEC_DIR.is_dir()
+    assert SPEC_DIR == pkg / "engines"
+    shipped = importlib.resources.files("alphacut") / "engines"
+    names = sorted(p.name for p in shipped.iterdir() if p.name.endswith(".json"))
+    assert names == ["mediapipe-selfie.json", "modnet.json", "pp-humanseg-v1-lite.json", "u2netp.json"]
+    spec = load_build_spec(get_manifest("u2netp"))
+    assert spec.precision == "fp16" and spec.max_batch == 4 and spec.tf32 is False
 
 
 def test_checked_in_specs_load_and_match_their_manifests():
     files = sorted(SPEC_DIR.glob("*.json"))
-    if not files:
-        pytest.skip(f"no engine specs in {SPEC_DIR} (an installed package does not ship them)")
+    assert files, f"no engine specs in {SPEC_DIR}"
     for f in files:
         m = get_manifest(f.stem)
         spec = load_build_spec(m)
@@ -142,3 +153,26 @@ def test_spec_files_override_and_validate(tmp_path):
     with pytest.raises(InputError, match="precision"):
         load_build_spec(m, "int8", spec_dir=tmp_path / "none")
     assert load_build_spec(m, spec_dir=tmp_path / "none") == BuildSpec(profiles=(default_profile(m),))
+    (tmp_path / "sinet.json").write_text(json.dumps({"tf32": True, "profiles": [{"data": [[1, 3, 320, 320]] * 3}]}))
+    assert load_build_spec(m, spec_dir=tmp_path).tf32 is True
+
+
+def test_max_batch_override():
+    spec = load_build_spec(get_manifest("u2netp")).with_max_batch(16)
+    assert spec.profiles[0].shapes["input.1"] == ((1, 3, 320, 320), (1, 3, 320, 320), (16, 3, 320, 320))
+    assert spec.max_batch == 16
+    assert load_build_spec(get_manifest("u2netp")).with_max_batch(1).max_batch == 1
+    with pytest.raises(InputError, match="max batch"):
+        spec.with_max_batch(0)
+
+
+def test_cache_entries_evict_and_clear(tmp_path):
+    cache = EngineCache(tmp_path)
+    assert cache.entries() == [] and cache.clear() == 0
+    cache.put("a", b"P1", {"model": "u2netp", "precision": "fp16"})
+    cache.put("b", b"P22", {"model": "modnet", "precision": "fp32"})
+    ents = cache.entries()
+    assert [(e["key"], e["model"], e["bytes"]) for e in ents] == [("a", "u2netp", 2), ("b", "modnet", 3)]
+    cache.evict("a")
+    assert cache.get("a") is None and cache.sidecar("a") is None and cache.get("b") == b"P22"
+    assert cache.clear() == 1 and list(tmp_path.iterdir()) == []

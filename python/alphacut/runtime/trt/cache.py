@@ -1,8 +1,8 @@
 """The TensorRT engine cache: built plans on disk, keyed by everything that changes the plan.
 
 Plans are keyed by the ONNX file's sha256, the TensorRT version, the GPU name and compute
-capability, the precision, the optimisation-profile shapes, the workspace limit and the manifest
-version; written to a temp file and renamed under a file lock, with a JSON sidecar saying how
+capability, the precision, the optimisation-profile shapes, the workspace limit, TF32, the build
+recipe (its version, strong typing) and the manifest version; written to a temp file and renamed under a file lock, with a JSON sidecar saying how
 each was built. Plain Python, tested without a GPU.
 """
 
@@ -14,7 +14,7 @@ import platform
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, List, Optional
 
 from ... import config
 from ...errors import ModelError
@@ -43,6 +43,7 @@ class EngineCache:
         compute_capability: str,
         spec: BuildSpec,
         manifest_version: int,
+        recipe: Optional[dict] = None,
     ) -> str:
         payload = json.dumps(
             {
@@ -52,6 +53,7 @@ class EngineCache:
                 "cc": compute_capability,
                 "build": spec.to_json(),
                 "manifest_version": manifest_version,
+                "recipe": recipe or {},
             },
             sort_keys=True,
         )
@@ -72,6 +74,33 @@ class EngineCache:
             return json.loads(self.path(key).with_suffix(".json").read_text())
         except (FileNotFoundError, ValueError):
             return None
+
+    def evict(self, key: str) -> None:
+        """Delete a plan and its sidecar (a plan that no longer deserialises)."""
+        for p in (self.path(key), self.path(key).with_suffix(".json")):
+            p.unlink(missing_ok=True)
+
+    def entries(self) -> List[dict]:
+        """Every cached plan: its sidecar (how it was built) with ``key``, ``path`` and ``bytes``."""
+        out: List[dict] = []
+        if not self.root.is_dir():
+            return out
+        for plan in sorted(self.root.glob("*.plan")):
+            side = self.sidecar(plan.stem) or {}
+            out.append(dict(side, key=plan.stem, path=str(plan), bytes=plan.stat().st_size))
+        return out
+
+    def clear(self) -> int:
+        """Delete every plan, sidecar and lock file; the number of plans deleted."""
+        n = 0
+        if not self.root.is_dir():
+            return 0
+        for p in self.root.iterdir():
+            if p.suffix == ".plan":
+                n += 1
+            if p.suffix in (".plan", ".json", ".lock"):
+                p.unlink(missing_ok=True)
+        return n
 
     def get_or_build(self, key: str, build: Callable[[], bytes], info: dict) -> bytes:
         """The cached plan, or ``build()`` it under the lock (one builder per key at a time)."""

@@ -1,10 +1,11 @@
-"""TensorRT engine build specs: the optimisation profiles, precision and workspace an engine is
-built with, from ``engines/<model>.json`` or derived from the model's manifest. Plain Python."""
+"""TensorRT engine build specs: the optimisation profiles, precision, TF32 and workspace an engine
+is built with, from the package's ``alphacut/engines/<model>.json`` (shipped in the wheel) or
+derived from the model's manifest. Plain Python."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -14,8 +15,8 @@ from ...models.manifest import ModelManifest
 __all__ = ["SPEC_DIR", "BuildSpec", "Profile", "Shape", "default_profile", "load_build_spec"]
 
 Shape = Tuple[int, ...]
-#: The repository's engine build specs (``engines/<model>.json``), when running from a checkout.
-SPEC_DIR = Path(__file__).resolve().parents[4] / "engines"
+#: The engine build specs (``<name>.json``): package data, inside the installed ``alphacut``.
+SPEC_DIR = Path(__file__).resolve().parents[2] / "engines"
 
 
 @dataclass(frozen=True)
@@ -27,21 +28,46 @@ class Profile:
     def to_json(self) -> Dict[str, List[List[int]]]:
         return {k: [list(s) for s in v] for k, v in sorted(self.shapes.items())}
 
+    @property
+    def max_batch(self) -> int:
+        return max(hi[0] for _, _, hi in self.shapes.values())
+
+    def with_max_batch(self, n: int) -> Profile:
+        """The profile with every input's largest batch set to ``n`` (the smallest stays, the
+        optimum is clipped to ``n``); for NCHW/NHWC inputs, whose batch is the first axis."""
+        out = {}
+        for k, (lo, opt, hi) in self.shapes.items():
+            out[k] = (lo, (min(opt[0], n),) + tuple(opt[1:]), (n,) + tuple(hi[1:]))
+        return Profile(out)
+
 
 @dataclass(frozen=True)
 class BuildSpec:
-    """How to build an engine: precision, profiles, workspace (bytes)."""
+    """How to build an engine: precision, profiles, workspace (bytes), and whether TensorRT may
+    run FP32 layers in TF32 (its default on sm_80+; off for "fp32" engines, so that they are
+    FP32 and not TF32)."""
 
     precision: str = "fp16"
     profiles: Tuple[Profile, ...] = ()
     workspace: int = 1 << 30
+    tf32: bool = False
 
     def to_json(self) -> dict:
         return {
             "precision": self.precision,
             "workspace": self.workspace,
+            "tf32": self.tf32,
             "profiles": [p.to_json() for p in self.profiles],
         }
+
+    @property
+    def max_batch(self) -> int:
+        return max((p.max_batch for p in self.profiles), default=1)
+
+    def with_max_batch(self, n: int) -> BuildSpec:
+        if int(n) < 1:
+            raise InputError(f"max batch must be >= 1, not {n}")
+        return replace(self, profiles=tuple(p.with_max_batch(int(n)) for p in self.profiles))
 
 
 def default_profile(manifest: ModelManifest, input_names: Optional[Sequence[str]] = None) -> Profile:
@@ -87,8 +113,9 @@ def load_build_spec(
     input_names: Optional[Sequence[str]] = None,
 ) -> BuildSpec:
     """The build spec for a model: ``<spec_dir>/<name>.json`` when present (keys ``precision``,
-    ``workspace_mib``, ``profiles``: a list of ``{input: [min, opt, max]}``), else one derived from
-    the manifest. ``precision`` overrides the file's."""
+    ``workspace_mib``, ``profiles``: a list of ``{input: [min, opt, max]}``, optional ``tf32``),
+    else one derived from the manifest (FP16). ``precision`` overrides the file's. TF32 is off
+    unless the file asks for it: an "fp32" engine computes in FP32."""
     d = SPEC_DIR if spec_dir is None else Path(spec_dir)
     path = d / f"{manifest.name}.json"
     if path.is_file():
@@ -106,13 +133,14 @@ def load_build_spec(
                 precision=raw.get("precision", "fp16"),
                 profiles=profiles or (default_profile(manifest, input_names),),
                 workspace=int(raw.get("workspace_mib", 1024)) << 20,
+                tf32=bool(raw.get("tf32", False)),
             )
         except (ValueError, TypeError, KeyError) as exc:
             raise ModelError(f"engine build spec {path} is malformed: {exc}") from None
     else:
         spec = BuildSpec(profiles=(default_profile(manifest, input_names),))
     if precision is not None:
-        spec = BuildSpec(precision=precision, profiles=spec.profiles, workspace=spec.workspace)
+        spec = replace(spec, precision=precision)
     if spec.precision not in ("fp32", "fp16"):
         raise InputError(f"precision must be 'fp32' or 'fp16', not {spec.precision!r}")
     return spec
