@@ -9,7 +9,7 @@ import importlib
 import sys
 from typing import List, Optional
 
-_COMMANDS = ("cut", "models", "bench", "serve")
+_COMMANDS = ("cut", "models", "bench", "serve", "video")
 
 
 def build_parser() -> argparse.ArgumentParser:

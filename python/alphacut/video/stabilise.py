@@ -1,0 +1,275 @@
+"""Temporal stability for per-frame mattes: :class:`TemporalStabiliser` and the flicker figure.
+
+A network mattes each frame on its own, so where nothing changed its alpha still jitters with
+the sensor noise and the codec. The stabiliser is a motion-aware recursive filter:
+
+1. the global (camera) shift between the previous frame and this one is estimated by phase
+   correlation with a sub-pixel peak (:func:`estimate_shift`);
+2. the previous frame and the previous *stabilised* alpha are moved by that shift (bilinear);
+3. per pixel, the colour change against the moved previous frame is compared with a tolerance:
+   the noise level of this pair of frames (from the median change, bounded) plus what a small
+   registration error costs on the local image gradient (``slack`` pixels times the gradient);
+4. where the change is within the tolerance the alpha is blended toward the moved previous alpha
+   (``strength``); the weight falls linearly to zero at twice the tolerance, so where the colour
+   changed (a moving subject, a scene cut) the frame's own alpha is kept as it is and edges are
+   not dragged; a large jump of the alpha itself (``alpha_tol``) is not blended either.
+
+It holds one previous frame and one previous alpha: its memory does not grow with the video.
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Tuple
+
+import numpy as np
+
+__all__ = ["FlickerMeter", "TemporalStabiliser", "estimate_shift", "shift_image"]
+
+
+def _grey(rgb: np.ndarray) -> np.ndarray:
+    rgb = np.asarray(rgb, dtype=np.float32)
+    return rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114
+
+
+def _box3(a: np.ndarray) -> np.ndarray:
+    """3x3 mean, edges replicated."""
+    p = np.pad(a, 1, mode="edge")
+    s = p[:-2] + p[1:-1] + p[2:]
+    return (s[:, :-2] + s[:, 1:-1] + s[:, 2:]) * (1.0 / 9.0)
+
+
+def _peak_offset(c_m: float, c_0: float, c_p: float) -> float:
+    """Sub-sample position of a peak from its value and its two neighbours (parabola)."""
+    den = c_m - 2.0 * c_0 + c_p
+    if den >= 0 or not np.isfinite(den):
+        return 0.0
+    return float(np.clip(0.5 * (c_m - c_p) / den, -0.5, 0.5))
+
+
+def estimate_shift(prev_grey: np.ndarray, grey: np.ndarray, *, max_side: int = 640) -> Tuple[float, float]:
+    """(dy, dx) such that ``grey(y, x) ≈ prev_grey(y - dy, x - dx)``: the global translation from
+    the previous frame to this one, by phase correlation (Hann window, parabolic sub-pixel peak).
+    Frames larger than ``max_side`` are reduced by an integer factor first (area mean); the peak
+    is then refined by a few Gauss-Newton steps on the images themselves."""
+    h, w = grey.shape
+    f = max(1, int(np.ceil(max(h, w) / max_side)))
+    a, b = prev_grey, grey
+    if f > 1:
+        hh, ww = h // f * f, w // f * f
+        a = a[:hh, :ww].reshape(hh // f, f, ww // f, f).mean(axis=(1, 3))
+        b = b[:hh, :ww].reshape(hh // f, f, ww // f, f).mean(axis=(1, 3))
+    win = np.outer(np.hanning(a.shape[0]), np.hanning(a.shape[1])).astype(np.float32)
+    fa = np.fft.rfft2((a - a.mean()) * win)
+    fb = np.fft.rfft2((b - b.mean()) * win)
+    cross = fb * np.conj(fa)
+    cross /= np.abs(cross) + 1e-9
+    corr = np.fft.irfft2(cross, s=a.shape)
+    iy, ix = np.unravel_index(int(np.argmax(corr)), corr.shape)
+    ny, nx = corr.shape
+    oy = _peak_offset(corr[(iy - 1) % ny, ix], corr[iy, ix], corr[(iy + 1) % ny, ix])
+    ox = _peak_offset(corr[iy, (ix - 1) % nx], corr[iy, ix], corr[iy, (ix + 1) % nx])
+    dy = (iy if iy <= ny // 2 else iy - ny) + oy
+    dx = (ix if ix <= nx // 2 else ix - nx) + ox
+    dy, dx = _refine_shift(a.astype(np.float32), b.astype(np.float32), float(dy), float(dx))
+    return float(dy * f), float(dx * f)
+
+
+def _taps(n: int, d: float, cubic: bool) -> Tuple[np.ndarray, np.ndarray]:
+    """Source indices (taps, n) and weights (taps,) of ``out[i] = in[i - d]``, edges replicated."""
+    pos = -float(d)
+    base = int(np.floor(pos))
+    t = pos - base
+    if cubic:
+        offs = np.arange(-1, 3)
+        wts = np.array(
+            [
+                (-(t**3) + 2 * t**2 - t) / 2,
+                (3 * t**3 - 5 * t**2 + 2) / 2,
+                (-3 * t**3 + 4 * t**2 + t) / 2,
+                (t**3 - t**2) / 2,
+            ]
+        )
+    else:
+        offs = np.arange(0, 2)
+        wts = np.array([1.0 - t, t])
+    idx = np.clip(np.arange(n)[None, :] + base + offs[:, None], 0, n - 1)
+    return idx, wts.astype(np.float32)
+
+
+def shift_image(a: np.ndarray, dy: float, dx: float, *, cubic: bool = False) -> np.ndarray:
+    """``out(y, x) = a(y - dy, x - dx)``: bilinear, or Catmull-Rom cubic (sharper: a shift and its
+    inverse blur an edge much less); edges replicated. (H, W) or (H, W, C); float32 out."""
+    a = np.asarray(a, dtype=np.float32)
+    h, w = a.shape[:2]
+    iy, wy = _taps(h, dy, cubic)
+    ix, wx = _taps(w, dx, cubic)
+    rows = sum(wy[k] * a[iy[k]] for k in range(len(wy)) if wy[k] != 0.0)
+    return sum(wx[k] * rows[:, ix[k]] for k in range(len(wx)) if wx[k] != 0.0)
+
+
+def _refine_shift(a: np.ndarray, b: np.ndarray, dy: float, dx: float, iterations: int = 3) -> Tuple[float, float]:
+    """Gauss-Newton (Lucas-Kanade) on a global translation, from (dy, dx), so that
+    ``b ≈ shift_image(a, dy, dx)`` in the least-squares sense over the interior, each step on
+    the pixels whose residual is within 2.5 times the median (the still part of the picture)."""
+    m = int(np.ceil(max(abs(dy), abs(dx)))) + 3
+    if min(a.shape) <= 4 * m:
+        return dy, dx
+    inner = (slice(m, -m), slice(m, -m))
+    for _ in range(iterations):
+        p = shift_image(a, dy, dx, cubic=True)
+        gy, gx = np.gradient(p)
+        gy, gx, r = gy[inner], gx[inner], (b - p)[inner]
+        # robust: pixels that moved on their own (a subject over a still background) are left out
+        keep = np.abs(r) <= max(2.5 * float(np.median(np.abs(r))), 1e-3)
+        gy, gx, r = gy[keep], gx[keep], r[keep]
+        hm = np.array([[np.sum(gy * gy), np.sum(gy * gx)], [np.sum(gx * gy), np.sum(gx * gx)]], dtype=np.float64)
+        rhs = -np.array([np.sum(gy * r), np.sum(gx * r)], dtype=np.float64)
+        if np.linalg.cond(hm) > 1e6:
+            break
+        step = np.linalg.solve(hm, rhs)
+        if not np.all(np.isfinite(step)) or np.abs(step).max() > 1.0:
+            break
+        dy, dx = dy + float(step[0]), dx + float(step[1])
+        if np.abs(step).max() < 1e-3:
+            break
+    return dy, dx
+
+
+class TemporalStabiliser:
+    """Motion-aware temporal smoothing of a stream of mattes (see the module's description).
+
+    Parameters
+    ----------
+    strength : float in [0, 1), default 0.7
+        How far an unchanged pixel's alpha moves toward the previous (moved) stabilised alpha.
+    noise_floor, noise_cap : float, default 2.0 and 12.0
+        Bounds (in 0..255 levels) of the colour tolerance estimated from each pair of frames
+        (``noise_k`` times the 25th percentile of the 3x3-averaged colour change: a quarter of
+        the picture is assumed still): a clean clip still tolerates ``noise_floor``, a scene cut
+        or a fully moving frame cannot raise it above ``noise_cap``.
+    noise_k : float, default 3.0
+    slack : float, default 0.1
+        Registration error (pixels) forgiven on image edges: the tolerance grows by ``slack``
+        times the local gradient.
+    alpha_tol : float, default 0.3
+        A pixel whose alpha moved by more than twice this against the moved previous alpha is
+        not blended (linear between once and twice): a network that changes its mind by that
+        much is following something, not flickering. 0 turns the gate off.
+    motion : bool, default True
+        Compensate the global camera shift (False: compare with the previous frame in place).
+
+    Examples
+    --------
+    >>> st = TemporalStabiliser()
+    >>> for rgb, alpha in frames:             # doctest: +SKIP
+    ...     out = st.update(rgb, alpha)
+    """
+
+    def __init__(
+        self,
+        strength: float = 0.7,
+        *,
+        noise_floor: float = 2.0,
+        noise_cap: float = 12.0,
+        noise_k: float = 3.0,
+        slack: float = 0.1,
+        alpha_tol: float = 0.3,
+        motion: bool = True,
+    ) -> None:
+        if not 0.0 <= strength < 1.0:
+            from ..errors import InputError
+
+            raise InputError(f"strength must be in [0, 1), got {strength!r}")
+        self.strength = float(strength)
+        self.noise_floor = float(noise_floor)
+        self.noise_cap = float(noise_cap)
+        self.slack = float(slack)
+        self.alpha_tol = float(alpha_tol)
+        self.noise_k = float(noise_k)
+        self.motion = bool(motion)
+        self._rgb: Optional[np.ndarray] = None
+        self._grey: Optional[np.ndarray] = None
+        self._alpha: Optional[np.ndarray] = None
+        self.last_shift: Tuple[float, float] = (0.0, 0.0)
+        self.last_weight: Optional[np.ndarray] = None
+
+    def reset(self) -> None:
+        self._rgb = self._grey = self._alpha = None
+
+    def weight(self, rgb: np.ndarray, grey: np.ndarray) -> Tuple[np.ndarray, Tuple[float, float]]:
+        """Per-pixel blend weight in [0, 1] of this frame against the stored previous one, and
+        the shift used."""
+        assert self._rgb is not None and self._grey is not None
+        shift = estimate_shift(self._grey, grey) if self.motion else (0.0, 0.0)
+        if abs(shift[0]) > grey.shape[0] / 4 or abs(shift[1]) > grey.shape[1] / 4:
+            shift = (0.0, 0.0)  # not a camera shake: compare in place (the colour test decides)
+        prev = shift_image(self._rgb, *shift, cubic=True) if shift != (0.0, 0.0) else self._rgb
+        diff = rgb.astype(np.float32) - prev
+        d = np.abs(np.stack([_box3(diff[..., c]) for c in range(diff.shape[2])], axis=2)).max(axis=2)
+        tol = float(np.clip(self.noise_k * np.percentile(d, 25), self.noise_floor, self.noise_cap))
+        gy, gx = np.gradient(_box3(grey))
+        tol_px = tol + self.slack * (np.abs(gy) + np.abs(gx))
+        w = np.clip(2.0 - d / tol_px, 0.0, 1.0)
+        return w.astype(np.float32), shift
+
+    def update(self, rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+        """The stabilised (H, W) float32 alpha of this frame ((H, W, 3) uint8 ``rgb``, (H, W)
+        alpha in [0, 1]). A frame of another size starts the filter afresh."""
+        alpha = np.asarray(alpha, dtype=np.float32)
+        grey = _grey(rgb)
+        out = alpha
+        if self._alpha is not None and self._alpha.shape == alpha.shape and self.strength > 0:
+            w, shift = self.weight(rgb, grey)
+            prev_a = self._alpha
+            if shift != (0.0, 0.0):
+                prev_a = np.clip(shift_image(self._alpha, *shift, cubic=True), 0.0, 1.0)
+            if self.alpha_tol > 0:
+                w = w * np.clip(2.0 - np.abs(alpha - prev_a) / self.alpha_tol, 0.0, 1.0)
+            k = w * self.strength
+            out = alpha + k * (prev_a - alpha)
+            self.last_shift, self.last_weight = shift, w
+        self._rgb = np.asarray(rgb, dtype=np.float32)
+        self._grey = grey
+        self._alpha = out
+        return out
+
+
+class FlickerMeter:
+    """The flicker figure of a stream of mattes: mean |αₜ − αₜ₋₁| over the pixels whose colour did
+    not change between the two frames (every channel within ``threshold`` levels of 0..255).
+
+    ``update`` takes the frame and any number of alpha streams (for example the network's and
+    the stabilised one) and accumulates each over the same pixels; :attr:`values` is one mean per
+    stream."""
+
+    def __init__(self, threshold: float = 12.0) -> None:
+        self.threshold = float(threshold)
+        self._rgb: Optional[np.ndarray] = None
+        self._alphas: Optional[Tuple[np.ndarray, ...]] = None
+        self._sums: Optional[np.ndarray] = None
+        self.pixels = 0
+
+    def update(self, rgb: np.ndarray, *alphas: np.ndarray, shift: Optional[Tuple[float, float]] = None) -> None:
+        rgb = np.asarray(rgb, dtype=np.float32)
+        alphas = tuple(np.asarray(a, dtype=np.float32) for a in alphas)
+        if self._sums is None:
+            self._sums = np.zeros(len(alphas))
+        if self._rgb is not None and self._alphas is not None and self._rgb.shape == rgb.shape:
+            moved = shift is not None and (shift[0] != 0.0 or shift[1] != 0.0)
+            prev = shift_image(self._rgb, *shift, cubic=True) if moved and shift else self._rgb
+            same = (np.abs(rgb - prev) <= self.threshold).all(axis=2)
+            n = int(same.sum())
+            if n:
+                self.pixels += n
+                for i, (a, p) in enumerate(zip(alphas, self._alphas)):
+                    if moved and shift:
+                        p = shift_image(p, *shift, cubic=True)
+                    self._sums[i] += float(np.abs(a - p)[same].sum())
+        self._rgb = rgb
+        self._alphas = alphas
+
+    @property
+    def values(self) -> Tuple[float, ...]:
+        if self._sums is None:
+            return ()
+        return tuple(float(s / self.pixels) if self.pixels else 0.0 for s in self._sums)
