@@ -46,31 +46,70 @@ def _peak_offset(c_m: float, c_0: float, c_p: float) -> float:
     return float(np.clip(0.5 * (c_m - c_p) / den, -0.5, 0.5))
 
 
-def estimate_shift(prev_grey: np.ndarray, grey: np.ndarray, *, max_side: int = 640) -> Tuple[float, float]:
-    """(dy, dx) such that ``grey(y, x) ≈ prev_grey(y - dy, x - dx)``: the global translation from
-    the previous frame to this one, by phase correlation (Hann window, parabolic sub-pixel peak).
-    Frames larger than ``max_side`` are reduced by an integer factor first (area mean); the peak
-    is then refined by a few Gauss-Newton steps on the images themselves."""
+def _tukey(n: int, taper: float = 0.25) -> np.ndarray:
+    """A window flat in the middle with cosine tapers over ``taper`` of its length: every part of
+    the picture counts alike (a Hann window would let a centred subject outvote the background)."""
+    w = np.ones(n)
+    m = max(1, int(taper * n / 2))
+    ramp = 0.5 * (1 - np.cos(np.pi * np.arange(m) / m))
+    w[:m] = ramp
+    w[n - m :] = ramp[::-1]
+    return w
+
+
+def _peaks(corr: np.ndarray, count: int) -> list:
+    """The ``count`` highest local maxima of a (circular) correlation surface, as sub-pixel
+    (dy, dx) with wrap-around undone."""
+    c = corr.copy()
+    ny, nx = c.shape
+    out = []
+    for _ in range(count):
+        iy, ix = np.unravel_index(int(np.argmax(c)), c.shape)
+        oy = _peak_offset(corr[(iy - 1) % ny, ix], corr[iy, ix], corr[(iy + 1) % ny, ix])
+        ox = _peak_offset(corr[iy, (ix - 1) % nx], corr[iy, ix], corr[iy, (ix + 1) % nx])
+        out.append(((iy if iy <= ny // 2 else iy - ny) + oy, (ix if ix <= nx // 2 else ix - nx) + ox))
+        ys = np.arange(iy - 2, iy + 3) % ny
+        xs = np.arange(ix - 2, ix + 3) % nx
+        c[np.ix_(ys, xs)] = -np.inf
+    return out
+
+
+def estimate_shift(
+    prev_grey: np.ndarray, grey: np.ndarray, *, max_side: int = 640, candidates: int = 3
+) -> Tuple[float, float]:
+    """(dy, dx) such that ``grey(y, x) ≈ prev_grey(y - dy, x - dx)``: the global (camera)
+    translation from the previous frame to this one.
+
+    Phase correlation (a flat-topped window) gives ``candidates`` peaks; each is refined by
+    robust Gauss-Newton steps on the images and the one that explains the most pixels wins, so a
+    subject moving over a still background does not pull the estimate. Frames larger than
+    ``max_side`` are reduced by an integer factor first (area mean)."""
     h, w = grey.shape
     f = max(1, int(np.ceil(max(h, w) / max_side)))
-    a, b = prev_grey, grey
+    a = np.asarray(prev_grey, np.float32)
+    b = np.asarray(grey, np.float32)
     if f > 1:
         hh, ww = h // f * f, w // f * f
         a = a[:hh, :ww].reshape(hh // f, f, ww // f, f).mean(axis=(1, 3))
         b = b[:hh, :ww].reshape(hh // f, f, ww // f, f).mean(axis=(1, 3))
-    win = np.outer(np.hanning(a.shape[0]), np.hanning(a.shape[1])).astype(np.float32)
+    win = np.outer(_tukey(a.shape[0]), _tukey(a.shape[1])).astype(np.float32)
     fa = np.fft.rfft2((a - a.mean()) * win)
     fb = np.fft.rfft2((b - b.mean()) * win)
     cross = fb * np.conj(fa)
     cross /= np.abs(cross) + 1e-9
     corr = np.fft.irfft2(cross, s=a.shape)
-    iy, ix = np.unravel_index(int(np.argmax(corr)), corr.shape)
-    ny, nx = corr.shape
-    oy = _peak_offset(corr[(iy - 1) % ny, ix], corr[iy, ix], corr[(iy + 1) % ny, ix])
-    ox = _peak_offset(corr[iy, (ix - 1) % nx], corr[iy, ix], corr[iy, (ix + 1) % nx])
-    dy = (iy if iy <= ny // 2 else iy - ny) + oy
-    dx = (ix if ix <= nx // 2 else ix - nx) + ox
-    dy, dx = _refine_shift(a.astype(np.float32), b.astype(np.float32), float(dy), float(dx))
+    fits = []
+    for dy, dx in _peaks(corr, candidates):
+        m = int(np.ceil(max(abs(dy), abs(dx)))) + 2
+        if min(a.shape) <= 4 * m:  # not a camera shake: the frame cannot be compared
+            continue
+        dy, dx = _refine_shift(a, b, float(dy), float(dx))
+        r = np.abs(b - shift_image(a, dy, dx, cubic=True))[m:-m, m:-m]
+        fits.append((dy, dx, r))
+    if not fits:
+        return 0.0, 0.0
+    t = 2.0 * min(float(np.median(r)) for _, _, r in fits) + 1e-6
+    dy, dx, _ = max(fits, key=lambda fit: float(np.mean(fit[2] <= t)))
     return float(dy * f), float(dx * f)
 
 
