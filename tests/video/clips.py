@@ -34,7 +34,7 @@ def _roll(a: np.ndarray, dy: int, dx: int, pad: int) -> np.ndarray:
 
 
 def shaky_still(
-    n: int = 12, *, factor: int = 3, shake: int = 4, noise: float = 3.0, seed: int = 0
+    n: int = 10, *, factor: int = 3, shake: int = 4, noise: float = 3.0, seed: int = 0
 ) -> Tuple[List[np.ndarray], List[np.ndarray], List[Tuple[float, float]]]:
     """A still subject filmed with camera shake (the whole picture moves by up to ``shake``
     full-resolution pixels, i.e. ``shake / factor`` frame pixels) and Gaussian sensor noise
@@ -57,7 +57,7 @@ def shaky_still(
 
 
 def moving_subject(
-    n: int = 10, *, factor: int = 3, step: int = 9, noise: float = 3.0, seed: int = 1
+    n: int = 8, *, factor: int = 3, step: int = 9, noise: float = 3.0, seed: int = 1
 ) -> Tuple[List[np.ndarray], List[np.ndarray]]:
     """The subject slides right by ``step`` full-resolution pixels a frame (``step / factor`` frame
     pixels) over a still background, with sensor noise: (frames uint8, exact GT alphas)."""
