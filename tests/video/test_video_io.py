@@ -157,21 +157,34 @@ def test_failure_mid_video_leaves_nothing(tiny, clip, tmp_path):
 
 
 def test_memory_does_not_grow_with_the_length(tiny, tmp_path):
-    """Peak Python-traced memory (NumPy's arrays included) for an 8-frame and a 32-frame clip."""
+    """Python-traced memory (NumPy's arrays included) for a 24-frame and a 72-frame clip: its peak,
+    and the memory held each time a frame has been written (what a leak or a growing queue would
+    show: the peak alone can be a transient of the matting)."""
     rgb, _ = tm.red_disk(96, 128, r=30)
-    peaks = []
-    for n in (8, 32):
+    peaks, held = [], []
+    for n in (4, 24, 72):  # the first run, not counted, makes the one-time allocations (imports, caches)
         path = tmp_path / f"in{n}.mp4"
         media.write_clip(path, [np.roll(rgb, i, axis=1) for i in range(n)], rate=RATE, audio=None)
+        samples = []
         tracemalloc.start()
         try:
-            res = process_video(path, tmp_path / f"out{n}.webm", tiny, batch=4)
+            res = process_video(
+                path,
+                tmp_path / f"out{n}.mkv",
+                tiny,
+                batch=4,
+                progress=lambda _, samples=samples: samples.append(tracemalloc.get_traced_memory()[0]),
+            )
             peaks.append(tracemalloc.get_traced_memory()[1])
         finally:
             tracemalloc.stop()
-        assert res.frames == n
-    # holding the 24 extra frames (RGB in, RGBA out, two alphas) would add about 4 MB
+        assert res.frames == n and len(samples) == n
+        held.append(max(samples))
+    peaks, held = peaks[1:], held[1:]
+    # holding the 48 extra frames (RGB in, RGB out, two alphas) would add about 7 MB
+    frame = 96 * 128 * 3
     assert peaks[1] < 1.3 * peaks[0], peaks
+    assert held[1] - held[0] < 4 * frame, held
 
 
 def test_output_format_errors(tiny, clip, tmp_path):
