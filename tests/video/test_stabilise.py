@@ -172,3 +172,27 @@ def test_moving_subject_is_not_dragged(moving_clip):
     assert sad_out <= 1.10 * sad_raw
     assert lag(out) - lag(raw) < 0.35  # the subject moves 3 px a frame
     assert sad_blanket > 1.3 * sad_raw and lag(blanket) - lag(raw) > 0.8  # what the test guards against
+
+
+def test_large_frames_are_tested_reduced_and_blended_at_full_size():
+    """A 1300x820 frame (reduced by 3 for the shift and the colour test): the camera shift is
+    found in full-size pixels and the noisy alpha of a still scene is smoothed at full size."""
+    rng = np.random.default_rng(5)
+    h, w = 820, 1300
+    scene = np.stack([ndimage.gaussian_filter(rng.random((h + 20, w + 20)) * 255, 3.0) for _ in range(3)], axis=2)
+    truth = (ndimage.gaussian_filter(rng.random((h + 20, w + 20)), 20.0) > 0.5).astype(np.float32)
+    st = TemporalStabiliser()
+    assert st.max_side == 640
+    errs_raw, errs_out = [], []
+    for t, (dy, dx) in enumerate([(0, 0), (2, -3), (1, 1), (3, 0)]):
+        f = np.clip(scene[10 - dy : 10 - dy + h, 10 - dx : 10 - dx + w] + rng.normal(0, 2, (h, w, 3)), 0, 255)
+        gt = truth[10 - dy : 10 - dy + h, 10 - dx : 10 - dx + w]
+        raw = (gt + rng.normal(0, 0.05, gt.shape)).astype(np.float32)  # unclipped: its mean error is 0
+        out = st.update(f.astype(np.uint8), raw)
+        if t:
+            prev = [(0, 0), (2, -3), (1, 1), (3, 0)][t - 1]
+            assert st.last_shift == pytest.approx((dy - prev[0], dx - prev[1]), abs=0.15)
+            assert out.shape == (h, w)
+            errs_raw.append(np.abs(raw - gt).mean())
+            errs_out.append(np.abs(out - gt).mean())
+    assert np.mean(errs_out) < 0.8 * np.mean(errs_raw)

@@ -128,7 +128,8 @@ def _run(args) -> int:
     what = "alpha" if res.alpha else "flattened"
     print(
         f"{args.input} -> {args.output}: {res.frames} frames in {res.seconds:.1f} s ({res.fps:.2f} frames/s), "
-        f"{res.format} {what}, audio: {res.audio}",
+        f"{res.format} {what}, audio: {res.audio} (matting {res.timings['matte']:.1f} s, "
+        f"stabiliser {res.timings['stabilise']:.1f} s)",
         file=sys.stderr,
     )
     if len(res.flicker) == 2:

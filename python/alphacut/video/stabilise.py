@@ -80,9 +80,9 @@ def estimate_shift(
     """(dy, dx) such that ``grey(y, x) ≈ prev_grey(y - dy, x - dx)``: the global (camera)
     translation from the previous frame to this one.
 
-    Phase correlation (a flat-topped window) gives ``candidates`` peaks; each is refined by
-    robust Gauss-Newton steps on the images and the one that explains the most pixels wins, so a
-    subject moving over a still background does not pull the estimate. Frames larger than
+    Phase correlation (a flat-topped window) gives ``candidates`` peaks; the one that explains
+    the most pixels wins (so a subject moving over a still background does not pull the
+    estimate) and is refined by robust Gauss-Newton steps on the images. Frames larger than
     ``max_side`` are reduced by an integer factor first (area mean)."""
     h, w = grey.shape
     f = max(1, int(np.ceil(max(h, w) / max_side)))
@@ -103,18 +103,18 @@ def estimate_shift(
         m = int(np.ceil(max(abs(dy), abs(dx)))) + 2
         if min(a.shape) <= 4 * m:  # not a camera shake: the frame cannot be compared
             continue
-        dy, dx = _refine_shift(a, b, float(dy), float(dx))
-        r = np.abs(b - shift_image(a, dy, dx, cubic=True))[m:-m, m:-m]
-        fits.append((dy, dx, r))
+        r = np.abs(b - shift_image(a, dy, dx))[m:-m, m:-m]
+        fits.append((float(dy), float(dx), r))
     if not fits:
         return 0.0, 0.0
     t = 2.0 * min(float(np.median(r)) for _, _, r in fits) + 1e-6
     dy, dx, _ = max(fits, key=lambda fit: float(np.mean(fit[2] <= t)))
+    dy, dx = _refine_shift(a, b, dy, dx)
     return float(dy * f), float(dx * f)
 
 
-def _taps(n: int, d: float, cubic: bool) -> Tuple[np.ndarray, np.ndarray]:
-    """Source indices (taps, n) and weights (taps,) of ``out[i] = in[i - d]``, edges replicated."""
+def _taps(d: float, cubic: bool) -> Tuple[int, np.ndarray, np.ndarray]:
+    """(base, offsets, weights) of ``out[i] = in[i - d] = sum_k w_k in[i + base + off_k]``."""
     pos = -float(d)
     base = int(np.floor(pos))
     t = pos - base
@@ -131,19 +131,35 @@ def _taps(n: int, d: float, cubic: bool) -> Tuple[np.ndarray, np.ndarray]:
     else:
         offs = np.arange(0, 2)
         wts = np.array([1.0 - t, t])
-    idx = np.clip(np.arange(n)[None, :] + base + offs[:, None], 0, n - 1)
-    return idx, wts.astype(np.float32)
+    return base, offs, wts.astype(np.float32)
+
+
+def _shift_axis(a: np.ndarray, d: float, axis: int, cubic: bool) -> np.ndarray:
+    n = a.shape[axis]
+    base, offs, wts = _taps(d, cubic)
+    keep = [(int(o), w) for o, w in zip(offs, wts) if w != 0.0]
+    if len(keep) == 1 and base + keep[0][0] == 0 and keep[0][1] == 1.0:
+        return a
+    pad = abs(base) + 3
+    widths = [(0, 0)] * a.ndim
+    widths[axis] = (pad, pad)
+    p = np.pad(a, widths, mode="edge")  # edges replicated
+    out = None
+    for o, w in keep:
+        start = pad + base + o
+        sl = [slice(None)] * a.ndim
+        sl[axis] = slice(start, start + n)
+        term = p[tuple(sl)] * w
+        out = term if out is None else out + term
+    assert out is not None
+    return out
 
 
 def shift_image(a: np.ndarray, dy: float, dx: float, *, cubic: bool = False) -> np.ndarray:
     """``out(y, x) = a(y - dy, x - dx)``: bilinear, or Catmull-Rom cubic (sharper: a shift and its
     inverse blur an edge much less); edges replicated. (H, W) or (H, W, C); float32 out."""
     a = np.asarray(a, dtype=np.float32)
-    h, w = a.shape[:2]
-    iy, wy = _taps(h, dy, cubic)
-    ix, wx = _taps(w, dx, cubic)
-    rows = sum(wy[k] * a[iy[k]] for k in range(len(wy)) if wy[k] != 0.0)
-    return sum(wx[k] * rows[:, ix[k]] for k in range(len(wx)) if wx[k] != 0.0)
+    return _shift_axis(_shift_axis(a, dy, 0, cubic), dx, 1, cubic).astype(np.float32, copy=False)
 
 
 def _refine_shift(a: np.ndarray, b: np.ndarray, dy: float, dx: float, iterations: int = 3) -> Tuple[float, float]:
@@ -196,6 +212,9 @@ class TemporalStabiliser:
         much is following something, not flickering. 0 turns the gate off.
     motion : bool, default True
         Compensate the global camera shift (False: compare with the previous frame in place).
+    max_side : int, default 640
+        The shift and the colour test run on the frame reduced by an integer factor (area mean)
+        to at most this side; the alpha itself is blended at full size.
 
     Examples
     --------
@@ -214,6 +233,7 @@ class TemporalStabiliser:
         slack: float = 0.1,
         alpha_tol: float = 0.3,
         motion: bool = True,
+        max_side: int = 640,
     ) -> None:
         if not 0.0 <= strength < 1.0:
             from ..errors import InputError
@@ -226,6 +246,8 @@ class TemporalStabiliser:
         self.alpha_tol = float(alpha_tol)
         self.noise_k = float(noise_k)
         self.motion = bool(motion)
+        self.max_side = int(max_side)
+        self._factor = 1
         self._rgb: Optional[np.ndarray] = None
         self._grey: Optional[np.ndarray] = None
         self._alpha: Optional[np.ndarray] = None
@@ -235,39 +257,59 @@ class TemporalStabiliser:
     def reset(self) -> None:
         self._rgb = self._grey = self._alpha = None
 
+    def _reduce(self, a: np.ndarray) -> np.ndarray:
+        """Area mean over f x f blocks (the last partial rows / columns dropped), float32."""
+        f = self._factor
+        if f == 1:
+            return np.asarray(a, dtype=np.float32)
+        h, w = a.shape[0] // f * f, a.shape[1] // f * f
+        acc = np.zeros((h // f, w // f, *a.shape[2:]), np.float32)
+        for i in range(f):
+            for j in range(f):
+                acc += a[i:h:f, j:w:f]
+        acc *= np.float32(1.0 / (f * f))
+        return acc
+
     def weight(self, rgb: np.ndarray, grey: np.ndarray) -> Tuple[np.ndarray, Tuple[float, float]]:
-        """Per-pixel blend weight in [0, 1] of this frame against the stored previous one, and
-        the shift used."""
+        """Per-pixel blend weight in [0, 1] of this (reduced) frame against the stored previous
+        one, at the reduced size, and the shift used (in full-size pixels)."""
         assert self._rgb is not None and self._grey is not None
+        f = self._factor
         shift = estimate_shift(self._grey, grey) if self.motion else (0.0, 0.0)
         if abs(shift[0]) > grey.shape[0] / 4 or abs(shift[1]) > grey.shape[1] / 4:
             shift = (0.0, 0.0)  # not a camera shake: compare in place (the colour test decides)
         prev = shift_image(self._rgb, *shift, cubic=True) if shift != (0.0, 0.0) else self._rgb
-        diff = rgb.astype(np.float32) - prev
+        diff = rgb - prev
         d = np.abs(np.stack([_box3(diff[..., c]) for c in range(diff.shape[2])], axis=2)).max(axis=2)
         tol = float(np.clip(self.noise_k * np.percentile(d, 25), self.noise_floor, self.noise_cap))
         gy, gx = np.gradient(_box3(grey))
-        tol_px = tol + self.slack * (np.abs(gy) + np.abs(gx))
+        tol_px = tol + (self.slack / f) * (np.abs(gy) + np.abs(gx))
         w = np.clip(2.0 - d / tol_px, 0.0, 1.0)
-        return w.astype(np.float32), shift
+        return w.astype(np.float32), (shift[0] * f, shift[1] * f)
 
     def update(self, rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
         """The stabilised (H, W) float32 alpha of this frame ((H, W, 3) uint8 ``rgb``, (H, W)
         alpha in [0, 1]). A frame of another size starts the filter afresh."""
         alpha = np.asarray(alpha, dtype=np.float32)
-        grey = _grey(rgb)
+        h, w = alpha.shape
+        self._factor = max(1, int(np.ceil(max(h, w) / self.max_side)))
+        small = self._reduce(np.asarray(rgb))
+        grey = _grey(small)
         out = alpha
         if self._alpha is not None and self._alpha.shape == alpha.shape and self.strength > 0:
-            w, shift = self.weight(rgb, grey)
+            wt, shift = self.weight(small, grey)
+            if self._factor > 1:  # the weight back to full size (nearest; the last rows / columns repeated)
+                f = self._factor
+                wt = np.repeat(np.repeat(wt, f, axis=0), f, axis=1)
+                wt = np.pad(wt, ((0, h - wt.shape[0]), (0, w - wt.shape[1])), mode="edge")
             prev_a = self._alpha
             if shift != (0.0, 0.0):
                 prev_a = np.clip(shift_image(self._alpha, *shift, cubic=True), 0.0, 1.0)
             if self.alpha_tol > 0:
-                w = w * np.clip(2.0 - np.abs(alpha - prev_a) / self.alpha_tol, 0.0, 1.0)
-            k = w * self.strength
-            out = alpha + k * (prev_a - alpha)
-            self.last_shift, self.last_weight = shift, w
-        self._rgb = np.asarray(rgb, dtype=np.float32)
+                wt = wt * np.clip(2.0 - np.abs(alpha - prev_a) / self.alpha_tol, 0.0, 1.0)
+            out = alpha + (wt * self.strength) * (prev_a - alpha)
+            self.last_shift, self.last_weight = shift, wt
+        self._rgb = small
         self._grey = grey
         self._alpha = out
         return out
