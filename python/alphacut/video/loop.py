@@ -161,7 +161,7 @@ def process_video(
             crf=crf,
         )
         reader.decode_audio = writer.needs_audio_frames
-        meter = FlickerMeter()
+        meter = FlickerMeter(step=2 if reader.width * reader.height > 500_000 else 1)
         timings = {"matte": 0.0, "stabilise": 0.0}
         bg_cache: List[Any] = []
 

@@ -134,12 +134,15 @@ def _taps(d: float, cubic: bool) -> Tuple[int, np.ndarray, np.ndarray]:
     return base, offs, wts.astype(np.float32)
 
 
-def _shift_axis(a: np.ndarray, d: float, axis: int, cubic: bool) -> np.ndarray:
+def _shift_axis(a: np.ndarray, d: float, axis: int, cubic: bool, step: int = 1) -> np.ndarray:
+    """``a`` moved by ``d`` along ``axis``; only the output positions 0, step, 2*step, ..."""
     n = a.shape[axis]
     base, offs, wts = _taps(d, cubic)
     keep = [(int(o), w) for o, w in zip(offs, wts) if w != 0.0]
     if len(keep) == 1 and base + keep[0][0] == 0 and keep[0][1] == 1.0:
-        return a
+        sl = [slice(None)] * a.ndim
+        sl[axis] = slice(0, n, step)
+        return a[tuple(sl)]
     pad = abs(base) + 3
     widths = [(0, 0)] * a.ndim
     widths[axis] = (pad, pad)
@@ -148,18 +151,19 @@ def _shift_axis(a: np.ndarray, d: float, axis: int, cubic: bool) -> np.ndarray:
     for o, w in keep:
         start = pad + base + o
         sl = [slice(None)] * a.ndim
-        sl[axis] = slice(start, start + n)
+        sl[axis] = slice(start, start + n, step)
         term = p[tuple(sl)] * w
         out = term if out is None else out + term
     assert out is not None
     return out
 
 
-def shift_image(a: np.ndarray, dy: float, dx: float, *, cubic: bool = False) -> np.ndarray:
+def shift_image(a: np.ndarray, dy: float, dx: float, *, cubic: bool = False, step: int = 1) -> np.ndarray:
     """``out(y, x) = a(y - dy, x - dx)``: bilinear, or Catmull-Rom cubic (sharper: a shift and its
-    inverse blur an edge much less); edges replicated. (H, W) or (H, W, C); float32 out."""
+    inverse blur an edge much less); edges replicated. (H, W) or (H, W, C); float32 out.
+    ``step`` > 1 computes only the pixels of every ``step``-th row and column (``out[::step, ::step]``)."""
     a = np.asarray(a, dtype=np.float32)
-    return _shift_axis(_shift_axis(a, dy, 0, cubic), dx, 1, cubic).astype(np.float32, copy=False)
+    return _shift_axis(_shift_axis(a, dy, 0, cubic, step), dx, 1, cubic, step).astype(np.float32, copy=False)
 
 
 def _refine_shift(a: np.ndarray, b: np.ndarray, dy: float, dx: float, iterations: int = 3) -> Tuple[float, float]:
@@ -320,32 +324,37 @@ class FlickerMeter:
     not change between the two frames (every channel within ``threshold`` levels of 0..255).
 
     ``update`` takes the frame and any number of alpha streams (for example the network's and
-    the stabilised one) and accumulates each over the same pixels; :attr:`values` is one mean per
-    stream."""
+    the stabiliser's) and accumulates each over the same pixels; :attr:`values` is one mean per
+    stream. With ``shift`` (the camera's (dy, dx) from the previous frame to this one, as
+    :func:`estimate_shift` gives it) the previous frame and alphas are moved by it first (cubic),
+    so a camera shake is not counted as a change of colour nor as flicker. ``step`` > 1 counts
+    the pixels of every ``step``-th row and column only (a regular sample: a quarter of the work
+    for 2, for large frames)."""
 
-    def __init__(self, threshold: float = 12.0) -> None:
+    def __init__(self, threshold: float = 12.0, *, step: int = 1) -> None:
         self.threshold = float(threshold)
+        self.step = max(1, int(step))
         self._rgb: Optional[np.ndarray] = None
         self._alphas: Optional[Tuple[np.ndarray, ...]] = None
         self._sums: Optional[np.ndarray] = None
         self.pixels = 0
 
     def update(self, rgb: np.ndarray, *alphas: np.ndarray, shift: Optional[Tuple[float, float]] = None) -> None:
-        rgb = np.asarray(rgb, dtype=np.float32)
+        rgb = np.asarray(rgb)
         alphas = tuple(np.asarray(a, dtype=np.float32) for a in alphas)
+        k = self.step
         if self._sums is None:
             self._sums = np.zeros(len(alphas))
         if self._rgb is not None and self._alphas is not None and self._rgb.shape == rgb.shape:
-            moved = shift is not None and (shift[0] != 0.0 or shift[1] != 0.0)
-            prev = shift_image(self._rgb, *shift, cubic=True) if moved and shift else self._rgb
-            same = (np.abs(rgb - prev) <= self.threshold).all(axis=2)
-            n = int(same.sum())
+            dy, dx = shift if shift is not None else (0.0, 0.0)
+            prev = shift_image(self._rgb, dy, dx, cubic=True, step=k)
+            same = (np.abs(rgb[::k, ::k].astype(np.float32) - prev) <= self.threshold).all(axis=2)
+            n = int(np.count_nonzero(same))
             if n:
                 self.pixels += n
                 for i, (a, p) in enumerate(zip(alphas, self._alphas)):
-                    if moved and shift:
-                        p = shift_image(p, *shift, cubic=True)
-                    self._sums[i] += float(np.abs(a - p)[same].sum())
+                    diff = np.abs(a[::k, ::k] - shift_image(p, dy, dx, cubic=True, step=k))
+                    self._sums[i] += float(np.sum(diff, where=same))
         self._rgb = rgb
         self._alphas = alphas
 
