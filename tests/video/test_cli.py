@@ -16,7 +16,7 @@ from conftest import REPO, shared_path
 from alphacut.cli import main
 
 
-def _clip(path, n=4):
+def _clip(path, n=3):
     rgb, _ = tm.red_disk(96, 128, r=30)
     media.write_clip(path, [np.roll(rgb, 2 * i, axis=1) for i in range(n)], rate=12)
 
@@ -28,10 +28,10 @@ def test_video_to_webm_alpha_prints_the_flicker(tmp_path, u2netp_home, capsys):
     rc = main(["video", str(src), "-o", str(out), "--route", "off", "-q"])
     err = capsys.readouterr().err
     assert rc == 0, err
-    assert "4 frames" in err and "webm alpha" in err and "audio: re-encoded (aac → libopus)" in err
+    assert "3 frames" in err and "webm alpha" in err and "audio: re-encoded (aac → libopus)" in err
     assert "before" in err and "after stabilisation" in err
     frames, info = media.read_video(out, decoder="libvpx-vp9")
-    assert len(frames) == 4 and info["pix_fmt"] == "yuva420p" and info["audio_codec"] == "opus"
+    assert len(frames) == 3 and info["pix_fmt"] == "yuva420p" and info["audio_codec"] == "opus"
     a = frames[0][..., 3]
     assert a[48, 64] > 200 and a[5, 5] < 30  # the disk kept, the backdrop removed
 

@@ -93,7 +93,6 @@ class VideoReader:
         self.rate = Fraction(rate)
         self.width = int(self.video.codec_context.width)
         self.height = int(self.video.codec_context.height)
-        self.frames = int(self.video.frames or 0)  # 0: unknown
 
     def __iter__(self) -> Iterator[Union[np.ndarray, AudioItem]]:
         av = require_av()

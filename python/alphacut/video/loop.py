@@ -131,7 +131,14 @@ def process_video(
     batch : frames per :meth:`~alphacut.Session.run_batch` call.
     stabilise : True (a :class:`TemporalStabiliser` with its defaults), False, or one to use.
     audio : copy the audio (re-encoded when the container does not take its codec).
+    refine : as for :meth:`~alphacut.Session.run` (None: the session's setting).
+    crf : quality of H.264 / VP9 (lower is better; default 18 / 24).
     progress : called with the number of frames written so far.
+
+    The frame rate is the input's average rate (a variable-rate input comes out at a constant
+    rate); rotation metadata is not applied. Returns a :class:`VideoResult` (frames, seconds,
+    the audio's handling, the flicker figure of the network's alpha and of the stabilised one
+    (:class:`~alphacut.video.FlickerMeter`, following the stabiliser's camera shift)).
     """
 
     if batch < 1:
