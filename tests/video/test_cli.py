@@ -29,7 +29,7 @@ def test_video_to_webm_alpha_prints_the_flicker(tmp_path, u2netp_home, capsys):
     err = capsys.readouterr().err
     assert rc == 0, err
     assert "3 frames" in err and "webm alpha" in err and "audio: re-encoded (aac → libopus)" in err
-    assert "before" in err and "after stabilisation" in err
+    assert "before" in err and "after stabilisation" in err and "pixel against pixel" in err
     frames, info = media.read_video(out, decoder="libvpx-vp9")
     assert len(frames) == 3 and info["pix_fmt"] == "yuva420p" and info["audio_codec"] == "opus"
     a = frames[0][..., 3]

@@ -197,3 +197,29 @@ def test_output_format_errors(tiny, clip, tmp_path):
     with pytest.raises(InputError, match="not an empty folder"):
         process_video(clip[0], tmp_path / "full", tiny)
     assert os.listdir(tmp_path / "full") == ["keep.txt"]
+
+
+def test_frames_share_one_network_call_with_a_dynamic_batch_model(clip, tmp_path, fresh_sessions):
+    from alphacut import Session
+    from alphacut.models.manifest import InputSpec, ModelManifest, OutputSpec
+
+    path = tm.segmenter(tmp_path / "seg_dyn.onnx", size=(64, 64), batch="N")
+    man = ModelManifest(
+        name="tiny_dyn",
+        kind="segmenter",
+        file="seg_dyn.onnx",
+        input=InputSpec(name="input", size=(64, 64)),
+        output=OutputSpec(channel=1, activation="softmax"),
+    )
+    session = Session(man, model_path=path)
+    sizes = []
+    run_batch = session.run_batch
+
+    def spy(images, **kw):
+        out = run_batch(images, **kw)
+        sizes.extend(r.info["batch_size"] for r in out)
+        return out
+
+    session.run_batch = spy  # type: ignore[method-assign]
+    process_video(clip[0], tmp_path / "o.webm", session, batch=5, audio=False)
+    assert sizes == [5] * 10 + [2] * 2

@@ -137,7 +137,8 @@ def _run(args) -> int:
         drop = f" ({(1 - after / before) * 100:.0f} % less)" if before > 0 else ""
         print(
             f"flicker (mean |a_t - a_t-1| where the colour did not change, camera shift followed): "
-            f"{before:.5f} before, {after:.5f} after stabilisation{drop}",
+            f"{before:.5f} before, {after:.5f} after stabilisation{drop}; pixel against pixel (true motion "
+            f"counted too): {res.flicker_in_place[0]:.5f} before, {res.flicker_in_place[1]:.5f} after",
             file=sys.stderr,
         )
     elif res.flicker:

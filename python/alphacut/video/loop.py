@@ -32,7 +32,8 @@ class VideoResult:
     seconds: float
     alpha: bool
     audio: str  # "none", "copy", "re-encoded (a → b)"
-    flicker: Tuple[float, ...] = ()  # (network, stabilised) or (network,)
+    flicker: Tuple[float, ...] = ()  # (network, stabilised) or (network,), the camera's shift followed
+    flicker_in_place: Tuple[float, ...] = ()  # the same, pixel against pixel (no shift followed)
     timings: dict = field(default_factory=dict)
 
     @property
@@ -168,7 +169,9 @@ def process_video(
             crf=crf,
         )
         reader.decode_audio = writer.needs_audio_frames
-        meter = FlickerMeter(step=2 if reader.width * reader.height > 500_000 else 1)
+        step = 2 if reader.width * reader.height > 500_000 else 1
+        meter = FlickerMeter(step=step)
+        meter_in_place = FlickerMeter(step=step)
         timings = {"matte": 0.0, "stabilise": 0.0}
         bg_cache: List[Any] = []
 
@@ -222,6 +225,7 @@ def process_video(
                 a = st.update(x, raw) if st is not None else raw
                 timings["stabilise"] += time.perf_counter() - t
                 meter.update(x, raw, a, shift=st.last_shift if st is not None else None)
+                meter_in_place.update(x, raw, a)
                 fg = _foreground_colour(x, res)
                 if alpha_out:
                     a8 = np.clip(np.rint(a * 255.0), 0, 255).astype(np.uint8)
@@ -268,7 +272,7 @@ def process_video(
     finally:
         reader.close()
     seconds = time.perf_counter() - t0
-    flicker = meter.values if st is not None else meter.values[:1]
+    n_fl = 2 if st is not None else 1
     return VideoResult(
         path=Path(dst),
         format=fmt,
@@ -276,6 +280,7 @@ def process_video(
         seconds=seconds,
         alpha=alpha_out,
         audio=writer.audio_mode,
-        flicker=flicker,
+        flicker=meter.values[:n_fl],
+        flicker_in_place=meter_in_place.values[:n_fl],
         timings=timings,
     )
