@@ -30,6 +30,7 @@ def test_video_to_webm_alpha_prints_the_flicker(tmp_path, u2netp_home, capsys):
     assert rc == 0, err
     assert "3 frames" in err and "webm alpha" in err and "audio: re-encoded (aac → libopus)" in err
     assert "before" in err and "after stabilisation" in err and "pixel against pixel" in err
+    assert "warning" not in err
     frames, info = media.read_video(out, decoder="libvpx-vp9")
     assert len(frames) == 3 and info["pix_fmt"] == "yuva420p" and info["audio_codec"] == "opus"
     a = frames[0][..., 3]
@@ -86,3 +87,17 @@ def test_bad_options(tmp_path, capsys, args, msg):
     _clip(src, n=2)
     assert main(["video", str(src), "-o", str(tmp_path / "o.webm"), *args]) == 1
     assert msg in capsys.readouterr().err
+
+
+def test_truncated_video_is_cut_as_far_as_it_goes_with_a_warning(tmp_path, u2netp_home, capsys):
+    """FFmpeg decodes a cut Matroska file up to the cut without an error: say so."""
+    src = tmp_path / "full.mkv"
+    rgb, _ = tm.red_disk(96, 128, r=30)
+    media.write_clip(src, [np.roll(rgb, 2 * i, axis=1) for i in range(12)], rate=12, audio=None)
+    cut = tmp_path / "cut.mkv"
+    data = src.read_bytes()
+    cut.write_bytes(data[: len(data) // 2])
+    rc = main(["video", str(cut), "-o", str(tmp_path / "o.webm"), "--route", "off", "-q", "--no-stabilise"])
+    err = capsys.readouterr().err
+    assert rc == 0
+    assert "alphacut: warning:" in err and "of the 12 the file declares" in err, err

@@ -132,6 +132,12 @@ def _run(args) -> int:
         f"stabiliser {res.timings['stabilise']:.1f} s)",
         file=sys.stderr,
     )
+    if res.declared_frames and res.frames < res.declared_frames - max(1, res.declared_frames // 50):
+        print(
+            f"alphacut: warning: {args.input}: {res.frames} frames decoded of the {res.declared_frames} the file "
+            "declares (a truncated or damaged file?)",
+            file=sys.stderr,
+        )
     if len(res.flicker) == 2:
         before, after = res.flicker
         drop = f" ({(1 - after / before) * 100:.0f} % less)" if before > 0 else ""

@@ -91,6 +91,15 @@ class VideoReader:
         self.decode_audio = decode_audio
         rate = self.video.average_rate or self.video.guessed_rate or Fraction(25, 1)
         self.rate = Fraction(rate)
+        #: frames the file declares (its frame count, else its duration times the rate; 0: unknown)
+        self.declared_frames = int(self.video.frames or 0)
+        if not self.declared_frames:
+            seconds = 0.0
+            if self.video.duration and self.video.time_base:
+                seconds = float(self.video.duration * self.video.time_base)
+            elif self.container.duration:  # the container's: the longest stream
+                seconds = self.container.duration / 1_000_000
+            self.declared_frames = int(round(seconds * float(self.rate)))
         self.width = int(self.video.codec_context.width)
         self.height = int(self.video.codec_context.height)
 

@@ -34,6 +34,7 @@ class VideoResult:
     audio: str  # "none", "copy", "re-encoded (a → b)"
     flicker: Tuple[float, ...] = ()  # (network, stabilised) or (network,), the camera's shift followed
     flicker_in_place: Tuple[float, ...] = ()  # the same, pixel against pixel (no shift followed)
+    declared_frames: int = 0  # what the input declares (0: unknown); fewer decoded: a truncated file
     timings: dict = field(default_factory=dict)
 
     @property
@@ -282,5 +283,6 @@ def process_video(
         audio=writer.audio_mode,
         flicker=meter.values[:n_fl],
         flicker_in_place=meter_in_place.values[:n_fl],
+        declared_frames=reader.declared_frames,
         timings=timings,
     )
