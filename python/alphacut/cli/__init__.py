@@ -9,7 +9,7 @@ import importlib
 import sys
 from typing import List, Optional
 
-_COMMANDS = ("cut", "models", "bench", "serve", "engines", "info")
+_COMMANDS = ("cut", "models", "bench", "serve", "video", "engines", "info")
 
 
 def build_parser() -> argparse.ArgumentParser:
