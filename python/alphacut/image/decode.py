@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import io as _io
 import os
-import struct
 import warnings
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Optional, Union
@@ -145,8 +143,10 @@ def _open_lazy(fh, what: str, max_pixels: Optional[int] = None):
         ) from None
     except UnidentifiedImageError:
         raise DecodeError(f"{what}: not a recognised image format (corrupt data, or not an image)") from None
-    except (OSError, SyntaxError, ValueError, struct.error, EOFError) as exc:
-        raise DecodeError(f"{what}: cannot read the image header ({exc})") from None
+    except MemoryError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - every plug-in failure (RuntimeError, NotImplementedError, ...)
+        raise DecodeError(f"{what}: cannot read the image header ({type(exc).__name__}: {exc})") from None
     return im
 
 
@@ -169,8 +169,10 @@ def _from_pil(im, fmt: str, what: str) -> DecodedImage:
         im.load()
     except Image.DecompressionBombError as exc:
         raise ImageTooLargeError(f"{what}: {exc}") from None
-    except (OSError, SyntaxError, ValueError, struct.error, EOFError, IndexError, zlib.error) as exc:
-        raise DecodeError(f"{what}: the image data is corrupt or truncated ({exc})") from None
+    except MemoryError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - corrupt AVIF raises RuntimeError, DDS/BLP NotImplementedError
+        raise DecodeError(f"{what}: the image data is corrupt or truncated ({type(exc).__name__}: {exc})") from None
     orientation = 1
     try:
         orientation = int(im.getexif().get(_EXIF_ORIENTATION, 1) or 1)
@@ -214,8 +216,12 @@ def _from_pil(im, fmt: str, what: str) -> DecodedImage:
                 rgb = np.asarray(im)
             else:
                 rgb = np.asarray(im.convert("RGB"))
-    except (OSError, ValueError) as exc:
-        raise DecodeError(f"{what}: cannot convert mode {mode} to RGB ({exc})") from None
+    except DecodeError:
+        raise
+    except MemoryError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise DecodeError(f"{what}: cannot convert mode {mode} to RGB ({type(exc).__name__}: {exc})") from None
     if not rgb.flags.writeable:
         rgb = rgb.copy()
     info = {
@@ -225,6 +231,9 @@ def _from_pil(im, fmt: str, what: str) -> DecodedImage:
         "orientation": orientation,
         "bits": bits,
     }
+    icc = im.info.get("icc_profile")
+    if icc:
+        info["icc_profile"] = bytes(icc)  # carried to the output by the encoders
     return DecodedImage(np.ascontiguousarray(rgb), alpha, info)
 
 
