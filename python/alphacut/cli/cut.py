@@ -314,6 +314,8 @@ class _Finisher:
             sys.stdout.buffer.write(data)
             sys.stdout.buffer.flush()
         else:
+            if job.make_parents:
+                job.dst.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(job.dst, data, protect=self.protect)
         t3 = time.perf_counter()
         tm = dict(res.timings)
@@ -384,8 +386,21 @@ def _plan_jobs(args, sources: List[Source], single_file: bool, taken, force: boo
         if pl.dst is not None and not (force or args.overwrite or pl.named_by_user) and pl.dst.exists():
             existing += 1
             continue
-        jobs.append(Job(str(pl.source.path), pl.source.path, pl.dst, pl.fmt, pl.source.rel))
+        jobs.append(
+            Job(str(pl.source.path), pl.source.path, pl.dst, pl.fmt, pl.source.rel, make_parents=not pl.named_by_user)
+        )
     return jobs, existing
+
+
+def _max_batch(session) -> int:
+    """Images per ``run_batch`` call: what one network call takes (1 for u2netp's fixed batch), at most 4."""
+    from ..pipeline.pipeline import batch_limit
+
+    pipe = session.pipeline
+    try:
+        return max(1, min(4, batch_limit(pipe.runtime, pipe.manifest.input.name)))
+    except (AttributeError, TypeError, ValueError):  # a runtime that does not describe its inputs
+        return 1
 
 
 def _run(args) -> int:
@@ -453,7 +468,9 @@ def _run(args) -> int:
     )
     protect = {j.src for j in jobs if isinstance(j.src, Path)}
     bar = Progress(None if args.watch else len(jobs), not args.quiet and not args.watch)
-    runner = Runner(session, _Finisher(args, bg, protect), io_threads=args.io_threads, progress=bar)
+    runner = Runner(
+        session, _Finisher(args, bg, protect), io_threads=args.io_threads, max_batch=_max_batch(session), progress=bar
+    )
     stopped = False
     with _SignalsInterrupt():
         try:

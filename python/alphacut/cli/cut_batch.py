@@ -27,6 +27,7 @@ class Job:
     dst: Optional[Path]  # None: stdout
     fmt: str
     rel: Path = Path("image")  # for the debug folder's layout
+    make_parents: bool = False  # a subfolder of -o OUT: created when the first output goes there
 
 
 @dataclass
@@ -56,7 +57,12 @@ class Progress:
             try:
                 from tqdm import tqdm
 
-                self.bar = tqdm(total=total, unit="img", file=sys.stderr, leave=True, dynamic_ncols=True)
+                fmt = "{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}, {rate_noinv_fmt}{postfix}]"
+                if total is None:
+                    fmt = "{n_fmt} [{elapsed}, {rate_noinv_fmt}{postfix}]"
+                self.bar = tqdm(
+                    total=total, unit="img", file=sys.stderr, leave=True, dynamic_ncols=True, bar_format=fmt
+                )
             except ImportError:
                 self.bar = None
 
