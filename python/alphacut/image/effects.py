@@ -152,18 +152,18 @@ def fit_background(image: np.ndarray, shape: Tuple[int, int], fit: str = "cover"
     h, w = img.shape[:2]
     pil = Image.fromarray(img, "RGBA")
     if fit == "stretch":
-        return np.asarray(pil.resize((W, H), Image.BILINEAR))
+        return np.asarray(pil.resize((W, H), Image.Resampling.BILINEAR))
     if fit == "cover":
         s = max(H / h, W / w)
         # the source window whose scaled size is exactly (H, W), centred
         cw, ch = W / s, H / s
         left, top = (w - cw) / 2.0, (h - ch) / 2.0
-        return np.asarray(pil.resize((W, H), Image.BILINEAR, box=(left, top, left + cw, top + ch)))
+        return np.asarray(pil.resize((W, H), Image.Resampling.BILINEAR, box=(left, top, left + cw, top + ch)))
     s = min(H / h, W / w)
     nw, nh = max(1, min(W, int(round(w * s)))), max(1, min(H, int(round(h * s))))
     out = np.zeros((H, W, 4), np.uint8)
     y0, x0 = int(round((H - nh) / 2)), int(round((W - nw) / 2))
-    out[y0 : y0 + nh, x0 : x0 + nw] = np.asarray(pil.resize((nw, nh), Image.BILINEAR))
+    out[y0 : y0 + nh, x0 : x0 + nw] = np.asarray(pil.resize((nw, nh), Image.Resampling.BILINEAR))
     return out
 
 
