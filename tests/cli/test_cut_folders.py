@@ -371,17 +371,20 @@ def test_watch_serves_a_drop_folder(tmp_path, sig):
     try:
         _wait(lambda: b"watching" in errp.read_bytes(), what="the watcher to start")
         assert _files(out) == ["first.png"]
-        # a new file, written in one go, and one in a subfolder written slowly in pieces
-        _photo(tmp_path, "a.png")
-        os.replace(tmp_path / "a.png", inp / "a.png")
+        # a file in a new subfolder written slowly in pieces (pauses longer than the scan interval),
+        # then a new file written in one go
         _photo(tmp_path, "slow.jpg", size=(320, 240))
         data = (tmp_path / "slow.jpg").read_bytes()
         (inp / "sub").mkdir()
+        piece = len(data) // 4 + 1
         with open(inp / "sub" / "slow.jpg", "wb") as f:
-            for i in range(0, len(data), len(data) // 5 + 1):
-                f.write(data[i : i + len(data) // 5 + 1])
+            for i in range(0, len(data), piece):
+                f.write(data[i : i + piece])
                 f.flush()
-                time.sleep(0.3)
+                time.sleep(0.4)
+                assert not (out / "sub" / "slow.png").exists() and b"error" not in errp.read_bytes()
+        _photo(tmp_path, "a.png")
+        os.replace(tmp_path / "a.png", inp / "a.png")
         (inp / "readme.txt").write_text("not an image")
         _wait(lambda: (out / "a.png").exists() and (out / "sub" / "slow.png").exists(), what="the outputs")
         assert _complete(out / "a.png") and _complete(out / "sub" / "slow.png")
@@ -401,6 +404,24 @@ def test_watch_serves_a_drop_folder(tmp_path, sig):
     assert "readme.txt: not an image" in err and "stopped watching" in err
     assert _files(out) == ["a.png", "first.png", "sub/slow.png"]
     assert _no_partials(out) == []
+
+
+def test_watch_an_empty_folder(tmp_path):
+    inp, out = tmp_path / "inbox", tmp_path / "done"
+    inp.mkdir()
+    errp = tmp_path / "err.txt"
+    proc = _popen([str(inp), "-o", str(out), "--watch", "--watch-interval", "0.1", "--settle", "0.3"], tmp_path, errp)
+    try:
+        _wait(lambda: b"watching" in errp.read_bytes(), what="the watcher to start")
+        _photo(inp, "x.jpg")
+        _wait(lambda: (out / "x.png").exists(), what="the output")
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(60)
+    finally:
+        proc.kill()
+    err = errp.read_text()
+    assert rc == 0 and "error" not in err, err
+    assert _complete(out / "x.png")
 
 
 def test_watch_usage_errors(tmp_path, capsys):

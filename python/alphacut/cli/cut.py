@@ -439,6 +439,8 @@ def _run(args) -> int:
             raise InputError("no INPUT given (files, folders or globs), or use --sample")
         found = collect(args.inputs, exclude, beside=args.output is None)
         missing, skipped, sources = found.missing, found.skipped, found.sources
+        if args.watch:  # an empty drop folder is served, not an error
+            missing = [(spec, why) for spec, why in missing if not Path(spec).is_dir()]
         for spec, why in missing:
             print(f"alphacut: error: {spec}: {why}", file=sys.stderr)
         for path, why in skipped:
