@@ -74,7 +74,9 @@ def test_corrupt_avif_is_a_decode_error(rng):
             decode_image(x)
     bad = corrupt_avif(rng)
     assert bad is not None, "no corruption makes Pillow raise RuntimeError here"
-    assert "RuntimeError" in str(pytest.raises(DecodeError, decode_image, bad).value)
+    msg = str(pytest.raises(DecodeError, decode_image, bad).value)
+    assert "corrupt" in msg or "cannot read" in msg
+    assert "Error:" not in msg  # no exception class names in messages servers pass on
     # rembg's signature too: an alphacut error, not Pillow's
     with pytest.raises(alphacut.Error):
         alphacut.remove(bad)

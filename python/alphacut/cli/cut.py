@@ -23,6 +23,7 @@ is refused rather than read as ``-o m`` (which once wrote a full cutout into a f
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from pathlib import Path
@@ -273,10 +274,10 @@ class _Finisher:
     """The per-image work after the network, on a worker thread: crop, shadow, background, encode,
     write atomically, the debug files and the --timings line."""
 
-    def __init__(self, args, bg, protect: set) -> None:
+    def __init__(self, args, bg, inputs: set) -> None:
         self.args = args
         self.bg = bg
-        self.protect = protect
+        self.inputs = inputs  # the real paths of every input: never written over
 
     def __call__(self, job: Job, decoded: Decoded, res) -> Optional[str]:
         import time
@@ -284,6 +285,7 @@ class _Finisher:
         import numpy as np
 
         from .._files import write_atomic
+        from ..errors import InputError
         from ..image import encode
         from ..image.effects import crop_to_subject, drop_shadow, fit_background, over
 
@@ -314,9 +316,11 @@ class _Finisher:
             sys.stdout.buffer.write(data)
             sys.stdout.buffer.flush()
         else:
+            if os.path.realpath(job.dst) in self.inputs:
+                raise InputError(f"{job.dst}: refusing to write over an input file; choose another output name")
             if job.make_parents:
                 job.dst.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(job.dst, data, protect=self.protect)
+            write_atomic(job.dst, data, protect=[job.src] if isinstance(job.src, Path) else [])
         t3 = time.perf_counter()
         tm = dict(res.timings)
         tm["finish"] = (t2 - t1) * 1000.0
@@ -445,7 +449,7 @@ def _run(args) -> int:
             print(f"alphacut: error: {spec}: {why}", file=sys.stderr)
         for path, why in skipped:
             print(f"alphacut: skipped: {path}: {why}", file=sys.stderr)
-        single = len(args.inputs) == 1 and Path(args.inputs[0]).is_file()
+        single = len(sources) == 1 and not args.watch  # then -o x.png names the output file
         jobs, existing = _plan_jobs(args, sources, single, taken, force=False) if sources else ([], 0)
         if not jobs and not args.watch:
             if existing and not missing:
@@ -468,10 +472,10 @@ def _run(args) -> int:
         route={"auto": None, "on": True, "off": False}[args.route],
         person_model_path=args.person_model_path,
     )
-    protect = {j.src for j in jobs if isinstance(j.src, Path)}
+    inputs = {os.path.realpath(j.src) for j in jobs if isinstance(j.src, Path)}
     bar = Progress(None if args.watch else len(jobs), not args.quiet and not args.watch)
     runner = Runner(
-        session, _Finisher(args, bg, protect), io_threads=args.io_threads, max_batch=_max_batch(session), progress=bar
+        session, _Finisher(args, bg, inputs), io_threads=args.io_threads, max_batch=_max_batch(session), progress=bar
     )
     stopped = False
     with _SignalsInterrupt():
@@ -491,7 +495,7 @@ def _run(args) -> int:
                         print(f"alphacut: skipped: {path}: {why}", file=sys.stderr)
                     if ready:
                         more, _ = _plan_jobs(args, ready, False, taken, force=True)
-                        protect.update(j.src for j in more)
+                        inputs.update(os.path.realpath(j.src) for j in more)
                         runner.run(more)
         except KeyboardInterrupt:
             if not args.watch:

@@ -146,7 +146,7 @@ def _open_lazy(fh, what: str, max_pixels: Optional[int] = None):
     except MemoryError:
         raise
     except Exception as exc:  # noqa: BLE001 - every plug-in failure (RuntimeError, NotImplementedError, ...)
-        raise DecodeError(f"{what}: cannot read the image header ({type(exc).__name__}: {exc})") from None
+        raise DecodeError(f"{what}: cannot read the image header ({exc})") from None
     return im
 
 
@@ -172,7 +172,7 @@ def _from_pil(im, fmt: str, what: str) -> DecodedImage:
     except MemoryError:
         raise
     except Exception as exc:  # noqa: BLE001 - corrupt AVIF raises RuntimeError, DDS/BLP NotImplementedError
-        raise DecodeError(f"{what}: the image data is corrupt or truncated ({type(exc).__name__}: {exc})") from None
+        raise DecodeError(f"{what}: the image data is corrupt or truncated ({exc})") from None
     orientation = 1
     try:
         orientation = int(im.getexif().get(_EXIF_ORIENTATION, 1) or 1)
@@ -221,7 +221,7 @@ def _from_pil(im, fmt: str, what: str) -> DecodedImage:
     except MemoryError:
         raise
     except Exception as exc:  # noqa: BLE001
-        raise DecodeError(f"{what}: cannot convert mode {mode} to RGB ({type(exc).__name__}: {exc})") from None
+        raise DecodeError(f"{what}: cannot convert mode {mode} to RGB ({exc})") from None
     if not rgb.flags.writeable:
         rgb = rgb.copy()
     info = {
