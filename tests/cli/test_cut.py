@@ -87,7 +87,7 @@ def test_batch_with_a_failing_file(tmp_path, capsys):
     for name in ("broken.jpg", "empty.png", "truncated.jpg", "huge.png", "nope.jpg"):
         assert sum(name in line for line in err.splitlines()) == 1, (name, err)
     assert "pixels" in err
-    assert sorted(p.name for p in out.iterdir()) == ["a-cutout.png", "b-cutout.png"]
+    assert sorted(p.name for p in out.iterdir()) == ["a.png", "b.png"]
     for p in out.iterdir():
         im = Image.open(p)
         assert im.mode == "RGBA" and im.size == (160, 120)
@@ -103,11 +103,11 @@ def test_folder_and_glob_all_good_exit_zero(tmp_path, capsys):
     (inp / "notes.txt").write_text("not an image and not picked up from a folder")
     rc = main(["cut", str(inp), "-o", str(tmp_path / "o1"), "--format", "webp", "-q"])
     assert rc == 0
-    assert sorted(p.name for p in (tmp_path / "o1").iterdir()) == ["x-cutout.webp", "y-cutout.webp"]
-    assert Image.open(tmp_path / "o1" / "x-cutout.webp").format == "WEBP"
+    assert sorted(p.name for p in (tmp_path / "o1").iterdir()) == ["x.webp", "y.webp"]
+    assert Image.open(tmp_path / "o1" / "x.webp").format == "WEBP"
     rc = main(["cut", str(inp / "*.jpg"), "-o", str(tmp_path / "o2"), "--only-mask", "-q"])
     assert rc == 0
-    m = Image.open(tmp_path / "o2" / "x-cutout.png")
+    m = Image.open(tmp_path / "o2" / "x.png")
     assert m.mode == "L"
 
 

@@ -1,13 +1,20 @@
-"""``alphacut cut``: cut out files, folders and globs.
+"""``alphacut cut``: cut out files, folders and globs, or serve a drop folder.
 
     alphacut cut photo.jpg -o photo.png
     alphacut cut shots/ 'more/*.jpg' -o out/ --format webp --mode product
+    alphacut cut shots/ -o out/ --crop --margin 5% --shadow --bg studio.jpg --fit cover
+    alphacut cut inbox/ -o done/ --watch
     alphacut cut --sample -o astronaut-cutout.png
     curl -s https://.../photo.jpg | alphacut cut - -o - --format webp > cutout.webp
 
-One failing file is reported and the others go on; the exit code is 0 when every file
-succeeded and 1 otherwise. Outputs are written atomically and never over an input. ``-`` is
-stdin as the INPUT and stdout as ``-o`` (one image; the default output of stdin).
+Folders are read recursively and their structure is kept under ``-o OUT`` (``<stem>.<ext>``);
+without ``-o`` each output goes beside its input as ``<stem>-cutout.<ext>``. Outputs that exist
+are skipped unless ``--overwrite``. Symbolic links and files that are not images are reported
+and skipped. Decoding, the network and encoding overlap across images. One failing file is
+reported and the others go on; a summary lists the failures, and the exit code is 0 when every
+file succeeded and 1 otherwise. Outputs are written atomically and never over an input: an
+interrupted run leaves no partial file. ``-`` is stdin as the INPUT and stdout as ``-o`` (one
+image; the default output of stdin).
 
 Short options take their value apart (``-o FILE``) and one option per dash: ``-om`` or ``-oout``
 is refused rather than read as ``-o m`` (which once wrote a full cutout into a folder ``m/``).
@@ -16,22 +23,19 @@ is refused rather than read as ``-o m`` (which once wrote a full cutout into a f
 from __future__ import annotations
 
 import argparse
-import glob
 import os
 import re
 import sys
-import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
+from typing import List, Optional, Tuple
 
 from ..pipeline import BACKENDS
 from ..runtime import RUNTIMES
+from .cut_batch import Decoded, Job, Progress, Runner, json_safe
+from .cut_files import EXT as _EXT
+from .cut_files import IMAGE_EXTS, Source, Watcher, collect, plan
 
-if TYPE_CHECKING:
-    pass
-
-IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".jfif")
-_EXT = {"png": ".png", "webp": ".webp", "jpg": ".jpg", "mask": ".png"}
+__all__ = ["register", "IMAGE_EXTS", "expand_inputs"]
 
 
 def register(sub) -> None:
@@ -44,7 +48,22 @@ def register(sub) -> None:
     p.add_argument(
         "-o",
         "--output",
-        help="output file (one input) or folder (several inputs); default: <input stem>-cutout.<ext> beside each input",
+        help="output file (one input) or folder (several inputs; folders keep their structure under it, "
+        "outputs named <stem>.<ext>); default: <stem>-cutout.<ext> beside each input",
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace outputs that exist (default: skip those inputs)")
+    p.add_argument(
+        "--watch",
+        action="store_true",
+        help="after the inputs, keep serving the INPUT folders: cut each new or changed image once it has been "
+        "written completely; stop with Ctrl-C or SIGTERM (exit 0)",
+    )
+    p.add_argument("--watch-interval", type=float, default=0.5, help="seconds between scans of a watched folder")
+    p.add_argument(
+        "--settle",
+        type=float,
+        default=1.0,
+        help="--watch: seconds a file's size and time must stay unchanged before it is read (default 1)",
     )
     p.add_argument("--model", default=None, help="model name (default u2netp; portrait mode prefers a person model)")
     p.add_argument("--model-path", default=None, help="use this model file instead of looking it up")
@@ -65,7 +84,7 @@ def register(sub) -> None:
         "--format",
         dest="fmt",
         default=None,
-        choices=("png", "webp", "jpg", "mask"),
+        choices=("png", "webp", "avif", "jpg", "mask"),
         help="output format (default: from the -o extension, else png)",
     )
     p.add_argument(
@@ -73,9 +92,27 @@ def register(sub) -> None:
         default=None,
         help="background: a colour ('#ffffff', 'r,g,b') or an image file; jpg output is flattened on white by default",
     )
+    p.add_argument("--fit", default="cover", choices=("cover", "contain", "stretch"), help="how a --bg image fits")
+    p.add_argument("--crop", action="store_true", help="crop the output to the subject's box (pixels with alpha > 0)")
+    p.add_argument(
+        "--margin", default=None, help="--crop: room around the subject, pixels (20) or %% of its longer side (5%%)"
+    )
+    p.add_argument("--shadow", action="store_true", help="a soft drop shadow from the alpha under the subject")
+    p.add_argument(
+        "--debug",
+        default=None,
+        metavar="DIR",
+        help="write the coarse mask, the trimap and per-stage timings (JSON) of each image under DIR",
+    )
+    p.add_argument(
+        "--io-threads",
+        type=int,
+        default=2,
+        help="threads decoding and threads encoding while the network runs (0: one image at a time)",
+    )
     p.add_argument("--only-mask", action="store_true", help="write the alpha mask only (same as --format mask)")
     p.add_argument("--compress-level", type=int, default=1, help="PNG zlib level 0..9 (default 1: fast)")
-    p.add_argument("--quality", type=int, default=None, help="JPEG/WebP quality (default 95 / 90)")
+    p.add_argument("--quality", type=int, default=None, help="JPEG/WebP/AVIF quality (default 95 / 90 / 80)")
     p.add_argument("--lossless", action="store_true", help="lossless WebP")
     p.add_argument("--no-refine", action="store_true", help="plain mask: skip the matting of the edge")
     p.add_argument("--no-foreground", action="store_true", help="skip the foreground colour estimation")
@@ -137,37 +174,10 @@ def _refuse_clustered_short_options(parser: argparse.ArgumentParser) -> None:
 
 
 def expand_inputs(specs: List[str]) -> Tuple[List[Path], List[Tuple[str, str]]]:
-    """Files from paths, folders (their images, sorted, not recursive) and globs; and the
-    (spec, reason) of specs that matched nothing."""
-    files: List[Path] = []
-    missing: List[Tuple[str, str]] = []
-    seen = set()
-
-    def add(p: Path) -> None:
-        key = os.path.realpath(p)
-        if key not in seen:
-            seen.add(key)
-            files.append(p)
-
-    for s in specs:
-        p = Path(s)
-        if p.is_dir():
-            found = sorted(q for q in p.iterdir() if q.is_file() and q.suffix.lower() in IMAGE_EXTS)
-            if not found:
-                missing.append((s, "the folder holds no images"))
-            for q in found:
-                add(q)
-        elif p.is_file():
-            add(p)
-        elif glob.has_magic(s):
-            found = sorted(Path(q) for q in glob.glob(s) if Path(q).is_file())
-            if not found:
-                missing.append((s, "the pattern matched no file"))
-            for q in found:
-                add(q)
-        else:
-            missing.append((s, "no such file or folder"))
-    return files, missing
+    """Files from paths, folders (recursive) and globs; and the (spec, reason) of specs that
+    matched nothing."""
+    found = collect(specs)
+    return [x.path for x in found.sources], found.missing
 
 
 def _format_for(args, out: Optional[Path]) -> str:
@@ -179,102 +189,26 @@ def _format_for(args, out: Optional[Path]) -> str:
         ext = out.suffix.lower()
         if ext in (".jpg", ".jpeg"):
             return "jpg"
-        if ext == ".webp":
-            return "webp"
+        if ext in (".webp", ".avif"):
+            return ext[1:]
     return "png"
 
 
-def plan_outputs(files: List[Path], output: Optional[str], args) -> List[Tuple[Path, Optional[Path], str]]:
-    """(input, output, format) per input; output None is stdout (``-o -``, one input only)."""
-    from ..errors import InputError
-
-    if output == "-":
-        if len(files) != 1:
-            raise InputError(f"-o - (stdout) takes one image, got {len(files)} inputs: give -o a folder")
-        return [(files[0], None, _format_for(args, None))]
-    plans: List[Tuple[Path, Optional[Path], str]] = []
-    out = Path(output) if output else None
-    # The output file itself when there is one input and the output names a file.
-    single = out if out is not None and len(files) == 1 and not out.is_dir() and out.suffix != "" else None
-    if out is not None and single is None:
-        if out.exists() and not out.is_dir():
-            raise InputError(f"{out}: several inputs need an output folder, and this is a file")
-        out.mkdir(parents=True, exist_ok=True)
-    names: Dict[Path, int] = {}
-    for f in files:
-        if single is not None:
-            fmt = _format_for(args, single)
-            plans.append((f, single, fmt))
-            continue
-        fmt = _format_for(args, None)
-        folder = out if out is not None else f.parent
-        dst = folder / f"{f.stem}-cutout{_EXT[fmt]}"
-        n = names.get(dst, 0)
-        names[dst] = n + 1
-        if n:
-            dst = folder / f"{f.stem}-cutout-{n}{_EXT[fmt]}"
-        plans.append((f, dst, fmt))
-    return plans
-
-
-class _Progress:
-    def __init__(self, total: int, enabled: bool) -> None:
-        self.total = total
-        self.done = 0
-        self.bar = None
-        self.enabled = enabled and total > 1
-        if self.enabled:
-            try:
-                from tqdm import tqdm
-
-                self.bar = tqdm(total=total, unit="img", file=sys.stderr, leave=True)
-            except ImportError:
-                self.bar = None
-
-    def update(self, name: str) -> None:
-        self.done += 1
-        if not self.enabled:
-            return
-        if self.bar is not None:
-            self.bar.set_postfix_str(name[-30:], refresh=False)
-            self.bar.update(1)
-        else:
-            width = 30
-            k = int(width * self.done / self.total)
-            print(
-                f"\r[{'#' * k}{'.' * (width - k)}] {self.done}/{self.total} {name[-30:]:30s}",
-                end="" if self.done < self.total else "\n",
-                file=sys.stderr,
-                flush=True,
-            )
-
-    def write(self, msg: str) -> None:
-        if self.bar is not None:
-            self.bar.write(msg, file=sys.stderr)
-        else:
-            if self.enabled and self.done:
-                print(file=sys.stderr)
-            print(msg, file=sys.stderr)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
-def _background(args, shape):
-    """The --bg value as a colour tuple or an (H, W, 3) uint8 image of ``shape``."""
+def _background(args):
+    """The --bg value: None, a colour tuple, or the decoded image (read once, before any input)."""
+    from ..errors import Error, InputError
     from ..image import decode_image, parse_color
 
     if args.bg is None:
         return None
     p = Path(args.bg)
     if p.is_file():
-        from PIL import Image
-
-        rgb = decode_image(p).rgb
-        if rgb.shape[:2] != shape:
-            rgb = __import__("numpy").asarray(Image.fromarray(rgb).resize((shape[1], shape[0]), Image.BILINEAR))
-        return rgb
+        try:
+            return decode_image(p).rgb
+        except Error as exc:
+            raise InputError(f"--bg: {exc}") from None
+    if p.suffix.lower() in IMAGE_EXTS or "/" in args.bg:
+        raise InputError(f"--bg: {args.bg}: no such image file")
     return parse_color(args.bg)
 
 
@@ -308,21 +242,194 @@ def _runtime_and_backend(args) -> Tuple[str, str]:
     return runtime, backend
 
 
+def _check_options(args) -> None:
+    from ..errors import InputError
+    from ..image.effects import parse_margin
+
+    if not 0 <= args.compress_level <= 9:
+        raise InputError(f"--compress-level must be 0..9, got {args.compress_level}")
+    if args.margin is not None and not args.crop:
+        raise InputError("--margin is the room around the subject with --crop: add --crop")
+    parse_margin(args.margin)
+    if args.io_threads < 0:
+        raise InputError(f"--io-threads must be >= 0, got {args.io_threads}")
+    if _format_for(args, None) == "mask" and (args.shadow or args.bg is not None):
+        raise InputError("--shadow and --bg make an image: they do not apply to the mask (--only-mask, --format mask)")
+    if args.watch:
+        if args.sample or not args.inputs or any(not Path(s).is_dir() for s in args.inputs):
+            raise InputError("--watch serves folders: give one or more INPUT folders")
+        if args.output in (None, "-"):
+            raise InputError("--watch needs -o OUT, the folder the cutouts go to")
+        if args.watch_interval <= 0 or args.settle < 0:
+            raise InputError("--watch-interval must be > 0 and --settle >= 0")
+    if args.output not in (None, "-"):
+        out = Path(args.output).resolve()
+        for s in args.inputs:
+            if s != "-" and Path(s).is_dir() and Path(s).resolve() == out:
+                raise InputError(
+                    f"-o {args.output} is the input folder itself: give another folder, or no -o to write "
+                    "<stem>-cutout files beside the inputs"
+                )
+
+
+class _Finisher:
+    """The per-image work after the network, on a worker thread: crop, shadow, background, encode,
+    write atomically, the debug files and the --timings line."""
+
+    def __init__(self, args, bg, inputs: set) -> None:
+        self.args = args
+        self.bg = bg
+        self.inputs = inputs  # the real paths of every input: never written over
+
+    def __call__(self, job: Job, decoded: Decoded, res) -> Optional[str]:
+        import time
+
+        import numpy as np
+
+        from .._files import write_atomic
+        from ..errors import InputError
+        from ..image import encode
+        from ..image.effects import crop_to_subject, drop_shadow, fit_background, over
+
+        args = self.args
+        t1 = time.perf_counter()
+        rgba = res.rgba
+        assert rgba is not None, "run(rgba=True) packs the cutout"
+        bg = self.bg
+        if args.crop:
+            rgba, _ = crop_to_subject(rgba, args.margin)
+        if job.fmt != "mask":
+            if args.shadow:
+                rgba = drop_shadow(rgba)
+            if isinstance(bg, np.ndarray):
+                rgba = over(rgba, fit_background(bg, rgba.shape[:2], args.fit))
+                bg = None
+        data = encode(
+            rgba,
+            job.fmt,
+            compress_level=args.compress_level,
+            background=bg,
+            quality=args.quality,
+            lossless=args.lossless,
+            icc_profile=decoded.icc,
+        )
+        t2 = time.perf_counter()
+        if job.dst is None:
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+        else:
+            if os.path.realpath(job.dst) in self.inputs:
+                raise InputError(f"{job.dst}: refusing to write over an input file; choose another output name")
+            if job.make_parents:
+                job.dst.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(job.dst, data, protect=[job.src] if isinstance(job.src, Path) else [])
+        t3 = time.perf_counter()
+        tm = dict(res.timings)
+        tm["finish"] = (t2 - t1) * 1000.0
+        tm["write"] = (t3 - t2) * 1000.0
+        if args.debug:
+            self._debug(job, res, tm)
+        if args.timings:
+            parts = " ".join(f"{k}={v:.0f}" for k, v in tm.items())
+            return f"{job.name} -> {job.dst or '<stdout>'}: {sum(tm.values()):.0f} ms ({parts}){_route_note(res.info)}"
+        if args.watch and not args.quiet:
+            return f"{job.name} -> {job.dst}"
+        return None
+
+    def _debug(self, job: Job, res, tm) -> None:
+        import json
+
+        import numpy as np
+
+        from .._files import write_atomic
+        from ..image import encode_png
+
+        base = Path(self.args.debug) / job.rel.parent
+        base.mkdir(parents=True, exist_ok=True)
+        stem = job.rel.stem
+        if res.probability is not None:
+            p = np.clip(np.asarray(res.probability, np.float32) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+            write_atomic(base / f"{stem}.coarse.png", encode_png(p))
+        if res.trimap is not None:
+            write_atomic(base / f"{stem}.trimap.png", encode_png(np.ascontiguousarray(res.trimap, np.uint8)))
+        doc = {
+            "input": job.name,
+            "output": str(job.dst) if job.dst else "<stdout>",
+            "timings_ms": {k: round(float(v), 3) for k, v in tm.items()},
+            "info": json_safe(dict(res.info)),
+        }
+        write_atomic(base / f"{stem}.timings.json", (json.dumps(doc, indent=1) + "\n").encode())
+
+
+class _SignalsInterrupt:
+    """SIGTERM raises KeyboardInterrupt in the main thread (as Ctrl-C does), so a stopped run
+    unwinds through the atomic writes instead of dying between a temporary file and its rename."""
+
+    def __enter__(self):
+        import signal
+        import threading
+
+        self.old = None
+        if threading.current_thread() is threading.main_thread():
+
+            def handler(signum, frame):
+                raise KeyboardInterrupt
+
+            self.old = signal.signal(signal.SIGTERM, handler)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        import signal
+
+        if self.old is not None:
+            signal.signal(signal.SIGTERM, self.old)
+
+
+def _plan_jobs(args, sources: List[Source], single_file: bool, taken, force: bool) -> Tuple[List[Job], int]:
+    """Jobs for ``sources``, and how many were skipped because their output exists."""
+    jobs, existing = [], 0
+    for pl in plan(sources, args.output, lambda o: _format_for(args, o), single_file=single_file, taken=taken):
+        if pl.dst is not None and not (force or args.overwrite or pl.named_by_user) and pl.dst.exists():
+            existing += 1
+            continue
+        jobs.append(
+            Job(str(pl.source.path), pl.source.path, pl.dst, pl.fmt, pl.source.rel, make_parents=not pl.named_by_user)
+        )
+    return jobs, existing
+
+
+def _max_batch(session) -> int:
+    """Images per ``run_batch`` call: what one network call takes (1 for u2netp's fixed batch), at most 4."""
+    from ..pipeline.pipeline import batch_limit
+
+    pipe = session.pipeline
+    try:
+        return max(1, min(4, batch_limit(pipe.runtime, pipe.manifest.input.name)))
+    except (AttributeError, TypeError, ValueError):  # a runtime that does not describe its inputs
+        return 1
+
+
 def _run(args) -> int:
-    from .._files import write_atomic
-    from ..errors import Error, InputError
-    from ..image import encode
+    import time
+
+    from ..errors import InputError
     from ..session import Session
 
+    _check_options(args)
     missing: List[Tuple[str, str]] = []
-    jobs: List[Tuple[str, Any, Optional[Path], str]]  # (name, source, output or None for stdout, format)
+    skipped: List[Tuple[str, str]] = []
+    existing = 0
+    taken: dict = {}
+    sources: List[Source] = []
+    exclude = [Path(p) for p in (args.output, args.debug) if p not in (None, "-")]
+    jobs: List[Job]
     if args.sample:
         if args.inputs:
             raise InputError("--sample takes no INPUT")
         out = None if args.output == "-" else Path(args.output or "sample-cutout.png")
         from ..pipeline.sample import sample_image
 
-        jobs = [("<sample>", sample_image(), out, _format_for(args, out))]
+        jobs = [Job("<sample>", sample_image(), out, _format_for(args, out), Path("sample"))]
     elif "-" in args.inputs:
         if len(args.inputs) > 1:
             raise InputError("'-' (stdin) must be the only INPUT")
@@ -332,19 +439,27 @@ def _run(args) -> int:
         out = None if args.output in (None, "-") else Path(args.output)
         if out is not None and out.is_dir():
             out = out / f"stdin-cutout{_EXT[_format_for(args, None)]}"
-        jobs = [("<stdin>", data, out, _format_for(args, out))]
+        jobs = [Job("<stdin>", data, out, _format_for(args, out), Path("stdin"))]
     else:
         if not args.inputs:
             raise InputError("no INPUT given (files, folders or globs), or use --sample")
-        files, missing = expand_inputs(args.inputs)
+        found = collect(args.inputs, exclude, beside=args.output is None)
+        missing, skipped, sources = found.missing, found.skipped, found.sources
+        if args.watch:  # an empty drop folder is served, not an error
+            missing = [(spec, why) for spec, why in missing if not Path(spec).is_dir()]
         for spec, why in missing:
             print(f"alphacut: error: {spec}: {why}", file=sys.stderr)
-        plans = plan_outputs(files, args.output, args) if files else []
-        jobs = [(str(f), f, dst, fmt) for f, dst, fmt in plans]
-        if not jobs:
+        for path, why in skipped:
+            print(f"alphacut: skipped: {path}: {why}", file=sys.stderr)
+        single = len(sources) == 1 and not args.watch  # then -o x.png names the output file
+        jobs, existing = _plan_jobs(args, sources, single, taken, force=False) if sources else ([], 0)
+        if not jobs and not args.watch:
+            if existing and not missing:
+                if not args.quiet:
+                    print(f"{existing} skipped: their outputs exist (--overwrite replaces them)", file=sys.stderr)
+                return 0
             return 1
-    if not 0 <= args.compress_level <= 9:
-        raise InputError(f"--compress-level must be 0..9, got {args.compress_level}")
+    bg = _background(args)
     runtime, backend = _runtime_and_backend(args)
     session = Session(
         args.model,
@@ -359,52 +474,57 @@ def _run(args) -> int:
         route={"auto": None, "on": True, "off": False}[args.route],
         person_model_path=args.person_model_path,
     )
-    protect = [j[1] for j in jobs if isinstance(j[1], Path)]
-    failed = 0 if args.sample else len(missing)
-    bar = _Progress(len(jobs), not args.quiet)
-    try:
-        for name, src, dst, fmt in jobs:
-            try:
-                t0 = time.perf_counter()
-                res = session.run(src, rgba=True, foreground=None if fmt != "mask" else False)
-                rgba = res.rgba
-                assert rgba is not None, "run(rgba=True) packs the cutout"
-                bg = _background(args, rgba.shape[:2])
-                t1 = time.perf_counter()
-                data = encode(
-                    rgba,
-                    fmt,
-                    compress_level=args.compress_level,
-                    background=bg,
-                    quality=args.quality,
-                    lossless=args.lossless,
-                )
-                t2 = time.perf_counter()
-                if dst is None:
-                    sys.stdout.buffer.write(data)
-                    sys.stdout.buffer.flush()
-                else:
-                    write_atomic(dst, data, protect=protect)
-                t3 = time.perf_counter()
-                if args.timings:
-                    tm = dict(res.timings)
-                    tm["encode"] = (t2 - t1) * 1000.0
-                    tm["write"] = (t3 - t2) * 1000.0
-                    parts = " ".join(f"{k}={v:.0f}" for k, v in tm.items())
-                    bar.write(
-                        f"{name} -> {dst or '<stdout>'}: {(t3 - t0) * 1000:.0f} ms ({parts}){_route_note(res.info)}"
-                    )
-            except Error as exc:
-                failed += 1
-                msg = str(exc)
-                bar.write(f"alphacut: error: {msg if msg.startswith(name) else f'{name}: {msg}'}")
-            except (OSError, MemoryError) as exc:
-                failed += 1
-                bar.write(f"alphacut: error: {name}: {type(exc).__name__}: {exc}")
-            bar.update(name)
-    finally:
-        bar.close()
-    total = len(jobs) + (0 if args.sample else len(missing))
-    if total > 1 and not args.quiet:
-        print(f"{total - failed}/{total} succeeded", file=sys.stderr)
+    inputs = {os.path.realpath(j.src) for j in jobs if isinstance(j.src, Path)}
+    bar = Progress(None if args.watch else len(jobs), not args.quiet and not args.watch)
+    runner = Runner(
+        session, _Finisher(args, bg, inputs), io_threads=args.io_threads, max_batch=_max_batch(session), progress=bar
+    )
+    stopped = False
+    with _SignalsInterrupt():
+        try:
+            if args.watch:
+                watcher = Watcher([Path(s) for s in args.inputs], exclude, settle=args.settle)
+                watcher.mark_done(s.path for s in sources)
+            runner.run(jobs)
+            if args.watch:
+                bar.close()
+                if not args.quiet:
+                    print(f"alphacut: watching {', '.join(args.inputs)} (Ctrl-C or SIGTERM stops)", file=sys.stderr)
+                while True:
+                    time.sleep(args.watch_interval)
+                    ready, new_skips = watcher.poll()
+                    for path, why in new_skips:
+                        print(f"alphacut: skipped: {path}: {why}", file=sys.stderr)
+                    if ready:
+                        more, _ = _plan_jobs(args, ready, False, taken, force=True)
+                        inputs.update(os.path.realpath(j.src) for j in more)
+                        runner.run(more)
+        except KeyboardInterrupt:
+            if not args.watch:
+                raise
+            stopped = True
+        finally:
+            runner.close()
+            bar.close()
+    t = runner.tally
+    failed = len(t.failures) + (0 if args.sample else len(missing))
+    total = t.done + failed
+    if not args.quiet and (total > 1 or existing or skipped or args.watch):
+        rate = t.done / t.seconds if t.seconds > 0 else 0.0
+        line = f"{t.done}/{total} succeeded in {t.seconds:.1f} s ({rate:.2f} images/s)"
+        if existing:
+            line += f"; {existing} skipped: their outputs exist (--overwrite replaces them)"
+        if skipped:
+            line += f"; {len(skipped)} not cut (links, not images)"
+        print(line, file=sys.stderr)
+        if failed:
+            print("failed:", file=sys.stderr)
+            for spec, why in missing:
+                print(f"  {spec}: {why}", file=sys.stderr)
+            for _, msg in t.failures:
+                print(f"  {msg}", file=sys.stderr)
+    if stopped:
+        if not args.quiet:
+            print("alphacut: stopped watching", file=sys.stderr)
+        return 0
     return 0 if failed == 0 else 1

@@ -21,7 +21,17 @@ from __future__ import annotations
 
 from .._files import write_atomic
 from .decode import DecodedImage, ImageTooLargeError, check_pixels, decode_image
-from .encode import FORMATS, encode, encode_jpeg, encode_mask, encode_webp, flatten, parse_color
+from .encode import (
+    FORMATS,
+    avif_available,
+    encode,
+    encode_avif,
+    encode_jpeg,
+    encode_mask,
+    encode_webp,
+    flatten,
+    parse_color,
+)
 from .png import encode_png
 
 __all__ = [
@@ -31,6 +41,8 @@ __all__ = [
     "decode_image",
     "encode_png",
     "encode_webp",
+    "encode_avif",
+    "avif_available",
     "encode_jpeg",
     "encode_mask",
     "encode",

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import io as _io
 import os
-import struct
 import warnings
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, Optional, Union
@@ -153,7 +151,9 @@ def _open_lazy(fh, what: str, max_pixels: Optional[int] = None):
         ) from None
     except UnidentifiedImageError:
         raise DecodeError(f"{what}: not a recognised image format (corrupt data, or not an image)") from None
-    except (OSError, SyntaxError, ValueError, struct.error, EOFError) as exc:
+    except MemoryError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - every plug-in failure (RuntimeError, NotImplementedError, ...)
         raise DecodeError(f"{what}: cannot read the image header ({exc})") from None
     return im
 
@@ -179,7 +179,9 @@ def _from_pil(im, fmt: str, what: str) -> DecodedImage:
         im.load()
     except Image.DecompressionBombError as exc:
         raise ImageTooLargeError(f"{what}: {exc}") from None
-    except (OSError, SyntaxError, ValueError, struct.error, EOFError, IndexError, zlib.error) as exc:
+    except MemoryError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - corrupt AVIF raises RuntimeError, DDS/BLP NotImplementedError
         raise DecodeError(f"{what}: the image data is corrupt or truncated ({exc})") from None
     orientation = 1
     try:
@@ -224,7 +226,11 @@ def _from_pil(im, fmt: str, what: str) -> DecodedImage:
                 rgb = np.asarray(im)
             else:
                 rgb = np.asarray(im.convert("RGB"))
-    except (OSError, ValueError) as exc:
+    except DecodeError:
+        raise
+    except MemoryError:
+        raise
+    except Exception as exc:  # noqa: BLE001
         raise DecodeError(f"{what}: cannot convert mode {mode} to RGB ({exc})") from None
     if not rgb.flags.writeable:
         rgb = rgb.copy()
@@ -235,6 +241,9 @@ def _from_pil(im, fmt: str, what: str) -> DecodedImage:
         "orientation": orientation,
         "bits": bits,
     }
+    icc = im.info.get("icc_profile")
+    if icc:
+        info["icc_profile"] = bytes(icc)  # carried to the output by the encoders
     return DecodedImage(np.ascontiguousarray(rgb), alpha, info)
 
 

@@ -1,4 +1,6 @@
-"""Encoding a cutout for the user: RGBA PNG, WebP, JPEG flattened on a colour, or the mask alone.
+"""Encoding a cutout for the user: RGBA PNG, WebP (lossy or lossless, with alpha), AVIF (where
+Pillow has it), JPEG flattened on a colour, or the mask alone. Every format but the mask carries an
+ICC profile when given one (the input's, from :attr:`DecodedImage.info` ``["icc_profile"]``).
 
 :func:`encode` dispatches on one of :data:`FORMATS`; :func:`flatten` lays a cutout on a colour or an
 image, and :func:`parse_color` reads the colours the CLI and the API accept. The PNG itself is
@@ -8,16 +10,37 @@ image, and :func:`parse_color` reads the colours the CLI and the API accept. The
 from __future__ import annotations
 
 import io as _io
-from typing import Optional, Sequence, Tuple
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
 from ..errors import InputError
 from .png import encode_png
 
-__all__ = ["FORMATS", "encode", "encode_webp", "encode_jpeg", "encode_mask", "flatten", "parse_color"]
+__all__ = [
+    "FORMATS",
+    "avif_available",
+    "encode",
+    "encode_avif",
+    "encode_webp",
+    "encode_jpeg",
+    "encode_mask",
+    "flatten",
+    "parse_color",
+]
 
-FORMATS = ("png", "webp", "jpg", "mask")
+FORMATS = ("png", "webp", "avif", "jpg", "mask")
+WEBP_MAX_SIDE = 16383  # libwebp's hard limit (14-bit dimensions)
+
+
+def avif_available() -> bool:
+    """Whether this Pillow writes AVIF (Pillow >= 11.3 built with libavif)."""
+    from PIL import features
+
+    try:
+        return bool(features.check("avif"))
+    except (ValueError, KeyError):  # an older Pillow does not know the feature's name
+        return False
 
 
 def parse_color(value, *, channels: int = 3) -> Tuple[int, ...]:
@@ -80,23 +103,80 @@ def _rgba(a, name: str) -> np.ndarray:
     return a
 
 
-def encode_webp(rgba: np.ndarray, *, lossless: bool = False, quality: int = 90) -> bytes:
-    """WebP with alpha. ``lossless`` keeps every pixel; otherwise ``quality`` 0..100 (default 90)."""
+def _icc(icc_profile: Optional[bytes]) -> Dict[str, Any]:
+    return {"icc_profile": bytes(icc_profile)} if icc_profile else {}
+
+
+def encode_webp(
+    rgba: np.ndarray, *, lossless: bool = False, quality: int = 90, icc_profile: Optional[bytes] = None
+) -> bytes:
+    """WebP with alpha. ``lossless`` keeps every pixel; otherwise lossy colour at ``quality`` 0..100
+    (default 90) with the alpha plane compressed losslessly.
+
+    libwebp refuses images over 16383 px per side (refused here up front, :class:`InputError`), and
+    a lossy image whose first partition (the per-macroblock modes) overflows 512 KiB fails with
+    "encoding error 6": a 48 MP photo at quality 90 does, with the fastest method. Then the encoder
+    is run again with the slower methods that code the modes more tightly (2, then 4), then at lower
+    qualities; when nothing fits the error says so (never a bare ValueError)."""
     from PIL import Image
 
     rgba = _rgba(rgba, "encode_webp")
-    if max(rgba.shape[:2]) > 16383:
-        raise InputError(f"WebP images are limited to 16383 px per side, got {rgba.shape[1]}x{rgba.shape[0]}")
-    if not 0 <= int(quality) <= 100:
+    h, w = rgba.shape[:2]
+    if max(h, w) > WEBP_MAX_SIDE:
+        raise InputError(
+            f"WebP images are limited to {WEBP_MAX_SIDE} px per side, got {w}x{h}: use PNG or AVIF, or scale it down"
+        )
+    if isinstance(quality, bool) or not 0 <= int(quality) <= 100:
+        raise InputError(f"quality must be 0..100, got {quality!r}")
+    im = Image.fromarray(rgba, "RGBA")
+    extra = _icc(icc_profile)
+    if lossless:
+        attempts = [(int(quality), 1)]
+    else:
+        q = int(quality)
+        attempts = [(q, 0), (q, 2), (q, 4)] + [(qq, 4) for qq in (80, 70, 60, 50) if qq < q]
+    last: Optional[Exception] = None
+    for q, method in attempts:
+        buf = _io.BytesIO()
+        try:
+            im.save(buf, "WEBP", lossless=bool(lossless), quality=q, method=method, **extra)
+        except (ValueError, OSError) as exc:
+            last = exc
+            if "encoding error 6" in str(exc) or "encoding error 7" in str(exc):
+                continue  # partition overflow: a slower method or a lower quality fits
+            raise InputError(f"WebP encoding of a {w}x{h} image failed ({exc}): use PNG or AVIF") from None
+        return buf.getvalue()
+    raise InputError(
+        f"WebP cannot hold this {w}x{h} image at quality {quality} ({last}: the lossy bitstream's first "
+        "partition overflows); use --lossless, PNG or AVIF, or a lower --quality"
+    )
+
+
+def encode_avif(rgba: np.ndarray, *, quality: int = 80, speed: int = 8, icc_profile: Optional[bytes] = None) -> bytes:
+    """AVIF with alpha through Pillow's AVIF plug-in (:func:`avif_available`); ``quality`` 0..100."""
+    from PIL import Image
+
+    rgba = _rgba(rgba, "encode_avif")
+    if not avif_available():
+        import PIL
+
+        raise InputError(
+            f"this Pillow ({PIL.__version__}) cannot write AVIF (it needs Pillow >= 11.3 built with libavif): "
+            "use png or webp"
+        )
+    if isinstance(quality, bool) or not 0 <= int(quality) <= 100:
         raise InputError(f"quality must be 0..100, got {quality!r}")
     buf = _io.BytesIO()
-    Image.fromarray(rgba, "RGBA").save(
-        buf, "WEBP", lossless=bool(lossless), quality=int(quality), method=0 if not lossless else 1
-    )
+    try:
+        Image.fromarray(rgba, "RGBA").save(buf, "AVIF", quality=int(quality), speed=int(speed), **_icc(icc_profile))
+    except (ValueError, OSError, RuntimeError) as exc:
+        raise InputError(f"AVIF encoding of a {rgba.shape[1]}x{rgba.shape[0]} image failed ({exc})") from None
     return buf.getvalue()
 
 
-def encode_jpeg(rgba: np.ndarray, *, background=(255, 255, 255), quality: int = 95) -> bytes:
+def encode_jpeg(
+    rgba: np.ndarray, *, background=(255, 255, 255), quality: int = 95, icc_profile: Optional[bytes] = None
+) -> bytes:
     """JPEG of the cutout flattened on ``background`` (a colour, white by default, or an image)."""
     from PIL import Image
 
@@ -104,7 +184,7 @@ def encode_jpeg(rgba: np.ndarray, *, background=(255, 255, 255), quality: int = 
         raise InputError(f"quality must be 1..100, got {quality!r}")
     rgb = flatten(rgba, background)
     buf = _io.BytesIO()
-    Image.fromarray(rgb, "RGB").save(buf, "JPEG", quality=int(quality))
+    Image.fromarray(rgb, "RGB").save(buf, "JPEG", quality=int(quality), **_icc(icc_profile))
     return buf.getvalue()
 
 
@@ -126,10 +206,12 @@ def encode(
     background=None,
     quality: Optional[int] = None,
     lossless: bool = False,
+    icc_profile: Optional[bytes] = None,
 ) -> bytes:
-    """Encode a cutout in one of :data:`FORMATS`: "png" (RGBA), "webp", "jpg" (flattened on
-    ``background``, white by default) or "mask" (L PNG of the alpha). A ``background`` with "png" or
-    "webp" flattens too (the output is then opaque)."""
+    """Encode a cutout in one of :data:`FORMATS`: "png" (RGBA), "webp", "avif", "jpg" (flattened on
+    ``background``, white by default) or "mask" (L PNG of the alpha). A ``background`` with "png",
+    "webp" or "avif" flattens too (the output is then opaque). ``icc_profile`` (bytes) is embedded
+    in every format but the mask."""
     fmt = fmt.lower()
     if fmt == "jpeg":
         fmt = "jpg"
@@ -143,10 +225,13 @@ def encode(
             rgba,
             background=(255, 255, 255) if background is None else background,
             quality=95 if quality is None else quality,
+            icc_profile=icc_profile,
         )
     if background is not None:
         flat = flatten(rgba, background)
         rgba = np.dstack([flat, np.full(flat.shape[:2], 255, np.uint8)])
     if fmt == "webp":
-        return encode_webp(rgba, lossless=lossless, quality=90 if quality is None else quality)
-    return encode_png(rgba, compress_level=compress_level)
+        return encode_webp(rgba, lossless=lossless, quality=90 if quality is None else quality, icc_profile=icc_profile)
+    if fmt == "avif":
+        return encode_avif(rgba, quality=80 if quality is None else quality, icc_profile=icc_profile)
+    return encode_png(rgba, compress_level=compress_level, icc_profile=icc_profile)
