@@ -141,12 +141,12 @@ class Runner:
         self._fin = ThreadPoolExecutor(self.io_threads, "alphacut-encode") if self.io_threads else None
 
     # -- stages --------------------------------------------------------------------------------
-    @staticmethod
-    def decode(job: Job) -> Decoded:
-        from ..image import decode_image
+    def decode(self, job: Job) -> Decoded:
+        """Decode with the session's limits (pixels and memory, from the header first)."""
+        from ..session import decode_for_cut
 
         t0 = time.perf_counter()
-        d = decode_image(job.src)
+        d = decode_for_cut(job.src, getattr(self.session, "max_pixels", None))
         return Decoded(d.rgb, d.info.get("icc_profile"), (time.perf_counter() - t0) * 1000.0)
 
     def _fail(self, job: Job, exc: BaseException) -> None:
