@@ -9,6 +9,8 @@
 ``alphacut_batch_size``            images per batch formed for the network, by model
 ``alphacut_errors_total``          error answers by route and code
 ``alphacut_bytes_total``           request and response bytes (direction="in"/"out")
+``alphacut_engine``                1 per loaded model, labelled with its runtime, its backend and
+                                   the replica (Ray Serve) that answers
 =================================  ==========================================================
 """
 
@@ -45,6 +47,12 @@ class Metrics:
         )
         self.errors = Counter("alphacut_errors", "Error answers by route and code", ["route", "code"], registry=r)
         self.bytes = Counter("alphacut_bytes", "Request and response body bytes", ["direction"], registry=r)
+        self.engine = Gauge(
+            "alphacut_engine",
+            "1 per loaded model: the runtime of its network, the backend of its kernels, the replica serving it",
+            ["model", "runtime", "backend", "replica"],
+            registry=r,
+        )
 
     def observe_request(self, route: str, status: int, seconds: float, bytes_in: int, bytes_out: int) -> None:
         self.requests.labels(route, str(status)).inc()
