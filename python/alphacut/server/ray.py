@@ -78,7 +78,7 @@ class RayOptions:
         ``workers × max_batch`` and removes idle ones down to ``min``.
     gpus_per_replica : GPUs each replica reserves (0: a CPU replica; 0.5: two share a GPU).
     cpus_per_replica : CPUs each replica reserves (also its ONNX Runtime threads when
-        ``threads`` is not set).
+        ``threads`` is not set, and its native ops' threads unless ``ALPHACUT_NUM_THREADS`` is set).
     """
 
     replicas: int = 1
@@ -200,6 +200,10 @@ class AlphacutDeployment:
         gpu_ids = [str(g) for g in ray.get_gpu_ids()]
         num_cpus = ctx.get_assigned_resources().get("CPU")
         self.config = replica_config(config, gpu_ids=gpu_ids, num_cpus=num_cpus)
+        if num_cpus and not os.environ.get("ALPHACUT_NUM_THREADS"):
+            from .. import ops
+
+            ops.set_num_threads(max(1, int(num_cpus)))  # the native ops on the CPUs the replica reserved
         try:
             replica_id = serve.get_replica_context().replica_id.unique_id
         except Exception:  # noqa: BLE001 - outside Serve (a unit test): no replica id
