@@ -195,6 +195,27 @@ def test_shipped_serve_config_is_valid():
     assert envs.get(acray.PROXY_CALLBACK_ENV) == acray.PROXY_CALLBACK
 
 
+def test_health_check_fails_a_replica_that_lost_its_models_or_threads():
+    """What makes Ray replace a replica (its process dying is tested on a live cluster)."""
+    from concurrent.futures import ThreadPoolExecutor
+    from types import SimpleNamespace
+
+    check = acray.AlphacutDeployment.func_or_class.check_health
+    pool = ThreadPoolExecutor(1)
+    replica = SimpleNamespace(
+        config=ServerConfig(models=("u2netp", "tiny")),
+        service=SimpleNamespace(sessions={"u2netp": object(), "tiny": object()}, infer_pool=pool),
+    )
+    check(replica)  # healthy
+    replica.service.sessions.pop("tiny")
+    with pytest.raises(RuntimeError, match="models loaded"):
+        check(replica)
+    replica.service.sessions["tiny"] = object()
+    pool.shutdown()
+    with pytest.raises(RuntimeError, match="shut down"):
+        check(replica)
+
+
 # -- alphacut serve --ray ----------------------------------------------------------------------------
 
 
