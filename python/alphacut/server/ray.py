@@ -25,6 +25,7 @@ Entry points: :func:`build` (an application for ``serve.run``), :func:`app` (the
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import logging
 import math
 import os
@@ -36,18 +37,25 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from ..errors import Error, InputError
 from .config import ServerConfig
 
-try:
+# The module imports without Ray (its decisions and the proxy middleware need none); what runs
+# on Ray asks for it with the extra's name (:func:`require_ray`).
+HAVE_RAY = importlib.util.find_spec("ray") is not None and importlib.util.find_spec("ray.serve") is not None
+if HAVE_RAY:
     import ray
     from ray import serve
-except ImportError as _exc:  # pragma: no cover - the extra is part of the test install
-    raise Error(f'alphacut.server.ray needs Ray Serve ({_exc.name} is missing): pip install "alphacut[ray]"') from None
+
+
+def require_ray() -> None:
+    """Raise :class:`alphacut.Error` naming the ``ray`` extra when Ray Serve is not installed."""
+    if not HAVE_RAY:
+        raise Error('alphacut on Ray Serve needs ray[serve]: pip install "alphacut[ray]"')
+
 
 __all__ = [
     "APP_NAME",
     "DEPLOYMENT_NAME",
     "PROXY_CALLBACK",
     "PROXY_CALLBACK_ENV",
-    "AlphacutDeployment",
     "ReplicaLost",
     "RayOptions",
     "app",
@@ -57,8 +65,11 @@ __all__ = [
     "parse_autoscale",
     "proxy_middlewares",
     "replica_config",
+    "require_ray",
     "serve_on_ray",
 ]
+if HAVE_RAY:
+    __all__.append("AlphacutDeployment")
 
 log = logging.getLogger("alphacut.server")
 
@@ -187,75 +198,78 @@ def replica_config(config: ServerConfig, *, gpu_ids: Sequence[Any], num_cpus: Op
 # -- the deployment --------------------------------------------------------------------------------
 
 
-@serve.deployment(name=DEPLOYMENT_NAME)
-@serve.ingress()
-class AlphacutDeployment:
-    """One replica: a :class:`CutoutService` with its sessions loaded, behind the FastAPI app of
-    ``alphacut serve``; the network calls batched by ``@serve.batch``."""
+if HAVE_RAY:
 
-    def __init__(self, config: ServerConfig) -> None:
-        from .service import CutoutService
+    @serve.deployment(name=DEPLOYMENT_NAME)
+    @serve.ingress()
+    class AlphacutDeployment:
+        """One replica: a :class:`CutoutService` with its sessions loaded, behind the FastAPI app of
+        ``alphacut serve``; the network calls batched by ``@serve.batch``."""
 
-        ctx = ray.get_runtime_context()
-        gpu_ids = [str(g) for g in ray.get_gpu_ids()]
-        num_cpus = ctx.get_assigned_resources().get("CPU")
-        self.config = replica_config(config, gpu_ids=gpu_ids, num_cpus=num_cpus)
-        if num_cpus and not os.environ.get("ALPHACUT_NUM_THREADS"):
-            from .. import ops
+        def __init__(self, config: ServerConfig) -> None:
+            from .service import CutoutService
 
-            ops.set_num_threads(max(1, int(num_cpus)))  # the native ops on the CPUs the replica reserved
-        try:
-            replica_id = serve.get_replica_context().replica_id.unique_id
-        except Exception:  # noqa: BLE001 - outside Serve (a unit test): no replica id
-            replica_id = ""
-        cfg = self.config
-        # @serve.batch on a function made here, so that the batch size and wait are the config's
-        # (and ``workers`` batches run at once, as the single-process server's inference threads).
-        self._submit = serve.batch(
-            max_batch_size=cfg.max_batch,
-            batch_wait_timeout_s=cfg.batch_wait_ms / 1000.0,
-            max_concurrent_batches=cfg.workers,
-        )(self._run_batch)
-        self.service = CutoutService(
-            cfg,
-            submit=self._submit_one,
-            replica={
-                "id": replica_id,
-                "node": ctx.get_node_id(),
-                "pid": str(os.getpid()),
-                "gpus": ",".join(gpu_ids),
-            },
-        )
-        self.service.load()  # before the replica is reported up: a missing model fails the replica here
-        log.info("replica %s (pid %d): %s", replica_id, os.getpid(), self.service.engines())
+            ctx = ray.get_runtime_context()
+            gpu_ids = [str(g) for g in ray.get_gpu_ids()]
+            num_cpus = ctx.get_assigned_resources().get("CPU")
+            self.config = replica_config(config, gpu_ids=gpu_ids, num_cpus=num_cpus)
+            if num_cpus and not os.environ.get("ALPHACUT_NUM_THREADS"):
+                from .. import ops
 
-    async def _submit_one(self, model: str, item: Any) -> Any:
-        res = await self._submit((model, item))
-        if isinstance(res, BaseException):
-            raise res
-        return res
+                ops.set_num_threads(max(1, int(num_cpus)))  # the native ops on the CPUs the replica reserved
+            try:
+                replica_id = serve.get_replica_context().replica_id.unique_id
+            except Exception:  # noqa: BLE001 - outside Serve (a unit test): no replica id
+                replica_id = ""
+            cfg = self.config
+            # @serve.batch on a function made here, so that the batch size and wait are the config's
+            # (and ``workers`` batches run at once, as the single-process server's inference threads).
+            self._submit = serve.batch(
+                max_batch_size=cfg.max_batch,
+                batch_wait_timeout_s=cfg.batch_wait_ms / 1000.0,
+                max_concurrent_batches=cfg.workers,
+            )(self._run_batch)
+            self.service = CutoutService(
+                cfg,
+                submit=self._submit_one,
+                replica={
+                    "id": replica_id,
+                    "node": ctx.get_node_id(),
+                    "pid": str(os.getpid()),
+                    "gpus": ",".join(gpu_ids),
+                },
+            )
+            self.service.load()  # before the replica is reported up: a missing model fails the replica here
+            log.info("replica %s (pid %d): %s", replica_id, os.getpid(), self.service.engines())
 
-    async def _run_batch(self, jobs: List[Tuple[str, Any]]) -> List[Any]:
-        return await self.service.run_batch(jobs)
+        async def _submit_one(self, model: str, item: Any) -> Any:
+            res = await self._submit((model, item))
+            if isinstance(res, BaseException):
+                raise res
+            return res
 
-    def __serve_build_asgi_app__(self):
-        from .app import create_app
+        async def _run_batch(self, jobs: List[Tuple[str, Any]]) -> List[Any]:
+            return await self.service.run_batch(jobs)
 
-        return create_app(self.config, service=self.service)
+        def __serve_build_asgi_app__(self):
+            from .app import create_app
 
-    def check_health(self) -> None:
-        """Ray's health check: the models are loaded and the inference threads take work; raising
-        makes Ray replace the replica."""
-        svc = self.service
-        if set(svc.sessions) != set(self.config.model_names):
-            raise RuntimeError(f"models loaded: {sorted(svc.sessions)}, expected {self.config.model_names}")
-        if getattr(svc.infer_pool, "_shutdown", False):
-            raise RuntimeError("the inference threads are shut down")
+            return create_app(self.config, service=self.service)
+
+        def check_health(self) -> None:
+            """Ray's health check: the models are loaded and the inference threads take work; raising
+            makes Ray replace the replica."""
+            svc = self.service
+            if set(svc.sessions) != set(self.config.model_names):
+                raise RuntimeError(f"models loaded: {sorted(svc.sessions)}, expected {self.config.model_names}")
+            if getattr(svc.infer_pool, "_shutdown", False):
+                raise RuntimeError("the inference threads are shut down")
 
 
 def build(config: Optional[ServerConfig] = None, options: Optional[RayOptions] = None):
     """The Ray Serve application of ``config`` (default ``runtime`` and ``backend`` "auto"), for
     ``serve.run(build(...))``."""
+    require_ray()
     config = config or ServerConfig(runtime="auto", backend="auto")
     options = options or RayOptions()
     deployment: Any = AlphacutDeployment  # a serve.Deployment (the decorators' types hide it)
@@ -386,6 +400,7 @@ def serve_on_ray(config: ServerConfig, options: RayOptions, *, address: Optional
     """Start a local Ray cluster (or join the one at ``address``: ``auto``, ``ray://host:10001``),
     deploy the application with Serve's HTTP proxy on ``config.host:config.port`` and serve until
     SIGTERM/SIGINT; then remove the application (and stop the local cluster this call started)."""
+    require_ray()
     config.api_keys()  # an unreadable key file is reported before anything starts
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
