@@ -160,6 +160,12 @@ def test_builder_arguments_from_serve_run_text():
         dep._deployment_config.autoscaling_config.min_replicas,
         dep._deployment_config.autoscaling_config.max_replicas,
     ) == (2, 5)
+    _, cfg = _bound(
+        acray.app({"api_key_file": "keys.txt", "threads": "2", "model_paths": '{"u2netp": "/m/u2netp.onnx"}'})
+    )
+    assert (cfg.api_key_file, cfg.threads, cfg.model_paths) == ("keys.txt", 2, {"u2netp": "/m/u2netp.onnx"})
+    with pytest.raises(alphacut.InputError, match="JSON object"):
+        acray.app({"model_paths": "u2netp"})
     with pytest.raises(alphacut.InputError, match="unknown argument"):
         acray.app({"max_batchh": 4})
     with pytest.raises(alphacut.InputError, match="max_batch must be a number"):

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import json
 import logging
 import math
 import os
@@ -292,10 +293,18 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
         raise InputError(f"{name} must be true or false, got {value!r}")
     if isinstance(default, tuple):
         return tuple(v.strip() for v in value.split(",") if v.strip())
+    if isinstance(default, dict):
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            parsed = None
+        if not isinstance(parsed, dict):
+            raise InputError(f'{name} must be a JSON object (e.g. {{"u2netp": "/models/u2netp.onnx"}}), got {value!r}')
+        return parsed
     try:
         if isinstance(default, int) or name in ("replicas", "threads"):
             return int(value)
-        if isinstance(default, float) or default is None:
+        if isinstance(default, float):
             return float(value)
     except ValueError:
         raise InputError(f"{name} must be a number, got {value!r}") from None
