@@ -3,7 +3,8 @@
 (``alphacut serve``), side by side in one run on this machine.
 
 - The single-process server: a subprocess ``alphacut serve`` (its defaults: one inference thread,
-  the network's threads on every core).
+  the network's threads on every core), and one with ``--also`` options (default ``--workers 2
+  --threads 1``: two inference threads of one network thread, as the two 1-CPU replicas have).
 - Ray: a local cluster started here, Serve's proxy on a free port, two applications at once:
   ``/r1`` with one replica reserving ``--cpus`` CPUs and ``/r2`` with two replicas of
   ``--cpus / 2`` each (a replica's network and native ops get as many threads as the CPUs it
@@ -107,12 +108,24 @@ def run(args, photos: List[bytes], home: Path, env: Dict[str, str]) -> List[Dict
     import requests
 
     single = Server("alphacut", args, home, env)
+    singles = [single]
+    if args.also.strip():  # the single-process server with as many inference threads as r2 has replicas
+        singles.append(Server(f"alphacut[{args.also.strip()}]", args, home, env))
     try:
         port = start_ray(args, str(shared_data() / "models" / "u2netp_320.onnx"), env)
         base = f"http://127.0.0.1:{port}"
-        single.wait_ready()
+        for srv in singles:
+            srv.wait_ready()
         targets = [
-            Target("alphacut serve", single.url, "-", "all", " ".join(shlex.quote(c) for c in single.cmd)),
+            Target(
+                "alphacut serve" + srv.kind[len("alphacut") :].replace("[", " ").replace("]", ""),
+                srv.url,
+                "-",
+                "all",
+                " ".join(shlex.quote(c) for c in srv.cmd),
+            )
+            for srv in singles
+        ] + [
             Target(
                 "Ray Serve, 1 replica",
                 base + "/r1",
@@ -151,7 +164,8 @@ def run(args, photos: List[bytes], home: Path, env: Dict[str, str]) -> List[Dict
             out.append({"server": t.kind, "replicas": t.replicas, "cpus_per_replica": t.cpus, "how": t.detail, **c})
         return out
     finally:
-        single.stop()
+        for srv in singles:
+            srv.stop()
         try:
             import ray
             from ray import serve
@@ -209,6 +223,12 @@ def main(argv=None) -> int:
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--cpus", type=float, default=float(os.cpu_count() or 1), help="CPUs of the Ray replica(s) in all")
     p.add_argument("--alphacut-args", default="", help="more options for the single-process alphacut serve")
+    p.add_argument(
+        "--also",
+        default="--workers 2 --threads 1",
+        help="a second single-process server with these options ('' for none; default: two inference threads "
+        "of one network thread each, as the two 1-CPU replicas)",
+    )
     p.add_argument("--out", default=None)
     p.add_argument("--json", default=None)
     args = p.parse_args(argv)

@@ -412,13 +412,14 @@ def serve_on_ray(config: ServerConfig, options: RayOptions, *, address: Optional
     require_ray()
     config.api_keys()  # an unreadable key file is reported before anything starts
     stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
     started_here = address is None and not ray.is_initialized()
     if started_here:  # the proxies of the cluster started here load it; joined clusters set it at `ray start`
         os.environ.setdefault(PROXY_CALLBACK_ENV, PROXY_CALLBACK)
     if not ray.is_initialized():
         ray.init(address=address, include_dashboard=False, logging_level=logging.WARNING)
+    # After ray.init, whose own handler would abort the process on SIGTERM: stop cleanly instead.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
     try:
         serve.start(http_options={"host": config.host, "port": config.port})
         serve.run(build(config, options), name=APP_NAME, route_prefix="/", blocking=False)
