@@ -15,6 +15,7 @@ import os
 import re
 import signal
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -264,8 +265,18 @@ def test_killed_replica_loses_no_request_a_retrying_client_resends(cluster, phot
     assert len(pids) == 2
     victim = min(pids)
     seen = collections.defaultdict(list)
+    done = []
+    some_done = threading.Event()
 
     def client(k, route, i):
+        try:
+            return _client(k, route, i)
+        finally:
+            done.append(k)
+            if len(done) >= 4:
+                some_done.set()
+
+    def _client(k, route, i):
         for _ in range(20):
             try:
                 r = _send(cluster, photos, route, i, timeout=60)
@@ -284,7 +295,9 @@ def test_killed_replica_loses_no_request_a_retrying_client_resends(cluster, phot
     t0 = time.monotonic()
     with ThreadPoolExecutor(32) as ex:
         futs = [ex.submit(client, k, *j) for k, j in enumerate(jobs)]
-        time.sleep(1.5)  # the requests are in the replicas
+        # Mid-run: a few answers are back, most requests are in the replicas or queued for them.
+        assert some_done.wait(120)
+        assert len(done) < len(jobs)
         os.kill(victim, signal.SIGKILL)
         answers = [f.result() for f in futs]
     allowed = {200, 503, 504}
