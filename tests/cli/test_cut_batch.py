@@ -80,6 +80,7 @@ def test_stages_overlap_only_with_threads(tmp_path, threads):
     clock = _Clock()
     written = []
     session = _SlowNetwork(clock)
+
     def timed_decode(job):
         t0 = time.perf_counter()
         d = Runner.decode(runner, job)

@@ -3,6 +3,8 @@
     alphacut serve                                   # 127.0.0.1:7000, u2netp
     alphacut serve --host 0.0.0.0 --models u2netp,mediapipe-selfie --max-batch 8 --cors '*'
     alphacut serve --api-key-file keys.txt --allow-url
+    alphacut serve --ray --replicas 4 --host 0.0.0.0 # Ray Serve: a local cluster, or --address auto
+    alphacut serve --ray --autoscale 1:8 --gpus-per-replica 0.5
 
 The models are loaded before the server listens (a missing model fails here, with the reason).
 SIGTERM (or Ctrl-C) stops accepting connections and lets the requests in flight finish (up to
@@ -15,6 +17,7 @@ import argparse
 import logging
 import sys
 
+from ..errors import InputError
 from ..pipeline import BACKENDS
 from ..runtime import RUNTIMES
 
@@ -74,8 +77,15 @@ def register(sub) -> None:
     )
     p.add_argument("--cors", default="", help="browser origins allowed, comma-separated ('*' for any; default none)")
     p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
-    p.add_argument("--runtime", default="onnxruntime", choices=RUNTIMES, help="network runtime (default onnxruntime)")
-    p.add_argument("--backend", default="cpu", choices=BACKENDS, help="where the kernels after the network run")
+    p.add_argument(
+        "--runtime", default=None, choices=RUNTIMES, help="network runtime (default onnxruntime; with --ray: auto)"
+    )
+    p.add_argument(
+        "--backend",
+        default=None,
+        choices=BACKENDS,
+        help="where the kernels after the network run (default cpu; --ray: auto)",
+    )
     p.add_argument(
         "--precision", default=None, choices=("fp32", "fp16"), help="default: fp16 for TensorRT, fp32 for ONNX Runtime"
     )
@@ -83,7 +93,27 @@ def register(sub) -> None:
     p.add_argument(
         "--drain", type=float, default=30.0, help="seconds SIGTERM waits for requests in flight (default 30)"
     )
+    r = p.add_argument_group(
+        "Ray Serve",
+        'serve the same HTTP API from replicas on a Ray cluster (pip install "alphacut[ray]"); '
+        "auto runtime/backend: TensorRT and the CUDA kernels on replicas given a GPU, ONNX Runtime and the CPU elsewhere",
+    )
+    r.add_argument("--ray", action="store_true", help="run on Ray Serve (a local cluster unless --address)")
+    r.add_argument("--address", default=None, help="join this Ray cluster (auto, or ray://host:10001) instead")
+    g = r.add_mutually_exclusive_group()
+    g.add_argument("--replicas", type=int, default=None, help="replicas, each one process with the models (default 1)")
+    g.add_argument("--autoscale", default=None, metavar="MIN:MAX", help="autoscale between MIN and MAX replicas")
+    r.add_argument(
+        "--gpus-per-replica",
+        type=float,
+        default=None,
+        help="GPUs each replica reserves (0.5: two share one; default 0)",
+    )
+    r.add_argument("--cpus-per-replica", type=float, default=None, help="CPUs each replica reserves (default 1)")
     p.set_defaults(func=_run)
+
+
+_RAY_FLAGS = ("address", "replicas", "autoscale", "gpus_per_replica", "cpus_per_replica")
 
 
 def config_from_args(args: argparse.Namespace):
@@ -106,8 +136,8 @@ def config_from_args(args: argparse.Namespace):
         api_key_file=args.api_key_file,
         cors=args.cors,
         log_level=args.log_level,
-        runtime=args.runtime,
-        backend=args.backend,
+        runtime=args.runtime or ("auto" if getattr(args, "ray", False) else "onnxruntime"),
+        backend=args.backend or ("auto" if getattr(args, "ray", False) else "cpu"),
         precision=args.precision,
         threads=args.threads,
         drain_s=args.drain,
@@ -118,12 +148,26 @@ def _run(args: argparse.Namespace) -> int:
     from ..server import require_server_packages
 
     require_server_packages()
+    if not args.ray:
+        given = [f"--{k.replace('_', '-')}" for k in _RAY_FLAGS if getattr(args, k) is not None]
+        if given:
+            raise InputError(f"{', '.join(given)} need --ray")
     config = config_from_args(args)
     logging.basicConfig(
         level=getattr(logging, config.log_level.upper()),
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if args.ray:
+        from ..server.ray import RayOptions, parse_autoscale, serve_on_ray
+
+        options = RayOptions(
+            replicas=1 if args.replicas is None else args.replicas,
+            autoscale=None if args.autoscale is None else parse_autoscale(args.autoscale),
+            gpus_per_replica=args.gpus_per_replica or 0.0,
+            cpus_per_replica=1.0 if args.cpus_per_replica is None else args.cpus_per_replica,
+        )
+        return serve_on_ray(config, options, address=args.address)
     return serve(config)
 
 

@@ -11,6 +11,8 @@
 ``alphacut_bytes_total``           request and response bytes (direction="in"/"out")
 ``alphacut_memory_reserved_bytes`` memory the requests in flight hold, estimated from headers
 ``alphacut_memory_budget_bytes``   the budget they share (``--max-memory-mb``)
+``alphacut_engine``                1 per loaded model, labelled with its runtime, its backend and
+                                   the replica (Ray Serve) that answers
 =================================  ==========================================================
 """
 
@@ -51,6 +53,12 @@ class Metrics:
             "alphacut_memory_reserved_bytes", "Memory the requests in flight hold (estimated)", registry=r
         )
         self.memory_budget = Gauge("alphacut_memory_budget_bytes", "Memory the requests in flight share", registry=r)
+        self.engine = Gauge(
+            "alphacut_engine",
+            "1 per loaded model: the runtime of its network, the backend of its kernels, the replica serving it",
+            ["model", "runtime", "backend", "replica"],
+            registry=r,
+        )
 
     def observe_request(self, route: str, status: int, seconds: float, bytes_in: int, bytes_out: int) -> None:
         self.requests.labels(route, str(status)).inc()

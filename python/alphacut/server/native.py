@@ -157,7 +157,10 @@ async def healthz() -> JSONResponse:
 async def readyz(request: Request) -> JSONResponse:
     svc: CutoutService = request.app.state.service
     if svc.ready and not svc.draining:
-        return JSONResponse({"status": "ready", "models": svc.model_names})
+        body = {"status": "ready", "models": svc.model_names, "engines": svc.engines()}
+        if svc.replica:
+            body["replica"] = svc.replica
+        return JSONResponse(body)
     return JSONResponse({"status": "draining" if svc.draining else "loading"}, status_code=503)
 
 

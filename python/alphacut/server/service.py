@@ -26,7 +26,7 @@ import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Deque, Dict, List, Optional
+from typing import Any, Awaitable, Callable, Deque, Dict, List, Optional, Sequence, Tuple
 
 from ..errors import DecodeError, Error, InputError
 from ..image import DecodedImage, ImageTooLargeError, decode_image
@@ -38,7 +38,7 @@ from . import urls
 from .config import ServerConfig
 from .metrics import Metrics
 
-__all__ = ["CutoutService", "ServiceError"]
+__all__ = ["CutoutService", "ServiceError", "Submit"]
 
 log = logging.getLogger("alphacut.server")
 
@@ -167,19 +167,13 @@ class _Batcher:
     async def _run(self, jobs: List[_Job]) -> None:
         svc = self.service
         try:
-            svc.metrics.batch_size.labels(self.model).observe(len(jobs))
-            items = [j.item for j in jobs]
-            loop = asyncio.get_running_loop()
-            results = await loop.run_in_executor(
-                svc.infer_pool, functools.partial(run_batch, items, return_exceptions=True)
-            )
+            results = await svc.run_batch([(self.model, j.item) for j in jobs])
             for job, res in zip(jobs, results):
                 if job.future.done():
                     continue
                 if isinstance(res, BaseException):
                     job.future.set_exception(res)
                 else:
-                    svc.metrics.observe_stages(res.timings)
                     job.future.set_result(res)
         except BaseException as exc:  # the executor is shutting down, or a bug: every waiter hears of it
             for job in jobs:
@@ -218,15 +212,33 @@ def _memory_budget(config: ServerConfig) -> Optional[int]:
     return None if avail is None else int(avail * 0.8)
 
 
+#: ``submit(model, item)``: run one image through the network in a batch formed elsewhere (Ray
+#: Serve's ``@serve.batch`` in :mod:`alphacut.server.ray`), answering its :class:`CutoutResult`.
+Submit = Callable[[str, BatchItem], Awaitable[CutoutResult]]
+
+
 class CutoutService:
     """Sessions, the batching queues and the limits of one server (see the module docstring).
 
     Lifecycle: :meth:`load` (blocking: builds the sessions), :meth:`start` (in the event loop:
-    the batchers), :meth:`stop` (waits for the batches in flight)."""
+    the batchers), :meth:`stop` (waits for the batches in flight).
 
-    def __init__(self, config: ServerConfig, metrics: Optional[Metrics] = None) -> None:
+    ``submit``: where the images go instead of the service's own batching queues (one per model);
+    whoever forms the batches runs them with :meth:`run_batch`. ``replica``: what identifies this
+    process among several serving the same app (shown by ``/readyz`` and in ``/metrics``)."""
+
+    def __init__(
+        self,
+        config: ServerConfig,
+        metrics: Optional[Metrics] = None,
+        *,
+        submit: Optional[Submit] = None,
+        replica: Optional[Dict[str, str]] = None,
+    ) -> None:
         self.config = config
         self.metrics = metrics or Metrics()
+        self.submit = submit
+        self.replica: Dict[str, str] = dict(replica or {})
         self.sessions: Dict[str, Session] = {}
         self.ready = False
         self.draining = False
@@ -268,11 +280,16 @@ class CutoutService:
             s.runtime.activate()
             with self._lock:
                 self.sessions[name] = s
-            log.info("model %s loaded (%s, %s)", name, cfg.runtime, s.backend)
+            self.metrics.engine.labels(name, s.runtime_name, s.backend, self.replica.get("id", "")).set(1)
+            log.info("model %s loaded (%s, %s)", name, s.runtime_name, s.backend)
+
+    def engines(self) -> Dict[str, Dict[str, str]]:
+        """Per loaded model, the runtime that runs its network and the backend of the kernels after it."""
+        return {name: {"runtime": s.runtime_name, "backend": s.backend} for name, s in self.sessions.items()}
 
     async def start(self) -> None:
         self.slots = asyncio.Semaphore(self.config.workers)
-        for name in self.sessions:
+        for name in self.sessions if self.submit is None else ():
             b = self._batchers[name] = _Batcher(self, name)
             b.start()
         self.ready = True
@@ -342,6 +359,22 @@ class CutoutService:
             self._recent_ms.append((time.perf_counter() - t0) * 1000.0)
 
     # -- work ----------------------------------------------------------------------------------------
+    async def run_batch(self, jobs: Sequence[Tuple[str, BatchItem]]) -> List[Any]:
+        """One batch of ``(model, item)`` through :func:`~alphacut.pipeline.pipeline.run_batch` in an
+        inference thread: the result, or the exception, of each image in order; the batch size and
+        the stage times go to the metrics."""
+        for model, n in collections.Counter(m for m, _ in jobs).items():
+            self.metrics.batch_size.labels(model).observe(n)
+        items = [item for _, item in jobs]
+        loop = asyncio.get_running_loop()
+        results = await loop.run_in_executor(
+            self.infer_pool, functools.partial(run_batch, items, return_exceptions=True)
+        )
+        for res in results:
+            if not isinstance(res, BaseException):
+                self.metrics.observe_stages(res.timings)
+        return results
+
     async def compute(self, fn: Callable[..., Any], *args, **kwargs) -> Any:
         """``fn(*args, **kwargs)`` in the work pool (encoding, compositing: CPU work off the loop).
         alphacut errors become 400s; anything else is re-raised (a bug: 500)."""
@@ -442,11 +475,15 @@ class CutoutService:
         if decoded is not None and "decode_ms" in decoded.info:
             item.timings = {"decode": decoded.info["decode_ms"], **(item.timings or {})}
         b = self._batchers.get(model)
-        if b is None:
+        if b is None and (self.submit is None or not self.ready):
             self.session(model)  # the 400 naming the loaded models
             raise ServiceError(503, "busy", "the server is starting; retry shortly", headers={"Retry-After": "1"})
         try:
-            return await b.submit(item)
+            if b is not None:
+                return await b.submit(item)
+            assert self.submit is not None
+            self.session(model)
+            return await self.submit(model, item)
         except ServiceError:
             raise
         except Error as exc:
