@@ -62,7 +62,7 @@ def _filter_rows(rows: np.ndarray, prev: Optional[np.ndarray], kind: int) -> np.
 try:  # pragma: no cover - depends on the environment
     from isal import isal_zlib as _isal
 except Exception:  # noqa: BLE001 - any import problem means: zlib
-    _isal = None
+    _isal = None  # type: ignore[assignment]
 
 #: zlib levels given to ISA-L's deflate (its levels 1 and 2; 0 stays zlib's stored blocks, and the
 #: levels above 2 zlib's slower, smaller output)
