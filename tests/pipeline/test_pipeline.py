@@ -73,6 +73,25 @@ def test_soft_tiles_cover_every_soft_pixel_once(rng):
     assert stages.soft_tiles(np.zeros((10, 10), np.float32)) == []
 
 
+@pytest.mark.parametrize("shape,tile", [((300, 530), 64), ((257, 129), 256), ((40, 700), 256), ((1000, 3), 7)])
+def test_soft_tiles_cover_exactly_the_grid_cells_with_a_soft_pixel(rng, shape, tile):
+    # Reference: a plain loop over the grid cells.
+    a = (rng.random(shape) < 0.6).astype(np.float32)
+    k = max(1, a.size // 400)
+    a.flat[rng.integers(0, a.size, k)] = 0.5
+    soft = (a > 0) & (a < 1)
+    want = np.zeros(shape, bool)
+    for y in range(0, shape[0], tile):
+        for x in range(0, shape[1], tile):
+            if soft[y : y + tile, x : x + tile].any():
+                want[y : y + tile, x : x + tile] = True
+    got = np.zeros(shape, np.int32)
+    for y0, y1, x0, x1 in stages.soft_tiles(a, tile=tile):
+        got[y0:y1, x0:x1] += 1
+    assert got.max() == 1
+    np.testing.assert_array_equal(got == 1, want)
+
+
 def test_foreground_pieces_slice_the_margin_right(monkeypatch, rng):
     from alphacut import ops
 
