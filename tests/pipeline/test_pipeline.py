@@ -115,6 +115,25 @@ def test_foreground_pieces_slice_the_margin_right(monkeypatch, rng):
     np.testing.assert_array_equal(out[20:30, 250:260, :3], rgb[20:30, 250:260])
 
 
+def test_foreground_pieces_from_views_equal_the_estimate_of_contiguous_copies(rng, ops_ready):
+    # The tiles go to the native op as row-strided views; the reference gets packed copies.
+    from alphacut import ops
+
+    rgb = rng.integers(0, 256, (300, 420, 3), dtype=np.uint8)
+    yy, xx = np.mgrid[0:300, 0:420]
+    a = np.clip(1.2 - np.hypot(yy - 150, xx - 90) / 60, 0, 1).astype(np.float32)
+    a[250:260, 300:330] = 0.4
+    pieces = stages.foreground(rgb, a, tile=64, margin=16)
+    assert len(pieces) >= 2
+    for (y0, y1, x0, x1), f in pieces:
+        Y0, Y1, X0, X1 = max(0, y0 - 16), min(300, y1 + 16), max(0, x0 - 16), min(420, x1 + 16)
+        ref = ops.estimate_foreground(np.ascontiguousarray(rgb[Y0:Y1, X0:X1]), np.ascontiguousarray(a[Y0:Y1, X0:X1]))
+        np.testing.assert_array_equal(f, ref[y0 - Y0 : y1 - Y0, x0 - X0 : x1 - X0])
+    out = stages.pack(rgb, a, pieces)
+    ref_out = stages.pack(rgb, a, [(b, np.ascontiguousarray(f)) for b, f in pieces])
+    np.testing.assert_array_equal(out, ref_out)
+
+
 def test_tile_origins_cover():
     for length, tile, ov in [(100, 64, 16), (64, 64, 8), (30, 64, 8), (1000, 512, 32), (513, 512, 32)]:
         starts = tile_origins(length, tile, ov)

@@ -177,7 +177,8 @@ def soft_tiles(alpha: np.ndarray, tile: int = 256) -> List[Box]:
 
 def foreground(rgb, alpha, *, backend: str = "cpu", tile: int = 256, margin: int = 32) -> List[Piece]:
     """Foreground colour where it matters, as pieces ``(box, fg)``: ``box`` = (y0, y1, x0, x1) of
-    the image, ``fg`` its (y1−y0, x1−x0, 3) float32 colour. The boxes are disjoint.
+    the image, ``fg`` its (y1−y0, x1−x0, 3) float32 colour (a row-strided view into the estimate
+    of the box and its margin). The boxes are disjoint.
 
     On the host: ``estimate_foreground`` on the grid cells that hold soft pixels (0 < α < 1, see
     :func:`soft_tiles`), each with ``margin`` px of context; empty when the matte has no soft
@@ -194,10 +195,9 @@ def foreground(rgb, alpha, *, backend: str = "cpu", tile: int = 256, margin: int
         if (Y0, Y1, X0, X1) == (0, h, 0, w):
             fg = ops.estimate_foreground(rgb, alpha, backend=backend)
         else:
-            fg = ops.estimate_foreground(
-                np.ascontiguousarray(rgb[Y0:Y1, X0:X1]), np.ascontiguousarray(alpha[Y0:Y1, X0:X1]), backend=backend
-            )
-        pieces.append(((y0, y1, x0, x1), np.ascontiguousarray(fg[y0 - Y0 : y1 - Y0, x0 - X0 : x1 - X0])))
+            # Views: the native op reads row-strided arrays as they are.
+            fg = ops.estimate_foreground(rgb[Y0:Y1, X0:X1], alpha[Y0:Y1, X0:X1], backend=backend)
+        pieces.append(((y0, y1, x0, x1), fg[y0 - Y0 : y1 - Y0, x0 - X0 : x1 - X0]))
     return pieces
 
 
