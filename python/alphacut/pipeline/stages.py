@@ -143,11 +143,11 @@ def _any_per_row_block(mask: np.ndarray, tile: int) -> np.ndarray:
     rows), some 30 times faster at 12 MP than ``logical_or.reduceat`` over axis 0."""
     h, w = mask.shape
     n = h // tile
-    parts = []
+    parts: List[np.ndarray] = []
     if n:
-        parts.append(mask[: n * tile].reshape(n, tile, w).any(axis=1))
+        parts.append(np.asarray(mask[: n * tile].reshape(n, tile, w).any(axis=1)))
     if h > n * tile:
-        parts.append(mask[n * tile :].any(axis=0, keepdims=True))
+        parts.append(np.asarray(mask[n * tile :].any(axis=0, keepdims=True)))
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
