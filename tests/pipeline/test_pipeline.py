@@ -73,6 +73,25 @@ def test_soft_tiles_cover_every_soft_pixel_once(rng):
     assert stages.soft_tiles(np.zeros((10, 10), np.float32)) == []
 
 
+@pytest.mark.parametrize("shape,tile", [((300, 530), 64), ((257, 129), 256), ((40, 700), 256), ((1000, 3), 7)])
+def test_soft_tiles_cover_exactly_the_grid_cells_with_a_soft_pixel(rng, shape, tile):
+    # Reference: a plain loop over the grid cells.
+    a = (rng.random(shape) < 0.6).astype(np.float32)
+    k = max(1, a.size // 400)
+    a.flat[rng.integers(0, a.size, k)] = 0.5
+    soft = (a > 0) & (a < 1)
+    want = np.zeros(shape, bool)
+    for y in range(0, shape[0], tile):
+        for x in range(0, shape[1], tile):
+            if soft[y : y + tile, x : x + tile].any():
+                want[y : y + tile, x : x + tile] = True
+    got = np.zeros(shape, np.int32)
+    for y0, y1, x0, x1 in stages.soft_tiles(a, tile=tile):
+        got[y0:y1, x0:x1] += 1
+    assert got.max() == 1
+    np.testing.assert_array_equal(got == 1, want)
+
+
 def test_foreground_pieces_slice_the_margin_right(monkeypatch, rng):
     from alphacut import ops
 
@@ -94,6 +113,25 @@ def test_foreground_pieces_slice_the_margin_right(monkeypatch, rng):
     assert all(c[0] <= 64 + 32 and c[1] <= 2 * 64 + 32 for c in calls)  # one run spans two cells
     out = stages.pack(rgb, a, pieces)
     np.testing.assert_array_equal(out[20:30, 250:260, :3], rgb[20:30, 250:260])
+
+
+def test_foreground_pieces_from_views_equal_the_estimate_of_contiguous_copies(rng, ops_ready):
+    # The tiles go to the native op as row-strided views; the reference gets packed copies.
+    from alphacut import ops
+
+    rgb = rng.integers(0, 256, (300, 420, 3), dtype=np.uint8)
+    yy, xx = np.mgrid[0:300, 0:420]
+    a = np.clip(1.2 - np.hypot(yy - 150, xx - 90) / 60, 0, 1).astype(np.float32)
+    a[250:260, 300:330] = 0.4
+    pieces = stages.foreground(rgb, a, tile=64, margin=16)
+    assert len(pieces) >= 2
+    for (y0, y1, x0, x1), f in pieces:
+        Y0, Y1, X0, X1 = max(0, y0 - 16), min(300, y1 + 16), max(0, x0 - 16), min(420, x1 + 16)
+        ref = ops.estimate_foreground(np.ascontiguousarray(rgb[Y0:Y1, X0:X1]), np.ascontiguousarray(a[Y0:Y1, X0:X1]))
+        np.testing.assert_array_equal(f, ref[y0 - Y0 : y1 - Y0, x0 - X0 : x1 - X0])
+    out = stages.pack(rgb, a, pieces)
+    ref_out = stages.pack(rgb, a, [(b, np.ascontiguousarray(f)) for b, f in pieces])
+    np.testing.assert_array_equal(out, ref_out)
 
 
 def test_tile_origins_cover():

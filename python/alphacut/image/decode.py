@@ -159,14 +159,53 @@ def _open_lazy(fh, what: str, max_pixels: Optional[int] = None):
 
 
 def _from_stream(fh, what: str, max_pixels: Optional[int] = None, check=None) -> DecodedImage:
+    start = _tell(fh)
     im = _open_lazy(fh, what, max_pixels)
     try:
         check_pixels(im.height, im.width, what, max_pixels)
         if check is not None:
             check(im.height, im.width)
+        fast = _from_jpeg_fast(fh, start, im, what)
+        if fast is not None:
+            return fast
         return _from_pil(im, im.format or "unknown", what)
     finally:
         im.close()
+
+
+def _tell(fh) -> Optional[int]:
+    try:
+        return int(fh.tell()) if fh.seekable() else None
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def _from_jpeg_fast(fh, start: Optional[int], im, what: str) -> Optional[DecodedImage]:
+    """A JPEG that Pillow opened as RGB or L, decoded by libjpeg-turbo directly
+    (:mod:`alphacut.image.jpeg_fast`: the same pixels as Pillow's); None to decode through Pillow."""
+    from . import jpeg_fast
+
+    if start is None or im.format != "JPEG" or not jpeg_fast.available():
+        return None
+    try:
+        fh.seek(start)
+        data = fh.read()
+    except (OSError, ValueError):
+        return None
+    rgb = jpeg_fast.decode_rgb(data, im.mode)
+    if rgb is None or rgb.shape[:2] != (im.height, im.width):
+        return None
+    orientation = 1
+    try:
+        orientation = int(im.getexif().get(_EXIF_ORIENTATION, 1) or 1)
+    except Exception:  # noqa: BLE001 - a broken EXIF block is not a broken image (as _from_pil)
+        orientation = 1
+    rgb = np.ascontiguousarray(jpeg_fast.orient(rgb, orientation))
+    info = {"format": "JPEG", "mode": im.mode, "size": rgb.shape[:2], "orientation": orientation, "bits": 8}
+    icc = im.info.get("icc_profile")
+    if icc:
+        info["icc_profile"] = bytes(icc)  # as _from_pil: carried to the output by the encoders
+    return DecodedImage(rgb, None, info)
 
 
 _EXIF_ORIENTATION = 0x0112

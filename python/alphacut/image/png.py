@@ -1,7 +1,7 @@
 """The threaded PNG encoder: rows filtered with one fixed filter, deflated in bands on a thread pool.
 
 :func:`encode_png` splits the rows into bands, filters and deflates each on its own thread (zlib
-releases the GIL) and joins the raw deflate streams into one zlib stream, combining the Adler-32
+and ISA-L release the GIL; ISA-L's deflate at levels 1 and 2 when the ``isal`` package is there) and joins the raw deflate streams into one zlib stream, combining the Adler-32
 checksums (pigz's scheme). It writes grey, RGB and RGBA 8-bit PNG.
 """
 
@@ -57,6 +57,35 @@ def _filter_rows(rows: np.ndarray, prev: Optional[np.ndarray], kind: int) -> np.
         else:
             np.subtract(r[0], prev.reshape(-1), out=out[0, 1:])
     return out
+
+
+try:  # pragma: no cover - depends on the environment
+    from isal import isal_zlib as _isal
+except Exception:  # noqa: BLE001 - any import problem means: zlib
+    _isal = None  # type: ignore[assignment]
+
+#: zlib levels given to ISA-L's deflate (its levels 1 and 2; 0 stays zlib's stored blocks, and the
+#: levels above 2 zlib's slower, smaller output)
+ISAL_LEVELS = (1, 2)
+
+
+def deflate_engine(compress_level: int) -> str:
+    """ "isal" when ISA-L's deflate (the ``isal`` package) encodes this level, else "zlib".
+
+    At level 1 ISA-L deflates the filtered rows of a 12 MP cutout about 4x faster than zlib and
+    a few per cent smaller. ``ALPHACUT_PNG_DEFLATE=zlib`` keeps zlib at every level."""
+    if _isal is None or compress_level not in ISAL_LEVELS:
+        return "zlib"
+    if os.environ.get("ALPHACUT_PNG_DEFLATE", "").strip().lower() == "zlib":
+        return "zlib"
+    return "isal"
+
+
+def _compressobj(engine: str, level: int, strategy: int):
+    """A raw-deflate (wbits -15) compressor of ``engine``."""
+    if engine == "isal":
+        return _isal.compressobj(level, _isal.DEFLATED, -15)
+    return zlib.compressobj(level, zlib.DEFLATED, -15, 8, strategy)
 
 
 _POOL: Optional[ThreadPoolExecutor] = None
@@ -125,6 +154,7 @@ def encode_png(
     if filter not in _PNG_FILTERS:
         raise InputError(f"filter must be one of {', '.join(_PNG_FILTERS)}, got {filter!r}")
     kind = _PNG_FILTERS[filter]
+    engine = deflate_engine(int(compress_level))
     a = np.ascontiguousarray(a)
     nthreads = threads or max(1, min(8, os.cpu_count() or 1))
     row_bytes = w * c + 1
@@ -141,7 +171,7 @@ def encode_png(
         f = _filter_rows(rows, prev, kind)
         buf = f.data  # the array's buffer, no copy
         strategy = zlib.Z_FILTERED if kind else zlib.Z_DEFAULT_STRATEGY
-        comp = zlib.compressobj(int(compress_level), zlib.DEFLATED, -15, 8, strategy)
+        comp = _compressobj(engine, int(compress_level), strategy)
         last = i == len(starts) - 1
         data = comp.compress(buf) + comp.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
         return data, zlib.adler32(buf), f.size
