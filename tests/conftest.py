@@ -38,6 +38,22 @@ def shared_path(*parts: str) -> Path:
     return p
 
 
+def declared_jpeg(width: int, height: int) -> bytes:
+    """A few hundred bytes of JPEG whose header declares ``width`` × ``height`` pixels (an 8 × 8
+    image with its SOF0 size rewritten): what a decompression bomb's header looks like."""
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 30, 30)).save(buf, "JPEG")
+    data = bytearray(buf.getvalue())
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5 : sof + 7] = height.to_bytes(2, "big")
+    data[sof + 7 : sof + 9] = width.to_bytes(2, "big")
+    return bytes(data)
+
+
 @pytest.fixture
 def shared_data() -> Path:
     return shared_path()

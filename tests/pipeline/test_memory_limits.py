@@ -13,6 +13,7 @@ import textwrap
 
 import numpy as np
 import pytest
+from conftest import declared_jpeg
 from PIL import Image
 
 import alphacut
@@ -20,18 +21,6 @@ from alphacut import Session, config
 from alphacut.image import ImageTooLargeError
 from alphacut.image import decode as decode_mod
 from alphacut.pipeline import memory
-
-
-def declared_jpeg(width: int, height: int) -> bytes:
-    """A few hundred bytes of JPEG whose header declares ``width`` × ``height`` pixels (an 8 × 8
-    image with its SOF0 size rewritten): what a decompression bomb's header looks like."""
-    buf = io.BytesIO()
-    Image.new("RGB", (8, 8), (200, 30, 30)).save(buf, "JPEG")
-    data = bytearray(buf.getvalue())
-    sof = data.index(b"\xff\xc0")
-    data[sof + 5 : sof + 7] = height.to_bytes(2, "big")
-    data[sof + 7 : sof + 9] = width.to_bytes(2, "big")
-    return bytes(data)
 
 
 @pytest.fixture

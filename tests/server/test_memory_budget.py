@@ -15,6 +15,7 @@ import pytest
 requests = pytest.importorskip("requests")
 pytest.importorskip("fastapi")
 
+from conftest import declared_jpeg  # noqa: E402
 from server_harness import assert_clean_error, shared_server  # noqa: E402
 
 from alphacut.pipeline.memory import estimate_bytes  # noqa: E402
@@ -22,19 +23,6 @@ from alphacut.pipeline.memory import estimate_bytes  # noqa: E402
 # Room for one 1000×1000 image beside the shared working memory, not for two.
 ONE = estimate_bytes(1000, 1000, base=False)
 BUDGET_MB = (estimate_bytes(1000, 1000) + ONE // 2) / 1e6
-
-
-def declared_jpeg(width: int, height: int) -> bytes:
-    """A tiny JPEG whose header declares ``width`` × ``height`` (never decoded when refused)."""
-    from PIL import Image
-
-    buf = io.BytesIO()
-    Image.new("RGB", (8, 8), (200, 30, 30)).save(buf, "JPEG")
-    data = bytearray(buf.getvalue())
-    sof = data.index(b"\xff\xc0")
-    data[sof + 5 : sof + 7] = height.to_bytes(2, "big")
-    data[sof + 7 : sof + 9] = width.to_bytes(2, "big")
-    return bytes(data)
 
 
 def png(w: int, h: int) -> bytes:
