@@ -275,7 +275,10 @@ def plot(rep: Report, path, budget_ms: float = 1000.0) -> Path:
     fig, ax = plt.subplots(figsize=(max(5.0, 1.6 * len(results) + 3), 4.5))
     bottoms = [0.0] * len(results)
     # distinct colours, none of them grey: grey is kept for "other"
-    tab = [c for i, c in enumerate(plt.get_cmap("tab10").colors) if i != 7] + list(plt.get_cmap("Dark2").colors)
+    # ListedColormaps: their .colors (Colormap, the declared type, has none)
+    tab10: Any = plt.get_cmap("tab10")
+    dark2: Any = plt.get_cmap("Dark2")
+    tab = [c for i, c in enumerate(tab10.colors) if i != 7] + list(dark2.colors)
     for i, s in enumerate(stages + ["other"]):
         vals = []
         for r in results:
