@@ -14,13 +14,14 @@ full-size alpha, RGBA and foreground pieces add to the next run's peak). "before
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import List
+from typing import Dict, List
 
 REPO = Path(__file__).resolve().parents[1]
 MODEL = REPO.parent / "shared" / "data" / "models" / "u2netp_320.onnx"
@@ -58,8 +59,9 @@ def _child(size: str, variant: str, model: str) -> None:
     for _ in range(2):  # the second run is where the memory pattern's block appears
         s.run(jpeg)
     with PeakRSS() as m:
-        s.run(jpeg)
-    print(json.dumps({"size": size, "variant": variant, **m.result}))
+        res = s.run(jpeg)
+    digest = hashlib.sha256(res.rgba.tobytes()).hexdigest()[:16]
+    print(json.dumps({"size": size, "variant": variant, "rgba_sha256": digest, **m.result}))
 
 
 def _network_speed(model: str, repeat: int) -> str:
@@ -101,9 +103,13 @@ def main(argv=None) -> int:
         _child(args.child[0], args.child[1], args.model_path)
         return 0
     env = {**os.environ, "PYTHONPATH": str(REPO / "python")}
-    rows: List[str] = ["| size | before peak MiB | after peak MiB | before - after |", "|---|---|---|---|"]
+    rows: List[str] = [
+        "| size | before peak MiB | after peak MiB | before - after | RGBA before/after |",
+        "|---|---|---|---|---|",
+    ]
     for size in args.sizes.split(","):
-        peaks = {"before": [], "after": []}
+        peaks: Dict[str, List[float]] = {"before": [], "after": []}
+        digests = set()
         for _ in range(args.repeat):
             for variant in ("before", "after"):
                 out = subprocess.run(
@@ -113,9 +119,12 @@ def main(argv=None) -> int:
                     env=env,
                     check=True,
                 )
-                peaks[variant].append(json.loads(out.stdout.strip().splitlines()[-1])["peak_mb"])
+                r = json.loads(out.stdout.strip().splitlines()[-1])
+                peaks[variant].append(r["peak_mb"])
+                digests.add(r["rgba_sha256"])
         b, a = max(peaks["before"]), max(peaks["after"])
-        rows.append(f"| {size} | {b:.0f} | {a:.0f} | {b - a:.0f} |")
+        same = "identical" if len(digests) == 1 else "DIFFER"
+        rows.append(f"| {size} | {b:.0f} | {a:.0f} | {b - a:.0f} | {same} |")
         print(rows[-1], flush=True)
     print("\n".join(rows))
     print(_network_speed(args.model_path, 10))
