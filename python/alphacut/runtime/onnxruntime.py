@@ -117,7 +117,7 @@ class OrtRuntime(Runtime):
         # ONNX Runtime's memory pattern (on by default) plans one block for all of a run's
         # intermediates on the second run and keeps it beside the arena's chunks from the first:
         # ~190 MiB more resident for u2netp at 320 px, for no measurable speed
-        # (bench/results/memory.md). Without it the arena's chunks are reused.
+        # (bench/results/memory_and_foreground.md). Without it the arena's chunks are reused.
         opts.enable_mem_pattern = False
         try:
             src = self._model if isinstance(self._model, bytes) else str(self._model)
