@@ -36,6 +36,39 @@ def test_session_arrays(tiny):
     np.testing.assert_array_equal(res.rgba, rgba)
 
 
+def test_previous_result_is_let_go_while_the_next_runs(tiny, monkeypatch):
+    # Kept through the next call, the last result's full-size arrays would add to its peak
+    # memory (~140 MiB at 12 MP); last_result is cleared when a call starts and set at its end.
+    import weakref
+
+    import alphacut.pipeline.pipeline as pp
+
+    rgb, _ = tm.red_disk(120, 160)
+    tiny.run(rgb)
+    seen = []
+    old = weakref.ref(tiny.last_result.rgba)
+    run, run_batch = tiny.pipeline.run, pp.run_batch
+
+    def spy_run(*a, **k):
+        seen.append((tiny.last_result, old()))
+        return run(*a, **k)
+
+    def spy_batch(*a, **k):
+        seen.append((tiny.last_result, old()))
+        return run_batch(*a, **k)
+
+    monkeypatch.setattr(tiny.pipeline, "run", spy_run)
+    monkeypatch.setattr(pp, "run_batch", spy_batch)
+    res = tiny.run(rgb)
+    assert tiny.last_result is res
+    old = weakref.ref(res.rgba)
+    del res
+    out = tiny.run_batch([rgb, rgb])
+    assert tiny.last_result is out[-1]
+    # Pipeline.run goes through run_batch too: seen from both calls, never the old result
+    assert len(seen) >= 2 and all(x == (None, None) for x in seen), seen
+
+
 def test_portrait_mode_without_person_model_falls_back(u2netp_home, monkeypatch):
     monkeypatch.setattr(alphacut.session, "PERSON_MODELS", ("no_such_person_model",))
     s = Session(mode="portrait")

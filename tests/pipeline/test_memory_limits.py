@@ -38,8 +38,8 @@ def tiny_session(tiny, **kwargs) -> Session:
 
 
 def test_estimate_matches_the_documented_model():
-    # independent arithmetic: 384 MiB + 32 bytes per pixel
-    assert memory.estimate_bytes(3000, 4000) == 384 * 2**20 + 32 * 12_000_000
+    # independent arithmetic: 64 MiB + 32 bytes per pixel
+    assert memory.estimate_bytes(3000, 4000) == 64 * 2**20 + 32 * 12_000_000
     assert memory.estimate_bytes(3000, 4000, base=False) == 32 * 12_000_000
     assert memory.estimate_bytes(13000, 13000) > 3.5e9  # the 13000² bomb: measured 3.5 GB at its peak
 
@@ -78,7 +78,7 @@ def test_session_max_pixels_and_the_environment(tiny, monkeypatch, never_decodes
 def test_memory_check_refuses_before_decoding(tiny, monkeypatch, never_decodes):
     s = tiny_session(tiny, max_pixels=500_000_000)
     monkeypatch.setattr(memory, "available_bytes", lambda: 1 << 30)  # 1 GiB left
-    with pytest.raises(ImageTooLargeError, match=r"8000x8000 image needs about 2,337 MiB.*1,024 MiB"):
+    with pytest.raises(ImageTooLargeError, match=r"8000x8000 image needs about 2,017 MiB.*1,024 MiB"):
         s.run(declared_jpeg(8000, 8000))
     with pytest.raises(ImageTooLargeError, match="needs about"):
         s.run(np.zeros((8000, 8000, 3), np.uint8))  # arrays: the cut's memory is checked too

@@ -2,7 +2,7 @@
 
 A compressed file says little about the memory it costs: a 1,170-byte JPEG can declare
 13000 × 13000 pixels, and cutting it out (decode, working image, band, full-resolution α,
-foreground colour, RGBA) takes about 3.5 GB at its peak. So the size in the header is checked
+foreground colour, RGBA) takes gigabytes at its peak. So the size in the header is checked
 twice before decoding: against a pixel limit (``Session(max_pixels=)``, 100 MP by default; the
 server's ``--max-pixels``, 25 MP) and against the memory that is really there
 (:func:`check_memory`: the estimate below against :func:`available_bytes`, or the server's own
@@ -10,8 +10,10 @@ budget shared by the requests in flight).
 
 The estimate is an upper bound fitted to measured peaks of ``Session.run`` on encoded input with
 the default settings (refine, foreground, RGBA out), u2netp, on the CPU: peak resident memory above
-a warmed-up session, from 1 MP to 64 MP, on photos and on noise (all band): at most 253 MiB at
-1 MP, 527 MiB at 12 MP, 872 MiB at 64 MP; about 3.5 GB at 169 MP.
+a warmed-up session, from 1 MP to 64 MP, on photos and on noise (all band): at most 49 MiB at
+1 MP, 234 MiB at 12 MP, 496 MiB at 64 MP (noise). A warm-up at any size allocates the network's
+buffers (its input size is fixed, and ONNX Runtime reuses its arena's chunks: its memory pattern is
+off, see :mod:`alphacut.runtime.onnxruntime`), so they are not part of a cut's peak.
 ``tests/pipeline/test_memory_estimate.py`` measures it again and fails if the bound is crossed.
 """
 
@@ -23,9 +25,9 @@ from ..image import ImageTooLargeError
 
 __all__ = ["BASE_BYTES", "BYTES_PER_PIXEL", "available_bytes", "check_memory", "estimate_bytes"]
 
-#: Working memory of a cut that does not grow with the image (network buffers at its fixed input
-#: size, the working image and its band at the working resolution, allocator slack).
-BASE_BYTES = 384 << 20
+#: Working memory of a cut that does not grow with the image (the working image and its band at
+#: the working resolution, allocator slack; the network's buffers are the warmed-up session's).
+BASE_BYTES = 64 << 20
 #: Bytes per full-resolution pixel: decoded RGB (3), α and its upscaling buffers (float), the
 #: foreground colour, the RGBA result (4), and the band's share of the image (an image of noise,
 #: all band, measured 24).
@@ -38,7 +40,7 @@ def estimate_bytes(height: int, width: int, *, base: bool = True) -> int:
     image only (what each of several cuts in one process adds).
 
     >>> round(estimate_bytes(3000, 4000) / 2**20)
-    750
+    430
     """
     return (BASE_BYTES if base else 0) + BYTES_PER_PIXEL * int(height) * int(width)
 
