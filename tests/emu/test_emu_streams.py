@@ -86,7 +86,6 @@ def test_work_on_a_stream_runs_when_waited_for(rng, stream):
     np.testing.assert_allclose(out.get(), img * a[..., None], atol=1e-6)
 
 
-@pytest.mark.xfail(strict=True, reason="defect 3: to_device returns before its copy lands")  # XFAIL-UNTIL-FIX
 def test_to_device_then_op_on_a_caller_stream(rng, stream):
     # Defect 3: to_device copied with cudaMemcpy on the legacy stream, which returns before the
     # data lands; an op on the caller's non-blocking stream then read memory not yet written.
@@ -99,7 +98,6 @@ def test_to_device_then_op_on_a_caller_stream(rng, stream):
     np.testing.assert_allclose(out.get(), img * a[..., None], atol=1e-6)
 
 
-@pytest.mark.xfail(strict=True, reason="defect 3: the private stream is non-blocking")  # XFAIL-UNTIL-FIX
 def test_to_device_then_op_on_the_private_stream(rng):
     img = rng.random((21, 34, 3), dtype=np.float32)
     a = rng.random((21, 34), dtype=np.float32)
@@ -107,7 +105,6 @@ def test_to_device_then_op_on_the_private_stream(rng):
     np.testing.assert_allclose(out.get(), img * a[..., None], atol=1e-6)
 
 
-@pytest.mark.xfail(strict=True, reason="defect 4: stream None and get() on the legacy stream")  # XFAIL-UNTIL-FIX
 def test_result_on_a_caller_stream_names_it_and_get_waits(rng, stream):
     # Defect 4: a result made on the caller's stream said "stream": None (ready) and .get()
     # copied on the legacy stream, which does not wait for a non-blocking stream.
@@ -122,7 +119,6 @@ def test_result_on_a_caller_stream_names_it_and_get_waits(rng, stream):
     assert ready.__cuda_array_interface__["stream"] is None
 
 
-@pytest.mark.xfail(strict=True, reason="defect 4: the result said stream None")  # XFAIL-UNTIL-FIX
 def test_consumer_waits_for_the_producer_stream_it_names(rng, stream):
     # A device input that names its stream (CAI v3): the op must wait for it before reading.
     img = rng.random((17, 23, 3), dtype=np.float32)
@@ -148,7 +144,6 @@ class RecordingDLPack:
         return self.a.__dlpack__()
 
 
-@pytest.mark.xfail(strict=True, reason="defect 4: __dlpack__ asked for stream None")  # XFAIL-UNTIL-FIX
 def test_dlpack_is_asked_for_the_stream_we_consume_on(rng):
     img = RecordingDLPack(rng.random((5, 6, 3), dtype=np.float32))
     a = RecordingDLPack(rng.random((5, 6), dtype=np.float32))
@@ -161,7 +156,6 @@ def test_dlpack_is_asked_for_the_stream_we_consume_on(rng):
 # ---- devices ----------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="defect 8: launched on device 0")  # XFAIL-UNTIL-FIX
 def test_arrays_on_device_1_run_on_device_1(rng, emu_config):
     # Defect 8: the kernels were launched on device 0 whatever device the arrays were on.
     emu_config(devices=2)
@@ -178,7 +172,6 @@ def test_arrays_on_device_1_run_on_device_1(rng, emu_config):
 # ---- the probe --------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="defect 5: the probe launches no kernel")  # XFAIL-UNTIL-FIX
 def test_probe_launches_a_kernel(emu_config):
     assert _core.gpu_probe_emu() == ""
     emu_config(no_kernel_image=True)
