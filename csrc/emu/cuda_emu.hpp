@@ -12,12 +12,18 @@
 //   barrier, the other threads run as plain calls (no context switches). If one of them then
 //   reaches `__syncthreads()`, the barrier was divergent and the launch fails.
 // - `__shared__` variables are `static thread_local`: one copy per host thread, and a host
-//   thread runs one block at a time, so they are per block. Dynamic shared memory comes from
-//   ALPHACUT_DYNAMIC_SHARED (a per-host-thread buffer of the launch's size).
+//   thread runs one block at a time, so they are per block (not poisoned between blocks: a
+//   kernel that reads static shared memory before writing it is not caught here). Dynamic
+//   shared memory (ALPHACUT_DYNAMIC_SHARED) starts as 0xFF bytes (NaN) in every block.
 // - Blocks run in parallel on host threads (alphacut::parallel_for), each block on one thread.
-// - Device memory is host memory; cudaMalloc/cudaMemcpy/cudaMemcpy2D/streams are minimal
-//   synchronous stand-ins. Launch configuration errors (too many threads, too much shared
-//   memory, an empty grid) are reported through cudaGetLastError as on a device.
+//   With a seed (_emu_configure) blocks run in a shuffled order, and a block's threads start and
+//   resume from each barrier in shuffled orders. Threads waiting at different __syncthreads()
+//   (file:line) are reported as a barrier-site mismatch.
+// - Device memory is host memory. Streams are queues run when waited for; see "the emulated
+//   device" below for the legacy/blocking/non-blocking rules, pageable copies that land late,
+//   poisoned allocations and frees, use after free, and devices. Launch configuration errors
+//   (too many threads, too much shared memory, an empty grid) are reported through
+//   cudaGetLastError as on a device; failures while a kernel runs, by the wait that ran it.
 #pragma once
 
 #include <ucontext.h>
@@ -197,7 +203,8 @@ inline cudaError_t cudaPeekAtLastError() { return alphacut_emu::error_state().la
 // - cudaMalloc'd memory starts as 0xFF bytes (NaN as float, -1 as int); cudaFree poisons at once
 //   and does not wait for the device (so a kernel still queued reads 0xFF, not the data), and the
 //   memory is released only when no queued work is left; cudaFreeAsync does the same in stream
-//   order.
+//   order. A queued kernel (pointer or ImageView argument) or copy that runs after its memory was
+//   freed fails: on a device that memory may already belong to another allocation.
 struct CUstream_st {
     unsigned int flags = 0;
     int device = 0;
@@ -222,7 +229,7 @@ struct DeviceState {
     CUstream_st legacy;
     std::set<CUstream_st*> streams;
     std::map<std::uintptr_t, Allocation> allocations;  // live cudaMalloc/cudaMallocHost blocks
-    std::vector<void*> quarantine;                      // freed and poisoned, released when idle
+    std::map<std::uintptr_t, std::size_t> quarantine;   // freed and poisoned, released when idle
     cudaError_t pending = cudaSuccess;                  // first failure of queued work
     std::string pending_detail;
     int device_count = 1;
@@ -273,7 +280,7 @@ inline bool idle() {
 inline void release_quarantine() {
     DeviceState& d = device();
     if (d.quarantine.empty() || !idle()) return;
-    for (void* p : d.quarantine) ::operator delete(p, std::align_val_t(256));
+    for (const auto& [p, bytes] : d.quarantine) ::operator delete(reinterpret_cast<void*>(p), std::align_val_t(256));
     d.quarantine.clear();
 }
 
@@ -328,6 +335,17 @@ inline const Allocation* find_allocation(const void* p, std::uintptr_t* base = n
     if (base) *base = it->first;
     return &it->second;
 }
+// Whether `p` lies in memory freed (cudaFree, or a stream-ordered free that has run) while work
+// still queued may use it: on a device that memory may already belong to another allocation.
+inline bool is_freed(const void* p) {
+    DeviceState& d = device();
+    std::lock_guard<std::recursive_mutex> lock(d.mu);
+    const auto a = reinterpret_cast<std::uintptr_t>(p);
+    auto it = d.quarantine.upper_bound(a);
+    if (it == d.quarantine.begin()) return false;
+    --it;
+    return a < it->first + std::max<std::size_t>(it->second, 1);
+}
 inline bool is_pinned(const void* p) {
     const Allocation* a = find_allocation(p);
     return a && a->pinned;
@@ -354,8 +372,8 @@ inline void free_now(void* p) {
         return;
     }
     std::memset(p, kPoison, it->second.bytes);
+    d.quarantine[it->first] = it->second.bytes;
     d.allocations.erase(it);
-    d.quarantine.push_back(p);
 }
 
 }  // namespace alphacut_emu
@@ -461,6 +479,10 @@ inline cudaError_t copy2d(void* dst, std::size_t dpitch, const void* src, std::s
                   : (dd ? cudaMemcpyHostToDevice : cudaMemcpyHostToHost);
     }
     auto rows = [=](const unsigned char* from, std::size_t from_pitch) {
+        if (is_freed(dst) || is_freed(from)) {
+            record_failure(cudaErrorInvalidValue, "a copy uses memory freed (cudaFree) before the copy ran");
+            return;
+        }
         for (std::size_t r = 0; r < height; ++r)
             std::memmove(static_cast<unsigned char*>(dst) + r * dpitch, from + r * from_pitch, width);
     };
@@ -958,6 +980,26 @@ struct HasData<T, std::void_t<decltype(std::declval<const T&>().data)>>
     : std::is_pointer<decltype(std::declval<const T&>().data)> {};
 
 template <typename T>
+inline const void* pointer_of(const T& v) {
+    if constexpr (std::is_pointer_v<T>)
+        return static_cast<const void*>(v);
+    else if constexpr (HasData<T>::value)
+        return static_cast<const void*>(v.data);
+    else
+        return nullptr;
+}
+
+// When a queued kernel runs: an argument in freed memory is a use after free.
+template <typename T>
+inline void check_pointer_freed(const std::string& kname, const T& v, std::string& bad) {
+    const void* p = pointer_of(v);
+    if (p && bad.empty() && is_freed(p))
+        bad = kname +
+              ": an argument points to memory freed (cudaFree) before the kernel ran; free it in stream "
+              "order (cudaFreeAsync) or wait for the stream first";
+}
+
+template <typename T>
 inline void check_pointer_device(const std::string& kname, const T& v, int dev, std::string& bad) {
     const void* p = nullptr;
     if constexpr (std::is_pointer_v<T>)
@@ -1020,8 +1062,12 @@ inline void launch(const char* name, void (*kernel)(KArgs...), dim3 grid, dim3 b
     }
     const std::uint64_t seed = next_launch_seed();
     enqueue(stream, [kname, kernel, grid, block, smem, params, seed] {
-        const std::function<void()> body = [&]() { std::apply(kernel, *params); };
-        std::string failure = execute_grid(kname, grid, block, smem, body, seed);
+        std::string failure;
+        std::apply([&](const auto&... p) { (check_pointer_freed(kname, p, failure), ...); }, *params);
+        if (failure.empty()) {
+            const std::function<void()> body = [&]() { std::apply(kernel, *params); };
+            failure = execute_grid(kname, grid, block, smem, body, seed);
+        }
         if (!failure.empty()) record_failure(cudaErrorLaunchFailure, failure);
     });
 }

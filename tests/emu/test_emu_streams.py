@@ -61,6 +61,14 @@ def test_uninitialised_shared_memory_reads_nan_in_every_block():
     assert np.isnan(out).all()
 
 
+def test_a_kernel_using_memory_freed_before_it_ran_is_reported():
+    # cudaFree does not wait for the kernel queued on a non-blocking stream: on a device the
+    # memory may already be another allocation's. Freed in stream order it is fine.
+    with pytest.raises(alphacut.InternalError, match="freed"):
+        _core._selftest_free_before_kernel_runs_emu(100, False)
+    np.testing.assert_array_equal(_core._selftest_free_before_kernel_runs_emu(100, True), 0)
+
+
 # ---- streams ----------------------------------------------------------------------------------
 
 

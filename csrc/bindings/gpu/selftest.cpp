@@ -129,6 +129,28 @@ py::array_t<int> split_barrier(int threads) {
     return to_host(out, {threads});
 }
 
+// A kernel queued on a stream reads a buffer that is freed before the stream is waited for:
+// with cudaFree (use after free unless the free waits for the device) or in stream order.
+py::array_t<float> free_before_kernel_runs(int n, bool stream_ordered) {
+    cudaStream_t s = nullptr;
+    ALPHACUT_CUDA_CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+    float* in = nullptr;
+    DeviceBuffer<float> out(n);
+    ALPHACUT_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&in), n * sizeof(float)));
+    ALPHACUT_CUDA_CHECK(cudaMemsetAsync(in, 0, n * sizeof(float), s));
+    selftest::copy(in, out.get(), n, s);
+    if (stream_ordered)
+        ALPHACUT_CUDA_CHECK(cudaFreeAsync(in, s));
+    else
+        ALPHACUT_CUDA_CHECK(cudaFree(in));
+    const cudaError_t err = cudaStreamSynchronize(s);
+    cudaStreamDestroy(s);
+    ALPHACUT_CUDA_CHECK(err);
+    py::array_t<float> a(n);
+    ALPHACUT_CUDA_CHECK(cudaMemcpy(a.mutable_data(), out.get(), out.bytes(), cudaMemcpyDeviceToHost));
+    return a;
+}
+
 std::string gpu_probe() {
     py::gil_scoped_release nogil;
     return selftest::probe();
@@ -143,6 +165,8 @@ ALPHACUT_REGISTER_BINDINGS(bind_gpu_selftest) {
           py::arg("wait_legacy"));
     m.def("_selftest_arrival_order" ALPHACUT_GPU_SUFFIX, &arrival_order, py::arg("threads"));
     m.def("_selftest_split_barrier" ALPHACUT_GPU_SUFFIX, &split_barrier, py::arg("threads"));
+    m.def("_selftest_free_before_kernel_runs" ALPHACUT_GPU_SUFFIX, &free_before_kernel_runs, py::arg("n"),
+          py::arg("stream_ordered"));
     m.def("gpu_probe" ALPHACUT_GPU_SUFFIX, &gpu_probe,
           "'' when this build's kernels run on the current device (a test kernel is launched), else the reason.");
 #if defined(ALPHACUT_EMU_COMPILE)
