@@ -4,8 +4,12 @@
 # or a driver; alphacut.device.is_available() asks the driver at run time.
 #   ALPHACUT_CUDA=AUTO  build when a CUDA compiler is found (default)
 #   ALPHACUT_CUDA=ON    require it;   ALPHACUT_CUDA=OFF  never
-# Architectures: sm_80, sm_86, sm_89, sm_90 SASS plus compute_90 PTX for newer GPUs;
-# override with -DCMAKE_CUDA_ARCHITECTURES=...
+# Architectures: sm_75 (Turing: T4, RTX 20xx), sm_80, sm_86, sm_89, sm_90 SASS plus compute_90 PTX
+# for newer GPUs; override with -DCMAKE_CUDA_ARCHITECTURES=... A GPU outside the list is found by
+# alphacut.device.why_unavailable(), which launches a test kernel, so "auto" falls back to the CPU.
+# The static CUDA runtime needs a driver at least as new as the toolkit's minimum (CUDA 12.x: R525+
+# with minor-version compatibility; CUDA 13.x: R580+); an older driver is reported by the probe
+# (cudaErrorInsufficientDriver) the same way.
 string(TOUPPER "${ALPHACUT_CUDA}" _ac_cuda)
 if(_ac_cuda STREQUAL "OFF")
   message(STATUS "alphacut: CUDA kernels disabled (ALPHACUT_CUDA=OFF)")
@@ -23,7 +27,7 @@ if(NOT CMAKE_CUDA_COMPILER)
 endif()
 
 if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
-  set(CMAKE_CUDA_ARCHITECTURES 80-real 86-real 89-real 90)  # "90" = sm_90 SASS + compute_90 PTX
+  set(CMAKE_CUDA_ARCHITECTURES 75-real 80-real 86-real 89-real 90)  # "90" = sm_90 SASS + compute_90 PTX
 endif()
 set(CMAKE_CUDA_HOST_COMPILER ${CMAKE_CXX_COMPILER} CACHE FILEPATH "host compiler for nvcc")
 enable_language(CUDA)

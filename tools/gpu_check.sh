@@ -7,8 +7,12 @@
 #
 #   OUT=/tmp/gpu-check tools/gpu_check.sh
 #
+# Then compute-sanitizer runs the gpu tests (tests/gpu and the execution-model self-tests of
+# tests/emu/test_emu_harness.py on the cuda backend) under memcheck, racecheck, synccheck and initcheck;
+# a tool that reports an error fails the script.
+#
 # Writes into $OUT (default ./gpu-check): nvidia-smi.txt, build.log, tests.log, bench.log,
-# bench-cuda.json. The CUDA-only build (build/gpu-check) replaces the in-tree _core module, as
+# bench-cuda.json, sanitizer-<tool>.log, sanitizer.txt. The CUDA-only build (build/gpu-check) replaces the in-tree _core module, as
 # tools/dev_build.sh does. Without ../shared/data beside the repo the real-data tests skip and the
 # benchmarks use a synthetic 12 MP scene (the test ids say which).
 set -uo pipefail
@@ -33,3 +37,29 @@ export PYTHONPATH=python PYTHONUNBUFFERED=1
 "$py" -m pytest -q -s bench/test_bench_cuda.py bench/test_bench_cuda_pipeline.py --benchmark-enable \
   --benchmark-columns=median,iqr,min,max,rounds --benchmark-json="$out/bench-cuda.json" -p no:cacheprovider \
   2>&1 | tee "$out/bench.log" | grep -E "GB/s|ms,|passed|failed|skipped|Error" | tail -60
+
+# compute-sanitizer over the gpu tests: the device-side bugs the emulation cannot see on the CPU
+# (out-of-bounds and misaligned accesses, shared-memory hazards, invalid barriers, reads of
+# uninitialised global memory).
+status=0
+san=$(command -v compute-sanitizer || true)
+[ -z "$san" ] && [ -x /usr/local/cuda/bin/compute-sanitizer ] && san=/usr/local/cuda/bin/compute-sanitizer
+if [ -z "$san" ]; then
+  echo "compute-sanitizer not found (install the CUDA toolkit's sanitizer): sanitizer checks NOT run" \
+    | tee "$out/sanitizer.txt"
+  exit 1
+fi
+: > "$out/sanitizer.txt"
+for tool in memcheck racecheck synccheck initcheck; do
+  extra=()
+  [ "$tool" = memcheck ] && extra=(--leak-check no)
+  [ "$tool" = racecheck ] && extra=(--racecheck-report all)
+  "$san" --tool "$tool" "${extra[@]}" --error-exitcode 99 --target-processes all \
+    "$py" -m pytest -q -x tests/gpu tests/emu/test_emu_harness.py -k "cuda or gpu" -p no:cacheprovider \
+    > "$out/sanitizer-$tool.log" 2>&1
+  rc=$?
+  echo "compute-sanitizer --tool $tool: exit $rc ($(grep -c '========= ' "$out/sanitizer-$tool.log") report lines)" \
+    | tee -a "$out/sanitizer.txt"
+  [ $rc -ne 0 ] && status=1
+done
+exit $status

@@ -167,7 +167,7 @@ template <auto Fn, typename R, typename... A, typename... Extra>
 void def_impl(py::module_& m, const char* name, R (*)(Call&, A...), const Extra&... extra) {
 #if ALPHACUT_BINDINGS_GPU
     auto entry = [](A... args, std::uintptr_t stream) -> R {
-        Call call(stream);
+        Call call(stream, args...);
         return Fn(call, std::move(args)...);
     };
     if constexpr ((std::is_same_v<Extra, py::kw_only> || ...))

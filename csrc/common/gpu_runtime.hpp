@@ -68,7 +68,23 @@ namespace alphacut::detail {
 
 namespace alphacut::ALPHACUT_GPU_NS {
 
-// Owns `count` elements of device memory.
+// Whether the current device has the stream-ordered allocator (cudaMallocAsync/cudaFreeAsync:
+// CUDA 11.2+ and a device and driver that report cudaDevAttrMemoryPoolsSupported).
+inline bool memory_pools_supported() {
+    int dev = 0, pools = 0;
+    if (cudaGetDevice(&dev) != cudaSuccess ||
+        cudaDeviceGetAttribute(&pools, cudaDevAttrMemoryPoolsSupported, dev) != cudaSuccess) {
+        (void)cudaGetLastError();
+        return false;
+    }
+    return pools != 0;
+}
+
+// Owns `count` elements of device memory. Given a stream, the memory is allocated and freed in
+// that stream's order (cudaMallocAsync/cudaFreeAsync), so freeing it never waits for, nor races,
+// the work queued on the stream; where the device has no memory pools it is cudaMalloc'd and the
+// free first waits for the stream. Without a stream: cudaMalloc/cudaFree (memory whose lifetime
+// no stream bounds, e.g. results handed to Python).
 template <typename T>
 class DeviceBuffer {
 public:
@@ -76,18 +92,31 @@ public:
     explicit DeviceBuffer(std::size_t count) : count_(count) {
         if (count) ALPHACUT_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&ptr_), count * sizeof(T)));
     }
-    ~DeviceBuffer() {
-        if (ptr_) cudaFree(ptr_);
+    DeviceBuffer(std::size_t count, cudaStream_t stream) : count_(count), stream_(stream), ordered_(true) {
+        if (!count) return;
+        pooled_ = memory_pools_supported();
+        if (pooled_)
+            ALPHACUT_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&ptr_), count * sizeof(T), stream));
+        else
+            ALPHACUT_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&ptr_), count * sizeof(T)));
     }
+    ~DeviceBuffer() { release(); }
     DeviceBuffer(const DeviceBuffer&) = delete;
     DeviceBuffer& operator=(const DeviceBuffer&) = delete;
     DeviceBuffer(DeviceBuffer&& o) noexcept
-        : ptr_(std::exchange(o.ptr_, nullptr)), count_(std::exchange(o.count_, 0)) {}
+        : ptr_(std::exchange(o.ptr_, nullptr)),
+          count_(std::exchange(o.count_, 0)),
+          stream_(o.stream_),
+          ordered_(o.ordered_),
+          pooled_(o.pooled_) {}
     DeviceBuffer& operator=(DeviceBuffer&& o) noexcept {
         if (this != &o) {
-            if (ptr_) cudaFree(ptr_);
+            release();
             ptr_ = std::exchange(o.ptr_, nullptr);
             count_ = std::exchange(o.count_, 0);
+            stream_ = o.stream_;
+            ordered_ = o.ordered_;
+            pooled_ = o.pooled_;
         }
         return *this;
     }
@@ -96,8 +125,21 @@ public:
     std::size_t bytes() const { return count_ * sizeof(T); }
 
 private:
+    void release() noexcept {
+        if (!ptr_) return;
+        if (ordered_ && pooled_) {
+            cudaFreeAsync(ptr_, stream_);
+        } else {
+            if (ordered_) cudaStreamSynchronize(stream_);
+            cudaFree(ptr_);
+        }
+        ptr_ = nullptr;
+    }
     T* ptr_ = nullptr;
     std::size_t count_ = 0;
+    cudaStream_t stream_ = nullptr;
+    bool ordered_ = false;
+    bool pooled_ = false;
 };
 
 // Page-locked host memory, so transfers can be asynchronous and run at full PCIe speed.
@@ -123,10 +165,12 @@ private:
     std::size_t count_ = 0;
 };
 
-// A non-blocking stream, destroyed with its owner.
+// A blocking stream (it waits for the legacy default stream's earlier work, as uploads made
+// there with cudaMemcpy and arrays a library produced on the default stream need), destroyed
+// with its owner.
 class Stream {
 public:
-    Stream() { ALPHACUT_CUDA_CHECK(cudaStreamCreateWithFlags(&s_, cudaStreamNonBlocking)); }
+    Stream() { ALPHACUT_CUDA_CHECK(cudaStreamCreateWithFlags(&s_, cudaStreamDefault)); }
     ~Stream() {
         if (s_) cudaStreamDestroy(s_);
     }
@@ -146,10 +190,12 @@ struct DeviceImage {
     ImageView<T> view;
 };
 
+// A new packed device image; given a stream, allocated and freed in its order.
 template <typename T>
-DeviceImage<T> alloc_image(int h, int w, int c) {
+DeviceImage<T> alloc_image(int h, int w, int c, cudaStream_t stream = nullptr, bool ordered = false) {
     DeviceImage<T> d;
-    d.buffer = DeviceBuffer<T>(static_cast<std::size_t>(h) * w * c);
+    const std::size_t n = static_cast<std::size_t>(h) * w * c;
+    d.buffer = ordered ? DeviceBuffer<T>(n, stream) : DeviceBuffer<T>(n);
     d.view = make_view<T>(d.buffer.get(), h, w, c);
     return d;
 }
@@ -179,7 +225,7 @@ inline void count_download(std::size_t bytes) {
 // cudaMemcpy2D accepts: those are copied row by row.
 template <typename T>
 DeviceImage<T> upload(ImageView<const T> host, cudaStream_t stream) {
-    auto d = alloc_image<T>(host.height, host.width, host.channels);
+    auto d = alloc_image<T>(host.height, host.width, host.channels, stream, true);
     const std::size_t row_bytes = static_cast<std::size_t>(host.width) * host.channels * sizeof(T);
     count_upload(row_bytes * host.height);
     if (host.height > 1 && (host.row_stride < 0 || static_cast<std::size_t>(host.row_stride) * sizeof(T) < row_bytes)) {

@@ -12,12 +12,18 @@
 //   barrier, the other threads run as plain calls (no context switches). If one of them then
 //   reaches `__syncthreads()`, the barrier was divergent and the launch fails.
 // - `__shared__` variables are `static thread_local`: one copy per host thread, and a host
-//   thread runs one block at a time, so they are per block. Dynamic shared memory comes from
-//   ALPHACUT_DYNAMIC_SHARED (a per-host-thread buffer of the launch's size).
+//   thread runs one block at a time, so they are per block (not poisoned between blocks: a
+//   kernel that reads static shared memory before writing it is not caught here). Dynamic
+//   shared memory (ALPHACUT_DYNAMIC_SHARED) starts as 0xFF bytes (NaN) in every block.
 // - Blocks run in parallel on host threads (alphacut::parallel_for), each block on one thread.
-// - Device memory is host memory; cudaMalloc/cudaMemcpy/cudaMemcpy2D/streams are minimal
-//   synchronous stand-ins. Launch configuration errors (too many threads, too much shared
-//   memory, an empty grid) are reported through cudaGetLastError as on a device.
+//   With a seed (_emu_configure) blocks run in a shuffled order, and a block's threads start and
+//   resume from each barrier in shuffled orders. Threads waiting at different __syncthreads()
+//   (file:line) are reported as a barrier-site mismatch.
+// - Device memory is host memory. Streams are queues run when waited for; see "the emulated
+//   device" below for the legacy/blocking/non-blocking rules, pageable copies that land late,
+//   poisoned allocations and frees, use after free, and devices. Launch configuration errors
+//   (too many threads, too much shared memory, an empty grid) are reported through
+//   cudaGetLastError as on a device; failures while a kernel runs, by the wait that ran it.
 #pragma once
 
 #include <ucontext.h>
@@ -29,10 +35,15 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <exception>
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <new>
+#include <random>
+#include <set>
 #include <string>
 #include <tuple>
 #include <type_traits>
@@ -90,6 +101,7 @@ enum cudaError_t {
     cudaErrorInvalidConfiguration = 9,
     cudaErrorLaunchFailure = 719,
     cudaErrorNoDevice = 100,
+    cudaErrorNoKernelImageForDevice = 209,
 };
 using cudaError = cudaError_t;
 enum cudaMemcpyKind {
@@ -99,12 +111,27 @@ enum cudaMemcpyKind {
     cudaMemcpyDeviceToDevice = 3,
     cudaMemcpyDefault = 4,
 };
-struct CUstream_st {
-    int id;
-};
-using cudaStream_t = CUstream_st*;
+constexpr unsigned int cudaStreamDefault = 0;
 constexpr unsigned int cudaStreamNonBlocking = 1;
 constexpr unsigned int cudaHostAllocDefault = 0;
+enum cudaMemoryType {
+    cudaMemoryTypeUnregistered = 0,
+    cudaMemoryTypeHost = 1,
+    cudaMemoryTypeDevice = 2,
+    cudaMemoryTypeManaged = 3,
+};
+struct cudaPointerAttributes {
+    cudaMemoryType type;
+    int device;
+    void* devicePointer;
+    void* hostPointer;
+};
+enum cudaDeviceAttr {
+    cudaDevAttrMaxThreadsPerBlock = 1,
+    cudaDevAttrComputeCapabilityMajor = 75,
+    cudaDevAttrComputeCapabilityMinor = 76,
+    cudaDevAttrMemoryPoolsSupported = 115,
+};
 
 namespace alphacut_emu {
 
@@ -132,6 +159,7 @@ inline const char* cudaGetErrorName(cudaError_t e) {
         case cudaErrorInvalidConfiguration: return "cudaErrorInvalidConfiguration";
         case cudaErrorLaunchFailure: return "cudaErrorLaunchFailure";
         case cudaErrorNoDevice: return "cudaErrorNoDevice";
+        case cudaErrorNoKernelImageForDevice: return "cudaErrorNoKernelImageForDevice";
     }
     return "cudaErrorUnknown";
 }
@@ -146,6 +174,7 @@ inline const char* cudaGetErrorString(cudaError_t e) {
         case cudaErrorInvalidConfiguration: s = "invalid configuration argument"; break;
         case cudaErrorLaunchFailure: s = "unspecified launch failure"; break;
         case cudaErrorNoDevice: s = "no CUDA-capable device is detected"; break;
+        case cudaErrorNoKernelImageForDevice: s = "no kernel image is available for execution on the device"; break;
         default: s = "unknown error"; break;
     }
     const auto& st = alphacut_emu::error_state();
@@ -161,19 +190,239 @@ inline cudaError_t cudaGetLastError() {
 }
 inline cudaError_t cudaPeekAtLastError() { return alphacut_emu::error_state().last; }
 
-inline cudaError_t cudaGetDeviceCount(int* n) {
-    *n = 1;  // the host
-    return cudaSuccess;
-}
-inline cudaError_t cudaSetDevice(int) { return cudaSuccess; }
-inline cudaError_t cudaDeviceSynchronize() { return cudaSuccess; }
+// ---- the emulated device: streams as queues, memory poisoned, frees deferred ----------------
+// Work enqueued on a stream (kernels, copies, memsets, stream-ordered frees) does not run when it
+// is enqueued: it runs when something waits for it (cudaStreamSynchronize, cudaDeviceSynchronize,
+// a synchronous copy to the host, the legacy stream's implicit synchronisation), which is a legal
+// schedule on a device and the one that exposes a missing wait. The rules modelled:
+// - The legacy default stream (0, cudaStreamLegacy) waits for all earlier work of the blocking
+//   streams and they wait for it; a cudaStreamNonBlocking stream waits for neither.
+// - cudaMemcpy from pageable host memory to the device returns once the source is staged: the
+//   device copy lands later, in the legacy stream's order. To the host it returns complete.
+//   cudaMemcpyAsync from pageable memory is staged at once; to pageable memory it is synchronous.
+// - cudaMalloc'd memory starts as 0xFF bytes (NaN as float, -1 as int); cudaFree poisons at once
+//   and does not wait for the device (so a kernel still queued reads 0xFF, not the data), and the
+//   memory is released only when no queued work is left; cudaFreeAsync does the same in stream
+//   order. A queued kernel (pointer or ImageView argument) or copy that runs after its memory was
+//   freed fails: on a device that memory may already belong to another allocation.
+struct CUstream_st {
+    unsigned int flags = 0;
+    int device = 0;
+    std::deque<std::function<void()>> queue;
+};
+using cudaStream_t = CUstream_st*;
+#define cudaStreamLegacy (reinterpret_cast<cudaStream_t>(0x1))
+#define cudaStreamPerThread (reinterpret_cast<cudaStream_t>(0x2))
 
-inline cudaError_t cudaMalloc(void** p, std::size_t bytes) {
-    // 256-byte aligned like device allocations, so vectorised loads behave the same.
+namespace alphacut_emu {
+
+constexpr unsigned char kPoison = 0xFF;
+
+struct Allocation {
+    std::size_t bytes;
+    int device;
+    bool pinned;
+};
+
+struct DeviceState {
+    std::recursive_mutex mu;
+    CUstream_st legacy;
+    std::set<CUstream_st*> streams;
+    std::map<std::uintptr_t, Allocation> allocations;  // live cudaMalloc/cudaMallocHost blocks
+    std::map<std::uintptr_t, std::size_t> quarantine;   // freed and poisoned, released when idle
+    cudaError_t pending = cudaSuccess;                  // first failure of queued work
+    std::string pending_detail;
+    int device_count = 1;
+    std::uint64_t seed = 0;  // 0: threads and blocks in their natural order; else shuffled
+    cudaError_t launch_error = cudaSuccess;  // forced on every launch (a GPU this build has no code for)
+    // Per kernel (as ALPHACUT_LAUNCH names it): the most threads per block and dynamic shared
+    // bytes it was launched with, for the resource check against the compiled kernels.
+    std::map<std::string, std::pair<unsigned int, std::size_t>> launch_configs;
+};
+inline DeviceState& device() {
+    static DeviceState* d = new DeviceState();  // never destroyed: used from atexit paths
+    return *d;
+}
+inline int& current_device() {
+    static thread_local int d = 0;
+    return d;
+}
+
+inline CUstream_st* resolve(cudaStream_t s) {
+    if (s == nullptr || s == cudaStreamLegacy || s == cudaStreamPerThread) return &device().legacy;
+    return s;
+}
+
+inline void record_failure(cudaError_t e, std::string detail) {
+    DeviceState& d = device();
+    if (d.pending == cudaSuccess) {
+        d.pending = e;
+        d.pending_detail = std::move(detail);
+    }
+}
+
+inline void run_queue(CUstream_st* s) {
+    while (!s->queue.empty()) {
+        auto op = std::move(s->queue.front());
+        s->queue.pop_front();
+        op();
+    }
+}
+
+inline bool idle() {
+    DeviceState& d = device();
+    if (!d.legacy.queue.empty()) return false;
+    for (auto* s : d.streams)
+        if (!s->queue.empty()) return false;
+    return true;
+}
+
+inline void release_quarantine() {
+    DeviceState& d = device();
+    if (d.quarantine.empty() || !idle()) return;
+    for (const auto& [p, bytes] : d.quarantine) ::operator delete(reinterpret_cast<void*>(p), std::align_val_t(256));
+    d.quarantine.clear();
+}
+
+// The error a synchronising call returns: the first failure of the work it waited for.
+inline cudaError_t take_pending() {
+    DeviceState& d = device();
+    release_quarantine();
+    if (d.pending == cudaSuccess) return cudaSuccess;
+    const cudaError_t e = d.pending;
+    std::string detail = std::move(d.pending_detail);
+    d.pending = cudaSuccess;
+    d.pending_detail.clear();
+    return set_error(e, std::move(detail));
+}
+
+// Run the work that an operation on `s` must wait for (legacy <-> blocking streams).
+inline void wait_dependencies(CUstream_st* s) {
+    DeviceState& d = device();
+    if (s == &d.legacy) {
+        for (auto* b : d.streams)
+            if (!(b->flags & cudaStreamNonBlocking)) run_queue(b);
+    } else if (!(s->flags & cudaStreamNonBlocking)) {
+        run_queue(&d.legacy);
+    }
+}
+
+inline void enqueue(cudaStream_t stream, std::function<void()> op) {
+    DeviceState& d = device();
+    std::lock_guard<std::recursive_mutex> lock(d.mu);
+    CUstream_st* s = resolve(stream);
+    wait_dependencies(s);
+    s->queue.push_back(std::move(op));
+}
+
+// Everything queued on `stream` so far (and what it depends on) has run.
+inline void drain(cudaStream_t stream) {
+    DeviceState& d = device();
+    std::lock_guard<std::recursive_mutex> lock(d.mu);
+    CUstream_st* s = resolve(stream);
+    wait_dependencies(s);
+    run_queue(s);
+}
+
+inline const Allocation* find_allocation(const void* p, std::uintptr_t* base = nullptr) {
+    DeviceState& d = device();
+    std::lock_guard<std::recursive_mutex> lock(d.mu);
+    const auto a = reinterpret_cast<std::uintptr_t>(p);
+    auto it = d.allocations.upper_bound(a);
+    if (it == d.allocations.begin()) return nullptr;
+    --it;
+    if (a >= it->first + std::max<std::size_t>(it->second.bytes, 1)) return nullptr;
+    if (base) *base = it->first;
+    return &it->second;
+}
+// Whether `p` lies in memory freed (cudaFree, or a stream-ordered free that has run) while work
+// still queued may use it: on a device that memory may already belong to another allocation.
+inline bool is_freed(const void* p) {
+    DeviceState& d = device();
+    std::lock_guard<std::recursive_mutex> lock(d.mu);
+    const auto a = reinterpret_cast<std::uintptr_t>(p);
+    auto it = d.quarantine.upper_bound(a);
+    if (it == d.quarantine.begin()) return false;
+    --it;
+    return a < it->first + std::max<std::size_t>(it->second, 1);
+}
+inline bool is_pinned(const void* p) {
+    const Allocation* a = find_allocation(p);
+    return a && a->pinned;
+}
+
+inline cudaError_t allocate(void** p, std::size_t bytes, bool pinned) {
     *p = bytes == 0 ? nullptr : ::operator new(bytes, std::align_val_t(256), std::nothrow);
-    if (bytes != 0 && *p == nullptr) return alphacut_emu::set_error(cudaErrorMemoryAllocation, "cudaMalloc");
+    if (bytes != 0 && *p == nullptr) return set_error(cudaErrorMemoryAllocation, "cudaMalloc");
+    if (*p) {
+        std::memset(*p, kPoison, bytes);  // never zero: reading it before writing shows
+        DeviceState& d = device();
+        std::lock_guard<std::recursive_mutex> lock(d.mu);
+        d.allocations[reinterpret_cast<std::uintptr_t>(*p)] = Allocation{bytes, current_device(), pinned};
+    }
     return cudaSuccess;
 }
+
+inline void free_now(void* p) {
+    DeviceState& d = device();
+    std::lock_guard<std::recursive_mutex> lock(d.mu);
+    auto it = d.allocations.find(reinterpret_cast<std::uintptr_t>(p));
+    if (it == d.allocations.end()) {
+        record_failure(cudaErrorInvalidValue, "cudaFree of a pointer that is not an allocation");
+        return;
+    }
+    std::memset(p, kPoison, it->second.bytes);
+    d.quarantine[it->first] = it->second.bytes;
+    d.allocations.erase(it);
+}
+
+}  // namespace alphacut_emu
+
+inline cudaError_t cudaGetDeviceCount(int* n) {
+    *n = alphacut_emu::device().device_count;
+    return cudaSuccess;
+}
+inline cudaError_t cudaSetDevice(int dev) {
+    if (dev < 0 || dev >= alphacut_emu::device().device_count)
+        return alphacut_emu::set_error(cudaErrorInvalidValue, "cudaSetDevice(" + std::to_string(dev) + ")");
+    alphacut_emu::current_device() = dev;
+    return cudaSuccess;
+}
+inline cudaError_t cudaGetDevice(int* dev) {
+    *dev = alphacut_emu::current_device();
+    return cudaSuccess;
+}
+inline cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attr, int) {
+    switch (attr) {
+        case cudaDevAttrMaxThreadsPerBlock: *value = 1024; break;
+        case cudaDevAttrComputeCapabilityMajor: *value = 8; break;
+        case cudaDevAttrComputeCapabilityMinor: *value = 0; break;
+        case cudaDevAttrMemoryPoolsSupported: *value = 1; break;
+        default: *value = 0; break;
+    }
+    return cudaSuccess;
+}
+inline cudaError_t cudaPointerGetAttributes(cudaPointerAttributes* attr, const void* p) {
+    const alphacut_emu::Allocation* a = alphacut_emu::find_allocation(p);
+    *attr = cudaPointerAttributes{cudaMemoryTypeUnregistered, -2, nullptr, nullptr};
+    if (a) {
+        attr->type = a->pinned ? cudaMemoryTypeHost : cudaMemoryTypeDevice;
+        attr->device = a->device;
+        attr->devicePointer = const_cast<void*>(p);
+        if (a->pinned) attr->hostPointer = const_cast<void*>(p);
+    }
+    return cudaSuccess;
+}
+
+inline cudaError_t cudaDeviceSynchronize() {
+    auto& d = alphacut_emu::device();
+    std::lock_guard<std::recursive_mutex> lock(d.mu);
+    alphacut_emu::run_queue(&d.legacy);
+    for (auto* s : d.streams) alphacut_emu::run_queue(s);
+    return alphacut_emu::take_pending();
+}
+
+inline cudaError_t cudaMalloc(void** p, std::size_t bytes) { return alphacut_emu::allocate(p, bytes, false); }
 template <typename T>
 inline cudaError_t cudaMalloc(T** p, std::size_t bytes) {
     void* v = nullptr;
@@ -181,55 +430,153 @@ inline cudaError_t cudaMalloc(T** p, std::size_t bytes) {
     *p = static_cast<T*>(v);
     return e;
 }
+// Not a wait for the device: the memory is poisoned now (work still queued that reads it reads
+// 0xFF) and released once nothing is queued.
 inline cudaError_t cudaFree(void* p) {
-    if (p) ::operator delete(p, std::align_val_t(256));
+    if (p) alphacut_emu::free_now(p);
     return cudaSuccess;
 }
-inline cudaError_t cudaMallocHost(void** p, std::size_t bytes) { return cudaMalloc(p, bytes); }
+inline cudaError_t cudaMallocAsync(void** p, std::size_t bytes, cudaStream_t) {
+    return alphacut_emu::allocate(p, bytes, false);
+}
+template <typename T>
+inline cudaError_t cudaMallocAsync(T** p, std::size_t bytes, cudaStream_t s) {
+    void* v = nullptr;
+    cudaError_t e = cudaMallocAsync(&v, bytes, s);
+    *p = static_cast<T*>(v);
+    return e;
+}
+inline cudaError_t cudaFreeAsync(void* p, cudaStream_t s) {
+    if (p) alphacut_emu::enqueue(s, [p] { alphacut_emu::free_now(p); });
+    return cudaSuccess;
+}
+inline cudaError_t cudaMallocHost(void** p, std::size_t bytes) { return alphacut_emu::allocate(p, bytes, true); }
 template <typename T>
 inline cudaError_t cudaMallocHost(T** p, std::size_t bytes) {
-    return cudaMalloc(p, bytes);
+    void* v = nullptr;
+    cudaError_t e = cudaMallocHost(&v, bytes);
+    *p = static_cast<T*>(v);
+    return e;
 }
-inline cudaError_t cudaFreeHost(void* p) { return cudaFree(p); }
+inline cudaError_t cudaFreeHost(void* p) {
+    // Host memory: freeing it waits for nothing in CUDA either, so work still queued that
+    // reads it is a bug; it is poisoned like device memory.
+    return cudaFree(p);
+}
 
-inline cudaError_t cudaMemcpy(void* dst, const void* src, std::size_t bytes, cudaMemcpyKind) {
-    if (bytes && (!dst || !src)) return alphacut_emu::set_error(cudaErrorInvalidValue, "cudaMemcpy: null pointer");
-    if (bytes) std::memmove(dst, src, bytes);
+namespace alphacut_emu {
+
+// A 2-D copy (rows of `width` bytes): H2D from pageable memory is staged now and lands in
+// stream order; D2H to pageable memory waits for the stream; the rest is queued.
+inline cudaError_t copy2d(void* dst, std::size_t dpitch, const void* src, std::size_t spitch, std::size_t width,
+                          std::size_t height, cudaMemcpyKind kind, cudaStream_t stream, bool sync_call) {
+    if (width && height && (!dst || !src)) return set_error(cudaErrorInvalidValue, "cudaMemcpy: null pointer");
+    if (height > 1 && (width > dpitch || width > spitch))
+        return set_error(cudaErrorInvalidValue, "cudaMemcpy2D: width larger than a pitch");
+    if (kind == cudaMemcpyDefault) {
+        const bool sd = find_allocation(src) && !is_pinned(src), dd = find_allocation(dst) && !is_pinned(dst);
+        kind = sd ? (dd ? cudaMemcpyDeviceToDevice : cudaMemcpyDeviceToHost)
+                  : (dd ? cudaMemcpyHostToDevice : cudaMemcpyHostToHost);
+    }
+    auto rows = [=](const unsigned char* from, std::size_t from_pitch) {
+        if (is_freed(dst) || is_freed(from)) {
+            record_failure(cudaErrorInvalidValue, "a copy uses memory freed (cudaFree) before the copy ran");
+            return;
+        }
+        for (std::size_t r = 0; r < height; ++r)
+            std::memmove(static_cast<unsigned char*>(dst) + r * dpitch, from + r * from_pitch, width);
+    };
+    if (width == 0 || height == 0) return cudaSuccess;
+    DeviceState& d = device();
+    std::lock_guard<std::recursive_mutex> lock(d.mu);
+    if (sync_call) stream = nullptr;  // cudaMemcpy / cudaMemcpy2D: the legacy stream
+    switch (kind) {
+        case cudaMemcpyHostToHost:
+            drain(stream);
+            rows(static_cast<const unsigned char*>(src), spitch);
+            break;
+        case cudaMemcpyHostToDevice:
+            if (sync_call) drain(stream);  // "a stream sync is performed before the copy"
+            if (is_pinned(src)) {
+                if (sync_call) {
+                    rows(static_cast<const unsigned char*>(src), spitch);
+                } else {
+                    enqueue(stream, [=] { rows(static_cast<const unsigned char*>(src), spitch); });
+                }
+            } else {
+                // Staged now; the device copy completes later, in the stream's order.
+                auto staged = std::make_shared<std::vector<unsigned char>>(width * height);
+                for (std::size_t r = 0; r < height; ++r)
+                    std::memcpy(staged->data() + r * width, static_cast<const unsigned char*>(src) + r * spitch, width);
+                enqueue(stream, [=] { rows(staged->data(), width); });
+            }
+            break;
+        case cudaMemcpyDeviceToHost:
+            if (sync_call || !is_pinned(dst)) {
+                drain(stream);
+                rows(static_cast<const unsigned char*>(src), spitch);
+                return take_pending();
+            }
+            enqueue(stream, [=] { rows(static_cast<const unsigned char*>(src), spitch); });
+            break;
+        default: enqueue(stream, [=] { rows(static_cast<const unsigned char*>(src), spitch); }); break;
+    }
     return cudaSuccess;
+}
+
+}  // namespace alphacut_emu
+
+inline cudaError_t cudaMemcpy(void* dst, const void* src, std::size_t bytes, cudaMemcpyKind k) {
+    return alphacut_emu::copy2d(dst, bytes, src, bytes, bytes, 1, k, nullptr, true);
 }
 inline cudaError_t cudaMemcpyAsync(void* dst, const void* src, std::size_t bytes, cudaMemcpyKind k,
-                                   cudaStream_t = nullptr) {
-    return cudaMemcpy(dst, src, bytes, k);
+                                   cudaStream_t s = nullptr) {
+    return alphacut_emu::copy2d(dst, bytes, src, bytes, bytes, 1, k, s, false);
 }
 inline cudaError_t cudaMemcpy2D(void* dst, std::size_t dpitch, const void* src, std::size_t spitch, std::size_t width,
-                                std::size_t height, cudaMemcpyKind) {
-    if (width > dpitch || width > spitch)
-        return alphacut_emu::set_error(cudaErrorInvalidValue, "cudaMemcpy2D: width larger than a pitch");
-    for (std::size_t r = 0; r < height; ++r)
-        std::memmove(static_cast<char*>(dst) + r * dpitch, static_cast<const char*>(src) + r * spitch, width);
-    return cudaSuccess;
+                                std::size_t height, cudaMemcpyKind k) {
+    return alphacut_emu::copy2d(dst, dpitch, src, spitch, width, height, k, nullptr, true);
 }
 inline cudaError_t cudaMemcpy2DAsync(void* dst, std::size_t dpitch, const void* src, std::size_t spitch,
-                                     std::size_t width, std::size_t height, cudaMemcpyKind k, cudaStream_t = nullptr) {
-    return cudaMemcpy2D(dst, dpitch, src, spitch, width, height, k);
+                                     std::size_t width, std::size_t height, cudaMemcpyKind k,
+                                     cudaStream_t s = nullptr) {
+    return alphacut_emu::copy2d(dst, dpitch, src, spitch, width, height, k, s, false);
 }
-inline cudaError_t cudaMemset(void* p, int v, std::size_t bytes) {
-    std::memset(p, v, bytes);
+inline cudaError_t cudaMemsetAsync(void* p, int v, std::size_t bytes, cudaStream_t s = nullptr) {
+    if (bytes) alphacut_emu::enqueue(s, [=] { std::memset(p, v, bytes); });
     return cudaSuccess;
 }
-inline cudaError_t cudaMemsetAsync(void* p, int v, std::size_t bytes, cudaStream_t = nullptr) {
-    return cudaMemset(p, v, bytes);
-}
-inline cudaError_t cudaStreamCreate(cudaStream_t* s) {
-    *s = new CUstream_st{1};
+inline cudaError_t cudaMemset(void* p, int v, std::size_t bytes) { return cudaMemsetAsync(p, v, bytes, nullptr); }
+
+inline cudaError_t cudaStreamCreateWithFlags(cudaStream_t* s, unsigned int flags) {
+    auto& d = alphacut_emu::device();
+    std::lock_guard<std::recursive_mutex> lock(d.mu);
+    *s = new CUstream_st();
+    (*s)->flags = flags;
+    (*s)->device = alphacut_emu::current_device();
+    d.streams.insert(*s);
     return cudaSuccess;
 }
-inline cudaError_t cudaStreamCreateWithFlags(cudaStream_t* s, unsigned int) { return cudaStreamCreate(s); }
+inline cudaError_t cudaStreamCreate(cudaStream_t* s) { return cudaStreamCreateWithFlags(s, cudaStreamDefault); }
+inline cudaError_t cudaStreamSynchronize(cudaStream_t s) {
+    auto& d = alphacut_emu::device();
+    std::lock_guard<std::recursive_mutex> lock(d.mu);
+    if (s != nullptr && s != cudaStreamLegacy && s != cudaStreamPerThread && !d.streams.count(s))
+        return alphacut_emu::set_error(cudaErrorInvalidValue, "cudaStreamSynchronize: not a live stream");
+    alphacut_emu::drain(s);
+    return alphacut_emu::take_pending();
+}
+// As on a device, destroying a stream with work queued lets that work finish (here: now).
 inline cudaError_t cudaStreamDestroy(cudaStream_t s) {
+    auto& d = alphacut_emu::device();
+    std::lock_guard<std::recursive_mutex> lock(d.mu);
+    if (!d.streams.count(s)) return alphacut_emu::set_error(cudaErrorInvalidValue, "cudaStreamDestroy: not a stream");
+    alphacut_emu::run_queue(s);
+    d.streams.erase(s);
     delete s;
+    alphacut_emu::release_quarantine();
     return cudaSuccess;
 }
-inline cudaError_t cudaStreamSynchronize(cudaStream_t) { return cudaSuccess; }
 
 // ---- device intrinsics ------------------------------------------------------------------------
 template <typename T>
@@ -367,6 +714,7 @@ struct Fiber {
     uint3 idx{0, 0, 0};
     bool done = false;
     bool waiting = false;
+    const char* site = "";  // where it waits: the file:line of its __syncthreads()
 };
 
 // Per-host-thread state of the block being run.
@@ -379,6 +727,8 @@ struct BlockState {
     std::exception_ptr error; // first exception thrown by a thread of this block
     std::vector<unsigned char> dynamic_shared;
     std::size_t barriers = 0;  // barriers passed in this block (for the harness tests)
+    std::uint64_t seed = 0;    // the launch's shuffle seed (0: natural order)
+    std::vector<unsigned int> order;
 #ifdef ALPHACUT_EMU_ASAN
     void* fake_stack = nullptr;
     const void* main_stack_bottom = nullptr;
@@ -450,6 +800,17 @@ inline void run_block(BlockState& st, const std::function<void()>& body) {
     st.error = nullptr;
     if (st.fibers.size() < n) st.fibers.resize(n);
 
+    // The order threads start and resume in: natural, or shuffled per block and per barrier.
+    std::vector<unsigned int>& order = st.order;
+    order.resize(n);
+    for (unsigned int t = 0; t < n; ++t) order[t] = t;
+    std::mt19937_64 rng(
+        st.seed ^ (0x9E3779B97F4A7C15ull * (1 + blockIdx.x + 65536ull * blockIdx.y + 4294967296ull * blockIdx.z)));
+    auto reorder = [&](bool keep_first) {
+        if (st.seed) std::shuffle(order.begin() + (keep_first ? 1 : 0), order.end(), rng);
+    };
+    reorder(true);  // thread 0 runs first: it tells whether the kernel has a barrier
+
     // Thread 0 in a fiber: does this kernel use a barrier at all?
     start_fiber(st, 0, thread_index(0, blockDim));
     st.current = 0;
@@ -459,8 +820,8 @@ inline void run_block(BlockState& st, const std::function<void()>& body) {
         // No barrier reached by thread 0: the others cannot legally reach one either.
         st.current = -1;
         st.direct = true;
-        for (unsigned int t = 1; t < n && !st.error; ++t) {
-            threadIdx = thread_index(t, blockDim);
+        for (unsigned int i = 1; i < n && !st.error; ++i) {
+            threadIdx = thread_index(order[i], blockDim);
             try {
                 body();
             } catch (...) {
@@ -470,7 +831,8 @@ inline void run_block(BlockState& st, const std::function<void()>& body) {
         st.direct = false;
     } else {
         for (unsigned int t = 1; t < n; ++t) start_fiber(st, static_cast<int>(t), thread_index(t, blockDim));
-        for (unsigned int t = 1; t < n; ++t) {  // first phase for threads 1..n-1
+        for (unsigned int i = 1; i < n; ++i) {  // first phase for threads 1..n-1
+            const unsigned int t = order[i];
             st.current = static_cast<int>(t);
             threadIdx = st.fibers[t].idx;
             switch_to_fiber(st, st.fibers[t]);
@@ -487,9 +849,28 @@ inline void run_block(BlockState& st, const std::function<void()>& body) {
                     "__syncthreads() reached by " + std::to_string(waiting) + " of " + std::to_string(n) +
                     " threads of block (" + std::to_string(blockIdx.x) + "," + std::to_string(blockIdx.y) + "," +
                     std::to_string(blockIdx.z) + "); the others had returned"});
+            if (!st.error) {
+                // Every thread must wait at the same __syncthreads(): threads of one block waiting
+                // at different ones is undefined on a device (a hang, or a barrier that orders
+                // nothing), even though each thread reached "a" barrier.
+                for (unsigned int t = 1; t < n && !st.error; ++t) {
+                    if (std::strcmp(st.fibers[t].site, st.fibers[0].site) == 0) continue;
+                    const std::string a = st.fibers[0].site, b = st.fibers[t].site;
+                    const uint3 i = st.fibers[t].idx;
+                    st.error = std::make_exception_ptr(
+                        DivergentBarrier{"barrier-site mismatch in block (" + std::to_string(blockIdx.x) + "," +
+                                         std::to_string(blockIdx.y) + "," + std::to_string(blockIdx.z) +
+                                         "): thread (0,0,0) waits at the " + "__syncthreads() at " + a + ", thread (" +
+                                         std::to_string(i.x) + "," + std::to_string(i.y) + "," + std::to_string(i.z) +
+                                         ") at another, at " + b});
+                }
+            }
             if (st.error) break;  // the waiting fibers are abandoned; their stacks are reused
             ++st.barriers;
-            for (unsigned int t = 0; t < n; ++t) {
+            for (unsigned int t = 0; t < n; ++t) order[t] = t;
+            reorder(false);
+            for (unsigned int i = 0; i < n; ++i) {
+                const unsigned int t = order[i];
                 if (!st.fibers[t].waiting) continue;
                 st.fibers[t].waiting = false;
                 st.current = static_cast<int>(t);
@@ -502,7 +883,8 @@ inline void run_block(BlockState& st, const std::function<void()>& body) {
     st.body = nullptr;
 }
 
-inline void syncthreads() {
+// `site`: the source position of the __syncthreads() (file:line), to tell barriers apart.
+inline void syncthreads(const char* site = "") {
     BlockState& st = block_state();
     if (st.current < 0) {
         if (st.direct)
@@ -513,6 +895,7 @@ inline void syncthreads() {
     }
     Fiber& f = st.fibers[st.current];
     f.waiting = true;
+    f.site = site;
     switch_to_scheduler(st, f, false);
 }
 
@@ -528,10 +911,8 @@ inline LaunchStats& last_launch_stats() {
     return s;
 }
 
-inline cudaError_t run_grid(const char* name, dim3 grid, dim3 block, std::size_t smem,
-                            const std::function<void()>& body) {
+inline cudaError_t check_config(const std::string& kname, dim3 grid, dim3 block, std::size_t smem) {
     const unsigned long long threads = 1ull * block.x * block.y * block.z;
-    const std::string kname = name ? name : "kernel";
     if (threads == 0 || threads > kMaxThreadsPerBlock || block.z > 64)
         return set_error(cudaErrorInvalidConfiguration, kname + ": block of " + std::to_string(block.x) + "x" +
                                                             std::to_string(block.y) + "x" + std::to_string(block.z) +
@@ -543,52 +924,159 @@ inline cudaError_t run_grid(const char* name, dim3 grid, dim3 block, std::size_t
     if (smem > kMaxSharedPerBlock)
         return set_error(cudaErrorInvalidValue,
                          kname + ": " + std::to_string(smem) + " bytes of dynamic shared memory (48 KiB allowed)");
+    return cudaSuccess;
+}
+
+// Runs a whole grid now; "" or what went wrong. With a seed, blocks run in a shuffled order and
+// each block's threads start and resume from barriers in shuffled orders.
+inline std::string execute_grid(const std::string& kname, dim3 grid, dim3 block, std::size_t smem,
+                                const std::function<void()>& body, std::uint64_t seed) {
     const long long nblocks = 1ll * grid.x * grid.y * grid.z;
+    std::vector<long long> perm;
+    if (seed && nblocks <= (1ll << 24)) {
+        perm.resize(static_cast<std::size_t>(nblocks));
+        for (long long b = 0; b < nblocks; ++b) perm[static_cast<std::size_t>(b)] = b;
+        std::mt19937_64 rng(seed);
+        std::shuffle(perm.begin(), perm.end(), rng);
+    }
     std::atomic<std::size_t> barriers{0};
-    std::string failure;
     try {
         // Blocks in parallel on host threads; each host thread runs its blocks one by one.
         const int chunks = static_cast<int>(std::min<long long>(nblocks, 1 << 20));
         alphacut::parallel_for(0, chunks, [&](int c0, int c1) {
             BlockState& st = block_state();
-            st.dynamic_shared.assign(smem, 0xA5);  // shared memory starts as garbage
             st.barriers = 0;
+            st.seed = seed;
             gridDim = grid;
             blockDim = block;
             const long long lo = nblocks * c0 / chunks, hi = nblocks * c1 / chunks;
-            for (long long b = lo; b < hi; ++b) {
+            for (long long i = lo; i < hi; ++i) {
+                const long long b = perm.empty() ? i : perm[static_cast<std::size_t>(i)];
                 blockIdx =
                     uint3{static_cast<unsigned int>(b % grid.x), static_cast<unsigned int>((b / grid.x) % grid.y),
                           static_cast<unsigned int>(b / (1ll * grid.x * grid.y))};
+                st.dynamic_shared.assign(smem, kPoison);  // each block's shared memory starts as NaN bytes
                 run_block(st, body);
                 if (st.error) std::rethrow_exception(st.error);
             }
             barriers += st.barriers;
         }, 1);
     } catch (const DivergentBarrier& e) {
-        return set_error(cudaErrorLaunchFailure, kname + ": " + e.what);
+        return kname + ": " + e.what;
     } catch (const std::exception& e) {
-        return set_error(cudaErrorLaunchFailure, kname + ": " + e.what());
+        return kname + ": " + e.what();
     }
     last_launch_stats().blocks = static_cast<std::size_t>(nblocks);
     last_launch_stats().barriers = barriers.load();
-    return cudaSuccess;
+    return "";
 }
 
-// kernel<<<grid, block, smem, stream>>>(args...): arguments are converted to the kernel's
-// parameter types once, as the CUDA runtime copies them, and every thread gets the same values.
+// A pointer argument (or an ImageView's data) that is an allocation of another device than the
+// one launching: on a device an illegal address (without peer access).
+template <typename T, typename = void>
+struct HasData : std::false_type {};
+template <typename T>
+struct HasData<T, std::void_t<decltype(std::declval<const T&>().data)>>
+    : std::is_pointer<decltype(std::declval<const T&>().data)> {};
+
+template <typename T>
+inline const void* pointer_of(const T& v) {
+    if constexpr (std::is_pointer_v<T>)
+        return static_cast<const void*>(v);
+    else if constexpr (HasData<T>::value)
+        return static_cast<const void*>(v.data);
+    else
+        return nullptr;
+}
+
+// When a queued kernel runs: an argument in freed memory is a use after free.
+template <typename T>
+inline void check_pointer_freed(const std::string& kname, const T& v, std::string& bad) {
+    const void* p = pointer_of(v);
+    if (p && bad.empty() && is_freed(p))
+        bad = kname +
+              ": an argument points to memory freed (cudaFree) before the kernel ran; free it in stream "
+              "order (cudaFreeAsync) or wait for the stream first";
+}
+
+template <typename T>
+inline void check_pointer_device(const std::string& kname, const T& v, int dev, std::string& bad) {
+    const void* p = nullptr;
+    if constexpr (std::is_pointer_v<T>)
+        p = static_cast<const void*>(v);
+    else if constexpr (HasData<T>::value)
+        p = static_cast<const void*>(v.data);
+    if (!p || !bad.empty()) return;
+    const Allocation* a = find_allocation(p);
+    if (a && !a->pinned && a->device != dev)
+        bad = kname + ": an argument points to memory of device " + std::to_string(a->device) +
+              " but the kernel was launched on device " + std::to_string(dev);
+}
+
+inline std::uint64_t next_launch_seed() {
+    static std::atomic<std::uint64_t> launches{0};
+    const std::uint64_t base = device().seed;
+    if (!base) return 0;
+    std::uint64_t z = base + 0x9E3779B97F4A7C15ull * (1 + launches.fetch_add(1));
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return (z ^ (z >> 31)) | 1;
+}
+
+// kernel<<<grid, block, smem, stream>>>(args...): the configuration is checked now (errors through
+// cudaGetLastError); the arguments are converted to the kernel's parameter types now, as the CUDA
+// runtime copies them, and the grid runs when its stream is waited for (failures are returned by
+// that wait). Every thread gets the same argument values.
 template <typename... KArgs, typename... Args>
-inline void launch(const char* name, void (*kernel)(KArgs...), dim3 grid, dim3 block, std::size_t smem, cudaStream_t,
-                   Args&&... args) {
+inline void launch(const char* name, void (*kernel)(KArgs...), dim3 grid, dim3 block, std::size_t smem,
+                   cudaStream_t stream, Args&&... args) {
     static_assert(sizeof...(KArgs) == sizeof...(Args), "wrong number of kernel arguments");
-    std::tuple<std::decay_t<KArgs>...> params(std::forward<Args>(args)...);
-    const std::function<void()> body = [&]() { std::apply(kernel, params); };
-    run_grid(name, grid, block, smem, body);
+    const std::string kname = name ? name : "kernel";
+    if (check_config(kname, grid, block, smem) != cudaSuccess) return;
+    {
+        DeviceState& d = device();
+        std::lock_guard<std::recursive_mutex> lock(d.mu);
+        auto& c = d.launch_configs[kname];
+        c.first = std::max(c.first, block.x * block.y * block.z);
+        c.second = std::max(c.second, smem);
+    }
+    if (device().launch_error != cudaSuccess) {
+        set_error(device().launch_error, kname + ": forced by the emulation's configuration");
+        return;
+    }
+    auto params = std::make_shared<std::tuple<std::decay_t<KArgs>...>>(std::forward<Args>(args)...);
+    const int dev = current_device();
+    std::string bad;
+    {
+        DeviceState& d = device();
+        std::lock_guard<std::recursive_mutex> lock(d.mu);
+        CUstream_st* s = resolve(stream);
+        if (s != &d.legacy && s->device != dev)
+            bad = kname + ": launched on device " + std::to_string(dev) + " into a stream of device " +
+                  std::to_string(s->device);
+    }
+    std::apply([&](const auto&... p) { (check_pointer_device(kname, p, dev, bad), ...); }, *params);
+    if (!bad.empty()) {
+        set_error(cudaErrorLaunchFailure, bad);
+        return;
+    }
+    const std::uint64_t seed = next_launch_seed();
+    enqueue(stream, [kname, kernel, grid, block, smem, params, seed] {
+        std::string failure;
+        std::apply([&](const auto&... p) { (check_pointer_freed(kname, p, failure), ...); }, *params);
+        if (failure.empty()) {
+            const std::function<void()> body = [&]() { std::apply(kernel, *params); };
+            failure = execute_grid(kname, grid, block, smem, body, seed);
+        }
+        if (!failure.empty()) record_failure(cudaErrorLaunchFailure, failure);
+    });
 }
 
 }  // namespace alphacut_emu
 
-inline void __syncthreads() { alphacut_emu::syncthreads(); }
+#define ALPHACUT_EMU_STR2(x) #x
+#define ALPHACUT_EMU_STR(x) ALPHACUT_EMU_STR2(x)
+#define __syncthreads() ::alphacut_emu::syncthreads(__FILE__ ":" ALPHACUT_EMU_STR(__LINE__))
 
 #define ALPHACUT_DYNAMIC_SHARED(type, name) type* name = reinterpret_cast<type*>(::alphacut_emu::dynamic_shared())
 #define ALPHACUT_LAUNCH(kernel, grid, block, smem, stream, ...) \

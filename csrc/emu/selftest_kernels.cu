@@ -63,6 +63,40 @@ __global__ void divergent_kernel(int* out) {
 
 __global__ void plain_kernel(int* out) { out[threadIdx.x] = static_cast<int>(threadIdx.x); }
 
+// Reads dynamic shared memory no thread wrote (a bug the emulation must make visible).
+__global__ void uninit_shared_kernel(float* out) {
+    ALPHACUT_DYNAMIC_SHARED(float, raw);  // (one name per type: nvcc aliases them all)
+    out[blockIdx.x * blockDim.x + threadIdx.x] = raw[threadIdx.x];
+    __syncthreads();
+    raw[threadIdx.x] = 1.0f;  // what a previous block left must not be seen by the next
+}
+
+__global__ void copy_kernel(const float* in, float* out, int n) {
+    const int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) out[i] = in[i];
+}
+
+__global__ void arrival_kernel(int* counter, int* out) {
+    __syncthreads();
+    out[threadIdx.x] = atomicAdd(counter, 1);
+}
+
+// Both halves of the block reach "a" barrier, but not the same one.
+__global__ void split_barrier_kernel(int* out) {
+    __shared__ int lo, hi;
+    if (threadIdx.x < blockDim.x / 2) {
+        if (threadIdx.x == 0) lo = 1;
+        __syncthreads();
+        out[threadIdx.x] = lo;
+    } else {
+        if (threadIdx.x == blockDim.x / 2) hi = 2;
+        __syncthreads();
+        out[threadIdx.x] = hi * 3 + static_cast<int>(threadIdx.x);
+    }
+}
+
+__global__ void probe_kernel(int* out) { *out = 0x600d; }
+
 }  // namespace
 
 void grid_coverage(dim3 grid, dim3 block, int* counts, int* mismatches, cudaStream_t stream) {
@@ -94,6 +128,47 @@ void divergent_barrier(int threads, int* out, cudaStream_t stream) {
 void launch_with_threads(int threads, int* out, cudaStream_t stream) {
     ALPHACUT_LAUNCH(plain_kernel, dim3(1), dim3(threads), 0, stream, out);
     ALPHACUT_CHECK_LAUNCH("plain_kernel");
+}
+
+void uninit_shared(int blocks, int threads, float* out, cudaStream_t stream) {
+    ALPHACUT_LAUNCH(uninit_shared_kernel, dim3(blocks), dim3(threads), threads * sizeof(float), stream, out);
+    ALPHACUT_CHECK_LAUNCH("uninit_shared_kernel");
+}
+
+void copy(const float* in, float* out, int n, cudaStream_t stream) {
+    ALPHACUT_LAUNCH(copy_kernel, dim3(div_up(n, 128)), dim3(128), 0, stream, in, out, n);
+    ALPHACUT_CHECK_LAUNCH("copy_kernel");
+}
+
+void arrival_order(int threads, int* counter, int* out, cudaStream_t stream) {
+    ALPHACUT_LAUNCH(arrival_kernel, dim3(1), dim3(threads), 0, stream, counter, out);
+    ALPHACUT_CHECK_LAUNCH("arrival_kernel");
+}
+
+void split_barrier(int threads, int* out, cudaStream_t stream) {
+    ALPHACUT_LAUNCH(split_barrier_kernel, dim3(1), dim3(threads), 0, stream, out);
+    ALPHACUT_CHECK_LAUNCH("split_barrier_kernel");
+}
+
+std::string probe() {
+    int* d = nullptr;
+    cudaError_t err = cudaMalloc(reinterpret_cast<void**>(&d), sizeof(int));
+    if (err != cudaSuccess) {
+        (void)cudaGetLastError();
+        return std::string("cudaMalloc failed: ") + cudaGetErrorName(err) + ": " + cudaGetErrorString(err);
+    }
+    ALPHACUT_LAUNCH(probe_kernel, dim3(1), dim3(1), 0, nullptr, d);
+    err = cudaGetLastError();
+    if (err == cudaSuccess) err = cudaDeviceSynchronize();
+    int v = 0;
+    if (err == cudaSuccess) err = cudaMemcpy(&v, d, sizeof(int), cudaMemcpyDeviceToHost);
+    cudaFree(d);
+    if (err != cudaSuccess) {
+        (void)cudaGetLastError();
+        return std::string("a test kernel did not run: ") + cudaGetErrorName(err) + ": " + cudaGetErrorString(err);
+    }
+    if (v != 0x600d) return "a test kernel ran but did not write its result";
+    return "";
 }
 
 }  // namespace alphacut::ALPHACUT_GPU_NS::selftest

@@ -2,6 +2,8 @@
 // block, launch errors). Built into both GPU backends, so the same checks that validate the
 // emulation on the CPU also run on a real device (tests/emu/test_emu_harness.py).
 #pragma once
+#include <string>
+
 #include "../common/gpu_runtime.hpp"
 
 namespace alphacut::ALPHACUT_GPU_NS::selftest {
@@ -25,5 +27,22 @@ void divergent_barrier(int threads, int* out, cudaStream_t stream);
 
 // A launch with `threads` threads per block (more than 1024 must fail with a clear error).
 void launch_with_threads(int threads, int* out, cudaStream_t stream);
+
+// out[b * threads + t] = what thread t of block b reads from dynamic shared memory nobody wrote.
+void uninit_shared(int blocks, int threads, float* out, cudaStream_t stream);
+
+// out[i] = in[i] for i < n: one kernel to order against copies and streams.
+void copy(const float* in, float* out, int n, cudaStream_t stream);
+
+// out[t] = the order in which thread t of one block reached an atomic counter after a barrier.
+void arrival_order(int threads, int* counter, int* out, cudaStream_t stream);
+
+// Half the block waits at one __syncthreads(), the other half at another: undefined on a device;
+// the emulation reports a barrier-site mismatch.
+void split_barrier(int threads, int* out, cudaStream_t stream);
+
+// Allocate, launch a one-thread kernel, wait and read its result back: "" when this device runs
+// this build's kernels, else the reason (e.g. no kernel image for the GPU's architecture).
+std::string probe();
 
 }  // namespace alphacut::ALPHACUT_GPU_NS::selftest

@@ -8,7 +8,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['CudaDeviceArray', 'EmuDeviceArray', 'area_downscale_cpu', 'area_downscale_cuda', 'area_downscale_emu', 'built_with_cuda', 'built_with_emu', 'composite_cpu', 'composite_cuda', 'composite_emu', 'cuda_probe', 'dilate_cpu', 'dilate_cuda', 'dilate_emu', 'erode_cpu', 'erode_cuda', 'erode_emu', 'estimate_foreground_cpu', 'estimate_foreground_cuda', 'estimate_foreground_emu', 'get_num_threads', 'guided_filter_coefficients_cpu', 'guided_filter_coefficients_cuda', 'guided_filter_coefficients_emu', 'guided_filter_cpu', 'guided_filter_cuda', 'guided_filter_emu', 'guided_filter_fused_max_radius_cuda', 'guided_filter_fused_max_radius_emu', 'make_trimap_cpu', 'make_trimap_cuda', 'make_trimap_emu', 'pack_rgba_cpu', 'pack_rgba_cuda', 'pack_rgba_emu', 'pack_rgba_patch_cpu', 'pack_rgba_patch_cuda', 'pack_rgba_patch_emu', 'premultiply_cpu', 'premultiply_cuda', 'premultiply_emu', 'preprocess_cpu', 'preprocess_cuda', 'preprocess_emu', 'preprocess_into_cpu', 'preprocess_into_cuda', 'preprocess_into_emu', 'resize_cpu', 'resize_cuda', 'resize_emu', 'set_num_threads', 'solve_alpha_cpu', 'solve_alpha_cuda', 'solve_alpha_emu', 'to_device_cuda', 'to_device_emu', 'transfer_stats_cuda', 'transfer_stats_emu', 'unpremultiply_cpu', 'unpremultiply_cuda', 'unpremultiply_emu', 'upscale_alpha_cpu', 'upscale_alpha_cuda', 'upscale_alpha_emu']
+__all__: list[str] = ['CudaDeviceArray', 'EmuDeviceArray', 'area_downscale_cpu', 'area_downscale_cuda', 'area_downscale_emu', 'built_with_cuda', 'built_with_emu', 'composite_cpu', 'composite_cuda', 'composite_emu', 'cuda_probe', 'dilate_cpu', 'dilate_cuda', 'dilate_emu', 'erode_cpu', 'erode_cuda', 'erode_emu', 'estimate_foreground_cpu', 'estimate_foreground_cuda', 'estimate_foreground_emu', 'get_num_threads', 'gpu_probe_cuda', 'gpu_probe_emu', 'guided_filter_coefficients_cpu', 'guided_filter_coefficients_cuda', 'guided_filter_coefficients_emu', 'guided_filter_cpu', 'guided_filter_cuda', 'guided_filter_emu', 'guided_filter_fused_max_radius_cuda', 'guided_filter_fused_max_radius_emu', 'make_trimap_cpu', 'make_trimap_cuda', 'make_trimap_emu', 'pack_rgba_cpu', 'pack_rgba_cuda', 'pack_rgba_emu', 'pack_rgba_patch_cpu', 'pack_rgba_patch_cuda', 'pack_rgba_patch_emu', 'premultiply_cpu', 'premultiply_cuda', 'premultiply_emu', 'preprocess_cpu', 'preprocess_cuda', 'preprocess_emu', 'preprocess_into_cpu', 'preprocess_into_cuda', 'preprocess_into_emu', 'resize_cpu', 'resize_cuda', 'resize_emu', 'set_num_threads', 'solve_alpha_cpu', 'solve_alpha_cuda', 'solve_alpha_emu', 'to_device_cuda', 'to_device_emu', 'transfer_stats_cuda', 'transfer_stats_emu', 'unpremultiply_cpu', 'unpremultiply_cuda', 'unpremultiply_emu', 'upscale_alpha_cpu', 'upscale_alpha_cuda', 'upscale_alpha_emu']
 class CudaDeviceArray:
     """
     An array in cuda device memory returned by the cuda ops when their inputs live on the device. Exposes __cuda_array_interface__ (v3), so cupy.asarray(x) / torch.as_tensor(x, device='cuda') wrap it without a copy; get() copies it to NumPy.
@@ -43,6 +43,30 @@ class EmuDeviceArray:
     @property
     def shape(self) -> tuple:
         ...
+def _emu_configure(seed: typing.SupportsInt | typing.SupportsIndex = 0, devices: typing.SupportsInt | typing.SupportsIndex = 1, no_kernel_image: bool = False) -> None:
+    """
+    seed: 0 runs blocks and threads in order, else shuffled (per launch, reproducibly); devices: how many devices there are; no_kernel_image: every launch fails as on a GPU this build has no code for.
+    """
+def _emu_get_device() -> int:
+    ...
+def _emu_launch_configs() -> dict:
+    """
+    {kernel: (most threads per block, most dynamic shared bytes)} over the launches made so far.
+    """
+def _emu_set_device(arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+    ...
+def _emu_stream_create(non_blocking: bool) -> int:
+    ...
+def _emu_stream_destroy(arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+    ...
+def _emu_stream_pending(arg0: typing.SupportsInt | typing.SupportsIndex) -> int:
+    ...
+def _emu_stream_synchronize(arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+    ...
+def _selftest_arrival_order_cuda(threads: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.int32]:
+    ...
+def _selftest_arrival_order_emu(threads: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.int32]:
+    ...
 def _selftest_barrier_rounds_cuda(blocks: typing.SupportsInt | typing.SupportsIndex, threads: typing.SupportsInt | typing.SupportsIndex, rounds: typing.SupportsInt | typing.SupportsIndex) -> int:
     ...
 def _selftest_barrier_rounds_emu(blocks: typing.SupportsInt | typing.SupportsIndex, threads: typing.SupportsInt | typing.SupportsIndex, rounds: typing.SupportsInt | typing.SupportsIndex) -> int:
@@ -55,6 +79,10 @@ def _selftest_divergent_barrier_cuda(threads: typing.SupportsInt | typing.Suppor
     ...
 def _selftest_divergent_barrier_emu(threads: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.int32]:
     ...
+def _selftest_free_before_kernel_runs_cuda(n: typing.SupportsInt | typing.SupportsIndex, stream_ordered: bool) -> numpy.typing.NDArray[numpy.float32]:
+    ...
+def _selftest_free_before_kernel_runs_emu(n: typing.SupportsInt | typing.SupportsIndex, stream_ordered: bool) -> numpy.typing.NDArray[numpy.float32]:
+    ...
 def _selftest_grid_coverage_cuda(grid: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], block: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex]) -> tuple[numpy.typing.NDArray[numpy.int32], int]:
     ...
 def _selftest_grid_coverage_emu(grid: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], block: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex]) -> tuple[numpy.typing.NDArray[numpy.int32], int]:
@@ -62,6 +90,22 @@ def _selftest_grid_coverage_emu(grid: tuple[typing.SupportsInt | typing.Supports
 def _selftest_launch_with_threads_cuda(threads: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.int32]:
     ...
 def _selftest_launch_with_threads_emu(threads: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.int32]:
+    ...
+def _selftest_split_barrier_cuda(threads: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.int32]:
+    ...
+def _selftest_split_barrier_emu(threads: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.int32]:
+    ...
+def _selftest_uninit_device_memory_cuda(n: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float32]:
+    ...
+def _selftest_uninit_device_memory_emu(n: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float32]:
+    ...
+def _selftest_uninit_shared_cuda(blocks: typing.SupportsInt | typing.SupportsIndex, threads: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float32]:
+    ...
+def _selftest_uninit_shared_emu(blocks: typing.SupportsInt | typing.SupportsIndex, threads: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float32]:
+    ...
+def _selftest_upload_then_kernel_cuda(host: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], stream: typing.SupportsInt | typing.SupportsIndex, wait_legacy: bool) -> numpy.typing.NDArray[numpy.float32]:
+    ...
+def _selftest_upload_then_kernel_emu(host: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], stream: typing.SupportsInt | typing.SupportsIndex, wait_legacy: bool) -> numpy.typing.NDArray[numpy.float32]:
     ...
 def area_downscale_cpu(src: numpy.ndarray, height: typing.SupportsInt | typing.SupportsIndex, width: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float32]:
     """
@@ -159,6 +203,14 @@ def estimate_foreground_emu(image: typing.Any, alpha: typing.Any, *, regularizat
 def get_num_threads() -> int:
     """
     Threads the CPU ops will use.
+    """
+def gpu_probe_cuda() -> str:
+    """
+    '' when this build's kernels run on the current device (a test kernel is launched), else the reason.
+    """
+def gpu_probe_emu() -> str:
+    """
+    '' when this build's kernels run on the current device (a test kernel is launched), else the reason.
     """
 def guided_filter_coefficients_cpu(guide: numpy.ndarray, src: numpy.ndarray, radius: typing.SupportsInt | typing.SupportsIndex, eps: typing.SupportsFloat | typing.SupportsIndex) -> tuple[numpy.typing.NDArray[numpy.float32], numpy.typing.NDArray[numpy.float32]]:
     """

@@ -52,14 +52,47 @@ DEVICE_BACKENDS = ("cuda", "emu")
 
 
 def why_unavailable() -> str | None:
-    """None when a CUDA device can be used, else the reason in one sentence."""
-    if not getattr(_core, "built_with_cuda", False):
-        return "this alphacut was built without CUDA kernels (nvcc was not found at build time)"
-    probe = getattr(_core, "cuda_probe", None)
-    if probe is None:
-        return "this build has no CUDA device probe"
-    reason = probe()
-    return reason or None
+    """None when a CUDA device can run this build's kernels, else the reason in one sentence.
+
+    The probe counts the devices and then launches a one-thread kernel and reads its result, so a
+    GPU whose architecture this build has no code for (e.g. an older one than sm_75) is reported
+    here, with the runtime's reason, instead of failing in the first op ("no kernel image").
+    """
+    return _why_unavailable_for("cuda")
+
+
+#: What the CUDA kernels are built for (cmake/cuda.cmake); the reason a probe gives names it.
+BUILT_ARCHITECTURES = "sm_75, sm_80, sm_86, sm_89 and sm_90 code, and compute_90 PTX for newer GPUs"
+
+
+_kernel_probe_results: Dict[str, str] = {}
+
+
+def _why_unavailable_for(backend: str) -> str | None:
+    """The probe behind :func:`why_unavailable` for a GPU backend ("cuda", or "emu", whose
+    emulated device can be told to fail launches so that the probe's logic is tested without a
+    GPU)."""
+    if backend == "cuda":
+        if not getattr(_core, "built_with_cuda", False):
+            return "this alphacut was built without CUDA kernels (nvcc was not found at build time)"
+        probe = getattr(_core, "cuda_probe", None)
+        if probe is None:
+            return "this build has no CUDA device probe"
+        reason = probe()
+        if reason:
+            return reason
+    if backend == "cuda" and backend in _kernel_probe_results:
+        reason = _kernel_probe_results[backend]  # the GPU's architecture does not change
+    else:
+        kernel_probe = getattr(_core, f"gpu_probe_{backend}", None)
+        if kernel_probe is None:
+            return f"this build has no {backend} kernel probe"
+        reason = kernel_probe()
+        if backend == "cuda":
+            _kernel_probe_results[backend] = reason
+    if reason:
+        return f"the GPU cannot run this build's kernels ({BUILT_ARCHITECTURES}): {reason}"
+    return None
 
 
 def is_available() -> bool:
@@ -190,12 +223,13 @@ def resolve(backend: str) -> str:
     return _dispatch.resolve(backend)
 
 
-def prepare(backend: str, *xs):
+def prepare(backend: str, *xs, stream: int = 0):
     """(resolved backend, inputs) for a call with device arrays: DLPack tensors are wrapped as
-    ``__cuda_array_interface__`` views (zero-copy; the capsule is kept alive by the wrapper)."""
+    ``__cuda_array_interface__`` views (zero-copy; the capsule is kept alive by the wrapper),
+    asked to be ready on ``stream``, the stream the call will run on (0: its private stream)."""
     b = resolve(backend)
     return b, [
-        as_interface(x, b)
+        as_interface(x, b, stream)
         if x is not None and not hasattr(x, "__cuda_array_interface__") and hasattr(x, "__dlpack__")
         else x
         for x in xs
@@ -257,18 +291,21 @@ class DLPackView:
             "typestr": _TYPESTR[(t.dtype.code, t.dtype.bits)],
             "data": ((t.data or 0) + t.byte_offset, False),
             "strides": strides,
-            # __dlpack__(stream=None) readies the data on the legacy default stream (1): the
-            # native side synchronises it before reading.
-            "stream": 1 if dev != _KDL_CPU else None,
+            # as_interface asked the producer for the stream the op runs on: ready there.
+            "stream": None,
             "version": 3,
         }
 
 
-def as_interface(x, backend: str) -> DLPackView:
-    """Wrap a DLPack producer (``__dlpack__``) for the native GPU ops."""
-    try:
-        capsule = x.__dlpack__(stream=None) if backend == "cuda" else x.__dlpack__()
-    except TypeError:
+def as_interface(x, backend: str, stream: int = 0) -> DLPackView:
+    """Wrap a DLPack producer (``__dlpack__``) for the native GPU ops that will read it on
+    ``stream`` (a raw cudaStream_t; 0: the op's private stream, which is a blocking stream and so
+    waits for the legacy default stream, 1 in DLPack's numbering). The producer is asked for that
+    stream, and orders its pending work before it, so the view needs no further wait."""
+    on_cuda = (_dlpack_device(x) or (None,))[0] in _CUDA_DEVICES
+    if on_cuda:
+        capsule = x.__dlpack__(stream=int(stream) if stream else 1)
+    else:
         capsule = x.__dlpack__()
     return DLPackView(capsule, allow_host=backend == "emu")
 

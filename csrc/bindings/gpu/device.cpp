@@ -25,7 +25,11 @@ py::dict cuda_array_interface(const DeviceArray& a) {
     d["typestr"] = a.typestr;
     d["data"] = py::make_tuple(reinterpret_cast<std::uintptr_t>(a.buffer.get()), false);
     d["strides"] = py::none();
-    d["stream"] = py::none();  // results are complete when returned
+    // CAI v3: the stream a consumer must wait for; None when the data is complete.
+    if (a.stream)
+        d["stream"] = a.stream;
+    else
+        d["stream"] = py::none();
     d["version"] = 3;
     return d;
 }
@@ -35,6 +39,10 @@ py::array get(const DeviceArray& a) {
     count_download(a.count() * a.itemsize);
     {
         py::gil_scoped_release nogil;
+        DeviceGuard on(a.device);
+        // Made on a caller's stream: wait for it (cudaMemcpy's legacy stream does not wait for a
+        // non-blocking one).
+        if (a.stream) ALPHACUT_CUDA_CHECK(cudaStreamSynchronize(reinterpret_cast<cudaStream_t>(a.stream)));
         ALPHACUT_CUDA_CHECK(
             cudaMemcpy(host.mutable_data(), a.buffer.get(), a.count() * a.itemsize, cudaMemcpyDeviceToHost));
     }
@@ -60,10 +68,15 @@ std::shared_ptr<DeviceArray> to_device(py::array host) {
     a->typestr = typestr;
     a->itemsize = isz;
     a->buffer = DeviceBuffer<unsigned char>(a->count() * isz);
+    ALPHACUT_CUDA_CHECK(cudaGetDevice(&a->device));
     count_upload(a->count() * isz);
     {
         py::gil_scoped_release nogil;
+        // cudaMemcpy from pageable memory returns once the data is staged, before it reaches the
+        // device; wait for the legacy stream so the array is complete ("stream": None) for any
+        // consumer, including one on a non-blocking stream.
         ALPHACUT_CUDA_CHECK(cudaMemcpy(a->buffer.get(), host.data(), a->count() * isz, cudaMemcpyHostToDevice));
+        ALPHACUT_CUDA_CHECK(cudaStreamSynchronize(nullptr));
     }
     return a;
 }

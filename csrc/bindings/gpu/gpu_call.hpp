@@ -30,6 +30,10 @@ struct DeviceArray {
     std::vector<py::ssize_t> shape;
     std::string typestr;  // NumPy array-interface type string, e.g. "<f4", "|u1", "<f2"
     std::size_t itemsize = 1;
+    // The caller's stream the array is (being) written on, 0 when it is complete; exported as the
+    // "stream" of __cuda_array_interface__, and waited for by get().
+    std::uintptr_t stream = 0;
+    int device = 0;  // the device whose memory holds it
 
     std::size_t count() const {
         std::size_t n = 1;
@@ -43,12 +47,48 @@ using bindings::TypeStr;
 
 inline bool is_device_array(py::handle obj) { return py::hasattr(obj, "__cuda_array_interface__"); }
 
+// The device whose memory holds a device array's data (cudaPointerGetAttributes), or -1 when the
+// pointer is not device memory the runtime knows (host memory, or a foreign allocation).
+inline int device_of_pointer(std::uintptr_t ptr) {
+    if (!ptr) return -1;
+    cudaPointerAttributes attr{};
+    if (cudaPointerGetAttributes(&attr, reinterpret_cast<const void*>(ptr)) != cudaSuccess) {
+        (void)cudaGetLastError();
+        return -1;
+    }
+    return attr.type == cudaMemoryTypeDevice || attr.type == cudaMemoryTypeManaged ? attr.device : -1;
+}
+
+// Makes `device` current for a scope and restores the caller's device after it.
+class DeviceGuard {
+public:
+    explicit DeviceGuard(int device) {
+        ALPHACUT_CUDA_CHECK(cudaGetDevice(&previous_));
+        if (device >= 0 && device != previous_) {
+            ALPHACUT_CUDA_CHECK(cudaSetDevice(device));
+            switched_ = true;
+        }
+    }
+    ~DeviceGuard() {
+        if (switched_) cudaSetDevice(previous_);
+    }
+    DeviceGuard(const DeviceGuard&) = delete;
+    DeviceGuard& operator=(const DeviceGuard&) = delete;
+
+private:
+    int previous_ = 0;
+    bool switched_ = false;
+};
+
 // One native call: owns the uploads, the outputs and (unless the caller gives one) the stream.
 class GpuCall {
 public:
     // stream: 0/None = a private stream, synchronised before returning; otherwise the raw
     // cudaStream_t handle (e.g. cupy's stream.ptr) and the call only enqueues work on it.
-    explicit GpuCall(std::uintptr_t stream) {
+    // args: the call's Python arguments; the call runs on the device that holds its device arrays
+    // (they must all be on one), the caller's current device when there are none.
+    template <typename... A>
+    explicit GpuCall(std::uintptr_t stream, const A&... args) : device_(pick_device(args...)) {
         if (stream) {
             stream_ = reinterpret_cast<cudaStream_t>(stream);
         } else {
@@ -92,6 +132,7 @@ public:
         out->typestr = typestr;
         out->itemsize = sizeof(T);
         out->buffer = DeviceBuffer<unsigned char>(out->count() * sizeof(T));
+        ALPHACUT_CUDA_CHECK(cudaGetDevice(&out->device));
         outs_.push_back(out);
         return reinterpret_cast<T*>(out->buffer.get());
     }
@@ -159,7 +200,11 @@ public:
         std::vector<py::object> results;
         if (any_device_) {
             if (own_) own_->synchronize();
-            for (auto& o : outs_) results.push_back(py::cast(o));
+            for (auto& o : outs_) {
+                // On the caller's stream nothing has waited: the result names the stream.
+                if (!own_) o->stream = reinterpret_cast<std::uintptr_t>(stream_);
+                results.push_back(py::cast(o));
+            }
         } else {
             for (auto& o : outs_) {
                 py::array host(py::dtype(o->typestr), o->shape);
@@ -179,6 +224,26 @@ public:
 
 private:
     static py::dict interface(py::handle obj) { return obj.attr("__cuda_array_interface__"); }
+
+    template <typename... A>
+    static int pick_device(const A&... args) {
+        int dev = -1;
+        auto consider = [&](const auto& a) {
+            using T = std::decay_t<decltype(a)>;
+            if constexpr (std::is_base_of_v<py::handle, T>) {
+                if (!a.ptr() || a.is_none() || !is_device_array(a)) return;
+                py::dict cai = interface(a);
+                const auto ptr = cai["data"].template cast<py::tuple>()[0].template cast<std::uintptr_t>();
+                const int d = device_of_pointer(ptr);
+                if (d < 0) return;
+                ALPHACUT_CHECK(dev < 0 || dev == d,
+                               "device arrays on different devices (" << dev << " and " << d << ") in one call");
+                dev = d;
+            }
+        };
+        (consider(args), ...);
+        return dev;
+    }
 
     static py::array host_array(py::handle obj, const char* name) {
         py::array arr = py::array::ensure(obj);
@@ -216,11 +281,13 @@ private:
         if (cai.contains("stream") && !cai["stream"].is_none()) {
             // v3: the producer's stream; our work is ordered after it by synchronising it.
             const auto s = cai["stream"].cast<std::uintptr_t>();
-            if (s != 0) ALPHACUT_CUDA_CHECK(cudaStreamSynchronize(reinterpret_cast<cudaStream_t>(s)));
+            if (s != 0 && reinterpret_cast<cudaStream_t>(s) != stream_)
+                ALPHACUT_CUDA_CHECK(cudaStreamSynchronize(reinterpret_cast<cudaStream_t>(s)));
         }
         return make_view<T>(reinterpret_cast<T*>(ptr), h, w, c, row_stride / isz);
     }
 
+    DeviceGuard device_;  // first: the stream, uploads and outputs belong to this device
     std::unique_ptr<Stream> own_;
     cudaStream_t stream_ = nullptr;
     bool any_device_ = false;

@@ -333,6 +333,7 @@ void check_harness() {
         cudaMemset(counts.get(), 0, counts.bytes());
         cudaMemset(bad.get(), 0, bad.bytes());
         gpu::selftest::grid_coverage(grid, block, counts.get(), bad.get(), nullptr);
+        ALPHACUT_CUDA_CHECK(cudaDeviceSynchronize());  // launches run when waited for
         bool ok = bad.get()[0] == 0;
         for (std::size_t i = 0; i < n; ++i) ok = ok && counts.get()[i] == 1;
         expect(ok, "grid coverage");
@@ -341,6 +342,7 @@ void check_harness() {
         gpu::DeviceBuffer<int> d(3 * 100);
         for (int i = 0; i < 300; ++i) d.get()[i] = i;
         gpu::selftest::block_reverse(d.get(), 3, 100, dyn, nullptr);
+        ALPHACUT_CUDA_CHECK(cudaDeviceSynchronize());
         bool ok = true;
         for (int b = 0; b < 3; ++b)
             for (int t = 0; t < 100; ++t) ok = ok && d.get()[b * 100 + t] == b * 100 + 99 - t;
@@ -350,6 +352,7 @@ void check_harness() {
         gpu::DeviceBuffer<int> f(1);
         f.get()[0] = 0;
         gpu::selftest::barrier_rounds(9, 96, 4, f.get(), nullptr);
+        ALPHACUT_CUDA_CHECK(cudaDeviceSynchronize());
         expect(f.get()[0] == 0, "barrier rounds");
     }
     {
@@ -357,6 +360,7 @@ void check_harness() {
         bool threw = false;
         try {
             gpu::selftest::divergent_barrier(64, out.get(), nullptr);
+            ALPHACUT_CUDA_CHECK(cudaDeviceSynchronize());  // the failure is returned by the wait
         } catch (const InternalError& e) {
             threw = std::string(e.what()).find("__syncthreads") != std::string::npos;
         }

@@ -327,13 +327,13 @@ void estimate_foreground(ImageView<const TI> image, ImageView<const TA> alpha, c
     DeviceBuffer<float> pair_f[2], pair_b[2];
     if (nlev > 1)
         for (int k = 0; k < 2; ++k) {
-            pair_f[k] = DeviceBuffer<float>(3 * inner);
-            pair_b[k] = DeviceBuffer<float>(3 * inner);
+            pair_f[k] = DeviceBuffer<float>(3 * inner, stream);
+            pair_b[k] = DeviceBuffer<float>(3 * inner, stream);
         }
     DeviceBuffer<float> b_own;
     float* b_fin = bg.data;
     if (!b_fin) {
-        b_own = DeviceBuffer<float>(3 * static_cast<std::size_t>(H) * W);
+        b_own = DeviceBuffer<float>(3 * static_cast<std::size_t>(H) * W, stream);
         b_fin = b_own.get();
     }
 
@@ -361,11 +361,11 @@ void estimate_foreground(ImageView<const TI> image, ImageView<const TA> alpha, c
         std::size_t most = 0;
         for (int li = plan.count; li < nlev; ++li)
             most = std::max(most, static_cast<std::size_t>(levels[li].h) * levels[li].w);
-        mask = DeviceBuffer<std::uint8_t>(most);
+        mask = DeviceBuffer<std::uint8_t>(most, stream);
     }
 
     const int nparts = std::min(kMeanBlocks, H);
-    DeviceBuffer<double> partials(8 * static_cast<std::size_t>(nparts));
+    DeviceBuffer<double> partials(8 * static_cast<std::size_t>(nparts), stream);
     ALPHACUT_LAUNCH((fg_mean_partials<TI, TA>), dim3(nparts, 1, 1), dim3(kMeanThreads, 1, 1), 0, stream, image, alpha,
                     partials.get());
     ALPHACUT_CHECK_LAUNCH("fg_mean_partials");
@@ -384,8 +384,8 @@ void estimate_foreground(ImageView<const TI> image, ImageView<const TA> alpha, c
         else
             solve_level<TI, TA, true>(image, alpha, lv, pv.f, pv.b, pv.h, pv.w, mask.get(), reg, gw, stream);
     }
-    // The scratch buffers are freed on return (cudaFree synchronises the device first), as the
-    // guided filter's.
+    // The scratch buffers are allocated and freed in the stream's order: freeing them on return
+    // neither waits for nor races the kernels still queued.
 }
 
 template void estimate_foreground<std::uint8_t, std::uint8_t>(ImageView<const std::uint8_t>,

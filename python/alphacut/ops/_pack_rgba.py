@@ -48,7 +48,7 @@ def pack_rgba(image, alpha, *, foreground=None, offset=(0, 0), backend: str = "a
     if foreground is None:
         y0 = x0 = 0  # no rectangle: the offset is not used
     if _device.any_device(image, alpha, foreground):
-        b, (img, a, fg) = _device.prepare(backend, image, alpha, foreground)
+        b, (img, a, fg) = _device.prepare(backend, image, alpha, foreground, stream=stream)
         if fg is not None:
             _check_rectangle(_device.shape(img), _device.shape(fg), y0, x0)
         return _dispatch.native("pack_rgba", b)(img, a, fg, y0, x0, stream=stream)

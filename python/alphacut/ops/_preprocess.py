@@ -107,7 +107,7 @@ def preprocess(
     out_h, out_w, scale, mean, std, swap = _params(size, scale, mean, std, channel_order, dtype)
     fp16 = np.dtype(dtype) == np.float16
     if _device.is_device_array(image):
-        b, (img,) = _device.prepare(backend, image)
+        b, (img,) = _device.prepare(backend, image, stream=stream)
         return _dispatch.native("preprocess", b)(img, out_h, out_w, scale, mean, std, swap, fp16, stream=stream)
     img = _checked_image(image)
     b = _dispatch.resolve(backend)
@@ -133,7 +133,7 @@ def preprocess_into(
     held by CuPy/PyTorch) for ``"cuda"``. The output size is ``out``'s (H, W). ``image`` must not
     share memory with ``out`` (it would be overwritten while it is read). Returns ``out``."""
     if _device.is_device_array(out):
-        b, (out_view,) = _device.prepare(backend, out)
+        b, (out_view,) = _device.prepare(backend, out, stream=stream)
         cai = _device.interface(out_view)
         shape = tuple(cai["shape"])
         if len(shape) != 4 or shape[:2] != (1, 3):
@@ -145,7 +145,7 @@ def preprocess_into(
             raise InputError(f"out: dtype must be float32 or float16, got {cai['typestr']!r}")
         _, _, scale, mean, std, swap = _params(shape[2:], scale, mean, std, channel_order, dtype)
         if _device.is_device_array(image):
-            _, (image,) = _device.prepare(b, image)
+            _, (image,) = _device.prepare(b, image, stream=stream)
             if _overlap(_byte_range(cai), _byte_range(_device.interface(image))):
                 raise InputError("image overlaps out: preprocess_into would overwrite the image while reading it")
         else:
