@@ -10,6 +10,9 @@ import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+# The package under test, for subprocesses: the source tree in development, the installed one in CI
+# (there the source tree has no built _core, so PYTHONPATH must not point at it).
+PACKAGE_DIR = Path(__import__("alphacut").__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).parent / "pipeline"))  # tiny_models: small ONNX graphs for tests
 sys.path.insert(0, str(Path(__file__).parent / "server"))  # server_harness: the real server in a subprocess
 SHARED_DATA = Path(os.environ.get("ALPHACUT_SHARED_DATA", REPO.parent / "shared" / "data"))

@@ -12,6 +12,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tools"))
+from conftest import PACKAGE_DIR  # noqa: E402
+
 import check_evidence as ce  # noqa: E402
 from alphacut import _core  # noqa: E402
 
@@ -110,7 +112,7 @@ def test_the_skip_report_of_a_real_run(tmp_path):
     )
     (tmp_path / "conftest.py").write_text((REPO / "tests" / "conftest.py").read_text())
     report = tmp_path / "skips.json"
-    env = dict(__import__("os").environ, ALPHACUT_SKIP_REPORT=str(report), PYTHONPATH=str(REPO / "python"))
+    env = dict(__import__("os").environ, ALPHACUT_SKIP_REPORT=str(report), PYTHONPATH=str(PACKAGE_DIR))
     subprocess.run(
         [
             sys.executable,

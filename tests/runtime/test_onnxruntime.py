@@ -9,6 +9,7 @@ import conftest
 import numpy as np
 import pytest
 
+import alphacut
 from alphacut import BackendUnavailableError, InputError, ModelError
 from alphacut.models import get_manifest
 from alphacut.runtime import OrtRuntime, Runtime
@@ -197,7 +198,7 @@ def test_second_run_adds_no_resident_memory():
     import subprocess
 
     model = str(_model("u2netp"))
-    src = str(Path(__file__).resolve().parents[2] / "python")
+    src = str(Path(alphacut.__file__).resolve().parents[1])  # the package under test (installed in CI)
     env = {**__import__("os").environ, "PYTHONPATH": src}
     out = subprocess.run(
         [sys.executable, "-c", _RSS_SCRIPT, model], capture_output=True, text=True, env=env, check=True

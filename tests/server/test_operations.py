@@ -375,7 +375,7 @@ def slow_image():
     from PIL import Image
 
     with Image.open(shared("images", "rembg", "input", "animal-3.jpg")) as im:  # 1440 x 1079
-        im = im.convert("RGB").resize((2160, 1618))
+        im = im.convert("RGB").resize((3600, 2697))  # ~10 MP: well over 0.3 s on any CPU
         buf = io.BytesIO()
         im.save(buf, "JPEG", quality=85)
         return buf.getvalue()
@@ -393,7 +393,10 @@ def test_full_queue_is_503_or_429_and_slow_requests_504(request, slow_image):
         return requests.post(srv.url + "/api/remove", files={"file": ("a.jpg", img)}, timeout=60)
 
     def removebg_call(_):
-        return requests.post(srv.url + "/v1.0/removebg", files={"image_file": ("a.jpg", img)}, timeout=60)
+        # size=full: remove.bg's default preview (0.25 MP) can finish within the 0.3 s timeout
+        return requests.post(
+            srv.url + "/v1.0/removebg", files={"image_file": ("a.jpg", img)}, data={"size": "full"}, timeout=60
+        )
 
     for call, busy in ((rembg_call, 503), (removebg_call, 429)):
         for _attempt in range(3):  # a burst whose requests all arrive within the first one's 0.3 s
@@ -439,7 +442,7 @@ def test_sigterm_drains_requests_in_flight(tmp_path, slow_image):
                 time.sleep(0.02)
             srv.proc.send_signal(signal.SIGTERM)
             r = fut.result()
-        assert r.status_code == 200 and decode(r.content).shape == (1618, 2160, 4)
+        assert r.status_code == 200 and decode(r.content).shape == (2697, 3600, 4)
         # uvicorn re-raises the signal once it has shut down, so the exit status says SIGTERM
         assert srv.proc.wait(60) in (0, -signal.SIGTERM)
         with pytest.raises(requests.ConnectionError):

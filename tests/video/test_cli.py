@@ -11,7 +11,7 @@ import media
 import numpy as np
 import pytest
 import tiny_models as tm
-from conftest import REPO, shared_path
+from conftest import PACKAGE_DIR, shared_path
 
 from alphacut.cli import main
 
@@ -66,7 +66,7 @@ def test_missing_pyav_is_one_line_naming_the_extra(tmp_path):
         "from alphacut.cli import main\n"
         "sys.exit(main(['video', 'in.mp4', '-o', 'out.webm']))\n"
     )
-    env = dict(os.environ, PYTHONPATH=str(REPO / "python"))
+    env = dict(os.environ, PYTHONPATH=str(PACKAGE_DIR))
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env)
     assert p.returncode == 1
     lines = p.stderr.strip().splitlines()
@@ -76,7 +76,7 @@ def test_missing_pyav_is_one_line_naming_the_extra(tmp_path):
 
 def test_help_works_without_pyav():
     code = "import sys; sys.modules['av'] = None\nfrom alphacut.cli import main\nmain(['video', '--help'])\n"
-    env = dict(os.environ, PYTHONPATH=str(REPO / "python"))
+    env = dict(os.environ, PYTHONPATH=str(PACKAGE_DIR))
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert p.returncode == 0 and "--bg" in p.stdout
 
