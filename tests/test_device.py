@@ -81,15 +81,6 @@ def test_dlpack_view_of_a_host_tensor_on_emu():
         device.as_interface(a, "cuda")
 
 
-def test_tensorrt_buffers_say_what_to_install():
-    try:
-        buffers = device.CudaBuffers()
-    except alphacut.BackendUnavailableError as exc:
-        assert "cuda-python" in str(exc)
-    else:
-        assert buffers.rt is not None or buffers.cp is not None
-
-
 def test_deprecated_cuda_alias_warns_and_forwards():
     cuda = importlib.import_module("alphacut.cuda")
     with pytest.warns(DeprecationWarning, match=r"alphacut\.cuda is deprecated; use alphacut\.device\.is_available"):

@@ -11,15 +11,13 @@
   then stays on the device. NumPy arrays are uploaded for the call and come back as NumPy. Host-side
   checks (NaN, value ranges) need the data on the host, so for device arrays only the shape and
   dtype are checked (natively, from the interface).
-- **TensorRT's buffers**: :class:`CudaBuffers`, the few CUDA runtime calls (stream, malloc,
-  copies) a TensorRT engine needs, through ``cuda-python`` or CuPy; :func:`gpu_identity`.
+- TensorRT engines bind the same ``_core`` device buffers (:mod:`alphacut.runtime.trt.runner`).
 """
 
 from __future__ import annotations
 
 import ctypes
-from types import ModuleType
-from typing import Any, Dict, Optional, Tuple
+from typing import Dict
 
 import numpy as np
 
@@ -27,12 +25,10 @@ from . import _core
 from .errors import BackendUnavailableError, InputError
 
 __all__ = [
-    "CudaBuffers",
     "DLPackView",
     "any_device",
     "as_interface",
     "check_same_size",
-    "gpu_identity",
     "interface",
     "is_available",
     "is_device_array",
@@ -308,116 +304,3 @@ def as_interface(x, backend: str, stream: int = 0) -> DLPackView:
     else:
         capsule = x.__dlpack__()
     return DLPackView(capsule, allow_host=backend == "emu")
-
-
-# ---- TensorRT's device buffers ----------------------------------------------------------------
-
-#: A stream as :meth:`CudaBuffers.stream` makes it: (the library's stream object, its handle).
-CudaStream = Tuple[Any, int]
-
-
-class CudaBuffers:
-    """The few CUDA runtime calls a TensorRT engine needs (device name, stream, malloc, copies),
-    through cuda-python (``cuda.bindings.runtime`` or the older ``cuda.cudart``) or, failing
-    that, CuPy. The native ops' own device arrays (:func:`to_device`) do not go through here."""
-
-    def __init__(self) -> None:
-        self.rt: Optional[ModuleType] = None  # cuda-python's runtime bindings
-        self.cp: Optional[ModuleType] = None  # CuPy, when cuda-python is not installed
-        try:
-            from cuda.bindings import runtime as rt  # cuda-python >= 12.6
-
-            self.rt = rt
-        except ImportError:
-            try:
-                from cuda import cudart as rt  # older cuda-python
-
-                self.rt = rt
-            except ImportError:
-                try:
-                    import cupy as cp
-
-                    self.cp = cp
-                except ImportError:
-                    raise BackendUnavailableError(
-                        "TensorRT needs cuda-python or CuPy for device memory; pip install cuda-python"
-                    ) from None
-
-    @property
-    def _rt(self) -> ModuleType:
-        """cuda-python's runtime bindings; only used where CuPy is not (``__init__`` sets one)."""
-        assert self.rt is not None
-        return self.rt
-
-    def _ok(self, res: Tuple[Any, ...]) -> Any:
-        err, *rest = res
-        if int(err) != 0:
-            raise BackendUnavailableError(f"CUDA runtime error {err}")
-        return rest[0] if len(rest) == 1 else rest
-
-    def device_name(self) -> str:
-        if self.cp is not None:
-            return self.cp.cuda.runtime.getDeviceProperties(0)["name"].decode()
-        props = self._ok(self._rt.cudaGetDeviceProperties(0))
-        return bytes(props.name).split(b"\0", 1)[0].decode()
-
-    def compute_capability(self) -> str:
-        if self.cp is not None:
-            p = self.cp.cuda.runtime.getDeviceProperties(0)
-            return f"{p['major']}.{p['minor']}"
-        props = self._ok(self._rt.cudaGetDeviceProperties(0))
-        return f"{props.major}.{props.minor}"
-
-    def stream(self) -> CudaStream:
-        if self.cp is not None:
-            s = self.cp.cuda.Stream(non_blocking=True)
-            return s, s.ptr
-        s = self._ok(self._rt.cudaStreamCreate())
-        return s, int(s)
-
-    def malloc(self, nbytes: int) -> Tuple[Any, int]:
-        if self.cp is not None:
-            m = self.cp.cuda.alloc(max(nbytes, 1))
-            return m, int(m.ptr)
-        p = self._ok(self._rt.cudaMalloc(max(nbytes, 1)))
-        return p, int(p)
-
-    def free(self, handle: Any) -> None:
-        if self.cp is None:
-            self._ok(self._rt.cudaFree(handle))
-
-    def htod(self, ptr: int, arr: np.ndarray, stream: CudaStream) -> None:
-        if self.cp is not None:
-            self.cp.cuda.runtime.memcpyAsync(ptr, arr.ctypes.data, arr.nbytes, 1, stream[1])
-        else:
-            self._ok(
-                self._rt.cudaMemcpyAsync(
-                    ptr, arr.ctypes.data, arr.nbytes, self._rt.cudaMemcpyKind.cudaMemcpyHostToDevice, stream[0]
-                )
-            )
-
-    def dtoh(self, arr: np.ndarray, ptr: int, stream: CudaStream) -> None:
-        if self.cp is not None:
-            self.cp.cuda.runtime.memcpyAsync(arr.ctypes.data, ptr, arr.nbytes, 2, stream[1])
-        else:
-            self._ok(
-                self._rt.cudaMemcpyAsync(
-                    arr.ctypes.data, ptr, arr.nbytes, self._rt.cudaMemcpyKind.cudaMemcpyDeviceToHost, stream[0]
-                )
-            )
-
-    def sync(self, stream: CudaStream) -> None:
-        if self.cp is not None:
-            stream[0].synchronize()
-        else:
-            self._ok(self._rt.cudaStreamSynchronize(stream[0]))
-
-    def destroy_stream(self, stream: CudaStream) -> None:
-        if self.cp is None:
-            self._ok(self._rt.cudaStreamDestroy(stream[0]))
-
-
-def gpu_identity() -> Tuple[str, str]:
-    """(GPU name, compute capability "major.minor") of device 0."""
-    cuda = CudaBuffers()
-    return cuda.device_name(), cuda.compute_capability()

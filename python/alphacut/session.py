@@ -133,15 +133,21 @@ def _limit_hint():
 
 def decode_for_cut(src, max_pixels: Optional[int] = None) -> image.DecodedImage:
     """:func:`alphacut.image.decode_image` with the limits of a cut, checked from the header before
-    decoding: ``max_pixels`` (default ``ALPHACUT_SESSION_MAX_PIXELS``) and the memory the cut needs
+    decoding: ``max_pixels`` (default: the smaller of ``ALPHACUT_SESSION_MAX_PIXELS`` and
+    ``ALPHACUT_MAX_PIXELS``) and the memory the cut needs
     (:func:`alphacut.pipeline.memory.check_memory`)."""
     limit = _pixel_limit(max_pixels)
     if isinstance(src, np.ndarray) and src.ndim >= 2 and src.shape[0] and src.shape[1]:
-        with _limit_hint():
-            image.check_pixels(src.shape[0], src.shape[1], "image", limit)
-        _check_memory(src.shape[0], src.shape[1])
+        _check_size(src.shape[0], src.shape[1], limit)
     with _limit_hint():
         return image.decode_image(src, max_pixels=limit, check=_check_memory)
+
+
+def _check_size(height: int, width: int, max_pixels: int) -> None:
+    """The limits of a cut for an image of known size: ``max_pixels``, then the memory it needs."""
+    with _limit_hint():
+        image.check_pixels(height, width, "image", max_pixels)
+    _check_memory(height, width)
 
 
 def _pixel_limit(value) -> int:
@@ -354,11 +360,6 @@ class Session:
         ``ALPHACUT_SESSION_MAX_PIXELS`` and ``ALPHACUT_MAX_PIXELS``, read at each call)."""
         return _pixel_limit(self._max_pixels)
 
-    def _check_size(self, height: int, width: int) -> None:
-        with _limit_hint():
-            image.check_pixels(height, width, "image", self.max_pixels)
-        check_memory(height, width, "image")
-
     def decode(self, src) -> image.DecodedImage:
         """Decode ``src`` (anything :func:`alphacut.image.decode_image` reads) with this session's
         limits: ``max_pixels`` and the memory check, both from the header, before decoding."""
@@ -368,7 +369,7 @@ class Session:
         if isinstance(src, np.ndarray) and src.ndim == 3 and src.shape[2] == 3 and src.dtype == np.uint8:
             if src.shape[0] == 0 or src.shape[1] == 0:
                 raise InputError(f"image: the image is empty (shape {src.shape})")
-            self._check_size(src.shape[0], src.shape[1])
+            _check_size(src.shape[0], src.shape[1], self.max_pixels)
             return src, {}
         t0 = time.perf_counter()
         d = self.decode(src)

@@ -195,11 +195,7 @@ def _from_jpeg_fast(fh, start: Optional[int], im, what: str) -> Optional[Decoded
     rgb = jpeg_fast.decode_rgb(data, im.mode)
     if rgb is None or rgb.shape[:2] != (im.height, im.width):
         return None
-    orientation = 1
-    try:
-        orientation = int(im.getexif().get(_EXIF_ORIENTATION, 1) or 1)
-    except Exception:  # noqa: BLE001 - a broken EXIF block is not a broken image (as _from_pil)
-        orientation = 1
+    orientation = _orientation(im)
     rgb = np.ascontiguousarray(jpeg_fast.orient(rgb, orientation))
     info = {"format": "JPEG", "mode": im.mode, "size": rgb.shape[:2], "orientation": orientation, "bits": 8}
     icc = im.info.get("icc_profile")
@@ -209,6 +205,14 @@ def _from_jpeg_fast(fh, start: Optional[int], im, what: str) -> Optional[Decoded
 
 
 _EXIF_ORIENTATION = 0x0112
+
+
+def _orientation(im) -> int:
+    """The EXIF orientation tag (1 when absent; a broken EXIF block is not a broken image)."""
+    try:
+        return int(im.getexif().get(_EXIF_ORIENTATION, 1) or 1)
+    except Exception:  # noqa: BLE001
+        return 1
 
 
 def _from_pil(im, fmt: str, what: str) -> DecodedImage:
@@ -222,11 +226,7 @@ def _from_pil(im, fmt: str, what: str) -> DecodedImage:
         raise
     except Exception as exc:  # noqa: BLE001 - corrupt AVIF raises RuntimeError, DDS/BLP NotImplementedError
         raise DecodeError(f"{what}: the image data is corrupt or truncated ({exc})") from None
-    orientation = 1
-    try:
-        orientation = int(im.getexif().get(_EXIF_ORIENTATION, 1) or 1)
-    except Exception:  # noqa: BLE001 - a broken EXIF block is not a broken image
-        orientation = 1
+    orientation = _orientation(im)
     if orientation != 1:
         try:
             im = ImageOps.exif_transpose(im)
