@@ -11,10 +11,10 @@ budget shared by the requests in flight).
 The estimate is an upper bound fitted to measured peaks of ``Session.run`` on encoded input with
 the default settings (refine, foreground, RGBA out), u2netp, on the CPU: peak resident memory above
 a warmed-up session, from 1 MP to 64 MP, on photos and on noise (all band): at most 49 MiB at
-1 MP, 234 MiB at 12 MP, 496 MiB at 64 MP (noise). A warm-up at any size allocates the network's
+1 MP, 234 MiB at 12 MP, 496 MiB at 64 MP (noise); 2.8 GiB at 169 MP (``bench/memory_13k.py``). A warm-up at any size allocates the network's
 buffers (its input size is fixed, and ONNX Runtime reuses its arena's chunks: its memory pattern is
 off, see :mod:`alphacut.runtime.onnxruntime`), so they are not part of a cut's peak.
-``tests/pipeline/test_memory_estimate.py`` measures it again and fails if the bound is crossed.
+``tests/pipeline/test_memory_limits.py`` measures it again and fails if the bound is crossed.
 """
 
 from __future__ import annotations
