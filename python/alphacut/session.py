@@ -150,6 +150,15 @@ def _check_size(height: int, width: int, max_pixels: int) -> None:
     _check_memory(height, width)
 
 
+def _first_reason(exc: Exception) -> str:
+    """The line of an error that says why: a fetch error's first source and its reason (the
+    headline alone, "could not fetch ... from any source:", says nothing)."""
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    if len(lines) > 1 and lines[0].endswith(":"):
+        return lines[1]
+    return lines[0] if lines else type(exc).__name__
+
+
 def _pixel_limit(value) -> int:
     if value is None:  # read at each call: the environment may change
         return min(config.session_max_pixels(), config.max_pixels())
@@ -336,7 +345,7 @@ class Session:
                         _PERSON_FAILED.add(m.name)
                     raise
             except Error as exc:
-                why.append(f"{m.name if m else name}: {str(exc).splitlines()[0]}")
+                why.append(f"{m.name if m else name}: {_first_reason(exc)}")
         _warn_once(
             ("person", tuple(str(n) for n in names), str(path)),
             "no person segmenter (" + "; ".join(why) + "): the segmenter runs alone. "

