@@ -12,6 +12,9 @@ time, the variants alternating per image in one process.
   compositing equation solved exactly against the full-resolution image with the upsampled F, B as
   the neighbour term (the estimator's own 2x2 update, weight ``--weight``).
 - big1: today's stage with one sweep instead of two on the large levels (``n_big_iterations=1``).
+- tiles+pack, fused: the cutout's colour (8-bit) from today's stage then ``stages.pack``, and from
+  ``stages.foreground_rgba`` (one whole-image estimate written straight into the cutout); their
+  CPU times include the packing, so compare them with each other.
 
     PYTHONPATH=python python bench/foreground_levers.py --scales 1,3.5
 """
@@ -89,12 +92,17 @@ def working_res(img, alpha, img_w, alpha_w, *, mode: str, weight: float = 0.1):
     return pieces
 
 
-VARIANTS = ["tiles", "work+diff", "work+solve", "big1"]
+VARIANTS = ["tiles", "work+diff", "work+solve", "big1", "tiles+pack", "fused"]
 
 
-def run_variant(k: str, img, alpha, img_w, alpha_w, weight: float) -> list:
+def run_variant(k: str, img, alpha, img_w, alpha_w, weight: float):
     from alphacut import ops
     from alphacut.pipeline import stages
+
+    if k == "tiles+pack":  # the cutout as before: the soft cells' foreground, then pack
+        return stages.pack(img, alpha, stages.foreground(img, alpha))
+    if k == "fused":  # the cutout in one pass (stages.foreground_rgba)
+        return stages.foreground_rgba(img, alpha)
 
     if k == "work+diff":
         return working_res(img, alpha, img_w, alpha_w, mode="diff")
@@ -111,6 +119,8 @@ def run_variant(k: str, img, alpha, img_w, alpha_w, weight: float) -> list:
 
 
 def assemble(img, pieces):
+    if isinstance(pieces, np.ndarray):  # a cutout: its colour (8-bit) is F
+        return pieces[..., :3] / 255.0
     f = img / 255.0
     for (y0, y1, x0, x1), p in pieces:
         f[y0:y1, x0:x1] = p

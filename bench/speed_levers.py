@@ -6,9 +6,12 @@ code it replaced, on the benchmark's own inputs (the shared photo at 1 MP, 4K an
 - foreground stage: the soft grid cells found with ``logical_or.reduceat`` over the rows (as
   before) vs the row-block view (:func:`alphacut.pipeline.stages.soft_tiles` now); the pieces
   compared.
+- foreground + pack: the soft grid cells' foreground (``stages.foreground``) then ``stages.pack``
+  vs the fused cutout (``stages.foreground_rgba``: one whole-image estimate, the finest level in
+  strips around the soft edge, written straight into the RGBA); the largest colour difference.
 - encode: the PNG encoder with zlib (``ALPHACUT_PNG_DEFLATE=zlib``) vs ISA-L; sizes.
 - end to end: ``Session.run`` on the JPEG bytes then ``encode_png`` (refinement and foreground
-  on), with all three levers off vs on; PNG sizes.
+  on), with all four levers off vs on; PNG sizes.
 
 The alpha is the pipeline's own (u2netp, refinement on) for each size. Times are medians of
 ``--repeat`` alternating rounds, wall clock and process CPU time (all threads; steadier than wall
@@ -65,6 +68,16 @@ def _old_grid(stages, fn: Callable[[], object]) -> object:
         stages._any_per_row_block = new
 
 
+def _tiles_then_pack(stages, fn: Callable[[], object]) -> object:
+    """Run ``fn`` with the cutout made as before: the soft cells' foreground, then pack."""
+    new = stages.foreground_rgba
+    stages.foreground_rgba = lambda rgb, alpha: stages.pack(rgb, alpha, stages.foreground(rgb, alpha))
+    try:
+        return fn()
+    finally:
+        stages.foreground_rgba = new
+
+
 def _stack(pieces) -> np.ndarray:
     """The pieces' boxes and colours in one array, to compare two runs."""
     if not pieces:
@@ -111,6 +124,10 @@ def main(argv=None) -> int:
                 lambda i=rgb, a=alpha: _stack(stages.foreground(i, a)),
             ),
         }
+        levers["foreground + pack"] = (
+            lambda i=rgb, a=alpha: stages.pack(i, a, stages.foreground(i, a)),
+            lambda i=rgb, a=alpha: stages.foreground_rgba(i, a),
+        )
         rgba = stages.pack(rgb, alpha, stages.foreground(rgb, alpha))
         levers["encode"] = (
             _with_env("ALPHACUT_PNG_DEFLATE", "zlib", lambda c=rgba: encode_png(c)),
@@ -125,7 +142,7 @@ def main(argv=None) -> int:
             old = {k: os.environ.get(k) for k in env}
             os.environ.update(env)
             try:
-                return _old_grid(stages, e2e)
+                return _old_grid(stages, lambda: _tiles_then_pack(stages, e2e))
             finally:
                 for k, v in old.items():
                     if v is None:
@@ -149,6 +166,9 @@ def main(argv=None) -> int:
             aw, ac = statistics.median(t[0] for t in ta), statistics.median(t[1] for t in ta)
             if lever in ("encode", "end to end"):
                 check = f"{len(outs[0]) / 1e6:.2f} → {len(outs[1]) / 1e6:.2f} MB"
+            elif lever == "foreground + pack":
+                d = np.abs(np.asarray(outs[0], np.int16) - np.asarray(outs[1], np.int16))
+                check = f"alpha {'identical' if not d[..., 3].any() else 'DIFFERENT'}, colour max diff {d.max()}"
             else:
                 same = np.array_equal(np.asarray(outs[0]), np.asarray(outs[1]))
                 check = "identical" if same else "DIFFERENT"

@@ -97,6 +97,8 @@ _OPS_OF_MODULE = {
     "morphology": ("dilate", "erode"),
     "composite": ("composite", "premultiply", "unpremultiply"),
     "preprocess_op": ("preprocess",),
+    # a device backend composes the two (the CPU has its own fused op)
+    "estimate_foreground_rgba": ("estimate_foreground", "pack_rgba"),
 }
 
 

@@ -40,4 +40,22 @@ void estimate_foreground_cpu(ImageView<const std::uint8_t> image, ImageView<cons
 void estimate_foreground_cpu(ImageView<const float> image, ImageView<const std::uint8_t> alpha,
                              const ForegroundParams& params, ImageView<float> foreground, ImageView<float> background);
 
+// Rows [y0, y1) and columns [x0, x1) of an image.
+struct ForegroundWindow {
+    int y0 = 0, y1 = 0, x0 = 0, x1 = 0;
+};
+
+// The (H, W, 4) uint8 cutout of pack_rgba (pack_rgba_pixel.hpp) with the estimated foreground as
+// the colour of every soft pixel (0 < round(255 alpha) < 255), without the full-size F: the same
+// estimate as estimate_foreground_cpu, the finest level kept in strips around the soft edge.
+// window == nullptr: every pixel of rgba is written. Otherwise rgba is a packed cutout (its
+// alpha already round(255 alpha)) and only the colour of the soft pixels inside the window is
+// written: a tile of a larger cutout, estimated with the context around its window.
+void estimate_foreground_rgba_cpu(ImageView<const std::uint8_t> image, ImageView<const float> alpha,
+                                  const ForegroundParams& params, ImageView<std::uint8_t> rgba,
+                                  const ForegroundWindow* window = nullptr);
+void estimate_foreground_rgba_cpu(ImageView<const std::uint8_t> image, ImageView<const std::uint8_t> alpha,
+                                  const ForegroundParams& params, ImageView<std::uint8_t> rgba,
+                                  const ForegroundWindow* window = nullptr);
+
 }  // namespace alphacut

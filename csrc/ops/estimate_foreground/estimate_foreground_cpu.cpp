@@ -16,6 +16,7 @@
 //
 // Build with -DALPHACUT_FG_TRACE to print the CPU time of each phase to stderr.
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -32,6 +33,8 @@
 
 #include "../../common/error.hpp"
 #include "../../common/parallel.hpp"
+#include "../../common/simd.hpp"
+#include "../pack_rgba/pack_rgba_pixel.hpp"
 #include "estimate_foreground.hpp"
 #include "estimate_foreground_pixel.hpp"
 
@@ -47,9 +50,16 @@ static double fg_now_ms() {
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
 }
+#include <mutex>
+static double fg_thread_ms() {
+    timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
+}
 #else
 #define FG_TRACE(...) ((void)0)
 static double fg_now_ms() { return 0.0; }
+static double fg_thread_ms() { return 0.0; }
 #endif
 
 namespace alphacut {
@@ -70,6 +80,8 @@ inline float to_unit(std::uint8_t v) { return kUnit.v[v]; }
 constexpr std::uint8_t kFgThreshold = 229;  // 229 / 255 = 0.898, 230 / 255 = 0.902
 constexpr std::uint8_t kBgThreshold = 26;   // 25 / 255 = 0.098, 26 / 255 = 0.102
 inline float to_unit(float v) { return v; }
+inline std::uint8_t unit_to_u8(std::uint8_t v) { return v; }
+inline std::uint8_t unit_to_u8(float v) { return to_u8(clamp01(v) * 255.f); }
 
 // An owned, uninitialised float image. Large ones are 2 MiB aligned and, on Linux, advised to use
 // transparent huge pages (as NumPy does for its arrays): first touch of a fresh buffer is a
@@ -497,6 +509,344 @@ void solve_level(const SI& image, const SA& alpha, ImageView<float> f, ImageView
              band.sweep.spans.size() / 2, t1 - t0, t2 - t1, fg_now_ms() - t2);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Strip solver: a large level in horizontal strips, each in planar, parity-split buffers
+// ---------------------------------------------------------------------------------------------
+//
+// The same band and the same red-black sweeps as sweep_band, but each thread takes strips of
+// kStripRows rows (plus a halo of 2 * n_iter + 1 rows on either side, recomputed by both
+// neighbours: a sweep carries values at most two rows, so the strip's own rows come out exactly
+// as from whole-level sweeps), and keeps only the band's pixels, in buffers split by the parity
+// of x and by plane (alpha, image, F, B per channel). A colour's pixels of one row are then
+// contiguous, and so are each of their four neighbours: the update vectorises. Nothing of the
+// level is written densely but what the sink asks for (the next level's start, or the RGBA).
+
+constexpr int kStripRows = 64;
+constexpr int kMergeGap = 8;  // runs of the band this close are swept as one
+constexpr int kPlanes = 10;  // alpha, image r g b, F r g b, B r g b
+enum Plane { kA = 0, kI = 1, kF = 4, kB = 7 };
+
+struct StripScratch {
+    int rows = 0, stride = 0;
+    std::vector<float> data;  // [parity][plane][row][stride], one pad float before each half-row
+    std::vector<std::uint8_t> act, v1, v2, ms, mt, zero;
+    std::vector<int> sweep, touched;     // x0, x1 pairs
+    std::vector<int> sweep_at, touched_at;  // per row: first run (rows + 1 offsets)
+    void reserve(int r, int w) {
+        rows = r;
+        stride = (w + 1) / 2 + 2;
+        data.resize(static_cast<std::size_t>(2) * kPlanes * rows * stride);
+        act.resize(static_cast<std::size_t>(rows + 4) * w);
+        v1.assign(w + 4, 0);
+        v2.assign(w + 4, 0);
+        ms.resize(static_cast<std::size_t>(rows) * w);
+        mt.resize(static_cast<std::size_t>(rows) * w);
+        zero.assign(w, 0);
+        sweep_at.resize(rows + 1);
+        touched_at.resize(rows + 1);
+    }
+    float* at(int parity, int plane, int r) {
+        return data.data() + (static_cast<std::size_t>(parity * kPlanes + plane) * rows + r) * stride + 1;
+    }
+};
+
+// One colour of one strip row, planar: the pixel's own planes (alpha, colour, F and B, written)
+// at index i, the left and right neighbours' in the other parity's planes (index i + dl, i + dr),
+// those above and below in the same parity's planes of the rows above and below. The rows above
+// and below are other rows (at the image's or the strip's top or bottom edge the scalar path
+// runs), so nothing written is read by another pixel of the same call.
+struct PlanarRow {
+    const float *a, *aq, *au, *ad;
+    const float *i0, *i1, *i2;
+    float *f0, *f1, *f2, *b0, *b1, *b2;
+    const float *fq0, *fq1, *fq2, *bq0, *bq1, *bq2;
+    const float *fu0, *fu1, *fu2, *bu0, *bu1, *bu2;
+    const float *fd0, *fd1, *fd2, *bd0, *bd1, *bd2;
+    int dl, dr;  // x - 1 and x + 1 in the other parity: index i + dl, i + dr
+};
+
+// Pixels i = i0 .. i0 + n - 1 of a PlanarRow (one per two columns).
+ALPHACUT_SIMD_CLONES void update_planar(const PlanarRow& p, int i0, int n, float reg, float gw) {
+    const int l0 = i0 + p.dl, r0 = i0 + p.dr;
+#pragma GCC ivdep
+    for (int k = 0; k < n; ++k) {
+        const int i = i0 + k, il = l0 + k, ir = r0 + k;
+        FbSystem s;
+        fb_begin(s, p.a[i], p.i0[i], p.i1[i], p.i2[i]);
+        const float fl[3] = {p.fq0[il], p.fq1[il], p.fq2[il]}, bl[3] = {p.bq0[il], p.bq1[il], p.bq2[il]};
+        const float fr[3] = {p.fq0[ir], p.fq1[ir], p.fq2[ir]}, br[3] = {p.bq0[ir], p.bq1[ir], p.bq2[ir]};
+        const float fu[3] = {p.fu0[i], p.fu1[i], p.fu2[i]}, bu[3] = {p.bu0[i], p.bu1[i], p.bu2[i]};
+        const float fd[3] = {p.fd0[i], p.fd1[i], p.fd2[i]}, bd[3] = {p.bd0[i], p.bd1[i], p.bd2[i]};
+        fb_add_neighbour(s, p.aq[il], fl, bl, reg, gw);
+        fb_add_neighbour(s, p.aq[ir], fr, br, reg, gw);
+        fb_add_neighbour(s, p.au[i], fu, bu, reg, gw);
+        fb_add_neighbour(s, p.ad[i], fd, bd, reg, gw);
+        float f[3], b[3];
+        fb_solve(s, f, b);
+        p.f0[i] = f[0];
+        p.f1[i] = f[1];
+        p.f2[i] = f[2];
+        p.b0[i] = b[0];
+        p.b1[i] = b[1];
+        p.b2[i] = b[2];
+    }
+}
+
+// One pixel with clamped neighbours from the planar buffers: rows at the top or bottom of the
+// image or of the strip, and the first and last column. (r, x): strip row and column; ru / rd
+// the strip rows read as the rows above and below (the pixel's own row at an edge).
+inline void update_planar_one(StripScratch& st, int r, int ru, int rd, int x, int w, float reg, float gw) {
+    const int p = x & 1, i = x >> 1;
+    auto val = [&](int plane, int rr, int xx) -> float { return st.at(xx & 1, plane, rr)[xx >> 1]; };
+    const int xl = x > 0 ? x - 1 : 0, xr = x + 1 < w ? x + 1 : w - 1;
+    FbSystem s;
+    fb_begin(s, val(kA, r, x), val(kI, r, x), val(kI + 1, r, x), val(kI + 2, r, x));
+    auto add = [&](int rr, int xx) {
+        const float fn[3] = {val(kF, rr, xx), val(kF + 1, rr, xx), val(kF + 2, rr, xx)};
+        const float bn[3] = {val(kB, rr, xx), val(kB + 1, rr, xx), val(kB + 2, rr, xx)};
+        fb_add_neighbour(s, val(kA, rr, xx), fn, bn, reg, gw);
+    };
+    add(r, xl);
+    add(r, xr);
+    add(ru, x);
+    add(rd, x);
+    float f[3], b[3];
+    fb_solve(s, f, b);
+    for (int c = 0; c < 3; ++c) {
+        st.at(p, kF + c, r)[i] = f[c];
+        st.at(p, kB + c, r)[i] = b[c];
+    }
+}
+
+// One colour of strip row r (image row y): the pixels of parity p of each run [x0, x1),
+// vectorised where no neighbour is clamped.
+inline void update_row(StripScratch& st, int r, int n_rows, int y, int h, int w, int p, const int* runs, int n_runs,
+                       float reg, float gw) {
+    if (n_runs == 0) return;
+    const int ru = r > 0 && y > 0 ? r - 1 : r, rd = r + 1 < n_rows && y + 1 < h ? r + 1 : r;
+    if (ru == r || rd == r) {
+        for (int k = 0; k < n_runs; ++k)
+            for (int x = runs[2 * k] + ((runs[2 * k] ^ p) & 1); x < runs[2 * k + 1]; x += 2)
+                update_planar_one(st, r, ru, rd, x, w, reg, gw);
+        return;
+    }
+    const int q = p ^ 1;
+    PlanarRow pr;
+    pr.a = st.at(p, kA, r);
+    pr.aq = st.at(q, kA, r);
+    pr.au = st.at(p, kA, ru);
+    pr.ad = st.at(p, kA, rd);
+    pr.i0 = st.at(p, kI, r);
+    pr.i1 = st.at(p, kI + 1, r);
+    pr.i2 = st.at(p, kI + 2, r);
+    pr.f0 = st.at(p, kF, r);
+    pr.f1 = st.at(p, kF + 1, r);
+    pr.f2 = st.at(p, kF + 2, r);
+    pr.b0 = st.at(p, kB, r);
+    pr.b1 = st.at(p, kB + 1, r);
+    pr.b2 = st.at(p, kB + 2, r);
+    pr.fq0 = st.at(q, kF, r);
+    pr.fq1 = st.at(q, kF + 1, r);
+    pr.fq2 = st.at(q, kF + 2, r);
+    pr.bq0 = st.at(q, kB, r);
+    pr.bq1 = st.at(q, kB + 1, r);
+    pr.bq2 = st.at(q, kB + 2, r);
+    pr.fu0 = st.at(p, kF, ru);
+    pr.fu1 = st.at(p, kF + 1, ru);
+    pr.fu2 = st.at(p, kF + 2, ru);
+    pr.bu0 = st.at(p, kB, ru);
+    pr.bu1 = st.at(p, kB + 1, ru);
+    pr.bu2 = st.at(p, kB + 2, ru);
+    pr.fd0 = st.at(p, kF, rd);
+    pr.fd1 = st.at(p, kF + 1, rd);
+    pr.fd2 = st.at(p, kF + 2, rd);
+    pr.bd0 = st.at(p, kB, rd);
+    pr.bd1 = st.at(p, kB + 1, rd);
+    pr.bd2 = st.at(p, kB + 2, rd);
+    pr.dl = p == 0 ? -1 : 0;  // x = 2i: x - 1 = 2(i - 1) + 1; x = 2i + 1: x - 1 = 2i
+    pr.dr = p == 0 ? 0 : 1;
+    for (int k = 0; k < n_runs; ++k) {
+        int a = runs[2 * k] + ((runs[2 * k] ^ p) & 1), b = runs[2 * k + 1];  // pixels a, a + 2, ... < b
+        if (a >= b) continue;
+        if (a == 0) {
+            update_planar_one(st, r, ru, rd, 0, w, reg, gw);
+            a = 2;
+        }
+        const int last = a + ((b - 1 - a) / 2) * 2;
+        if (last == w - 1 && last >= a) {
+            update_planar_one(st, r, ru, rd, last, w, reg, gw);
+            b = last;
+        }
+        if (a < b) update_planar(pr, a >> 1, (b - a + 1) / 2, reg, gw);
+    }
+}
+
+// Fill the gaps of at most `gap` zeros between runs of ones in the 0/1 row m[0, w): sweeping
+// those few pixels too (as whole-image sweeps would) makes fewer, longer runs to vectorise.
+inline void close_gaps(std::uint8_t* m, int w, int gap) {
+    int last_end = -1;  // end of the previous run
+    for (int x = 0; x < w;) {
+        if (!m[x]) {
+            ++x;
+            continue;
+        }
+        if (last_end >= 0 && x - last_end <= gap) std::memset(m + last_end, 1, x - last_end);
+        while (x < w && m[x]) ++x;
+        last_end = x;
+    }
+}
+
+// What a strip solver does with a strip's own rows once its sweeps are done.
+//   DenseSink: the level's F and B, dense (the next level's start), everywhere.
+//   RgbaSink: the cutout (pack_rgba's rule), colour from F on soft pixels.
+// Both receive (y, strip row r, scratch) for y in the strip's own rows.
+
+// Solve a banded level in strips. prev_f / prev_b: the coarser level (dense), read at the
+// nearest pixel; sink(y, r, scratch) is called for each of the strip's own rows. merge_gap > 0
+// also sweeps the gaps of up to that many pixels between runs of the band (longer runs).
+template <typename SI, typename SA, typename Sink>
+void solve_level_strips(const SI& image, const SA& alpha, ImageView<const float> prev_f, ImageView<const float> prev_b,
+                        int n_iter, int merge_gap, const ForegroundParams& prm, Sink&& sink) {
+    const int h = alpha.height, w = alpha.width;
+    const int halo = 2 * std::max(0, n_iter) + 1;
+    const int n_strips = (h + kStripRows - 1) / kStripRows;
+    std::vector<int> xs(w);
+    for (int x = 0; x < w; ++x) xs[x] = fb_nearest_index(x, w, prev_f.width);
+    const float reg = prm.regularization, gw = prm.gradient_weight;
+    std::atomic<int> next{0};
+    const int threads = std::max(1, std::min(get_num_threads(), n_strips));
+#ifdef ALPHACUT_FG_TRACE
+    std::mutex trace_mutex;
+    double tr[6] = {0, 0, 0, 0, 0, 0};
+#endif
+    parallel_for(0, threads, [&](int t0, int t1) {
+        StripScratch st;
+        st.reserve(kStripRows + 2 * halo, w);
+        for (int t = t0; t < t1; ++t) {
+            for (int s = next++; s < n_strips; s = next++) {
+                const int y0 = s * kStripRows, y1 = std::min(h, y0 + kStripRows);
+                const int Y0 = std::max(0, y0 - halo), Y1 = std::min(h, y1 + halo), n = Y1 - Y0;
+                // Active rows Y0 - 2 .. Y1 + 1 (outside the image: none), then per row the band
+                // (active dilated 3 x 3) and the pixels its sweeps read (5 x 5).
+                auto act = [&](int y) -> const std::uint8_t* {
+                    return y < 0 || y >= h ? st.zero.data() : st.act.data() + static_cast<std::size_t>(y - Y0 + 2) * w;
+                };
+                [[maybe_unused]] double tp0 = fg_thread_ms();
+                for (int y = std::max(0, Y0 - 2); y < std::min(h, Y1 + 2); ++y)
+                    active_row(alpha, y, st.act.data() + static_cast<std::size_t>(y - Y0 + 2) * w);
+                st.sweep.clear();
+                st.touched.clear();
+                auto ms = [&](int r) { return st.ms.data() + static_cast<std::size_t>(r) * w; };
+                auto mt = [&](int r) { return st.mt.data() + static_cast<std::size_t>(r) * w; };
+                for (int r = 0; r < n; ++r) {
+                    const int y = Y0 + r;
+                    dilate_rows(act(y - 2), act(y - 1), act(y), act(y + 1), act(y + 2), st.v1.data() + 2,
+                                st.v2.data() + 2, ms(r), mt(r), w);
+                    if (merge_gap > 0) close_gaps(ms(r), w, merge_gap);
+                }
+                for (int r = 0; r < n; ++r) {
+                    // The closed gaps' pixels and their neighbours are read too.
+                    std::uint8_t* t = mt(r);
+                    const std::uint8_t* c = ms(r);
+                    const std::uint8_t* u = ms(r > 0 ? r - 1 : r);
+                    const std::uint8_t* d = ms(r + 1 < n ? r + 1 : r);
+                    for (int x = 0; x < w; ++x) t[x] |= c[x] | u[x] | d[x];
+                    for (int x = 1; x < w; ++x) t[x] |= c[x - 1];
+                    for (int x = 0; x + 1 < w; ++x) t[x] |= c[x + 1];
+                    st.sweep_at[r] = static_cast<int>(st.sweep.size() / 2);
+                    st.touched_at[r] = static_cast<int>(st.touched.size() / 2);
+                    emit_runs(ms(r), w, st.sweep);
+                    emit_runs(t, w, st.touched);
+                }
+                st.sweep_at[n] = static_cast<int>(st.sweep.size() / 2);
+                st.touched_at[n] = static_cast<int>(st.touched.size() / 2);
+                [[maybe_unused]] double tp1 = fg_thread_ms();
+                // Start values on the pixels the sweeps read.
+                for (int r = 0; r < n; ++r) {
+                    const int y = Y0 + r;
+                    const auto* ip = image.row(y);
+                    const auto* ap = alpha.row(y);
+                    const int py = fb_nearest_index(y, h, prev_f.height);
+                    const float* fp = prev_f.row(py);
+                    const float* bp = prev_b.row(py);
+                    float* pa[2] = {st.at(0, kA, r), st.at(1, kA, r)};
+                    for (int k = st.touched_at[r]; k < st.touched_at[r + 1]; ++k) {
+                        for (int x = st.touched[2 * k]; x < st.touched[2 * k + 1]; ++x) {
+                            const int p = x & 1, i = x >> 1, ix = 3 * image.col(x), px = 3 * xs[x];
+                            const float a = to_unit(ap[alpha.col(x)]);
+                            pa[p][i] = a;
+                            for (int c = 0; c < 3; ++c) {
+                                const float v = to_unit(ip[ix + c]);
+                                st.at(p, kI + c, r)[i] = v;
+                                st.at(p, kF + c, r)[i] = fb_start_foreground(a, v, fp[px + c]);
+                                st.at(p, kB + c, r)[i] = fb_start_background(a, v, bp[px + c]);
+                            }
+                        }
+                    }
+                }
+                [[maybe_unused]] double tp2 = fg_thread_ms();
+                // Red-black sweeps: colour c updates the pixels with (x + y) % 2 == c.
+                for (int it = 0; it < n_iter; ++it)
+                    for (int colour = 0; colour < 2; ++colour)
+                        for (int r = 0; r < n; ++r) {
+                            const int y = Y0 + r;
+                            update_row(st, r, n, y, h, w, (colour + y) & 1, st.sweep.data() + 2 * st.sweep_at[r],
+                                       st.sweep_at[r + 1] - st.sweep_at[r], reg, gw);
+                        }
+                [[maybe_unused]] double tp3 = fg_thread_ms();
+                for (int y = y0; y < y1; ++y) sink(y, y - Y0, st);
+#ifdef ALPHACUT_FG_TRACE
+                double tp4 = fg_thread_ms();
+                std::lock_guard<std::mutex> lock(trace_mutex);
+                tr[0] += tp1 - tp0;
+                tr[1] += tp2 - tp1;
+                tr[2] += tp3 - tp2;
+                tr[3] += tp4 - tp3;
+                tr[4] += (double)st.sweep.size() / 2;
+                tr[5] += 0;
+#endif
+            }
+        }
+    }, 1);
+    FG_TRACE("strips %dx%d masks %.1f init %.1f sweeps %.1f sink %.1f ms (thread CPU), %.0f sweep runs\n", h, w, tr[0],
+             tr[1], tr[2], tr[3], tr[4]);
+}
+
+// A banded coarser level in strips, written densely: the strips' F and B on the pixels the
+// sweeps read, the start values (fb_start_*) everywhere else, as solve_level leaves them.
+template <typename SI, typename SA>
+void solve_level_dense(const SI& image, const SA& alpha, ImageView<float> f, ImageView<float> b,
+                       ImageView<const float> f_prev, ImageView<const float> b_prev, int n_iter,
+                       const ForegroundParams& prm) {
+    const int h = alpha.height, w = alpha.width;
+    std::vector<int> xs(w);
+    for (int x = 0; x < w; ++x) xs[x] = fb_nearest_index(x, w, f_prev.width);
+    solve_level_strips(image, alpha, f_prev, b_prev, n_iter, 0, prm, [&](int y, int r, StripScratch& st) {
+        const int py = fb_nearest_index(y, h, f_prev.height);
+        const float* fp = f_prev.row(py);
+        const float* bp = b_prev.row(py);
+        const auto* ip = image.row(y);
+        const auto* ap = alpha.row(y);
+        float* fo = f.row(y);
+        float* bo = b.row(y);
+        for (int x = 0; x < w; ++x) {
+            const float a = to_unit(ap[alpha.col(x)]);
+            const int ix = 3 * image.col(x);
+            for (int c = 0; c < 3; ++c) {
+                const float v = to_unit(ip[ix + c]);
+                fo[3 * x + c] = fb_start_foreground(a, v, fp[3 * xs[x] + c]);
+                bo[3 * x + c] = fb_start_background(a, v, bp[3 * xs[x] + c]);
+            }
+        }
+        for (int k = st.touched_at[r]; k < st.touched_at[r + 1]; ++k)
+            for (int x = st.touched[2 * k]; x < st.touched[2 * k + 1]; ++x)
+                for (int c = 0; c < 3; ++c) {
+                    fo[3 * x + c] = st.at(x & 1, kF + c, r)[x >> 1];
+                    bo[3 * x + c] = st.at(x & 1, kB + c, r)[x >> 1];
+                }
+    });
+}
+
 void check_shapes(int ih, int iw, int ic, int ah, int aw, int ac, const ImageView<float>& f,
                   const ImageView<float>& b) {
     ALPHACUT_CHECK(ih > 0 && iw > 0, "image is empty (" << ih << " x " << iw << ")");
@@ -508,11 +858,12 @@ void check_shapes(int ih, int iw, int ic, int ah, int aw, int ac, const ImageVie
         ALPHACUT_CHECK(b.height == ih && b.width == iw && b.channels == 3, "background output has the wrong shape");
 }
 
-template <typename TI, typename TA>
-void estimate(ImageView<const TI> image, ImageView<const TA> alpha, const ForegroundParams& prm, ImageView<float> fg,
-              ImageView<float> bg) {
-    check_shapes(image.height, image.width, image.channels, alpha.height, alpha.width, alpha.channels, fg, bg);
-    check_foreground_params(prm);
+// The levels coarse to fine; the finest is left to solve_finest(image, alpha, f_prev, b_prev, n_iter,
+// banded) on the unmapped input. With `strips`, large coarser levels are solved in strips
+// (solve_level_dense: the same band and order of updates as solve_level).
+template <typename TI, typename TA, typename Finest>
+void coarse_to_fine(ImageView<const TI> image, ImageView<const TA> alpha, const ForegroundParams& prm, bool strips,
+                    Finest&& solve_finest) {
     [[maybe_unused]] const double t0 = fg_now_ms();
     Owned f_prev(1, 1, 3), b_prev(1, 1, 3);
     mean_colours(image, alpha, f_prev.view.data, b_prev.view.data);
@@ -528,13 +879,7 @@ void estimate(ImageView<const TI> image, ImageView<const TA> alpha, const Foregr
         if (finest) {
             Src<TI, false> si{image, nullptr, nullptr, H, W};
             Src<TA, false> sa{alpha, nullptr, nullptr, H, W};
-            Owned b_own;
-            ImageView<float> b = bg;
-            if (!b.data) {
-                b_own = Owned(h, w, 3, /*huge=*/false);  // written only around the band
-                b = b_own.view;
-            }
-            solve_level(si, sa, fg, b, as_const(f_prev.view), as_const(b_prev.view), n_iter, banded, !bg.data, prm);
+            solve_finest(si, sa, as_const(f_prev.view), as_const(b_prev.view), n_iter, banded);
             FG_TRACE("total %.1f ms\n", fg_now_ms() - t0);
             return;
         }
@@ -544,10 +889,102 @@ void estimate(ImageView<const TI> image, ImageView<const TA> alpha, const Foregr
         Src<TI, true> si{image, ym.data(), xm.data(), h, w};
         Src<TA, true> sa{alpha, ym.data(), xm.data(), h, w};
         Owned f(h, w, 3), b(h, w, 3);
-        solve_level(si, sa, f.view, b.view, as_const(f_prev.view), as_const(b_prev.view), n_iter, banded, false, prm);
+        if (strips && banded && n_iter > 0)
+            solve_level_dense(si, sa, f.view, b.view, as_const(f_prev.view), as_const(b_prev.view), n_iter, prm);
+        else
+            solve_level(si, sa, f.view, b.view, as_const(f_prev.view), as_const(b_prev.view), n_iter, banded, false,
+                        prm);
         f_prev = std::move(f);
         b_prev = std::move(b);
     }
+}
+
+template <typename TI, typename TA>
+void estimate(ImageView<const TI> image, ImageView<const TA> alpha, const ForegroundParams& prm, ImageView<float> fg,
+              ImageView<float> bg) {
+    check_shapes(image.height, image.width, image.channels, alpha.height, alpha.width, alpha.channels, fg, bg);
+    check_foreground_params(prm);
+    coarse_to_fine(image, alpha, prm, false,
+                   [&](const auto& si, const auto& sa, ImageView<const float> f_prev, ImageView<const float> b_prev,
+                       int n_iter, bool banded) {
+        Owned b_own;
+        ImageView<float> b = bg;
+        if (!b.data) {
+            b_own = Owned(sa.height, sa.width, 3, /*huge=*/false);  // written only around the band
+            b = b_own.view;
+        }
+        solve_level(si, sa, fg, b, f_prev, b_prev, n_iter, banded, !bg.data, prm);
+    });
+}
+
+// The cutout: pack_rgba's rule, with the finest level's F on the soft pixels, straight from the
+// strips (no full-size F or B). With `pack_all`, every pixel of `rgba` is written; otherwise only
+// the colour of the soft pixels inside `window` (the rest is the caller's: a packed cutout).
+template <typename TI, typename TA>
+void estimate_rgba(ImageView<const TI> image, ImageView<const TA> alpha, const ForegroundParams& prm,
+                   ImageView<std::uint8_t> rgba, const ForegroundWindow& window, bool pack_all) {
+    ALPHACUT_CHECK(image.height > 0 && image.width > 0,
+                   "image is empty (" << image.height << " x " << image.width << ")");
+    ALPHACUT_CHECK(image.channels == 3, "image must have 3 channels, got " << image.channels);
+    ALPHACUT_CHECK(alpha.height == image.height && alpha.width == image.width && alpha.channels == 1,
+                   "alpha has shape (" << alpha.height << ", " << alpha.width << ", " << alpha.channels
+                                       << "), expected (" << image.height << ", " << image.width << ")");
+    ALPHACUT_CHECK(rgba.height == image.height && rgba.width == image.width && rgba.channels == 4,
+                   "rgba has shape (" << rgba.height << ", " << rgba.width << ", " << rgba.channels << "), expected ("
+                                      << image.height << ", " << image.width << ", 4)");
+    ALPHACUT_CHECK(window.y0 >= 0 && window.y0 <= window.y1 && window.y1 <= image.height && window.x0 >= 0 &&
+                       window.x0 <= window.x1 && window.x1 <= image.width,
+                   "window (" << window.y0 << ", " << window.y1 << ", " << window.x0 << ", " << window.x1
+                              << ") must lie inside the image (" << image.height << " x " << image.width << ")");
+    check_foreground_params(prm);
+    const int w = image.width;
+    // One row of the cutout: transparent pixels carry no colour, the others the image's.
+    auto pack_row = [&](int y) {
+        const TI* ip = image.row(y);
+        const TA* ap = alpha.row(y);
+        std::uint8_t* o = rgba.row(y);
+        for (int x = 0; x < w; ++x) {
+            const std::uint8_t a8 = pack_alpha_u8(to_unit(ap[x]));
+            for (int c = 0; c < 3; ++c) o[4 * x + c] = pack_colour_u8(unit_to_u8(ip[3 * x + c]), a8);
+            o[4 * x + 3] = a8;
+        }
+    };
+    // The foreground's colour on the soft pixels of [x0, x1) of row y; f(c, x) gives F.
+    auto soft_colour = [&](int y, int x0, int x1, auto&& f) {
+        if (y < window.y0 || y >= window.y1) return;
+        x0 = std::max(x0, window.x0);
+        x1 = std::min(x1, window.x1);
+        const TA* ap = alpha.row(y);
+        std::uint8_t* o = rgba.row(y);
+        for (int x = x0; x < x1; ++x) {
+            const std::uint8_t a8 = pack_alpha_u8(to_unit(ap[x]));
+            if (a8 == 0 || a8 == 255) continue;
+            for (int c = 0; c < 3; ++c) o[4 * x + c] = to_u8(clamp01(f(c, x)) * 255.f);
+        }
+    };
+    coarse_to_fine(image, alpha, prm, true,
+                   [&](const auto& si, const auto& sa, ImageView<const float> f_prev, ImageView<const float> b_prev,
+                       int n_iter, bool banded) {
+        if (banded && n_iter > 0) {
+            solve_level_strips(si, sa, f_prev, b_prev, n_iter, kMergeGap, prm, [&](int y, int r, StripScratch& st) {
+                if (pack_all) pack_row(y);
+                for (int k = st.touched_at[r]; k < st.touched_at[r + 1]; ++k)
+                    soft_colour(y, st.touched[2 * k], st.touched[2 * k + 1],
+                                [&](int c, int x) { return st.at(x & 1, kF + c, r)[x >> 1]; });
+            });
+            return;
+        }
+        // A small image: the dense level, then the rule.
+        Owned f(sa.height, sa.width, 3), b(sa.height, sa.width, 3);
+        solve_level(si, sa, f.view, b.view, f_prev, b_prev, n_iter, banded, false, prm);
+        parallel_for(0, sa.height, [&](int y0, int y1) {
+            for (int y = y0; y < y1; ++y) {
+                if (pack_all) pack_row(y);
+                const float* fr = f.view.row(y);
+                soft_colour(y, 0, w, [&](int c, int x) { return fr[3 * x + c]; });
+            }
+        });
+    });
 }
 
 }  // namespace
@@ -593,6 +1030,19 @@ void estimate_foreground_cpu(ImageView<const std::uint8_t> image, ImageView<cons
 void estimate_foreground_cpu(ImageView<const float> image, ImageView<const std::uint8_t> alpha,
                              const ForegroundParams& params, ImageView<float> foreground, ImageView<float> background) {
     estimate(image, alpha, params, foreground, background);
+}
+
+void estimate_foreground_rgba_cpu(ImageView<const std::uint8_t> image, ImageView<const float> alpha,
+                                  const ForegroundParams& params, ImageView<std::uint8_t> rgba,
+                                  const ForegroundWindow* window) {
+    const ForegroundWindow all{0, image.height, 0, image.width};
+    estimate_rgba(image, alpha, params, rgba, window ? *window : all, window == nullptr);
+}
+void estimate_foreground_rgba_cpu(ImageView<const std::uint8_t> image, ImageView<const std::uint8_t> alpha,
+                                  const ForegroundParams& params, ImageView<std::uint8_t> rgba,
+                                  const ForegroundWindow* window) {
+    const ForegroundWindow all{0, image.height, 0, image.width};
+    estimate_rgba(image, alpha, params, rgba, window ? *window : all, window == nullptr);
 }
 
 }  // namespace alphacut

@@ -69,14 +69,14 @@ ALPHACUT_HD ALPHACUT_FB_HOT void fb_add_neighbour(FbSystem& s, float a_n, const 
 
 // Solve the 2x2 system; f[3] and b[3] receive the clamped foreground and background.
 ALPHACUT_HD ALPHACUT_FB_HOT void fb_solve(const FbSystem& s, float* f, float* b) {
-    float det = s.a00 * s.a11 - s.a01 * s.a01;
-    if (!(det > 0.f)) {
-        // A soft pixel whose W is below float's resolution of a^2 (1e-8 or so: a tiny
-        // regularization and no alpha gradient) cancels to 0 here; the same determinant without
-        // the cancellation keeps 1 / det finite. Otherwise the result is the usual one, bit for bit.
-        const float a1 = 1.f - s.a;
-        det = s.w * (s.a * s.a + a1 * a1) + s.w * s.w;
-    }
+    // A soft pixel whose W is below float's resolution of a^2 (1e-8 or so: a tiny regularization
+    // and no alpha gradient) cancels to 0 in the first form; the same determinant without the
+    // cancellation keeps 1 / det finite. Otherwise the result is the usual one, bit for bit. Both
+    // are formed and one selected, without a branch, so that loops over pixels vectorise.
+    const float det0 = s.a00 * s.a11 - s.a01 * s.a01;
+    const float a1 = 1.f - s.a;
+    const float det1 = s.w * (s.a * s.a + a1 * a1) + s.w * s.w;
+    const float det = det0 > 0.f ? det0 : det1;
     const float inv_det = 1.f / det;
     const float m00 = inv_det * s.a11;
     const float m01 = -inv_det * s.a01;

@@ -894,11 +894,15 @@ def alpha_matting_cutout(img, mask, foreground_threshold, background_threshold, 
         timings=timings,
     )
     t0 = time.perf_counter()
-    pieces = stages.foreground(rgb, alpha, backend=backend)
-    timings["foreground"] = (time.perf_counter() - t0) * 1000.0
-    t0 = time.perf_counter()
-    rgba = np.asarray(stages.pack(rgb, alpha, [(b, np.asarray(f, np.float32)) for b, f in pieces]))
-    timings["pack"] = (time.perf_counter() - t0) * 1000.0
+    if backend == "cpu":  # estimated straight into the cutout
+        rgba = stages.foreground_rgba(rgb, np.asarray(alpha, np.float32))
+        timings["foreground"] = (time.perf_counter() - t0) * 1000.0
+    else:
+        pieces = stages.foreground(rgb, alpha, backend=backend)
+        timings["foreground"] = (time.perf_counter() - t0) * 1000.0
+        t0 = time.perf_counter()
+        rgba = np.asarray(stages.pack(rgb, alpha, [(b, np.asarray(f, np.float32)) for b, f in pieces]))
+        timings["pack"] = (time.perf_counter() - t0) * 1000.0
     target = session if isinstance(session, Session) else getattr(session, "alphacut", None)
     if isinstance(target, Session):
         res = CutoutResult(

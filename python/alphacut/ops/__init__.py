@@ -8,7 +8,7 @@ from __future__ import annotations
 from .. import _core, config
 from ._composite import composite, premultiply, unpremultiply
 from ._dispatch import available_backends
-from ._estimate_foreground import estimate_foreground
+from ._estimate_foreground import estimate_foreground, estimate_foreground_rgba
 from ._guided_filter import guided_filter, guided_filter_coefficients
 from ._make_trimap import make_trimap
 from ._morphology import dilate, erode
@@ -40,6 +40,7 @@ __all__ = [
     "dilate",
     "erode",
     "estimate_foreground",
+    "estimate_foreground_rgba",
     "get_num_threads",
     "guided_filter",
     "guided_filter_coefficients",

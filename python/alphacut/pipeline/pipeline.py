@@ -77,8 +77,10 @@ class CutoutResult:
     alpha : (H, W) float32 in [0, 1], full resolution.
     rgba : (H, W, 4) uint8 cutout (None when only the alpha was asked for).
     foreground : list of (box, fg): the estimated foreground colour, float32 (h, w, 3), of each
-        box (y0, y1, x0, x1) of the grid cells holding soft pixels; None when not estimated, and
-        on a device ``backend`` (there the colour stays on the device: only the RGBA comes back).
+        box (y0, y1, x0, x1) of the grid cells holding soft pixels, when only the alpha was asked
+        for (``rgba=False``); None when not estimated, and whenever the RGBA was made (its colour
+        is the foreground there: on the CPU it is estimated straight into the cutout, on a
+        device ``backend`` it stays on the device).
     probability : (h, w) float32, the segmenter's output at the network size (None for
         trimap-free matting networks).
     trimap : uint8 trimap the matting used (working size, or full size for a matting network;
@@ -444,10 +446,16 @@ class Pipeline:
     def _foreground(self, s: State) -> None:
         if s.backend == "cpu":
             s.alpha = np.asarray(s.alpha, np.float32)
+            if s.want_rgba:
+                # The colour only serves the cutout: estimated and packed in one pass, no
+                # full-size foreground (the pack stage then has nothing left to do).
+                s.rgba = stages.foreground_rgba(s.img, s.alpha)
+                return
         s.pieces = stages.foreground(s.img, s.alpha, backend=s.backend)
 
     def _pack(self, s: State) -> None:
-        s.rgba = stages.pack(s.img, s.alpha, s.pieces or (), backend=s.backend)
+        if s.rgba is None:
+            s.rgba = stages.pack(s.img, s.alpha, s.pieces or (), backend=s.backend)
 
     def _download(self, s: State) -> None:
         if s.rgba is not None:

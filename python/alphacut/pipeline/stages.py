@@ -34,6 +34,7 @@ __all__ = [
     "solve_band",
     "upscale",
     "foreground",
+    "foreground_rgba",
     "pack",
     "alpha_to_u8",
     "soft_bbox",
@@ -199,6 +200,26 @@ def foreground(rgb, alpha, *, backend: str = "cpu", tile: int = 256, margin: int
             fg = ops.estimate_foreground(rgb[Y0:Y1, X0:X1], alpha[Y0:Y1, X0:X1], backend=backend)
         pieces.append(((y0, y1, x0, x1), fg[y0 - Y0 : y1 - Y0, x0 - X0 : x1 - X0]))
     return pieces
+
+
+def foreground_rgba(rgb: np.ndarray, alpha: np.ndarray, *, tile: int = 256, margin: int = 32) -> np.ndarray:
+    """The (H, W, 4) uint8 cutout with the estimated foreground colour on the soft pixels, on the
+    CPU, without a full-size foreground: what :func:`foreground` then :func:`pack` give (the same
+    grid cells, each estimated with ``margin`` px of context), each cell's colour written straight
+    into the packed cutout (:func:`alphacut.ops.estimate_foreground_rgba` with ``out``/``window``:
+    its finest level kept in strips around the soft edge, swept vectorised)."""
+    out = pack(rgb, alpha)
+    h, w = alpha.shape
+    for y0, y1, x0, x1 in soft_tiles(alpha, tile):
+        Y0, Y1, X0, X1 = max(0, y0 - margin), min(h, y1 + margin), max(0, x0 - margin), min(w, x1 + margin)
+        ops.estimate_foreground_rgba(
+            rgb[Y0:Y1, X0:X1],
+            alpha[Y0:Y1, X0:X1],
+            out=out[Y0:Y1, X0:X1],
+            window=(y0 - Y0, y1 - Y0, x0 - X0, x1 - X0),
+            backend="cpu",
+        )
+    return out
 
 
 def alpha_to_u8(alpha: np.ndarray) -> np.ndarray:
