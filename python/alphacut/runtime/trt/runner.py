@@ -13,6 +13,7 @@ DLPack, bound zero-copy, and then returns the outputs on the device.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple, Union
 
@@ -27,7 +28,7 @@ from .loader import EngineFromBytes, import_tensorrt
 if TYPE_CHECKING:
     import tensorrt
 
-__all__ = ["CUDA_STREAM_PER_THREAD", "DeviceTensor", "TensorRTRuntime", "segment_on_device"]
+__all__ = ["CUDA_STREAM_PER_THREAD", "DeviceTensor", "TensorRTRuntime", "copy_plane", "segment_on_device"]
 
 #: ``cudaStreamPerThread``: the calling thread's default stream, a valid ``cudaStream_t`` for
 #: TensorRT and for the kernels' ``stream=`` without creating one.
@@ -100,6 +101,10 @@ class TensorRTRuntime(Runtime):
         Whose device memory the bindings live in: ``"emu"`` is the kernels' CPU emulation (tests).
     stream : int, default :data:`CUDA_STREAM_PER_THREAD`
         The ``cudaStream_t`` the engine is enqueued on; the outputs carry it in their interface.
+
+    One runtime is shared by the sessions and threads that use its model: :attr:`lock` is held
+    by :meth:`infer` and by :func:`segment_on_device` from binding the input to reading the
+    output, so two threads never bind, run or read one execution context at once.
     """
 
     name = "tensorrt"
@@ -123,6 +128,14 @@ class TensorRTRuntime(Runtime):
         self._bound: Dict[str, Any] = {}  # name -> what the engine reads/writes this call
         self._inputs: List[TensorInfo] = []
         self._outputs: List[TensorInfo] = []
+        #: Held from binding the inputs to reading the outputs (re-entrant).
+        self.lock = threading.RLock()
+
+    def runs_on_device(self, backend: str) -> bool:
+        """True for the backend whose memory the bindings live in (:attr:`device_backend`): the
+        device pipeline of that backend then writes the input binding with the preprocess kernel
+        and reads the output binding in place (:func:`segment_on_device`)."""
+        return backend == self.device_backend
 
     # -- lifecycle -----------------------------------------------------------------------
     def activate_impl(self) -> None:
@@ -225,6 +238,10 @@ class TensorRTRuntime(Runtime):
 
     # -- host / foreign-array path ---------------------------------------------------------
     def infer_impl(self, feeds: Dict[str, Any]) -> Dict[str, Any]:
+        with self.lock:
+            return self._infer_locked(feeds)
+
+    def _infer_locked(self, feeds: Dict[str, Any]) -> Dict[str, Any]:
         known = {n: d for n, _, d in self._inputs}
         if set(feeds) != set(known):
             raise InputError(f"the engine takes inputs {sorted(known)}, got {sorted(feeds)}")
@@ -269,16 +286,24 @@ class TensorRTRuntime(Runtime):
         return results
 
 
-def segment_on_device(rt: TensorRTRuntime, image: Any, manifest: Any, *, backend: str = "cuda") -> DeviceTensor:
+def segment_on_device(rt: Any, image: Any, manifest: Any, *, backend: str = "cuda", copy: bool = False) -> Any:
     """A segmenter's (h, w) probability on the device, with no host round trip: the preprocess
     kernel normalises ``image`` straight into the engine's input binding, the engine runs, and
-    the probability is the output plane the manifest names, in the engine's own buffer (valid
-    until the runtime's next call; the trimap kernel reads it in place).
+    the probability is the output plane the manifest names.
 
-    ``image``: (h, w, 3) uint8 at the network's input size (host or device array; shrink it for
-    the network first, as :func:`alphacut.pipeline.network.preprocess` does). Needs an NCHW
-    input and an output read as one channel without activation (e.g. u2netp, MediaPipe); other
-    outputs raise :class:`InputError` (read them on the host with ``infer``)."""
+    ``rt``: a runtime whose ``runs_on_device(backend)`` is true (:class:`TensorRTRuntime`, or any
+    object with its ``lock``, ``input_buffer``, ``execute`` and ``input_names`` /
+    ``output_names``). ``image``: (h, w, 3) uint8 at the network's input size (host or device
+    array; shrink it for the network first, as :func:`alphacut.pipeline.network.preprocess`
+    does). Needs an NCHW input and an output read as one channel without activation (e.g.
+    u2netp, MediaPipe); other outputs raise :class:`InputError` (read them on the host with
+    ``infer``).
+
+    ``copy=False``: the plane is a view of the engine's own output buffer, valid until the
+    runtime's next call (the trimap kernel can read it in place). ``copy=True``: the plane is
+    copied, still under ``rt.lock``, into a new device array of ``backend`` (one
+    device-to-device kernel, :func:`copy_plane`), which no later call of the runtime can
+    overwrite: what a pipeline keeps while other images or threads use the same engine."""
     from ... import ops
 
     spec, out = manifest.input, manifest.output
@@ -290,19 +315,33 @@ def segment_on_device(rt: TensorRTRuntime, image: Any, manifest: Any, *, backend
             f"{out.activation!r} / {getattr(out, 'reduce', 'channel')!r} (use infer)"
         )
     h, w = (int(d) for d in _device.shape(image)[:2])
-    name = spec.name or rt.input_names[0]
-    x = rt.input_buffer(name, (1, 3, h, w))
-    ops.preprocess_into(
-        x,
-        image,
-        scale=spec.scale,
-        mean=spec.mean,
-        std=spec.std,
-        channel_order=spec.color.lower(),
-        backend=backend,
-    )
-    outs = rt.execute()
-    key = out.name or rt.output_names[0]
-    if key not in outs:
-        raise ModelError(f"the engine has no output {key!r} (it has {', '.join(outs)})")
-    return outs[key].plane(0, out.channel)
+    with rt.lock:
+        name = spec.name or rt.input_names[0]
+        x = rt.input_buffer(name, (1, 3, h, w))
+        ops.preprocess_into(
+            x,
+            image,
+            scale=spec.scale,
+            mean=spec.mean,
+            std=spec.std,
+            channel_order=spec.color.lower(),
+            backend=backend,
+        )
+        outs = rt.execute()
+        key = out.name or rt.output_names[0]
+        if key not in outs:
+            raise ModelError(f"the engine has no output {key!r} (it has {', '.join(outs)})")
+        plane = outs[key].plane(0, out.channel)
+        return copy_plane(plane, backend) if copy else plane
+
+
+def copy_plane(plane: Any, backend: str) -> Any:
+    """A new (h, w) float32 device array of ``backend`` holding ``plane`` (a device array, e.g.
+    an engine's output plane), copied on the device: the ``resize`` kernel at the plane's own size
+    with the area method, where each output pixel is its one source pixel with weight 1 (an exact
+    copy). The kernel waits for the stream ``plane`` names and returns once the copy is done, so
+    the source buffer may then be reused."""
+    from ...ops import _dispatch
+
+    h, w = (int(d) for d in _device.shape(plane)[:2])
+    return _dispatch.native("resize", backend)(plane, h, w, 1)
