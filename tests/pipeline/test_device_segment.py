@@ -92,9 +92,10 @@ def test_only_the_image_goes_up_and_the_cutout_matches_the_host_plan(pipelines, 
     assert "segment" in r_dev.timings and "preprocess" not in r_dev.timings
     if refine:
         assert r_dev.info["working_size"] == r_host.info["working_size"]
-    # The network input is an area shrink on the device, the host's an antialiased bilinear one
-    # (PIL): close, not equal. Measured on these photos: IoU >= 0.995, mean |diff| <= 0.004; SAD
-    # within 5 % but on GT05__on_leaves refined (4.01 vs 3.18).
+    # The network input is shrunk on the device with the host's filters (a box average, then
+    # PIL's antialiased bilinear, within 1 of Pillow's); the engine reads the device preprocess.
+    # Measured on these photos: IoU >= 0.997, mean |diff| <= 0.0014, SAD within -6 % .. +2.3 %
+    # (with an area filter instead: IoU 0.9955, mean |diff| 0.0037, SAD +26 % on GT05__on_leaves).
     a_dev, a_host = r_dev.alpha, r_host.alpha
     diff = np.abs(a_dev - a_host)
     iou = _iou(a_dev, a_host)
@@ -102,8 +103,26 @@ def test_only_the_image_goes_up_and_the_cutout_matches_the_host_plan(pipelines, 
     print(
         f"\n{name} refine={refine}: IoU {iou:.4f}, mean |diff| {diff.mean():.5f}, SAD {sad_dev:.3f} vs {sad_host:.3f}"
     )
-    assert iou >= 0.99 and diff.mean() < 0.01, (iou, diff.mean())
-    assert sad_dev <= 1.3 * sad_host + 0.1, (sad_dev, sad_host)
+    assert iou >= 0.995 and diff.mean() < 0.003, (iou, diff.mean())
+    assert sad_dev <= 1.05 * sad_host + 0.05, (sad_dev, sad_host)
+
+
+def test_a_large_image_matches_the_host_plan(pipelines):
+    """At 4 times the network size and more, the host shrinks with a box average to twice the
+    size and then PIL's filter (network.shrink_for_network); the device takes the same steps (the
+    box average barely changes the result: this checks that path runs and agrees)."""
+    host, dev, _ = pipelines
+    rgb, _ = _photo(COMPOSITES[1], 1900)
+    assert min(rgb.shape[:2]) >= 4 * 320
+    dev.run(rgb, refine=False, foreground=False)
+    device.transfer_stats("emu", reset=True)
+    r_dev = dev.run(rgb, refine=False, foreground=False)
+    assert device.transfer_stats("emu", reset=True)["uploads"] == 1
+    r_host = host.run(rgb, refine=False, foreground=False)
+    diff = np.abs(r_dev.alpha - r_host.alpha)
+    iou = _iou(r_dev.alpha, r_host.alpha)
+    print(f"\n1900 px plain: IoU {iou:.4f}, mean |diff| {diff.mean():.5f}")
+    assert iou >= 0.995 and diff.mean() < 0.003, (iou, diff.mean())
 
 
 def test_the_old_route_uploads_the_probability(model_path):
@@ -151,18 +170,6 @@ def test_the_probability_is_copied_out_of_the_engine_buffer(pipelines, monkeypat
     np.testing.assert_array_equal(got, expected)
 
 
-def test_copy_plane_is_exact_and_owns_its_memory():
-    from alphacut.runtime.trt.runner import DeviceTensor, copy_plane
-
-    rng = np.random.default_rng(3)
-    x = (rng.standard_normal((1, 2, 37, 53)) * 10.0 ** rng.integers(-30, 30, (1, 2, 37, 53))).astype(np.float32)
-    d = device.to_device(x, "emu")
-    t = DeviceTensor(d, int(d.__cuda_array_interface__["data"][0]), x.shape, np.dtype(np.float32), None)
-    c = copy_plane(t.plane(0, 1), "emu")
-    np.testing.assert_array_equal(c.get(), x[0, 1])
-    assert c.__cuda_array_interface__["data"][0] != t.plane(0, 1).ptr
-
-
 def test_run_batch_on_the_device_matches_single_runs(pipelines):
     _, dev, rt = pipelines
     imgs = [_photo(n, 360)[0] for n in COMPOSITES[:3]]
@@ -175,25 +182,39 @@ def test_run_batch_on_the_device_matches_single_runs(pipelines):
         np.testing.assert_array_equal(r.alpha, a)
 
 
-def test_outputs_the_device_cannot_read_take_the_host_network(pipelines, model_path):
-    """A manifest whose output needs an activation runs the network on the host (the reason in
-    ``info``) and gives the same cutout as a host runtime on the same backend."""
+def test_an_output_with_an_activation_is_read_on_the_device(pipelines, model_path):
+    """A manifest whose output needs a sigmoid: the probability kernel applies it on the device
+    (no probability upload), and the cutout is the host network's (ONNX Runtime, NumPy's
+    sigmoid in read_probability) on the same backend."""
     from alphacut.runtime import OrtRuntime
 
-    _, dev, rt = pipelines
+    _, _, rt = pipelines
     m = replace(get_manifest("u2netp"), output=replace(get_manifest("u2netp").output, activation="sigmoid"))
     p = Pipeline(m, rt, get_mode("general"), backend="emu")
     ref = Pipeline(m, OrtRuntime(str(model_path)), get_mode("general"), backend="emu")
     rgb, _ = _photo(COMPOSITES[0], 360)
+    p.run(rgb, refine=False, foreground=False)
     execs, host_calls = rt.executions, rt.host_calls
+    device.transfer_stats("emu", reset=True)
     r = p.run(rgb, refine=False, foreground=False)
-    assert (rt.executions, rt.host_calls) == (execs, host_calls + 1)
-    assert r.info["segment"] == "host"
-    assert r.info["segment_host_reason"] == "u2netp's output needs a sigmoid activation, which has no device kernel yet"
-    np.testing.assert_array_equal(r.alpha, ref.run(rgb, refine=False, foreground=False).alpha)
-    nhwc = replace(m, input=replace(m.input, layout="NHWC"), output=get_manifest("u2netp").output)
-    assert "NHWC" in Pipeline(nhwc, rt, backend="emu").why_segment_on_host("emu")
-    assert Pipeline(get_manifest("u2netp"), rt, backend="cpu").why_segment_on_host("cuda") == (
+    stats = device.transfer_stats("emu", reset=True)
+    assert (rt.executions, rt.host_calls) == (execs + 1, host_calls)
+    assert r.info["segment"] == "device" and stats["uploads"] == 1, (r.info, stats)
+    r_ref = ref.run(rgb, refine=False, foreground=False)
+    assert r_ref.info["segment"] == "host"
+    # sigmoid of a probability in [0, 1]: values in [0.5, 0.73], so the plain mask is far from
+    # u2netp's own, and equal (within float rounding of exp) to the host's sigmoid.
+    assert r.alpha.min() >= 0.49 and np.abs(r.alpha - r_ref.alpha).max() <= 1.5 / 255
+
+
+def test_nhwc_inputs_take_the_host_network(pipelines):
+    _, _, rt = pipelines
+    m = get_manifest("u2netp")
+    nhwc = replace(m, input=replace(m.input, layout="NHWC"))
+    assert Pipeline(nhwc, rt, backend="emu").why_segment_on_host("emu") == (
+        "u2netp's input is NHWC; the device preprocess writes NCHW"
+    )
+    assert Pipeline(m, rt, backend="cpu").why_segment_on_host("cuda") == (
         "the emu-device runtime does not run on cuda device memory"
     )
 
@@ -211,20 +232,7 @@ def test_routing_takes_the_host_network(pipelines, model_path):
     assert p.why_segment_on_host("emu") == "routing to the person model compares both probabilities on the host"
 
 
-def test_every_shipped_segmenter_either_runs_on_the_device_or_says_why_not(pipelines):
+def test_every_shipped_segmenter_runs_on_the_device(pipelines):
     _, _, rt = pipelines
-    on_device, on_host = [], {}
     for m in list_manifests("segmenter"):
-        why = Pipeline(m, rt, backend="emu").why_segment_on_host("emu")
-        if why is None:
-            on_device.append(m.name)
-        else:
-            on_host[m.name] = why
-    assert {"u2netp", "u2net", "isnet-general-use", "mediapipe-selfie", "sinet", "pp-humanseg-v1-lite"} <= set(
-        on_device
-    )
-    for name, why in on_host.items():
-        m = get_manifest(name)
-        assert m.output.activation != "none" or m.output.reduce != "channel", name
-        assert "no device kernel yet" in why, why
-    assert set(on_host) >= {"birefnet-general", "u2net_cloth_seg"}
+        assert Pipeline(m, rt, backend="emu").why_segment_on_host("emu") is None, m.name

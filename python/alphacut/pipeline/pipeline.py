@@ -13,13 +13,15 @@ arrays live after the network is the pipeline's ``backend``:
 With a host runtime (ONNX Runtime) the device plan differs from the host plan by its ``upload``
 and ``download`` stages only. With a runtime that runs on the device memory of ``backend``
 (``runtime.runs_on_device(backend)``: TensorRT) the network runs on the device too: the image
-goes up first, the working image and the network's input size are made from it by the resize
-kernels, the preprocess kernel writes the engine's input binding and the probability is copied
-out of its output binding on the device (:func:`alphacut.runtime.trt.runner.segment_on_device`);
-nothing but the image goes up and only the cutout comes down. Outputs the device cannot read yet
-(an activation, a multi-class reduction, NHWC) and routing to a person model, which compares both
-probabilities on the host, take the host network instead: ``info["segment"]`` says where the
-network ran and ``info["segment_host_reason"]`` why not on the device.
+goes up first, the working image and the network input are made from it by the resize kernels
+(the host's filters: a box average, then PIL's antialiased bilinear), the preprocess kernel writes
+the engine's input binding and the probability kernel reads its output binding (the manifest's
+channel, activation and reduction) into a new device array
+(:func:`alphacut.runtime.trt.runner.segment_on_device`);
+nothing but the image goes up and only the cutout comes down. NHWC inputs and routing to a person
+model, which compares both probabilities on the host, take the host network instead:
+``info["segment"]`` says where the network ran and ``info["segment_host_reason"]`` why not on the
+device.
 ``alphacut._core.transfer_stats_<backend>()`` counts the copies (tests/pipeline checks them).
 
 :func:`run_batch` runs several images through the same loop: each image's stages up to the
@@ -38,8 +40,8 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tupl
 
 import numpy as np
 
+from .. import _core, ops
 from .. import device as _device
-from .. import ops
 from ..device import to_device
 from ..errors import InputError
 from ..models.manifest import ModelManifest
@@ -395,13 +397,11 @@ class Pipeline:
         rt_name = getattr(self.runtime, "name", type(self.runtime).__name__)
         if runs is None or not runs(backend):
             return f"the {rt_name} runtime does not run on {backend} device memory"
-        spec, out = self.manifest.input, self.manifest.output
+        spec = self.manifest.input
         if spec.layout.upper() != "NCHW":
             return f"{self.manifest.name}'s input is {spec.layout}; the device preprocess writes NCHW"
-        reduce = getattr(out, "reduce", "channel")
-        if out.activation != "none" or reduce != "channel":
-            what = f"a {out.activation} activation" if reduce == "channel" else f"the {reduce!r} reduction"
-            return f"{self.manifest.name}'s output needs {what}, which has no device kernel yet"
+        if not hasattr(_core, f"probability_{backend}"):
+            return f"this build has no {backend} probability kernel"
         if self.mode.route and self.person_runtime is not None:
             return "routing to the person model compares both probabilities on the host"
         return None
@@ -455,9 +455,10 @@ class Pipeline:
 
     def _segment_on_device(self, s: State) -> None:
         """Shrink the (working) image to the network size on the device, then the preprocess
-        kernel → the engine → the probability plane, copied out of the engine's output buffer.
+        kernel → the engine → the probability kernel, which reads the engine's output buffer and
+        writes the probability into a new device array.
 
-        The copy is needed: the runtime is shared (server threads, other sessions of the model)
+        A copy is needed: the runtime is shared (server threads, other sessions of the model)
         and its output buffer is rewritten by its next call, while this image's trimap and solve
         still read the probability. This stage is not a :class:`NetworkStage`, so
         :func:`run_batch` runs each image's whole plan in turn (one engine call per image)."""
@@ -466,9 +467,14 @@ class Pipeline:
         src = s.img_w if s.img_w is not None else s.img
         hw = tuple(int(d) for d in _device.shape(src)[:2])
         net = network_size(self.manifest.input, (hw[0], hw[1]))
-        if net != hw:  # as network.preprocess: an area shrink, or a bilinear enlargement
-            method = "area" if net[0] * net[1] < hw[0] * hw[1] else "bilinear"
-            src = ops.resize(src, net, method=method, backend=s.backend)
+        if net[0] * net[1] < hw[0] * hw[1]:
+            # network.shrink_for_network on the device: a box average to twice the size when the
+            # image is 4 times larger, then the antialiased bilinear (PIL's) filter.
+            if hw[0] >= 4 * net[0] and hw[1] >= 4 * net[1]:
+                src = ops.resize(src, (2 * net[0], 2 * net[1]), method="area", backend=s.backend)
+            src = ops.resize(src, net, method="triangle", backend=s.backend)
+        elif net != hw:  # as network.preprocess: a bilinear enlargement
+            src = ops.resize(src, net, method="bilinear", backend=s.backend)
         s.prob_d = segment_on_device(self.runtime, src, self.manifest, backend=s.backend, copy=True)
         s.info["network_size"] = tuple(int(d) for d in _device.shape(s.prob_d))
         s.info["batch_size"] = 1

@@ -28,7 +28,7 @@ from .loader import EngineFromBytes, import_tensorrt
 if TYPE_CHECKING:
     import tensorrt
 
-__all__ = ["CUDA_STREAM_PER_THREAD", "DeviceTensor", "TensorRTRuntime", "copy_plane", "segment_on_device"]
+__all__ = ["CUDA_STREAM_PER_THREAD", "DeviceTensor", "TensorRTRuntime", "segment_on_device"]
 
 #: ``cudaStreamPerThread``: the calling thread's default stream, a valid ``cudaStream_t`` for
 #: TensorRT and for the kernels' ``stream=`` without creating one.
@@ -289,30 +289,32 @@ class TensorRTRuntime(Runtime):
 def segment_on_device(rt: Any, image: Any, manifest: Any, *, backend: str = "cuda", copy: bool = False) -> Any:
     """A segmenter's (h, w) probability on the device, with no host round trip: the preprocess
     kernel normalises ``image`` straight into the engine's input binding, the engine runs, and
-    the probability is the output plane the manifest names.
+    the probability is read from the output the manifest names.
 
     ``rt``: a runtime whose ``runs_on_device(backend)`` is true (:class:`TensorRTRuntime`, or any
     object with its ``lock``, ``input_buffer``, ``execute`` and ``input_names`` /
     ``output_names``). ``image``: (h, w, 3) uint8 at the network's input size (host or device
     array; shrink it for the network first, as :func:`alphacut.pipeline.network.preprocess`
-    does). Needs an NCHW input and an output read as one channel without activation (e.g.
-    u2netp, MediaPipe); other outputs raise :class:`InputError` (read them on the host with
-    ``infer``).
+    does). Needs an NCHW input.
 
     ``copy=False``: the plane is a view of the engine's own output buffer, valid until the
-    runtime's next call (the trimap kernel can read it in place). ``copy=True``: the plane is
-    copied, still under ``rt.lock``, into a new device array of ``backend`` (one
-    device-to-device kernel, :func:`copy_plane`), which no later call of the runtime can
-    overwrite: what a pipeline keeps while other images or threads use the same engine."""
+    runtime's next call (the trimap kernel can read it in place); only for outputs that are a
+    probability as they are (activation "none", one channel taken). ``copy=True``: the
+    probability kernel (:func:`alphacut.ops._probability.probability`: the manifest's channel,
+    activation and reduction, clamped to [0, 1]) reads the output binding, still under
+    ``rt.lock``, and writes a new device array of ``backend`` that no later call of the runtime
+    can overwrite: what a pipeline keeps while other images or threads use the same engine."""
     from ... import ops
+    from ...ops._probability import probability
 
     spec, out = manifest.input, manifest.output
+    reduce = getattr(out, "reduce", "channel")
     if spec.layout.upper() != "NCHW":
         raise InputError(f"segment_on_device needs an NCHW input; {manifest.name} is {spec.layout}")
-    if out.activation != "none" or getattr(out, "reduce", "channel") != "channel":
+    if not copy and (out.activation != "none" or reduce != "channel"):
         raise InputError(
-            f"segment_on_device reads a probability plane as it is; {manifest.name}'s output needs "
-            f"{out.activation!r} / {getattr(out, 'reduce', 'channel')!r} (use infer)"
+            f"segment_on_device(copy=False) reads a probability plane as it is; {manifest.name}'s output needs "
+            f"{out.activation!r} / {reduce!r} (use copy=True, which applies it on the device)"
         )
     h, w = (int(d) for d in _device.shape(image)[:2])
     with rt.lock:
@@ -331,17 +333,9 @@ def segment_on_device(rt: Any, image: Any, manifest: Any, *, backend: str = "cud
         key = out.name or rt.output_names[0]
         if key not in outs:
             raise ModelError(f"the engine has no output {key!r} (it has {', '.join(outs)})")
-        plane = outs[key].plane(0, out.channel)
-        return copy_plane(plane, backend) if copy else plane
-
-
-def copy_plane(plane: Any, backend: str) -> Any:
-    """A new (h, w) float32 device array of ``backend`` holding ``plane`` (a device array, e.g.
-    an engine's output plane), copied on the device: the ``resize`` kernel at the plane's own size
-    with the area method, where each output pixel is its one source pixel with weight 1 (an exact
-    copy). The kernel waits for the stream ``plane`` names and returns once the copy is done, so
-    the source buffer may then be reused."""
-    from ...ops import _dispatch
-
-    h, w = (int(d) for d in _device.shape(plane)[:2])
-    return _dispatch.native("resize", backend)(plane, h, w, 1)
+        if not copy:
+            return outs[key].plane(0, out.channel)
+        y = outs[key]
+        if len(y.shape) == 4 and y.shape[0] != 1:
+            y = y._view(0, tuple(y.shape[1:]))  # the first image of the batch
+        return probability(y, channel=out.channel, activation=out.activation, reduce=reduce, backend=backend)
