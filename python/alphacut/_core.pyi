@@ -8,7 +8,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['CudaDeviceArray', 'EmuDeviceArray', 'area_downscale_cpu', 'area_downscale_cuda', 'area_downscale_emu', 'built_with_cuda', 'built_with_emu', 'composite_cpu', 'composite_cuda', 'composite_emu', 'cuda_probe', 'dilate_cpu', 'dilate_cuda', 'dilate_emu', 'erode_cpu', 'erode_cuda', 'erode_emu', 'estimate_foreground_cpu', 'estimate_foreground_cuda', 'estimate_foreground_emu', 'estimate_foreground_rgba_cpu', 'get_num_threads', 'gpu_probe_cuda', 'gpu_probe_emu', 'guided_filter_coefficients_cpu', 'guided_filter_coefficients_cuda', 'guided_filter_coefficients_emu', 'guided_filter_cpu', 'guided_filter_cuda', 'guided_filter_emu', 'guided_filter_fused_max_radius_cuda', 'guided_filter_fused_max_radius_emu', 'make_trimap_cpu', 'make_trimap_cuda', 'make_trimap_emu', 'pack_rgba_cpu', 'pack_rgba_cuda', 'pack_rgba_emu', 'pack_rgba_patch_cpu', 'pack_rgba_patch_cuda', 'pack_rgba_patch_emu', 'premultiply_cpu', 'premultiply_cuda', 'premultiply_emu', 'preprocess_cpu', 'preprocess_cuda', 'preprocess_emu', 'preprocess_into_cpu', 'preprocess_into_cuda', 'preprocess_into_emu', 'resize_cpu', 'resize_cuda', 'resize_emu', 'set_num_threads', 'solve_alpha_cpu', 'solve_alpha_cuda', 'solve_alpha_emu', 'to_device_cuda', 'to_device_emu', 'transfer_stats_cuda', 'transfer_stats_emu', 'unpremultiply_cpu', 'unpremultiply_cuda', 'unpremultiply_emu', 'upscale_alpha_cpu', 'upscale_alpha_cuda', 'upscale_alpha_emu']
+__all__: list[str] = ['CudaDeviceArray', 'EmuDeviceArray', 'area_downscale_cpu', 'area_downscale_cuda', 'area_downscale_emu', 'built_with_cuda', 'built_with_emu', 'composite_cpu', 'composite_cuda', 'composite_emu', 'cuda_probe', 'dilate_cpu', 'dilate_cuda', 'dilate_emu', 'erode_cpu', 'erode_cuda', 'erode_emu', 'estimate_foreground_cpu', 'estimate_foreground_cuda', 'estimate_foreground_emu', 'estimate_foreground_rgba_cpu', 'get_num_threads', 'gpu_probe_cuda', 'gpu_probe_emu', 'guided_filter_coefficients_cpu', 'guided_filter_coefficients_cuda', 'guided_filter_coefficients_emu', 'guided_filter_cpu', 'guided_filter_cuda', 'guided_filter_emu', 'guided_filter_fused_max_radius_cuda', 'guided_filter_fused_max_radius_emu', 'make_trimap_cpu', 'make_trimap_cuda', 'make_trimap_emu', 'pack_rgba_cpu', 'pack_rgba_cuda', 'pack_rgba_emu', 'pack_rgba_patch_cpu', 'pack_rgba_patch_cuda', 'pack_rgba_patch_emu', 'premultiply_cpu', 'premultiply_cuda', 'premultiply_emu', 'preprocess_cpu', 'preprocess_cuda', 'preprocess_emu', 'preprocess_into_cpu', 'preprocess_into_cuda', 'preprocess_into_emu', 'probability_cpu', 'probability_cuda', 'probability_emu', 'resize_cpu', 'resize_cuda', 'resize_emu', 'set_num_threads', 'solve_alpha_cpu', 'solve_alpha_cuda', 'solve_alpha_emu', 'to_device_cuda', 'to_device_emu', 'transfer_stats_cuda', 'transfer_stats_emu', 'unpremultiply_cpu', 'unpremultiply_cuda', 'unpremultiply_emu', 'upscale_alpha_cpu', 'upscale_alpha_cuda', 'upscale_alpha_emu']
 class CudaDeviceArray:
     """
     An array in cuda device memory returned by the cuda ops when their inputs live on the device. Exposes __cuda_array_interface__ (v3), so cupy.asarray(x) / torch.as_tensor(x, device='cuda') wrap it without a copy; get() copies it to NumPy.
@@ -347,19 +347,35 @@ def preprocess_into_emu(out: typing.Any, image: typing.Any, scale: typing.Suppor
     
     On emu: arrays are NumPy arrays (copied to the device for the call) or device arrays (__cuda_array_interface__, used in place); the results stay on the device when an input was there. stream: a cudaStream_t handle to enqueue the work on without waiting; 0 = a private stream, synchronised before returning.
     """
+def probability_cpu(planes: numpy.ndarray, channels: typing.SupportsInt | typing.SupportsIndex, mode: typing.SupportsInt | typing.SupportsIndex, channel: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float32]:
+    """
+    (h, w) float32 foreground probability from a segmenter's output planes, float32 (channels * h, w): channel `channel` as it is (mode 0), after a sigmoid (1), a softmax across the channels (2), or 1 - softmax[0] (3); clamped to [0, 1], NaN read as 0.
+    """
+def probability_cuda(planes: typing.Any, channels: typing.SupportsInt | typing.SupportsIndex, mode: typing.SupportsInt | typing.SupportsIndex, channel: typing.SupportsInt | typing.SupportsIndex, *, stream: typing.SupportsInt | typing.SupportsIndex = 0) -> typing.Any:
+    """
+    (h, w) float32 foreground probability from a segmenter's output planes, float32 (channels * h, w): channel `channel` as it is (mode 0), after a sigmoid (1), a softmax across the channels (2), or 1 - softmax[0] (3); clamped to [0, 1], NaN read as 0.
+    
+    On cuda: arrays are NumPy arrays (copied to the device for the call) or device arrays (__cuda_array_interface__, used in place); the results stay on the device when an input was there. stream: a cudaStream_t handle to enqueue the work on without waiting; 0 = a private stream, synchronised before returning.
+    """
+def probability_emu(planes: typing.Any, channels: typing.SupportsInt | typing.SupportsIndex, mode: typing.SupportsInt | typing.SupportsIndex, channel: typing.SupportsInt | typing.SupportsIndex, *, stream: typing.SupportsInt | typing.SupportsIndex = 0) -> typing.Any:
+    """
+    (h, w) float32 foreground probability from a segmenter's output planes, float32 (channels * h, w): channel `channel` as it is (mode 0), after a sigmoid (1), a softmax across the channels (2), or 1 - softmax[0] (3); clamped to [0, 1], NaN read as 0.
+    
+    On emu: arrays are NumPy arrays (copied to the device for the call) or device arrays (__cuda_array_interface__, used in place); the results stay on the device when an input was there. stream: a cudaStream_t handle to enqueue the work on without waiting; 0 = a private stream, synchronised before returning.
+    """
 def resize_cpu(image: numpy.ndarray, height: typing.SupportsInt | typing.SupportsIndex, width: typing.SupportsInt | typing.SupportsIndex, method: typing.SupportsInt | typing.SupportsIndex) -> numpy.ndarray:
     """
-    Resize (H, W) or (H, W, C) uint8/float32 to (height, width[, C]), same dtype. method: 0 bilinear, 1 area, 2 bicubic (a = -0.75); pixel-centre grid, clamped edges.
+    Resize (H, W) or (H, W, C) uint8/float32 to (height, width[, C]), same dtype. method: 0 bilinear, 1 area, 2 bicubic (a = -0.75), 3 triangle (antialiased bilinear, PIL's); pixel-centre grid, clamped edges.
     """
 def resize_cuda(image: typing.Any, height: typing.SupportsInt | typing.SupportsIndex, width: typing.SupportsInt | typing.SupportsIndex, method: typing.SupportsInt | typing.SupportsIndex, *, stream: typing.SupportsInt | typing.SupportsIndex = 0) -> typing.Any:
     """
-    Resize (H, W) or (H, W, C) uint8/float32 to (height, width[, C]), same dtype. method: 0 bilinear, 1 area, 2 bicubic (a = -0.75); pixel-centre grid, clamped edges.
+    Resize (H, W) or (H, W, C) uint8/float32 to (height, width[, C]), same dtype. method: 0 bilinear, 1 area, 2 bicubic (a = -0.75), 3 triangle (antialiased bilinear, PIL's); pixel-centre grid, clamped edges.
     
     On cuda: arrays are NumPy arrays (copied to the device for the call) or device arrays (__cuda_array_interface__, used in place); the results stay on the device when an input was there. stream: a cudaStream_t handle to enqueue the work on without waiting; 0 = a private stream, synchronised before returning.
     """
 def resize_emu(image: typing.Any, height: typing.SupportsInt | typing.SupportsIndex, width: typing.SupportsInt | typing.SupportsIndex, method: typing.SupportsInt | typing.SupportsIndex, *, stream: typing.SupportsInt | typing.SupportsIndex = 0) -> typing.Any:
     """
-    Resize (H, W) or (H, W, C) uint8/float32 to (height, width[, C]), same dtype. method: 0 bilinear, 1 area, 2 bicubic (a = -0.75); pixel-centre grid, clamped edges.
+    Resize (H, W) or (H, W, C) uint8/float32 to (height, width[, C]), same dtype. method: 0 bilinear, 1 area, 2 bicubic (a = -0.75), 3 triangle (antialiased bilinear, PIL's); pixel-centre grid, clamped edges.
     
     On emu: arrays are NumPy arrays (copied to the device for the call) or device arrays (__cuda_array_interface__, used in place); the results stay on the device when an input was there. stream: a cudaStream_t handle to enqueue the work on without waiting; 0 = a private stream, synchronised before returning.
     """

@@ -143,8 +143,9 @@ void resize_impl(ImageView<const T> src, ImageView<T> out, int method) {
 
 template <typename T>
 void resize_any(ImageView<const T> src, ImageView<T> out, ResizeMethod method) {
-    ALPHACUT_CHECK(method == kResizeBilinear || method == kResizeArea || method == kResizeBicubic,
-                   "unknown resize method " << static_cast<int>(method));
+    ALPHACUT_CHECK(
+        method == kResizeBilinear || method == kResizeArea || method == kResizeBicubic || method == kResizeTriangle,
+        "unknown resize method " << static_cast<int>(method));
     ALPHACUT_CHECK(src.height > 0 && src.width > 0, "image is empty (" << src.height << " x " << src.width << ")");
     ALPHACUT_CHECK(out.height > 0 && out.width > 0,
                    "size must be positive, got (" << out.height << ", " << out.width << ")");

@@ -74,8 +74,9 @@ DeviceTaps make_taps(int method, int src, int dst, cudaStream_t stream) {
 
 template <typename T>
 void resize(ImageView<const T> src, ImageView<T> out, ResizeMethod method, cudaStream_t stream) {
-    ALPHACUT_CHECK(method == kResizeBilinear || method == kResizeArea || method == kResizeBicubic,
-                   "unknown resize method " << static_cast<int>(method));
+    ALPHACUT_CHECK(
+        method == kResizeBilinear || method == kResizeArea || method == kResizeBicubic || method == kResizeTriangle,
+        "unknown resize method " << static_cast<int>(method));
     ALPHACUT_CHECK(src.height > 0 && src.width > 0, "image is empty (" << src.height << " x " << src.width << ")");
     ALPHACUT_CHECK(out.height > 0 && out.width > 0,
                    "size must be positive, got (" << out.height << ", " << out.width << ")");

@@ -7,6 +7,11 @@
 //   area:      box average: destination pixel d covers [d * scale, (d + 1) * scale) of the source;
 //              each source pixel weighs its overlap with that interval, normalised (cv2.INTER_AREA
 //              for down- and up-scaling alike).
+//   triangle:  antialiased bilinear, PIL's Image.BILINEAR: the tent filter stretched by
+//              max(scale, 1), i.e. w(i) = max(0, 1 - |i + 0.5 - (d + 0.5) * scale| / support) over
+//              the source pixels i within support = max(scale, 1) of the centre, normalised (PIL's
+//              bounds and weights, computed in double; PIL's fixed-point rounding between its two
+//              passes is not reproduced: uint8 results agree within 1).
 //   uint8 out: rounded half up and saturated to [0, 255]; float32 out: unclamped.
 #pragma once
 #include "../../common/border.hpp"
@@ -15,12 +20,17 @@
 
 namespace alphacut {
 
-enum ResizeMethod { kResizeBilinear = 0, kResizeArea = 1, kResizeBicubic = 2 };
+enum ResizeMethod { kResizeBilinear = 0, kResizeArea = 1, kResizeBicubic = 2, kResizeTriangle = 3 };
 
 // Most taps per destination pixel along an axis of `src` pixels resampled to `dst`.
 ALPHACUT_HD int resize_max_taps(int method, int src, int dst) {
     if (method == kResizeBilinear) return 2;
     if (method == kResizeBicubic) return 4;
+    if (method == kResizeTriangle) {
+        const double scale = static_cast<double>(src) / dst;
+        const double support = scale > 1.0 ? scale : 1.0;
+        return static_cast<int>(2.0 * support) + 3;  // the pixels within support of a centre
+    }
     const int whole = src / dst;
     return whole + 2;  // ceil(scale) + 1 covers any alignment of the interval
 }
@@ -36,10 +46,34 @@ ALPHACUT_HD void resize_cubic_weights(float x, float* w) {
     w[3] = 1.f - w[0] - w[1] - w[2];
 }
 
+// The tent filter of PIL's bilinear resampling, stretched by `support`, at source pixel i.
+ALPHACUT_HD double resize_tent(int i, double center, double support) {
+    double t = (i - center + 0.5) / support;
+    t = t < 0.0 ? -t : t;
+    return t < 1.0 ? 1.0 - t : 0.0;
+}
+
 // Taps of destination index d along an axis: writes up to resize_max_taps indices (clamped into
 // [0, src)) and weights, returns how many. Unused slots are left untouched.
 ALPHACUT_HD int resize_taps(int method, int d, int src, int dst, int* idx, float* w) {
     const double scale = resize_scale(src, dst);
+    if (method == kResizeTriangle) {  // PIL's precompute_coeffs with its bilinear filter
+        const double support = scale > 1.0 ? scale : 1.0;
+        const double center = (d + 0.5) * scale;
+        int lo = static_cast<int>(center - support + 0.5);
+        if (lo < 0) lo = 0;
+        int hi = static_cast<int>(center + support + 0.5);
+        if (hi > src) hi = src;
+        double total = 0.0;
+        for (int i = lo; i < hi; ++i) total += resize_tent(i, center, support);
+        int n = 0;
+        for (int i = lo; i < hi; ++i, ++n) {
+            const double v = resize_tent(i, center, support);
+            idx[n] = i;
+            w[n] = static_cast<float>(total > 0.0 ? v / total : v);
+        }
+        return n;
+    }
     if (method == kResizeArea) {
         const double a = d * scale;
         double b = (d + 1) * scale;

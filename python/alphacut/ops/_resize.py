@@ -8,7 +8,7 @@ from .. import device as _device
 from ..errors import InputError
 from . import _dispatch, _validate
 
-METHODS = {"bilinear": 0, "area": 1, "bicubic": 2}
+METHODS = {"bilinear": 0, "area": 1, "bicubic": 2, "triangle": 3}
 
 
 def resize(image, size, method: str = "bilinear", *, backend: str = "auto") -> np.ndarray:
@@ -25,13 +25,17 @@ def resize(image, size, method: str = "bilinear", *, backend: str = "auto") -> n
       reduces to overlap-weighted nearest).
     - ``"bicubic"``: Keys cubic convolution with ``a = -0.75`` on taps ``s - 1 .. s + 2``, as
       ``cv2.INTER_CUBIC`` (not PIL's ``a = -0.5``); float32 results may overshoot the input range.
+    - ``"triangle"``: antialiased bilinear, PIL's ``Image.BILINEAR``: the tent filter widened to
+      the scale when shrinking (every source pixel within ``max(scale, 1)`` of the centre
+      weighs in), plain bilinear when enlarging. uint8 results agree with PIL's within 1 (PIL
+      rounds to uint8 between its two passes, this does not).
 
     Parameters
     ----------
     image : (H, W) or (H, W, C) uint8 or float32 (values within +-1e38), C in 1..16
     size : (int, int)
         Target ``(height, width)``, both positive.
-    method : {"bilinear", "area", "bicubic"}, default "bilinear"
+    method : {"bilinear", "area", "bicubic", "triangle"}, default "bilinear"
     backend : {"auto", "cpu", "cuda", "emu"}, keyword-only
         A device array ``image`` is resampled on the device and the result stays there.
 

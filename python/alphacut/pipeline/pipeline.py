@@ -10,7 +10,18 @@ arrays live after the network is the pipeline's ``backend``:
              kernels on device arrays, and only the RGBA (or, without one, the float α) comes back.
 ``"emu"``    the same kernels emulated on the CPU (a test build; slow).
 
-The device plan differs from the host plan by its ``upload`` and ``download`` stages only;
+With a host runtime (ONNX Runtime) the device plan differs from the host plan by its ``upload``
+and ``download`` stages only. With a runtime that runs on the device memory of ``backend``
+(``runtime.runs_on_device(backend)``: TensorRT) the network runs on the device too: the image
+goes up first, the working image and the network input are made from it by the resize kernels
+(the host's filters: a box average, then PIL's antialiased bilinear), the preprocess kernel writes
+the engine's input binding and the probability kernel reads its output binding (the manifest's
+channel, activation and reduction) into a new device array
+(:func:`alphacut.runtime.trt.runner.segment_on_device`);
+nothing but the image goes up and only the cutout comes down. NHWC inputs and routing to a person
+model, which compares both probabilities on the host, take the host network instead:
+``info["segment"]`` says where the network ran and ``info["segment_host_reason"]`` why not on the
+device.
 ``alphacut._core.transfer_stats_<backend>()`` counts the copies (tests/pipeline checks them).
 
 :func:`run_batch` runs several images through the same loop: each image's stages up to the
@@ -29,7 +40,8 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tupl
 
 import numpy as np
 
-from .. import ops
+from .. import _core, ops
+from .. import device as _device
 from ..device import to_device
 from ..errors import InputError
 from ..models.manifest import ModelManifest
@@ -37,7 +49,7 @@ from ..ops import _dispatch
 from . import stages
 from .matting_net import trimap_free_matting, trimap_matting
 from .modes import ModeSettings, get_mode
-from .network import preprocess, read_probability
+from .network import network_size, preprocess, read_probability
 from .route import decide
 
 __all__ = [
@@ -82,7 +94,8 @@ class CutoutResult:
         is the foreground there: on the CPU it is estimated straight into the cutout, on a
         device ``backend`` it stays on the device).
     probability : (h, w) float32, the segmenter's output at the network size (None for
-        trimap-free matting networks).
+        trimap-free matting networks, and where the segmenter ran on the device: there it stays,
+        ``info["segment"] == "device"``).
     trimap : uint8 trimap the matting used (working size, or full size for a matting network;
         None on a device ``backend``).
     timings : stage name → milliseconds, in the order the stages ran.
@@ -291,6 +304,12 @@ class Pipeline:
         steps: List[Tuple[str, Stage]] = []
         if trimap_free:
             steps.append(("matting", self._matting_trimap_free))
+        elif on_device and self.why_segment_on_host(backend) is None:
+            # The network on the device: the image goes up once, everything is made from it there.
+            steps.append(("upload", self._upload))
+            if solve:
+                steps.append(("resize", self._working_image_on_device))
+            steps.append(("segment", self._segment_on_device))
         else:
             if solve:
                 steps.append(("resize", self._working_image))
@@ -299,6 +318,7 @@ class Pipeline:
                 steps += [("segment_person", self._segment_person), ("route", self._route)]
             if on_device:
                 steps.append(("upload", self._upload))
+        if not trimap_free:
             if not refine:
                 steps.append(("resize", self._probability_to_full))
             elif net_matting:
@@ -364,8 +384,29 @@ class Pipeline:
             "model": self.manifest.name,
             "backend": backend,
         }
+        if backend in DEVICE_BACKENDS and self.manifest.kind != "matting":
+            why = self.why_segment_on_host(backend)
+            info["segment"] = "host" if why else "device"
+            if why:
+                info["segment_host_reason"] = why
         s = State(rgb=rgb, backend=backend, want_fg=want_fg, want_rgba=item.rgba, info=info, img=rgb)
         return _Run(s, steps, _Timer(item.timings))
+
+    def why_segment_on_host(self, backend: str) -> Optional[str]:
+        """None when the segmenter can run on the device memory of ``backend`` with no host round
+        trip (see the module docstring), else why it runs on the host."""
+        runs = getattr(self.runtime, "runs_on_device", None)
+        rt_name = getattr(self.runtime, "name", type(self.runtime).__name__)
+        if runs is None or not runs(backend):
+            return f"the {rt_name} runtime does not run on {backend} device memory"
+        spec = self.manifest.input
+        if spec.layout.upper() != "NCHW":
+            return f"{self.manifest.name}'s input is {spec.layout}; the device preprocess writes NCHW"
+        if not hasattr(_core, f"probability_{backend}"):
+            return f"this build has no {backend} probability kernel"
+        if self.mode.route and self.person_runtime is not None:
+            return "routing to the person model compares both probabilities on the host"
+        return None
 
     def _network(self) -> NetworkStage:
         return NetworkStage(self.runtime, self.manifest.input.name, lambda s: s.x, self._read_probability)
@@ -406,7 +447,39 @@ class Pipeline:
         s.img = to_device(s.rgb, s.backend)
         if s.rgb_w is not None:
             s.img_w = s.img if s.rgb_w is s.rgb else to_device(s.rgb_w, s.backend)
-        s.prob_d = to_device(np.asarray(s.prob, np.float32), s.backend)
+        if s.prob is not None:  # a host network's; a device segmenter's probability is there already
+            s.prob_d = to_device(np.asarray(s.prob, np.float32), s.backend)
+
+    def _working_image_on_device(self, s: State) -> None:
+        s.work = stages.working_size(s.rgb.shape[:2], self.mode.work_pixels)
+        s.info["working_size"] = s.work
+        s.img_w = stages.working_image(s.img, s.work, backend=s.backend)
+
+    def _segment_on_device(self, s: State) -> None:
+        """Shrink the (working) image to the network size on the device, then the preprocess
+        kernel → the engine → the probability kernel, which reads the engine's output buffer and
+        writes the probability into a new device array.
+
+        A copy is needed: the runtime is shared (server threads, other sessions of the model)
+        and its output buffer is rewritten by its next call, while this image's trimap and solve
+        still read the probability. This stage is not a :class:`NetworkStage`, so
+        :func:`run_batch` runs each image's whole plan in turn (one engine call per image)."""
+        from ..runtime.trt.runner import segment_on_device
+
+        src = s.img_w if s.img_w is not None else s.img
+        hw = tuple(int(d) for d in _device.shape(src)[:2])
+        net = network_size(self.manifest.input, (hw[0], hw[1]))
+        if net[0] * net[1] < hw[0] * hw[1]:
+            # network.shrink_for_network on the device: a box average to twice the size when the
+            # image is 4 times larger, then the antialiased bilinear (PIL's) filter.
+            if hw[0] >= 4 * net[0] and hw[1] >= 4 * net[1]:
+                src = ops.resize(src, (2 * net[0], 2 * net[1]), method="area", backend=s.backend)
+            src = ops.resize(src, net, method="triangle", backend=s.backend)
+        elif net != hw:  # as network.preprocess: a bilinear enlargement
+            src = ops.resize(src, net, method="bilinear", backend=s.backend)
+        s.prob_d = segment_on_device(self.runtime, src, self.manifest, backend=s.backend, copy=True)
+        s.info["network_size"] = tuple(int(d) for d in _device.shape(s.prob_d))
+        s.info["batch_size"] = 1
 
     def _probability_to_full(self, s: State) -> None:
         H, W = s.rgb.shape[:2]

@@ -54,6 +54,13 @@ class Runtime(ABC):
         self.activate()
         return self.infer_impl(feeds)
 
+    def runs_on_device(self, backend: str) -> bool:
+        """Whether this runtime can take its input from and leave its outputs in the device
+        memory of ``backend`` ("cuda" or "emu") through ``input_buffer(name, shape)`` and
+        ``execute()`` (see :class:`alphacut.runtime.trt.TensorRTRuntime`), so that a device
+        pipeline segments with no host round trip. Host runtimes (ONNX Runtime) say False."""
+        return False
+
     @property
     def input_names(self) -> List[str]:
         self.activate()

@@ -13,6 +13,7 @@ DLPack, bound zero-copy, and then returns the outputs on the device.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple, Union
 
@@ -100,6 +101,10 @@ class TensorRTRuntime(Runtime):
         Whose device memory the bindings live in: ``"emu"`` is the kernels' CPU emulation (tests).
     stream : int, default :data:`CUDA_STREAM_PER_THREAD`
         The ``cudaStream_t`` the engine is enqueued on; the outputs carry it in their interface.
+
+    One runtime is shared by the sessions and threads that use its model: :attr:`lock` is held
+    by :meth:`infer` and by :func:`segment_on_device` from binding the input to reading the
+    output, so two threads never bind, run or read one execution context at once.
     """
 
     name = "tensorrt"
@@ -123,6 +128,14 @@ class TensorRTRuntime(Runtime):
         self._bound: Dict[str, Any] = {}  # name -> what the engine reads/writes this call
         self._inputs: List[TensorInfo] = []
         self._outputs: List[TensorInfo] = []
+        #: Held from binding the inputs to reading the outputs (re-entrant).
+        self.lock = threading.RLock()
+
+    def runs_on_device(self, backend: str) -> bool:
+        """True for the backend whose memory the bindings live in (:attr:`device_backend`): the
+        device pipeline of that backend then writes the input binding with the preprocess kernel
+        and reads the output binding in place (:func:`segment_on_device`)."""
+        return backend == self.device_backend
 
     # -- lifecycle -----------------------------------------------------------------------
     def activate_impl(self) -> None:
@@ -225,6 +238,10 @@ class TensorRTRuntime(Runtime):
 
     # -- host / foreign-array path ---------------------------------------------------------
     def infer_impl(self, feeds: Dict[str, Any]) -> Dict[str, Any]:
+        with self.lock:
+            return self._infer_locked(feeds)
+
+    def _infer_locked(self, feeds: Dict[str, Any]) -> Dict[str, Any]:
         known = {n: d for n, _, d in self._inputs}
         if set(feeds) != set(known):
             raise InputError(f"the engine takes inputs {sorted(known)}, got {sorted(feeds)}")
@@ -269,40 +286,56 @@ class TensorRTRuntime(Runtime):
         return results
 
 
-def segment_on_device(rt: TensorRTRuntime, image: Any, manifest: Any, *, backend: str = "cuda") -> DeviceTensor:
+def segment_on_device(rt: Any, image: Any, manifest: Any, *, backend: str = "cuda", copy: bool = False) -> Any:
     """A segmenter's (h, w) probability on the device, with no host round trip: the preprocess
     kernel normalises ``image`` straight into the engine's input binding, the engine runs, and
-    the probability is the output plane the manifest names, in the engine's own buffer (valid
-    until the runtime's next call; the trimap kernel reads it in place).
+    the probability is read from the output the manifest names.
 
-    ``image``: (h, w, 3) uint8 at the network's input size (host or device array; shrink it for
-    the network first, as :func:`alphacut.pipeline.network.preprocess` does). Needs an NCHW
-    input and an output read as one channel without activation (e.g. u2netp, MediaPipe); other
-    outputs raise :class:`InputError` (read them on the host with ``infer``)."""
+    ``rt``: a runtime whose ``runs_on_device(backend)`` is true (:class:`TensorRTRuntime`, or any
+    object with its ``lock``, ``input_buffer``, ``execute`` and ``input_names`` /
+    ``output_names``). ``image``: (h, w, 3) uint8 at the network's input size (host or device
+    array; shrink it for the network first, as :func:`alphacut.pipeline.network.preprocess`
+    does). Needs an NCHW input.
+
+    ``copy=False``: the plane is a view of the engine's own output buffer, valid until the
+    runtime's next call (the trimap kernel can read it in place); only for outputs that are a
+    probability as they are (activation "none", one channel taken). ``copy=True``: the
+    probability kernel (:func:`alphacut.ops._probability.probability`: the manifest's channel,
+    activation and reduction, clamped to [0, 1]) reads the output binding, still under
+    ``rt.lock``, and writes a new device array of ``backend`` that no later call of the runtime
+    can overwrite: what a pipeline keeps while other images or threads use the same engine."""
     from ... import ops
+    from ...ops._probability import probability
 
     spec, out = manifest.input, manifest.output
+    reduce = getattr(out, "reduce", "channel")
     if spec.layout.upper() != "NCHW":
         raise InputError(f"segment_on_device needs an NCHW input; {manifest.name} is {spec.layout}")
-    if out.activation != "none" or getattr(out, "reduce", "channel") != "channel":
+    if not copy and (out.activation != "none" or reduce != "channel"):
         raise InputError(
-            f"segment_on_device reads a probability plane as it is; {manifest.name}'s output needs "
-            f"{out.activation!r} / {getattr(out, 'reduce', 'channel')!r} (use infer)"
+            f"segment_on_device(copy=False) reads a probability plane as it is; {manifest.name}'s output needs "
+            f"{out.activation!r} / {reduce!r} (use copy=True, which applies it on the device)"
         )
     h, w = (int(d) for d in _device.shape(image)[:2])
-    name = spec.name or rt.input_names[0]
-    x = rt.input_buffer(name, (1, 3, h, w))
-    ops.preprocess_into(
-        x,
-        image,
-        scale=spec.scale,
-        mean=spec.mean,
-        std=spec.std,
-        channel_order=spec.color.lower(),
-        backend=backend,
-    )
-    outs = rt.execute()
-    key = out.name or rt.output_names[0]
-    if key not in outs:
-        raise ModelError(f"the engine has no output {key!r} (it has {', '.join(outs)})")
-    return outs[key].plane(0, out.channel)
+    with rt.lock:
+        name = spec.name or rt.input_names[0]
+        x = rt.input_buffer(name, (1, 3, h, w))
+        ops.preprocess_into(
+            x,
+            image,
+            scale=spec.scale,
+            mean=spec.mean,
+            std=spec.std,
+            channel_order=spec.color.lower(),
+            backend=backend,
+        )
+        outs = rt.execute()
+        key = out.name or rt.output_names[0]
+        if key not in outs:
+            raise ModelError(f"the engine has no output {key!r} (it has {', '.join(outs)})")
+        if not copy:
+            return outs[key].plane(0, out.channel)
+        y = outs[key]
+        if len(y.shape) == 4 and y.shape[0] != 1:
+            y = y._view(0, tuple(y.shape[1:]))  # the first image of the batch
+        return probability(y, channel=out.channel, activation=out.activation, reduce=reduce, backend=backend)
