@@ -43,6 +43,15 @@ def fg_error(rgba, fg_true, alpha):
     return float((w * np.abs(rgba[..., :3][m] / 255.0 - fg_true[m])).sum() / (3 * w.sum()))
 
 
+RGBA_BAND = 1 << 12  # the levels estimate_foreground_rgba bands (estimate_foreground: 1 << 16)
+
+
+def dense_then_pack(image, a, **kw):
+    """estimate_foreground's dense F with the same banded levels, then pack_rgba."""
+    f = _core.estimate_foreground_cpu(image, a, band_min_pixels=RGBA_BAND, **kw)
+    return ops.pack_rgba(image, a, foreground=f, backend="cpu")
+
+
 def textured_edge(h, w, rng):
     """A scene whose soft edge crosses every row (and so every strip of the finest level): a
     wavy vertical boundary with a few pixels of transition, textured colours on both sides."""
@@ -67,10 +76,11 @@ def test_matches_pymatting_packed(backend):
     np.testing.assert_array_equal(out[..., 3], ref[..., 3])
     np.testing.assert_array_equal(out[..., :3][~soft(a)], ref[..., :3][~soft(a)])
     d = np.abs(out[..., :3].astype(int) - ref[..., :3])[soft(a)]
-    # Measured (8-bit levels, soft pixels): CPU mean 0.153, 99th percentile 3; the GPU backends
-    # sweep the small levels red-black (estimate_foreground's docstring): mean 0.537, p99 9.
-    # The same as estimate_foreground + pack_rgba on each backend.
-    mean, p99 = (0.25, 4) if backend == "cpu" else (0.8, 12)
+    # Measured (8-bit levels, soft pixels): CPU mean 0.439, 99th percentile 7 (its levels from
+    # 4,096 pixels are banded; estimate_foreground + pack_rgba, banded from 65,536: mean 0.153,
+    # p99 3, with a 1 % higher error against the true foreground of the composites); the GPU
+    # backends sweep the small levels red-black (estimate_foreground's docstring): mean 0.537, p99 9.
+    mean, p99 = (0.6, 9) if backend == "cpu" else (0.8, 12)
     assert d.mean() < mean and np.percentile(d, 99) <= p99, (d.mean(), np.percentile(d, 99))
 
 
@@ -84,7 +94,7 @@ def test_strips_reproduce_the_dense_estimate(rng, shape):
     # neighbour row clamped inside the image) is off by much more.
     image, a = textured_edge(*shape, rng)
     out = ops.estimate_foreground_rgba(image, a, backend="cpu")
-    dense = ops.pack_rgba(image, a, foreground=ops.estimate_foreground(image, a, backend="cpu"), backend="cpu")
+    dense = dense_then_pack(image, a)
     np.testing.assert_array_equal(out[..., 3], dense[..., 3])
     d = np.abs(out.astype(int) - dense.astype(int))
     assert d.max() <= 1, (d.max(), np.argwhere(d > 1)[:5])
@@ -92,8 +102,8 @@ def test_strips_reproduce_the_dense_estimate(rng, shape):
 
 
 def test_small_images_are_the_dense_estimate_packed(backend, rng):
-    # Up to 65,536 pixels no level is banded: the dense estimate, then the packing rule, exactly.
-    image, a = textured_edge(120, 160, rng)
+    # Up to 4,096 pixels no level is banded: the dense estimate, then the packing rule, exactly.
+    image, a = textured_edge(50, 60, rng)
     out = ops.estimate_foreground_rgba(image, a, backend=backend)
     f = ops.estimate_foreground(image, a, backend=backend)
     np.testing.assert_array_equal(out, ops.pack_rgba(image, a, foreground=f, backend=backend))
@@ -137,7 +147,7 @@ def test_parameters_reach_the_estimate(rng):
     image, a = textured_edge(300, 400, rng)
     base = ops.estimate_foreground_rgba(image, a)
     smooth = ops.estimate_foreground_rgba(image, a, regularization=1e-1)
-    dense = ops.pack_rgba(image, a, foreground=ops.estimate_foreground(image, a, regularization=1e-1))
+    dense = dense_then_pack(image, a, regularization=1e-1)
     assert np.abs(smooth.astype(int) - base).max() > 10
     assert np.abs(smooth.astype(int) - dense).max() <= 1
 

@@ -14,6 +14,10 @@ from . import _dispatch, _validate
 # Levels with more pixels than this are swept only in a band around the soft edge, in parallel
 # (red-black Gauss-Seidel); smaller ones sweep every pixel in scan order, as pymatting does.
 _BAND_MIN_PIXELS = 1 << 16
+# estimate_foreground_rgba bands (and sweeps in parallel strips) from 4,096 pixels: on the ten
+# shared composites, at their size and upscaled 3.5x, the foreground error is 1 % lower than with
+# 65,536 and the cutout takes ~20 % less CPU (the scan-order levels are sequential).
+_RGBA_BAND_MIN_PIXELS = 1 << 12
 
 
 def estimate_foreground(
@@ -152,9 +156,10 @@ def estimate_foreground_rgba(
     same parameters. On the CPU no full-size F or B is made: the finest level is solved in strips
     around the soft edge and written straight into the cutout, and its band is swept in longer
     runs (runs fewer than 9 pixels apart are swept as one, which only adds pixels that
-    whole-image sweeps update too), so F differs from :func:`estimate_foreground`'s by a few
-    1e-4 at most on the soft pixels (a colour off by one here and there). On the GPU backends it
-    is :func:`estimate_foreground` followed by :func:`alphacut.ops.pack_rgba`.
+    whole-image sweeps update too). Levels from 4,096 pixels are banded (65,536 in
+    :func:`estimate_foreground`): the scan-order levels are sequential, and on the shared
+    composites the banded ones give a 1 % lower foreground error. On the GPU backends it is
+    :func:`estimate_foreground` followed by :func:`alphacut.ops.pack_rgba`.
 
     Parameters
     ----------
@@ -208,7 +213,7 @@ def estimate_foreground_rgba(
     a = _validate.packed(a)
     fn = _dispatch.native("estimate_foreground_rgba", "cpu")
     if out is None:
-        return fn(img, a, band_min_pixels=_BAND_MIN_PIXELS, **params)
+        return fn(img, a, band_min_pixels=_RGBA_BAND_MIN_PIXELS, **params)
     if not isinstance(out, np.ndarray) or out.dtype != np.uint8 or out.shape != (*img.shape[:2], 4):
         raise _validate.InputError(
             f"out must be a uint8 array of shape {(*img.shape[:2], 4)}, got "
@@ -218,7 +223,7 @@ def estimate_foreground_rgba(
         y0, y1, x0, x1 = (_validate.integer(v, "window", 0, None) for v in window)
     except (TypeError, ValueError):
         raise _validate.InputError(f"window must be (y0, y1, x0, x1), got {window!r}") from None
-    fn(img, a, out=out, window=(y0, y1, x0, x1), band_min_pixels=_BAND_MIN_PIXELS, **params)
+    fn(img, a, out=out, window=(y0, y1, x0, x1), band_min_pixels=_RGBA_BAND_MIN_PIXELS, **params)
     return None
 
 
