@@ -11,7 +11,7 @@
 # tests/emu/test_emu_harness.py on the cuda backend) under memcheck, racecheck, synccheck and initcheck;
 # a tool that reports an error fails the script.
 #
-# Writes into $OUT (default ./gpu-check): nvidia-smi.txt, build.log, tests.log, bench.log,
+# Writes into $OUT (default ./gpu-check): nvidia-smi.txt, build.log, tests.log, tests-trt.log, bench.log,
 # bench-cuda.json, sanitizer-<tool>.log, sanitizer.txt. The CUDA-only build (build/gpu-check) replaces the in-tree _core module, as
 # tools/dev_build.sh does. Without ../shared/data beside the repo the real-data tests skip and the
 # benchmarks use a synthetic 12 MP scene (the test ids say which).
@@ -34,6 +34,11 @@ PYTHONPATH=python "$py" -c "import alphacut.device as c; print('cuda:', c.why_un
 export PYTHONPATH=python PYTHONUNBUFFERED=1
 "$py" -m pytest -q -rs tests/gpu tests/ops -k "cuda or gpu" -p no:cacheprovider \
   2>&1 | tee "$out/tests.log" | tail -25
+# TensorRT (the engines, FP16 builds and the segmenter on the device in the pipeline:
+# tests/runtime/trt) with the newest tensorrt pip resolves to; a failed install is reported.
+"$py" -m pip install -q "tensorrt>=10" onnx > "$out/pip-trt.log" 2>&1 \
+  || echo "tensorrt install failed (see pip-trt.log): the trt tests below skip" | tee -a "$out/tests.log"
+"$py" -m pytest -q -rs tests/runtime/trt -p no:cacheprovider 2>&1 | tee "$out/tests-trt.log" | tail -15
 "$py" -m pytest -q -s bench/test_bench_cuda.py bench/test_bench_cuda_pipeline.py --benchmark-enable \
   --benchmark-columns=median,iqr,min,max,rounds --benchmark-json="$out/bench-cuda.json" -p no:cacheprovider \
   2>&1 | tee "$out/bench.log" | grep -E "GB/s|ms,|passed|failed|skipped|Error" | tail -60
