@@ -8,7 +8,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['CudaDeviceArray', 'EmuDeviceArray', 'area_downscale_cpu', 'area_downscale_cuda', 'area_downscale_emu', 'built_with_cuda', 'built_with_emu', 'composite_cpu', 'composite_cuda', 'composite_emu', 'cuda_probe', 'dilate_cpu', 'dilate_cuda', 'dilate_emu', 'erode_cpu', 'erode_cuda', 'erode_emu', 'estimate_foreground_cpu', 'estimate_foreground_cuda', 'estimate_foreground_emu', 'estimate_foreground_rgba_cpu', 'get_num_threads', 'gpu_probe_cuda', 'gpu_probe_emu', 'guided_filter_coefficients_cpu', 'guided_filter_coefficients_cuda', 'guided_filter_coefficients_emu', 'guided_filter_cpu', 'guided_filter_cuda', 'guided_filter_emu', 'guided_filter_fused_max_radius_cuda', 'guided_filter_fused_max_radius_emu', 'make_trimap_cpu', 'make_trimap_cuda', 'make_trimap_emu', 'pack_rgba_cpu', 'pack_rgba_cuda', 'pack_rgba_emu', 'pack_rgba_patch_cpu', 'pack_rgba_patch_cuda', 'pack_rgba_patch_emu', 'premultiply_cpu', 'premultiply_cuda', 'premultiply_emu', 'preprocess_cpu', 'preprocess_cuda', 'preprocess_emu', 'preprocess_into_cpu', 'preprocess_into_cuda', 'preprocess_into_emu', 'probability_cpu', 'probability_cuda', 'probability_emu', 'resize_cpu', 'resize_cuda', 'resize_emu', 'set_num_threads', 'solve_alpha_cpu', 'solve_alpha_cuda', 'solve_alpha_emu', 'to_device_cuda', 'to_device_emu', 'transfer_stats_cuda', 'transfer_stats_emu', 'unpremultiply_cpu', 'unpremultiply_cuda', 'unpremultiply_emu', 'upscale_alpha_cpu', 'upscale_alpha_cuda', 'upscale_alpha_emu']
+__all__: list[str] = ['CudaDeviceArray', 'EmuDeviceArray', 'area_downscale_cpu', 'area_downscale_cuda', 'area_downscale_emu', 'built_with_cuda', 'built_with_emu', 'composite_cpu', 'composite_cuda', 'composite_emu', 'cuda_probe', 'dilate_cpu', 'dilate_cuda', 'dilate_emu', 'erode_cpu', 'erode_cuda', 'erode_emu', 'estimate_foreground_cpu', 'estimate_foreground_cuda', 'estimate_foreground_emu', 'estimate_foreground_rgba_cpu', 'get_num_threads', 'get_thread_limit', 'gpu_probe_cuda', 'gpu_probe_emu', 'guided_filter_coefficients_cpu', 'guided_filter_coefficients_cuda', 'guided_filter_coefficients_emu', 'guided_filter_cpu', 'guided_filter_cuda', 'guided_filter_emu', 'guided_filter_fused_max_radius_cuda', 'guided_filter_fused_max_radius_emu', 'make_trimap_cpu', 'make_trimap_cuda', 'make_trimap_emu', 'pack_rgba_cpu', 'pack_rgba_cuda', 'pack_rgba_emu', 'pack_rgba_patch_cpu', 'pack_rgba_patch_cuda', 'pack_rgba_patch_emu', 'premultiply_cpu', 'premultiply_cuda', 'premultiply_emu', 'preprocess_cpu', 'preprocess_cuda', 'preprocess_emu', 'preprocess_into_cpu', 'preprocess_into_cuda', 'preprocess_into_emu', 'probability_cpu', 'probability_cuda', 'probability_emu', 'resize_cpu', 'resize_cuda', 'resize_emu', 'set_num_threads', 'set_thread_limit', 'solve_alpha_cpu', 'solve_alpha_cuda', 'solve_alpha_emu', 'to_device_cuda', 'to_device_emu', 'transfer_stats_cuda', 'transfer_stats_emu', 'unpremultiply_cpu', 'unpremultiply_cuda', 'unpremultiply_emu', 'upscale_alpha_cpu', 'upscale_alpha_cuda', 'upscale_alpha_emu']
 class CudaDeviceArray:
     """
     An array in cuda device memory returned by the cuda ops when their inputs live on the device. Exposes __cuda_array_interface__ (v3), so cupy.asarray(x) / torch.as_tensor(x, device='cuda') wrap it without a copy; get() copies it to NumPy.
@@ -209,7 +209,11 @@ def estimate_foreground_rgba_cpu(image: numpy.ndarray, alpha: numpy.ndarray, *, 
     """
 def get_num_threads() -> int:
     """
-    Threads the CPU ops will use.
+    Threads the CPU ops will use (on the calling thread).
+    """
+def get_thread_limit() -> int:
+    """
+    The calling thread's own limit on the CPU ops' threads (0 = none).
     """
 def gpu_probe_cuda() -> str:
     """
@@ -382,6 +386,10 @@ def resize_emu(image: typing.Any, height: typing.SupportsInt | typing.SupportsIn
 def set_num_threads(n: typing.SupportsInt | typing.SupportsIndex) -> None:
     """
     Threads used by the CPU ops (0 = one per hardware thread).
+    """
+def set_thread_limit(n: typing.SupportsInt | typing.SupportsIndex) -> None:
+    """
+    At most n threads for the CPU ops called from the calling thread (0 = no limit of its own).
     """
 def solve_alpha_cpu(image: numpy.ndarray, trimap: numpy.ndarray, prior: typing.Any, start: typing.Any, eps: typing.SupportsFloat | typing.SupportsIndex, prior_weight: typing.SupportsFloat | typing.SupportsIndex, prior_confidence: typing.SupportsFloat | typing.SupportsIndex, max_iter: typing.SupportsInt | typing.SupportsIndex, tol: typing.SupportsFloat | typing.SupportsIndex) -> tuple[numpy.typing.NDArray[numpy.float32], dict]:
     """

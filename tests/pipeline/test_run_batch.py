@@ -75,7 +75,7 @@ def test_fixed_batch_of_one_falls_back_to_a_call_per_image(fixed, monkeypatch):
     imgs = _images()[:3]
     singles = [fixed.run(im) for im in imgs]
     calls = _count_calls(fixed, monkeypatch)
-    batch = fixed.run_batch(imgs)
+    batch = fixed.run_batch(imgs, workers=1)  # the batched path (by default: side by side)
     assert [c["input"][0] for c in calls] == [1, 1, 1]
     for one, many in zip(singles, batch):
         np.testing.assert_array_equal(one.rgba, many.rgba)

@@ -3,7 +3,7 @@ around ``alphacut.Session``. Everything else in :mod:`alphacut.bench` is generic
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Sequence
 
 from ..errors import BackendUnavailableError, Error, InputError
 from .harness import Target
@@ -118,6 +118,16 @@ class PipelineTarget(Target):
             self._encode(res.rgba, compress_level=1)
             timings["encode"] = (time.perf_counter() - t0) * 1e3
         return timings
+
+    def run_batch(self, prepared: Sequence[Any]) -> None:
+        """``Session.run_batch`` (on the CPU: the images side by side, one worker per thread),
+        then the PNG encodes for ``io="bytes"``, encoded side by side too."""
+        results = self.session.run_batch(list(prepared))
+        if self.io == "bytes":
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max(1, min(len(results), self.session._thread_budget()))) as pool:
+                list(pool.map(lambda r: self._encode(r.rgba, compress_level=1), results))
 
     def describe(self) -> Dict[str, object]:
         d: Dict[str, object] = {

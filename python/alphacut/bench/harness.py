@@ -170,6 +170,13 @@ def measure(
     if cfg.batch > 0:
         say(f"{image.name}: throughput, {cfg.batch} images")
         batch = [prepared] * cfg.batch
+        batched = type(target).run_batch is not Target.run_batch
+        seq_dt = None
+        if batched:  # the same images one after the other, just before: the ratio's baseline
+            gc.collect()
+            t0 = time.perf_counter()
+            Target.run_batch(target, batch)
+            seq_dt = time.perf_counter() - t0
         gc.collect()
         t0 = time.perf_counter()
         target.run_batch(batch)
@@ -178,8 +185,11 @@ def measure(
             "images": cfg.batch,
             "seconds": round(dt, 4),
             "images_per_s": cfg.batch / dt,
-            "mode": "batched" if type(target).run_batch is not Target.run_batch else "sequential",
+            "mode": "batched" if batched else "sequential",
         }
+        if seq_dt is not None:
+            result["throughput"]["sequential_images_per_s"] = cfg.batch / seq_dt
+            result["throughput"]["speedup"] = round(seq_dt / dt, 3)
     if cfg.memory:
         if not cfg.factory:
             raise InputError("the memory probe needs the target's factory ('module:function')")

@@ -12,7 +12,8 @@ JSON layout (``schema`` = ``"alphacut-bench/1"``)::
           "latency_ms": {"n", "median", "p90", "p99", "mean", "min", "max", "stdev"},
           "samples_ms": [...],
           "stages_ms": {"decode": {...same keys...}, ...},
-          "throughput": {"images", "seconds", "images_per_s", "mode"} | null,
+          "throughput": {"images", "seconds", "images_per_s", "mode"
+                         [, "sequential_images_per_s", "speedup"]} | null,
           "memory": {"rss_before_mb", "peak_mb", "delta_mb", "method", ...} | null
       }, ...]
     }
@@ -205,6 +206,13 @@ def render_text(rep: Report) -> str:
     lines.append(results_table(rep, markdown=False))
     lines.append("")
     lines += budget_lines(rep)
+    for r in rep["results"]:
+        tp = r.get("throughput") or {}
+        if tp.get("sequential_images_per_s"):
+            lines.append(
+                f"{r['size']}: throughput {tp['images_per_s']:.2f} images/s batched ({tp['mode']}), "
+                f"{tp['sequential_images_per_s']:.2f} one after the other: {tp['speedup']:.2f}x"
+            )
     mem = [r.get("memory") for r in rep["results"] if r.get("memory")]
     if mem:
         lines.append(

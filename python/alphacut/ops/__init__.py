@@ -5,7 +5,11 @@ Every op takes ``backend="auto"|"cpu"|"cuda"|"emu"`` (keyword-only); see :mod:`.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from typing import Iterator
+
 from .. import _core, config
+from ..errors import InputError
 from ._composite import composite, premultiply, unpremultiply
 from ._dispatch import available_backends
 from ._estimate_foreground import estimate_foreground, estimate_foreground_rgba
@@ -27,8 +31,29 @@ def set_num_threads(n: int) -> None:
 
 
 def get_num_threads() -> int:
-    """Threads the CPU ops will use."""
+    """Threads the CPU ops will use, when called from this thread."""
     return _core.get_num_threads()
+
+
+@contextmanager
+def thread_limit(n: int) -> Iterator[None]:
+    """At most ``n`` threads (``n`` >= 1) for the CPU ops called from the current thread inside
+    the ``with`` block (other threads keep :func:`set_num_threads`'s count): for workers that run
+    images side by side, each on its share of the cores.
+
+    >>> import alphacut.ops as ops
+    >>> with ops.thread_limit(1):
+    ...     ops.get_num_threads()
+    1
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise InputError(f"thread_limit needs a positive integer, got {n!r}")
+    before = _core.get_thread_limit()
+    _core.set_thread_limit(n)
+    try:
+        yield
+    finally:
+        _core.set_thread_limit(before)
 
 
 if config.num_threads():
@@ -51,6 +76,7 @@ __all__ = [
     "preprocess_into",
     "resize",
     "set_num_threads",
+    "thread_limit",
     "solve_alpha",
     "unpremultiply",
     "upscale_alpha",
