@@ -31,12 +31,10 @@ PYBIND11_MODULE(_core, m) {
     m.def("set_num_threads", &alphacut::set_num_threads, py::arg("n"),
           "Threads used by the CPU ops (0 = one per hardware thread).");
     m.def("get_num_threads", &alphacut::get_num_threads, "Threads the CPU ops will use (on the calling thread).");
-    m.def(
-        "set_thread_limit", [](int n) { alphacut::thread_limit() = n < 0 ? 0 : n; }, py::arg("n"),
-        "At most n threads for the CPU ops called from the calling thread (0 = no limit of its own).");
-    m.def(
-        "get_thread_limit", [] { return alphacut::thread_limit(); },
-        "The calling thread's own limit on the CPU ops' threads (0 = none).");
+    m.def("set_thread_limit", [](int n) { alphacut::thread_limit() = n < 0 ? 0 : n; }, py::arg("n"),
+          "At most n threads for the CPU ops called from the calling thread (0 = no limit of its own).");
+    m.def("get_thread_limit", [] { return alphacut::thread_limit(); },
+          "The calling thread's own limit on the CPU ops' threads (0 = none).");
 
 #ifdef ALPHACUT_WITH_CUDA
     m.attr("built_with_cuda") = true;

@@ -181,15 +181,16 @@ def measure(
         t0 = time.perf_counter()
         target.run_batch(batch)
         dt = time.perf_counter() - t0
-        result["throughput"] = {
+        throughput: Dict[str, object] = {
             "images": cfg.batch,
             "seconds": round(dt, 4),
             "images_per_s": cfg.batch / dt,
             "mode": "batched" if batched else "sequential",
         }
         if seq_dt is not None:
-            result["throughput"]["sequential_images_per_s"] = cfg.batch / seq_dt
-            result["throughput"]["speedup"] = round(seq_dt / dt, 3)
+            throughput["sequential_images_per_s"] = cfg.batch / seq_dt
+            throughput["speedup"] = round(seq_dt / dt, 3)
+        result["throughput"] = throughput
     if cfg.memory:
         if not cfg.factory:
             raise InputError("the memory probe needs the target's factory ('module:function')")
