@@ -965,7 +965,7 @@ struct SharedSite {
 
 inline void ensure_arena(BlockState& st) {
     if (st.arena) return;
-    st.arena.reset(new (std::align_val_t(64)) unsigned char[kMaxSharedPerBlock]);
+    st.arena.reset(new unsigned char[kMaxSharedPerBlock]);  // 16-byte aligned, as declarations need
     st.shadow.reset(new SharedCell[kMaxSharedPerBlock]);
 }
 
