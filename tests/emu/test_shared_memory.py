@@ -45,8 +45,9 @@ def gpu(request):
 def emu():
     if not _core.built_with_emu:
         pytest.skip("built without the emulation (-DALPHACUT_EMU=ON)")
+    before = _core._emu_racecheck()
     yield lambda name: getattr(_core, f"_selftest_{name}_emu")
-    _core._emu_configure(seed=0, racecheck=True)
+    _core._emu_configure(seed=0, racecheck=before)
 
 
 def _blocks_of(threads, blocks, seed=1):
