@@ -1449,7 +1449,8 @@ inline int atomicMin(alphacut_emu::SharedPtr<int> p, int v) {
 //   ALPHACUT_DYNAMIC_SHARED(float, buf);     extern __shared__ float buf[];
 //   ALPHACUT_SHARED_RAW(sh)                  sh, as a plain pointer (unchecked accesses here)
 // Functions that take shared memory take it as a template parameter (an array's pointer under
-// nvcc, the checked handle here).
+// nvcc, the checked handle here). An element read into `auto` stays a handle here (read when
+// used): name the element type (`const double v = sh[i];`).
 #define ALPHACUT_SHARED(type, name, ...)                                        \
     static thread_local ::alphacut_emu::SharedSite alphacut_shared_site_##name{ \
         #name, __FILE__ ":" ALPHACUT_EMU_STR(__LINE__)};                        \
