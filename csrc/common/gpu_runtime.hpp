@@ -30,6 +30,13 @@
 #ifndef ALPHACUT_DYNAMIC_SHARED
 #define ALPHACUT_DYNAMIC_SHARED(type, name) extern __shared__ type name[]
 #endif
+// Static shared memory (the emulation gives each block a fresh, poisoned, race-checked copy):
+// ALPHACUT_SHARED(double, sh, [256]); ALPHACUT_SHARED_SCALAR(int, counter);
+#ifndef ALPHACUT_SHARED
+#define ALPHACUT_SHARED(type, name, ...) __shared__ type name __VA_ARGS__
+#define ALPHACUT_SHARED_SCALAR(type, name) __shared__ type name
+#define ALPHACUT_SHARED_RAW(x) (x)
+#endif
 #ifndef ALPHACUT_LAUNCH
 #define ALPHACUT_LAUNCH(kernel, grid, block, smem, stream, ...) kernel<<<grid, block, smem, stream>>>(__VA_ARGS__)
 #endif

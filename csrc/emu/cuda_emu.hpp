@@ -11,10 +11,22 @@
 // - Fast path: thread (0,0,0) of each block runs first in a fiber; if it finishes without a
 //   barrier, the other threads run as plain calls (no context switches). If one of them then
 //   reaches `__syncthreads()`, the barrier was divergent and the launch fails.
-// - `__shared__` variables are `static thread_local`: one copy per host thread, and a host
-//   thread runs one block at a time, so they are per block (not poisoned between blocks: a
-//   kernel that reads static shared memory before writing it is not caught here). Dynamic
-//   shared memory (ALPHACUT_DYNAMIC_SHARED) starts as 0xFF bytes (NaN) in every block.
+// - Shared memory is declared with ALPHACUT_SHARED(type, name, [dims]) /
+//   ALPHACUT_SHARED_SCALAR(type, name) (static) and ALPHACUT_DYNAMIC_SHARED(type, name); a raw
+//   `__shared__` does not compile here. Every block gets fresh shared memory, 0xFF bytes (NaN as
+//   float, -1 as int) at its start, static and dynamic alike (at most 48 KiB together), so a
+//   kernel that reads shared memory before writing it reads NaN, never the previous block's data.
+// - The declarations return checked handles: an index outside the declared array is a launch
+//   failure, and so is a race: two different threads of a block touching one element between
+//   the same two __syncthreads() (or the block's start), at least one of them writing, whatever
+//   order the threads ran in (read-write, write-write; atomics race with plain accesses, not with
+//   each other). The report names the kernel, the variable and index, the block, both threads
+//   and the barrier the interval began at. On by default; ALPHACUT_EMU_RACECHECK=0 or
+//   _emu_configure(racecheck=False) turns the race check off (bounds stay checked).
+//   Not modelled: warp-synchronous code (no __shfl / __syncwarp here: threads of a warp do not
+//   run in lockstep, so code relying on it is reported as racing), races through a plain pointer
+//   taken with ALPHACUT_SHARED_RAW, and one element viewed through two types (compared per
+//   element as declared). Races on global memory are not checked.
 // - Blocks run in parallel on host threads (alphacut::parallel_for), each block on one thread.
 //   With a seed (_emu_configure) blocks run in a shuffled order, and a block's threads start and
 //   resume from each barrier in shuffled orders. Threads waiting at different __syncthreads()
@@ -74,7 +86,11 @@
 #define __forceinline__ inline
 #define __noinline__
 #define __launch_bounds__(...)
-#define __shared__ static thread_local
+// Static shared memory is declared with ALPHACUT_SHARED / ALPHACUT_SHARED_SCALAR (below and in
+// csrc/common/gpu_runtime.hpp for nvcc): a raw `__shared__` in emulated code does not compile.
+// clang-format off
+#define __shared__ static_assert(false, "declare shared memory with ALPHACUT_SHARED(type, name, [dims]) or ALPHACUT_SHARED_SCALAR(type, name)");
+// clang-format on
 #define __constant__ static
 
 // ---- vector types and indices -----------------------------------------------------------------
@@ -235,6 +251,11 @@ struct DeviceState {
     int device_count = 1;
     std::uint64_t seed = 0;  // 0: threads and blocks in their natural order; else shuffled
     cudaError_t launch_error = cudaSuccess;  // forced on every launch (a GPU this build has no code for)
+    // Shared-memory race check (on unless ALPHACUT_EMU_RACECHECK=0, or _emu_configure).
+    std::atomic<bool> racecheck{[] {
+        const char* v = std::getenv("ALPHACUT_EMU_RACECHECK");
+        return !(v && std::strcmp(v, "0") == 0);
+    }()};
     // Per kernel (as ALPHACUT_LAUNCH names it): the most threads per block and dynamic shared
     // bytes it was launched with, for the resource check against the compiled kernels.
     std::map<std::string, std::pair<unsigned int, std::size_t>> launch_configs;
@@ -703,8 +724,9 @@ constexpr std::size_t kFiberStack = 256 * 1024;
 constexpr std::size_t kFiberStack = 64 * 1024;
 #endif
 
-// Raised inside a block when its threads disagree about a barrier; turned into a launch failure.
-struct DivergentBarrier {
+// Raised inside a block when its threads disagree about a barrier, race on shared memory or index
+// it out of bounds; turned into a launch failure.
+struct KernelFault {
     std::string what;
 };
 
@@ -717,6 +739,12 @@ struct Fiber {
     const char* site = "";  // where it waits: the file:line of its __syncthreads()
 };
 
+// The race check's record of one element of shared memory in the running block.
+struct SharedCell {
+    std::uint32_t wepoch = 0, repoch = 0, aepoch = 0;  // epochs of the last write / reads / atomics
+    std::uint16_t writer = 0, r1 = 0, r2 = 0, a1 = 0, a2 = 0;  // threads (kNoThread: none)
+};
+
 // Per-host-thread state of the block being run.
 struct BlockState {
     std::vector<Fiber> fibers;
@@ -725,7 +753,18 @@ struct BlockState {
     int current = -1;         // index of the running fiber, -1 when threads run as plain calls
     bool direct = false;      // the fast path: plain calls, so a barrier here is divergent
     std::exception_ptr error; // first exception thrown by a thread of this block
-    std::vector<unsigned char> dynamic_shared;
+    // The block's shared memory: dynamic first (smem bytes), then each static declaration as a
+    // thread first reaches it; 0xFF bytes at block start. shadow[byte offset] tracks the accesses
+    // to the element starting there (race check).
+    std::unique_ptr<unsigned char[]> arena;  // kMaxSharedPerBlock bytes, allocated on first use
+    std::unique_ptr<SharedCell[]> shadow;
+    std::size_t shared_used = 0;     // bytes handed out in this block
+    std::size_t dynamic_bytes = 0;   // the launch's dynamic shared memory
+    std::uint64_t generation = 0;    // blocks run by this host thread (a static declaration's arena
+                                     // slot is valid for one generation)
+    std::uint32_t epoch = 0;         // barrier intervals run by this host thread (race check)
+    const char* epoch_start = "";    // the __syncthreads() (file:line) that began this interval
+    bool racecheck = true;
     std::size_t barriers = 0;  // barriers passed in this block (for the harness tests)
     std::uint64_t seed = 0;    // the launch's shuffle seed (0: natural order)
     std::vector<unsigned int> order;
@@ -845,10 +884,10 @@ inline void run_block(BlockState& st, const std::function<void()>& body) {
             }
             if (waiting == 0) break;
             if (done != 0 && !st.error)
-                st.error = std::make_exception_ptr(DivergentBarrier{
-                    "__syncthreads() reached by " + std::to_string(waiting) + " of " + std::to_string(n) +
-                    " threads of block (" + std::to_string(blockIdx.x) + "," + std::to_string(blockIdx.y) + "," +
-                    std::to_string(blockIdx.z) + "); the others had returned"});
+                st.error = std::make_exception_ptr(
+                    KernelFault{"__syncthreads() reached by " + std::to_string(waiting) + " of " + std::to_string(n) +
+                                " threads of block (" + std::to_string(blockIdx.x) + "," + std::to_string(blockIdx.y) +
+                                "," + std::to_string(blockIdx.z) + "); the others had returned"});
             if (!st.error) {
                 // Every thread must wait at the same __syncthreads(): threads of one block waiting
                 // at different ones is undefined on a device (a hang, or a barrier that orders
@@ -858,15 +897,17 @@ inline void run_block(BlockState& st, const std::function<void()>& body) {
                     const std::string a = st.fibers[0].site, b = st.fibers[t].site;
                     const uint3 i = st.fibers[t].idx;
                     st.error = std::make_exception_ptr(
-                        DivergentBarrier{"barrier-site mismatch in block (" + std::to_string(blockIdx.x) + "," +
-                                         std::to_string(blockIdx.y) + "," + std::to_string(blockIdx.z) +
-                                         "): thread (0,0,0) waits at the " + "__syncthreads() at " + a + ", thread (" +
-                                         std::to_string(i.x) + "," + std::to_string(i.y) + "," + std::to_string(i.z) +
-                                         ") at another, at " + b});
+                        KernelFault{"barrier-site mismatch in block (" + std::to_string(blockIdx.x) + "," +
+                                    std::to_string(blockIdx.y) + "," + std::to_string(blockIdx.z) +
+                                    "): thread (0,0,0) waits at the " + "__syncthreads() at " + a + ", thread (" +
+                                    std::to_string(i.x) + "," + std::to_string(i.y) + "," + std::to_string(i.z) +
+                                    ") at another, at " + b});
                 }
             }
             if (st.error) break;  // the waiting fibers are abandoned; their stacks are reused
             ++st.barriers;
+            ++st.epoch;  // accesses before this barrier are ordered before those after it
+            st.epoch_start = st.fibers[0].site;
             for (unsigned int t = 0; t < n; ++t) order[t] = t;
             reorder(false);
             for (unsigned int i = 0; i < n; ++i) {
@@ -888,9 +929,9 @@ inline void syncthreads(const char* site = "") {
     BlockState& st = block_state();
     if (st.current < 0) {
         if (st.direct)
-            throw DivergentBarrier{"__syncthreads() reached by thread (" + std::to_string(threadIdx.x) + "," +
-                                   std::to_string(threadIdx.y) + "," + std::to_string(threadIdx.z) +
-                                   ") but thread (0,0,0) of its block returned without reaching it"};
+            throw KernelFault{"__syncthreads() reached by thread (" + std::to_string(threadIdx.x) + "," +
+                              std::to_string(threadIdx.y) + "," + std::to_string(threadIdx.z) +
+                              ") but thread (0,0,0) of its block returned without reaching it"};
         return;  // called outside a launch: nothing to wait for
     }
     Fiber& f = st.fibers[st.current];
@@ -899,7 +940,313 @@ inline void syncthreads(const char* site = "") {
     switch_to_scheduler(st, f, false);
 }
 
-inline void* dynamic_shared() { return block_state().dynamic_shared.data(); }
+// ---- shared memory: fresh and poisoned per block, accesses checked for races -------------------
+// Every block gets its own shared memory (a per-host-thread arena, 48 KiB), 0xFF bytes when the
+// block starts: dynamic shared memory at its start, then each static declaration
+// (ALPHACUT_SHARED) in the order the block's threads first reach it. Declarations return
+// handles whose element accesses are checked: an index outside the declared array is a launch
+// failure, and so is a race: two different threads of a block touching one element between
+// the same two barriers (an epoch), at least one of them writing (atomics count as writes that
+// do not race with each other). The check is per element as declared (its first byte): views
+// of one byte of shared memory through different types are not compared.
+constexpr std::uint16_t kNoThread = 0xFFFF;
+
+// One declaration of shared memory (per host thread): where this block's copy lives.
+struct SharedSite {
+    const char* name;
+    const char* where;  // file:line of the declaration
+    std::uint64_t generation = 0;
+    unsigned char* base = nullptr;
+    std::size_t bytes = 0, elem = 1;
+    std::size_t extent[3] = {1, 1, 1};
+    int rank = 0;
+    bool dynamic = false;
+};
+
+inline void ensure_arena(BlockState& st) {
+    if (st.arena) return;
+    st.arena.reset(new unsigned char[kMaxSharedPerBlock]);  // 16-byte aligned, as declarations need
+    st.shadow.reset(new SharedCell[kMaxSharedPerBlock]);
+}
+
+inline void begin_block_shared(BlockState& st, std::size_t smem) {
+    ensure_arena(st);
+    ++st.generation;
+    ++st.epoch;
+    st.epoch_start = "the block's start";
+    st.dynamic_bytes = smem;
+    st.shared_used = (smem + 15) & ~std::size_t(15);
+    std::memset(st.arena.get(), kPoison, smem);
+}
+
+inline std::string block_text() {
+    return "block (" + std::to_string(blockIdx.x) + "," + std::to_string(blockIdx.y) + "," +
+           std::to_string(blockIdx.z) + ")";
+}
+inline std::string thread_text(unsigned int linear) {
+    const uint3 i{linear % blockDim.x, (linear / blockDim.x) % blockDim.y, linear / (blockDim.x * blockDim.y)};
+    return "thread (" + std::to_string(i.x) + "," + std::to_string(i.y) + "," + std::to_string(i.z) + ")";
+}
+inline unsigned int linear_thread() { return threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z); }
+
+// `name`[i][j] for the element at byte offset `off` of the declaration.
+inline std::string element_text(const SharedSite& s, std::size_t off) {
+    std::size_t flat = off / s.elem;
+    std::string idx;
+    if (s.rank == 0) return "`" + std::string(s.name) + "`";
+    std::size_t inner = 1;
+    for (int d = 1; d < s.rank; ++d) inner *= s.extent[d];
+    for (int d = 0; d < s.rank; ++d) {
+        idx += "[" + std::to_string(flat / inner) + "]";
+        flat %= inner;
+        if (d + 1 < s.rank) inner /= s.extent[d + 1];
+    }
+    return "`" + std::string(s.name) + "`" + idx;
+}
+
+// This block's copy of a static declaration of `bytes` bytes (allocated and poisoned when the
+// first thread of the block reaches it).
+inline unsigned char* static_shared(SharedSite& s, std::size_t bytes, std::size_t align) {
+    BlockState& st = block_state();
+    if (s.generation == st.generation && s.base) return s.base;
+    if (st.current < 0 && !st.direct)
+        throw KernelFault{"shared memory `" + std::string(s.name) + "` (" + s.where + ") used outside a kernel"};
+    ensure_arena(st);
+    const std::size_t off = (st.shared_used + align - 1) & ~(align - 1);
+    if (off + bytes > kMaxSharedPerBlock)
+        throw KernelFault{"static shared memory `" + std::string(s.name) + "` (" + s.where + ", " +
+                          std::to_string(bytes) + " bytes) does not fit: " + std::to_string(st.dynamic_bytes) +
+                          " bytes dynamic and " + std::to_string(st.shared_used - st.dynamic_bytes) +
+                          " static in use, 48 KiB per block"};
+    st.shared_used = off + bytes;
+    s.base = st.arena.get() + off;
+    s.bytes = bytes;
+    s.generation = st.generation;
+    std::memset(s.base, kPoison, bytes);
+    return s.base;
+}
+
+enum class SharedOp { read, write, atomic };
+
+[[noreturn]] inline void report_race(const SharedSite& s, std::size_t off, const char* kind, unsigned int t,
+                                     const char* t_does, unsigned int other, const char* other_did) {
+    const BlockState& st = block_state();
+    throw KernelFault{std::string("shared-memory race (") + kind + ") on " + element_text(s, off) + " (" +
+                      (s.dynamic ? "dynamic shared memory declared at " : "declared at ") + s.where + ") in " +
+                      block_text() + ": " + thread_text(t) + " " + t_does + " it after " + thread_text(other) + " " +
+                      other_did + " it with no __syncthreads() between them (since " + st.epoch_start + ")"};
+}
+
+// Checks one access of thread linear_thread() to the element at p (sizeof `bytes`) of `s`.
+inline void shared_access(const SharedSite& s, const void* p, std::size_t bytes, SharedOp op) {
+    const auto* b = static_cast<const unsigned char*>(p);
+    if (b < s.base || b + bytes > s.base + s.bytes || s.base == nullptr) {
+        const long long i = (b - s.base) / static_cast<long long>(s.elem);
+        throw KernelFault{"shared memory `" + std::string(s.name) + "` (" + s.where + ", " +
+                          std::to_string(s.bytes / s.elem) + " elements) indexed at " + std::to_string(i) +
+                          ", out of bounds, by " + thread_text(linear_thread()) + " of " + block_text()};
+    }
+    BlockState& st = block_state();
+    if (!st.racecheck) return;
+    SharedCell& c = st.shadow[static_cast<std::size_t>(b - st.arena.get())];
+    const std::uint32_t e = st.epoch;
+    const auto t = static_cast<std::uint16_t>(linear_thread());
+    const std::size_t off = static_cast<std::size_t>(b - s.base);
+    const bool written = c.wepoch == e && c.writer != t;
+    const std::uint16_t reader = c.repoch != e ? kNoThread : (c.r1 != t ? c.r1 : c.r2);
+    const std::uint16_t atomic = c.aepoch != e ? kNoThread : (c.a1 != t ? c.a1 : c.a2);
+    switch (op) {
+        case SharedOp::read:
+            if (written) report_race(s, off, "read after write", t, "reads", c.writer, "wrote");
+            if (atomic != kNoThread) report_race(s, off, "read after atomic", t, "reads", atomic, "updated (atomic)");
+            if (c.repoch != e) {
+                c.repoch = e;
+                c.r1 = t;
+                c.r2 = kNoThread;
+            } else if (c.r1 != t && c.r2 == kNoThread) {
+                c.r2 = t;
+            }
+            break;
+        case SharedOp::write:
+            if (written) report_race(s, off, "write after write", t, "writes", c.writer, "wrote");
+            if (reader != kNoThread) report_race(s, off, "write after read", t, "writes", reader, "read");
+            if (atomic != kNoThread) report_race(s, off, "write after atomic", t, "writes", atomic, "updated (atomic)");
+            c.wepoch = e;
+            c.writer = t;
+            break;
+        case SharedOp::atomic:
+            if (written) report_race(s, off, "atomic after write", t, "updates (atomic)", c.writer, "wrote");
+            if (reader != kNoThread) report_race(s, off, "atomic after read", t, "updates (atomic)", reader, "read");
+            if (c.aepoch != e) {
+                c.aepoch = e;
+                c.a1 = t;
+                c.a2 = kNoThread;
+            } else if (c.a1 != t && c.a2 == kNoThread) {
+                c.a2 = t;
+            }
+            break;
+    }
+}
+
+template <typename T>
+class SharedPtr;
+
+// One element of shared memory: reading converts, writing assigns; both are checked.
+template <typename T>
+class SharedRef {
+public:
+    SharedRef(T* p, const SharedSite* s) : p_(p), s_(s) {}
+    SharedRef(const SharedRef&) = default;
+    operator T() const {
+        shared_access(*s_, p_, sizeof(T), SharedOp::read);
+        return *p_;
+    }
+    SharedRef& operator=(const T& v) {
+        shared_access(*s_, p_, sizeof(T), SharedOp::write);
+        *p_ = v;
+        return *this;
+    }
+    SharedRef& operator=(const SharedRef& o) { return *this = static_cast<T>(o); }
+#define ALPHACUT_EMU_COMPOUND(op)                \
+    template <typename U>                        \
+    SharedRef& operator op## = (const U& v) {    \
+        const T old = static_cast<T>(*this);     \
+        return *this = static_cast<T>(old op v); \
+    }
+    ALPHACUT_EMU_COMPOUND(+)
+    ALPHACUT_EMU_COMPOUND(-)
+    ALPHACUT_EMU_COMPOUND(*)
+    ALPHACUT_EMU_COMPOUND(/)
+    ALPHACUT_EMU_COMPOUND(|)
+    ALPHACUT_EMU_COMPOUND(&)
+    ALPHACUT_EMU_COMPOUND(^)
+#undef ALPHACUT_EMU_COMPOUND
+    SharedRef& operator++() { return *this += 1; }
+    SharedRef& operator--() { return *this -= 1; }
+    T operator++(int) {
+        const T old = static_cast<T>(*this);
+        *this = static_cast<T>(old + 1);
+        return old;
+    }
+    T operator--(int) {
+        const T old = static_cast<T>(*this);
+        *this = static_cast<T>(old - 1);
+        return old;
+    }
+    SharedPtr<T> operator&() const { return SharedPtr<T>(p_, s_); }
+
+private:
+    T* p_;
+    const SharedSite* s_;
+};
+
+// A pointer into shared memory (what an array decays to, what & of an element gives).
+template <typename T>
+class SharedPtr {
+public:
+    SharedPtr(T* p, const SharedSite* s) : p_(p), s_(s) {}
+    SharedRef<T> operator[](std::ptrdiff_t i) const { return SharedRef<T>(p_ + i, s_); }
+    SharedRef<T> operator*() const { return SharedRef<T>(p_, s_); }
+    SharedPtr operator+(std::ptrdiff_t i) const { return SharedPtr(p_ + i, s_); }
+    SharedPtr operator-(std::ptrdiff_t i) const { return SharedPtr(p_ - i, s_); }
+    std::ptrdiff_t operator-(const SharedPtr& o) const { return p_ - o.p_; }
+    SharedPtr& operator+=(std::ptrdiff_t i) {
+        p_ += i;
+        return *this;
+    }
+    SharedPtr& operator-=(std::ptrdiff_t i) {
+        p_ -= i;
+        return *this;
+    }
+    SharedPtr& operator++() { return *this += 1; }
+    bool operator==(const SharedPtr& o) const { return p_ == o.p_; }
+    bool operator!=(const SharedPtr& o) const { return p_ != o.p_; }
+    // The address itself, unchecked (ALPHACUT_SHARED_RAW): for code that mixes shared and global
+    // pointers; accesses through it are neither bounds- nor race-checked.
+    T* raw() const { return p_; }
+    const SharedSite* site() const { return s_; }
+
+private:
+    T* p_;
+    const SharedSite* s_;
+};
+
+// A declared shared array (A = T[N], T[N][M], ...): [i] is checked against N.
+template <typename A>
+class SharedArray {
+    using E = std::remove_extent_t<A>;
+    using T = std::remove_all_extents_t<A>;
+    static constexpr std::size_t N = std::extent_v<A>;
+
+public:
+    SharedArray(T* p, const SharedSite* s) : p_(p), s_(s) {}
+    auto operator[](std::ptrdiff_t i) const {
+        if (i < 0 || static_cast<std::size_t>(i) >= N) {
+            const std::size_t outer = sizeof(A) / sizeof(T);  // elements of this (sub)array
+            const std::string where =
+                std::rank_v<A> == static_cast<std::size_t>(s_->rank)
+                    ? ""
+                    : " (in the subarray at element " +
+                          std::to_string((p_ - reinterpret_cast<T*>(s_->base)) / std::ptrdiff_t(outer)) +
+                          " of the dimension above)";
+            throw KernelFault{"shared memory `" + std::string(s_->name) + "` (" + s_->where + ") indexed at " +
+                              std::to_string(i) + " in a dimension of " + std::to_string(N) + where +
+                              ", out of bounds, by " + thread_text(linear_thread()) + " of " + block_text()};
+        }
+        if constexpr (std::is_array_v<E>)
+            return SharedArray<E>(p_ + i * (sizeof(E) / sizeof(T)), s_);
+        else
+            return SharedRef<T>(p_ + i, s_);
+    }
+    operator SharedPtr<E>() const { return SharedPtr<E>(reinterpret_cast<E*>(p_), s_); }
+    SharedPtr<E> operator+(std::ptrdiff_t i) const { return SharedPtr<E>(reinterpret_cast<E*>(p_), s_) + i; }
+    E* raw() const { return reinterpret_cast<E*>(p_); }
+
+private:
+    T* p_;
+    const SharedSite* s_;
+};
+
+template <typename A>
+inline auto declare_shared(SharedSite& s) {
+    using T = std::remove_all_extents_t<A>;
+    unsigned char* base = static_shared(s, sizeof(A), alignof(A) < 16 ? 16 : alignof(A));
+    if (s.rank == 0 && std::rank_v<A> > 0) {
+        s.elem = sizeof(T);
+        s.rank = static_cast<int>(std::rank_v<A>);
+        for (int d = 0; d < s.rank && d < 3; ++d)
+            s.extent[d] = d == 0 ? std::extent_v<A, 0> : d == 1 ? std::extent_v<A, 1> : std::extent_v<A, 2>;
+    } else {
+        s.elem = sizeof(T);
+    }
+    if constexpr (std::is_array_v<A>)
+        return SharedArray<A>(reinterpret_cast<T*>(base), &s);
+    else
+        return SharedRef<T>(reinterpret_cast<T*>(base), &s);
+}
+
+template <typename T>
+inline SharedPtr<T> declare_dynamic_shared(SharedSite& s) {
+    BlockState& st = block_state();
+    ensure_arena(st);
+    s.base = st.arena.get();
+    s.bytes = st.dynamic_bytes;
+    s.elem = sizeof(T);
+    s.rank = 1;
+    s.extent[0] = st.dynamic_bytes / sizeof(T);
+    s.dynamic = true;
+    s.generation = st.generation;
+    return SharedPtr<T>(reinterpret_cast<T*>(s.base), &s);
+}
+
+template <typename T>
+inline T* raw_shared(const SharedPtr<T>& p) {
+    return p.raw();
+}
+template <typename A>
+inline auto raw_shared(const SharedArray<A>& a) {
+    return a.raw();
+}
 
 // Statistics of the last launch on this host thread (for the harness tests).
 struct LaunchStats {
@@ -940,6 +1287,7 @@ inline std::string execute_grid(const std::string& kname, dim3 grid, dim3 block,
         std::shuffle(perm.begin(), perm.end(), rng);
     }
     std::atomic<std::size_t> barriers{0};
+    const bool racecheck = device().racecheck.load();
     try {
         // Blocks in parallel on host threads; each host thread runs its blocks one by one.
         const int chunks = static_cast<int>(std::min<long long>(nblocks, 1 << 20));
@@ -947,6 +1295,7 @@ inline std::string execute_grid(const std::string& kname, dim3 grid, dim3 block,
             BlockState& st = block_state();
             st.barriers = 0;
             st.seed = seed;
+            st.racecheck = racecheck;
             gridDim = grid;
             blockDim = block;
             const long long lo = nblocks * c0 / chunks, hi = nblocks * c1 / chunks;
@@ -955,13 +1304,13 @@ inline std::string execute_grid(const std::string& kname, dim3 grid, dim3 block,
                 blockIdx =
                     uint3{static_cast<unsigned int>(b % grid.x), static_cast<unsigned int>((b / grid.x) % grid.y),
                           static_cast<unsigned int>(b / (1ll * grid.x * grid.y))};
-                st.dynamic_shared.assign(smem, kPoison);  // each block's shared memory starts as NaN bytes
+                begin_block_shared(st, smem);  // each block's shared memory starts as NaN bytes
                 run_block(st, body);
                 if (st.error) std::rethrow_exception(st.error);
             }
             barriers += st.barriers;
         }, 1);
-    } catch (const DivergentBarrier& e) {
+    } catch (const KernelFault& e) {
         return kname + ": " + e.what;
     } catch (const std::exception& e) {
         return kname + ": " + e.what();
@@ -1078,6 +1427,42 @@ inline void launch(const char* name, void (*kernel)(KArgs...), dim3 grid, dim3 b
 #define ALPHACUT_EMU_STR(x) ALPHACUT_EMU_STR2(x)
 #define __syncthreads() ::alphacut_emu::syncthreads(__FILE__ ":" ALPHACUT_EMU_STR(__LINE__))
 
-#define ALPHACUT_DYNAMIC_SHARED(type, name) type* name = reinterpret_cast<type*>(::alphacut_emu::dynamic_shared())
+// Atomics on shared memory are checked against plain accesses of other threads (not each other).
+template <typename T, typename U>
+inline T atomicAdd(alphacut_emu::SharedPtr<T> p, U v) {
+    alphacut_emu::shared_access(*p.site(), p.raw(), sizeof(T), alphacut_emu::SharedOp::atomic);
+    return atomicAdd(p.raw(), static_cast<T>(v));
+}
+inline int atomicMax(alphacut_emu::SharedPtr<int> p, int v) {
+    alphacut_emu::shared_access(*p.site(), p.raw(), sizeof(int), alphacut_emu::SharedOp::atomic);
+    return atomicMax(p.raw(), v);
+}
+inline int atomicMin(alphacut_emu::SharedPtr<int> p, int v) {
+    alphacut_emu::shared_access(*p.site(), p.raw(), sizeof(int), alphacut_emu::SharedOp::atomic);
+    return atomicMin(p.raw(), v);
+}
+
+// Shared memory, per block and poisoned (see "shared memory" above). Under nvcc
+// (csrc/common/gpu_runtime.hpp) these are the plain declarations:
+//   ALPHACUT_SHARED(double, sh, [256]);      __shared__ double sh[256];
+//   ALPHACUT_SHARED_SCALAR(int, counter);    __shared__ int counter;
+//   ALPHACUT_DYNAMIC_SHARED(float, buf);     extern __shared__ float buf[];
+//   ALPHACUT_SHARED_RAW(sh)                  sh, as a plain pointer (unchecked accesses here)
+// Functions that take shared memory take it as a template parameter (an array's pointer under
+// nvcc, the checked handle here). An element read into `auto` stays a handle here (read when
+// used): name the element type (`const double v = sh[i];`).
+#define ALPHACUT_SHARED(type, name, ...)                                        \
+    static thread_local ::alphacut_emu::SharedSite alphacut_shared_site_##name{ \
+        #name, __FILE__ ":" ALPHACUT_EMU_STR(__LINE__)};                        \
+    auto name = ::alphacut_emu::declare_shared<type __VA_ARGS__>(alphacut_shared_site_##name)
+#define ALPHACUT_SHARED_SCALAR(type, name)                                      \
+    static thread_local ::alphacut_emu::SharedSite alphacut_shared_site_##name{ \
+        #name, __FILE__ ":" ALPHACUT_EMU_STR(__LINE__)};                        \
+    auto name = ::alphacut_emu::declare_shared<type>(alphacut_shared_site_##name)
+#define ALPHACUT_DYNAMIC_SHARED(type, name)                                     \
+    static thread_local ::alphacut_emu::SharedSite alphacut_shared_site_##name{ \
+        #name, __FILE__ ":" ALPHACUT_EMU_STR(__LINE__)};                        \
+    auto name = ::alphacut_emu::declare_dynamic_shared<type>(alphacut_shared_site_##name)
+#define ALPHACUT_SHARED_RAW(x) ::alphacut_emu::raw_shared(x)
 #define ALPHACUT_LAUNCH(kernel, grid, block, smem, stream, ...) \
     ::alphacut_emu::launch(#kernel, kernel, grid, block, smem, stream, __VA_ARGS__)

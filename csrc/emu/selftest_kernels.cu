@@ -18,7 +18,7 @@ __global__ void coverage_kernel(int* counts, int* mismatches) {
 constexpr int kMaxReverse = 1024;
 
 __global__ void reverse_static_kernel(int* data) {
-    __shared__ int tile[kMaxReverse];
+    ALPHACUT_SHARED(int, tile, [kMaxReverse]);
     const int t = threadIdx.x, n = blockDim.x;
     int* slice = data + static_cast<long long>(blockIdx.x) * n;
     tile[t] = slice[t];
@@ -36,8 +36,8 @@ __global__ void reverse_dynamic_kernel(int* data) {
 }
 
 __global__ void barrier_rounds_kernel(int rounds, int* failures) {
-    __shared__ int counter;
-    __shared__ int tag;
+    ALPHACUT_SHARED_SCALAR(int, counter);
+    ALPHACUT_SHARED_SCALAR(int, tag);
     const int n = blockDim.x;
     if (threadIdx.x == 0) {
         counter = 0;
@@ -54,7 +54,7 @@ __global__ void barrier_rounds_kernel(int rounds, int* failures) {
 }
 
 __global__ void divergent_kernel(int* out) {
-    __shared__ int v;
+    ALPHACUT_SHARED_SCALAR(int, v);
     if (threadIdx.x % 2 == 1) return;
     if (threadIdx.x == 0) v = 7;
     __syncthreads();
@@ -83,7 +83,8 @@ __global__ void arrival_kernel(int* counter, int* out) {
 
 // Both halves of the block reach "a" barrier, but not the same one.
 __global__ void split_barrier_kernel(int* out) {
-    __shared__ int lo, hi;
+    ALPHACUT_SHARED_SCALAR(int, lo);
+    ALPHACUT_SHARED_SCALAR(int, hi);
     if (threadIdx.x < blockDim.x / 2) {
         if (threadIdx.x == 0) lo = 1;
         __syncthreads();
@@ -96,6 +97,59 @@ __global__ void split_barrier_kernel(int* out) {
 }
 
 __global__ void probe_kernel(int* out) { *out = 0x600d; }
+
+// out[block] = the sum of the block's slice of `in` (blockDim.x a power of two), a tree in static
+// shared memory. Synced = false leaves out the barrier between the tree's levels: a race (a
+// thread adds a partial sum its neighbour may not have written yet, or has already overwritten)
+// that the emulation reports, whatever order the threads run in.
+template <bool Synced, typename S>
+__device__ void tree_sum(S partial, const float* in, float* out) {
+    const int t = threadIdx.x;
+    partial[t] = in[static_cast<long long>(blockIdx.x) * blockDim.x + t];
+    __syncthreads();
+    for (int s = static_cast<int>(blockDim.x) / 2; s > 0; s /= 2) {
+        if (t < s) partial[t] += partial[t + s];
+        if (Synced) __syncthreads();
+    }
+    if (t == 0) out[blockIdx.x] = partial[0];
+}
+
+template <bool Synced>
+__global__ void reduce_kernel(const float* in, float* out) {
+    ALPHACUT_SHARED(float, partial, [kMaxReverse]);
+    tree_sum<Synced>(partial, in, out);
+}
+
+template <bool Synced>
+__global__ void reduce_dynamic_kernel(const float* in, float* out) {
+    ALPHACUT_DYNAMIC_SHARED(float, tree);
+    tree_sum<Synced>(tree, in, out);
+}
+
+// Every thread stores its index into one shared int, then (after a barrier) reads it: the
+// stores race with each other (which one lands is undefined on a device).
+__global__ void racy_flag_kernel(int* out) {
+    ALPHACUT_SHARED_SCALAR(int, flag);
+    flag = static_cast<int>(threadIdx.x);
+    __syncthreads();
+    out[threadIdx.x] = flag;
+}
+
+// Reads static shared memory no thread wrote, then writes it (the next block must not see that).
+__global__ void uninit_static_shared_kernel(float* out) {
+    ALPHACUT_SHARED(float, raw, [kMaxReverse]);
+    out[blockIdx.x * blockDim.x + threadIdx.x] = raw[threadIdx.x];
+    __syncthreads();
+    raw[threadIdx.x] = 1.0f;
+}
+
+// Thread t writes tile[t + offset]: past the array's end for the last threads when offset > 0.
+__global__ void shared_index_kernel(int offset, int* out) {
+    ALPHACUT_SHARED(int, tile, [64]);
+    tile[threadIdx.x + offset] = 1;
+    __syncthreads();
+    out[threadIdx.x] = tile[threadIdx.x];
+}
 
 }  // namespace
 
@@ -133,6 +187,42 @@ void launch_with_threads(int threads, int* out, cudaStream_t stream) {
 void uninit_shared(int blocks, int threads, float* out, cudaStream_t stream) {
     ALPHACUT_LAUNCH(uninit_shared_kernel, dim3(blocks), dim3(threads), threads * sizeof(float), stream, out);
     ALPHACUT_CHECK_LAUNCH("uninit_shared_kernel");
+}
+
+void block_reduce(const float* in, float* out, int blocks, int threads, bool synced, bool dynamic_shared,
+                  cudaStream_t stream) {
+    ALPHACUT_CHECK(threads >= 1 && threads <= kMaxReverse && (threads & (threads - 1)) == 0,
+                   "threads must be a power of two in 1..1024");
+    const std::size_t smem = threads * sizeof(float);
+    if (dynamic_shared && synced) {
+        ALPHACUT_LAUNCH(reduce_dynamic_kernel<true>, dim3(blocks), dim3(threads), smem, stream, in, out);
+        ALPHACUT_CHECK_LAUNCH("reduce_dynamic_kernel<true>");
+    } else if (dynamic_shared) {
+        ALPHACUT_LAUNCH(reduce_dynamic_kernel<false>, dim3(blocks), dim3(threads), smem, stream, in, out);
+        ALPHACUT_CHECK_LAUNCH("reduce_dynamic_kernel<false>");
+    } else if (synced) {
+        ALPHACUT_LAUNCH(reduce_kernel<true>, dim3(blocks), dim3(threads), 0, stream, in, out);
+        ALPHACUT_CHECK_LAUNCH("reduce_kernel<true>");
+    } else {
+        ALPHACUT_LAUNCH(reduce_kernel<false>, dim3(blocks), dim3(threads), 0, stream, in, out);
+        ALPHACUT_CHECK_LAUNCH("reduce_kernel<false>");
+    }
+}
+
+void racy_flag(int threads, int* out, cudaStream_t stream) {
+    ALPHACUT_LAUNCH(racy_flag_kernel, dim3(1), dim3(threads), 0, stream, out);
+    ALPHACUT_CHECK_LAUNCH("racy_flag_kernel");
+}
+
+void uninit_static_shared(int blocks, int threads, float* out, cudaStream_t stream) {
+    ALPHACUT_CHECK(threads >= 1 && threads <= kMaxReverse, "threads must be in 1..1024");
+    ALPHACUT_LAUNCH(uninit_static_shared_kernel, dim3(blocks), dim3(threads), 0, stream, out);
+    ALPHACUT_CHECK_LAUNCH("uninit_static_shared_kernel");
+}
+
+void shared_index(int threads, int offset, int* out, cudaStream_t stream) {
+    ALPHACUT_LAUNCH(shared_index_kernel, dim3(1), dim3(threads), 0, stream, offset, out);
+    ALPHACUT_CHECK_LAUNCH("shared_index_kernel");
 }
 
 void copy(const float* in, float* out, int n, cudaStream_t stream) {

@@ -31,6 +31,25 @@ void launch_with_threads(int threads, int* out, cudaStream_t stream);
 // out[b * threads + t] = what thread t of block b reads from dynamic shared memory nobody wrote.
 void uninit_shared(int blocks, int threads, float* out, cudaStream_t stream);
 
+// out[b] = the sum of in[b * threads .. (b + 1) * threads) by a tree in static shared memory
+// (threads a power of two). synced = false leaves out the barrier between the tree's levels: a
+// shared-memory race, which the emulation reports as a launch failure. Static shared memory or
+// dynamic (ALPHACUT_DYNAMIC_SHARED).
+void block_reduce(const float* in, float* out, int blocks, int threads, bool synced, bool dynamic_shared,
+                  cudaStream_t stream);
+
+// Every thread of one block stores its index into one shared int (a write-write race), then
+// out[t] = the value after a barrier.
+void racy_flag(int threads, int* out, cudaStream_t stream);
+
+// out[b * threads + t] = what thread t of block b reads from static shared memory nobody wrote
+// (each block then writes it; the next block must not see that).
+void uninit_static_shared(int blocks, int threads, float* out, cudaStream_t stream);
+
+// Thread t of one block writes element t + offset of a 64-int static shared array, then
+// out[t] = element t: with offset > 0 or threads > 64 an index out of bounds.
+void shared_index(int threads, int offset, int* out, cudaStream_t stream);
+
 // out[i] = in[i] for i < n: one kernel to order against copies and streams.
 void copy(const float* in, float* out, int n, cudaStream_t stream);
 

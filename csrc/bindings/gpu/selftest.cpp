@@ -1,7 +1,9 @@
 // Execution-model self-tests of the GPU backends (leading underscore: for the test suite).
+#include <pybind11/stl.h>
 #include <pybind11/typing.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -87,6 +89,43 @@ py::array_t<float> uninit_shared(int blocks, int threads) {
     return a;
 }
 
+py::array_t<float> uninit_static_shared(int blocks, int threads) {
+    DeviceBuffer<float> out(static_cast<std::size_t>(blocks) * threads);
+    selftest::uninit_static_shared(blocks, threads, out.get(), nullptr);
+    ALPHACUT_CUDA_CHECK(cudaDeviceSynchronize());
+    py::array_t<float> a(static_cast<py::ssize_t>(out.size()));
+    ALPHACUT_CUDA_CHECK(cudaMemcpy(a.mutable_data(), out.get(), out.bytes(), cudaMemcpyDeviceToHost));
+    return a;
+}
+
+py::array_t<float> block_reduce(py::array_t<float, py::array::c_style | py::array::forcecast> data, int threads,
+                                bool synced, bool dynamic_shared) {
+    ALPHACUT_CHECK(threads > 0 && data.size() > 0 && data.size() % threads == 0,
+                   "data size must be a positive multiple of threads");
+    const int blocks = static_cast<int>(data.size() / threads);
+    DeviceBuffer<float> in(data.size()), out(blocks);
+    ALPHACUT_CUDA_CHECK(cudaMemcpy(in.get(), data.data(), in.bytes(), cudaMemcpyHostToDevice));
+    selftest::block_reduce(in.get(), out.get(), blocks, threads, synced, dynamic_shared, nullptr);
+    ALPHACUT_CUDA_CHECK(cudaDeviceSynchronize());
+    py::array_t<float> a(static_cast<py::ssize_t>(blocks));
+    ALPHACUT_CUDA_CHECK(cudaMemcpy(a.mutable_data(), out.get(), out.bytes(), cudaMemcpyDeviceToHost));
+    return a;
+}
+
+py::array_t<int> racy_flag(int threads) {
+    auto out = zeros(threads);
+    selftest::racy_flag(threads, out.get(), nullptr);
+    ALPHACUT_CUDA_CHECK(cudaDeviceSynchronize());
+    return to_host(out, {threads});
+}
+
+py::array_t<int> shared_index(int threads, int offset) {
+    auto out = zeros(threads);
+    selftest::shared_index(threads, offset, out.get(), nullptr);
+    ALPHACUT_CUDA_CHECK(cudaDeviceSynchronize());
+    return to_host(out, {threads});
+}
+
 // What a cudaMalloc'd buffer holds before anything writes it, read back through a kernel.
 py::array_t<float> uninit_device_memory(int n) {
     DeviceBuffer<float> in(n), out(n);
@@ -160,6 +199,12 @@ std::string gpu_probe() {
 
 ALPHACUT_REGISTER_BINDINGS(bind_gpu_selftest) {
     m.def("_selftest_uninit_shared" ALPHACUT_GPU_SUFFIX, &uninit_shared, py::arg("blocks"), py::arg("threads"));
+    m.def("_selftest_uninit_static_shared" ALPHACUT_GPU_SUFFIX, &uninit_static_shared, py::arg("blocks"),
+          py::arg("threads"));
+    m.def("_selftest_block_reduce" ALPHACUT_GPU_SUFFIX, &block_reduce, py::arg("data"), py::arg("threads"),
+          py::arg("synced"), py::arg("dynamic_shared") = false);
+    m.def("_selftest_racy_flag" ALPHACUT_GPU_SUFFIX, &racy_flag, py::arg("threads"));
+    m.def("_selftest_shared_index" ALPHACUT_GPU_SUFFIX, &shared_index, py::arg("threads"), py::arg("offset"));
     m.def("_selftest_uninit_device_memory" ALPHACUT_GPU_SUFFIX, &uninit_device_memory, py::arg("n"));
     m.def("_selftest_upload_then_kernel" ALPHACUT_GPU_SUFFIX, &upload_then_kernel, py::arg("host"), py::arg("stream"),
           py::arg("wait_legacy"));
@@ -172,15 +217,21 @@ ALPHACUT_REGISTER_BINDINGS(bind_gpu_selftest) {
 #if defined(ALPHACUT_EMU_COMPILE)
     // The emulated device's knobs and streams (for the tests).
     m.def("_emu_configure",
-          [](std::uint64_t seed, int devices, bool no_kernel_image) {
+          [](std::uint64_t seed, int devices, bool no_kernel_image, std::optional<bool> racecheck) {
         auto& d = alphacut_emu::device();
         std::lock_guard<std::recursive_mutex> lock(d.mu);
         d.seed = seed;
         d.device_count = devices;
         d.launch_error = no_kernel_image ? cudaErrorNoKernelImageForDevice : cudaSuccess;
+        if (racecheck) d.racecheck = *racecheck;
     }, py::arg("seed") = 0, py::arg("devices") = 1, py::arg("no_kernel_image") = false,
+          py::arg("racecheck") = py::none(),
           "seed: 0 runs blocks and threads in order, else shuffled (per launch, reproducibly); devices: how many "
-          "devices there are; no_kernel_image: every launch fails as on a GPU this build has no code for.");
+          "devices there are; no_kernel_image: every launch fails as on a GPU this build has no code for; "
+          "racecheck: check shared-memory accesses for races (None: leave as is; on unless "
+          "ALPHACUT_EMU_RACECHECK=0).");
+    m.def("_emu_racecheck", [] { return alphacut_emu::device().racecheck.load(); },
+          "Whether kernels' shared-memory accesses are checked for races.");
     m.def("_emu_launch_configs", [] {
         auto& d = alphacut_emu::device();
         std::lock_guard<std::recursive_mutex> lock(d.mu);

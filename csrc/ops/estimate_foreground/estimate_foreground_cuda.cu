@@ -156,7 +156,7 @@ ALPHACUT_DEVICE void fg_update(const S& s, float* f, float* b, int y, int x, flo
 // alpha < 0.1 (4..6, 7). Rows by block, columns by thread (coalesced).
 template <typename TI, typename TA>
 __global__ void fg_mean_partials(ImageView<const TI> image, ImageView<const TA> alpha, double* partials) {
-    __shared__ double red[8][kMeanThreads];
+    ALPHACUT_SHARED(double, red, [8][kMeanThreads]);
     const int t = threadIdx.x;
     double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
     for (int y = blockIdx.x; y < alpha.height; y += gridDim.x) {
@@ -226,8 +226,8 @@ ALPHACUT_DEVICE void fg_block_level(const S& s, const FgLevel& lv, const float* 
 template <typename TI, typename TA>
 __global__ void fg_small_levels(ImageView<const TI> image, ImageView<const TA> alpha, const double* partials,
                                 int nparts, FgPlan plan, float reg, float gw) {
-    __shared__ double tot[8];
-    __shared__ float start[6];
+    ALPHACUT_SHARED(double, tot, [8]);
+    ALPHACUT_SHARED(float, start, [6]);
     const int t = threadIdx.x;
     if (t < 8) {
         double s = 0.0;
@@ -240,8 +240,8 @@ __global__ void fg_small_levels(ImageView<const TI> image, ImageView<const TA> a
         start[3 + t] = static_cast<float>(tot[4 + t] / (tot[7] + 1e-5));
     }
     __syncthreads();
-    const float* pf = start;
-    const float* pb = start + 3;
+    const float* pf = ALPHACUT_SHARED_RAW(start);  // then the levels' F and B, in global memory
+    const float* pb = pf + 3;
     int ph = 1, pw = 1;
     for (int li = 0; li < plan.count; ++li) {
         const FgLevel lv = plan.lv[li];

@@ -284,8 +284,9 @@ ALPHACUT_DEVICE void fused_accumulate(const ImageView<const TG>& guide, const Im
 
 // The horizontal window of each output column: the vertical sums of its 2 rx + 1 neighbours,
 // which the block's threads left in shared memory (sh[k * nt + thread], NK planes).
-template <int NK>
-ALPHACUT_DEVICE void horizontal_window_sums(const double* sh, int nt, int t, int rx, double* s) {
+// sh: shared memory (ALPHACUT_DYNAMIC_SHARED).
+template <int NK, typename Sh>
+ALPHACUT_DEVICE void horizontal_window_sums(Sh sh, int nt, int t, int rx, double* s) {
     for (int k = 0; k < NK; ++k) {
         double acc = 0.0;
         for (int j = t - rx; j <= t + rx; ++j) acc += sh[k * nt + j];

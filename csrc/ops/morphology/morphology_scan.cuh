@@ -47,9 +47,9 @@ inline unsigned int chunks_for(int n, unsigned int most) { return pow2_at_least(
 // Step 2: `last` / `first` hold this chunk's last / first seed per plane (-1 / kNoSeed when
 // none); they come back as the last seed of the chunks before it and the first of those after.
 // Every thread of the block calls this (one barrier); slot = line * nt + chunk.
-template <int P>
-ALPHACUT_DEVICE void combine_chunks(int (*s_last)[kScanThreads], int (*s_first)[kScanThreads], int line, int chunk,
-                                    int nt, int* last, int* first) {
+// s_last / s_first: [P][kScanThreads] ints of shared memory (ALPHACUT_SHARED).
+template <int P, typename S>
+ALPHACUT_DEVICE void combine_chunks(S s_last, S s_first, int line, int chunk, int nt, int* last, int* first) {
     if (nt == 1) {  // uniform over the block: no barrier at all
         for (int p = 0; p < P; ++p) {
             last[p] = -1;
@@ -84,8 +84,8 @@ ALPHACUT_DEVICE void chunk_range(int n, int chunk, int nt, int& lo, int& hi) {
 // row y. Block: blockDim.x chunks of a row, blockDim.y rows.
 template <int P, typename T, typename Op>
 __global__ void row_hits(ImageView<const T> in, int r, Op op, std::uint8_t* hits) {
-    __shared__ int s_last[P][kScanThreads];
-    __shared__ int s_first[P][kScanThreads];
+    ALPHACUT_SHARED(int, s_last, [P][kScanThreads]);
+    ALPHACUT_SHARED(int, s_first, [P][kScanThreads]);
     const int H = in.height, W = in.width;
     const int nt = static_cast<int>(blockDim.x), chunk = static_cast<int>(threadIdx.x);
     const long long yy = static_cast<long long>(blockIdx.x) * blockDim.y + threadIdx.y;
@@ -125,8 +125,8 @@ __global__ void row_hits(ImageView<const T> in, int r, Op op, std::uint8_t* hits
 // blockDim.x adjacent columns (coalesced), blockDim.y chunks of each column.
 template <int P, typename Op>
 __global__ void col_finish(std::uint8_t* hits, int H, int W, int r, Op op, ImageView<std::uint8_t> out) {
-    __shared__ int s_last[P][kScanThreads];
-    __shared__ int s_first[P][kScanThreads];
+    ALPHACUT_SHARED(int, s_last, [P][kScanThreads]);
+    ALPHACUT_SHARED(int, s_first, [P][kScanThreads]);
     const int nt = static_cast<int>(blockDim.y), chunk = static_cast<int>(threadIdx.y);
     const long long xx = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
     const bool on = xx < W;  // no early return: every thread reaches the barrier

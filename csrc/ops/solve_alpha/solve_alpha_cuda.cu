@@ -98,9 +98,10 @@ struct CgState {
 ALPHACUT_DEVICE bool finite_d(double v) { return v - v == 0.0; }
 
 // Deterministic sum over the kBlock threads of a block of N values each (fixed tree order);
-// the result is valid in thread 0. sh: N * kBlock, lanes: N * kLanes doubles of shared memory.
-template <int N>
-ALPHACUT_DEVICE void block_sum(double (&v)[N], double* sh, double* lanes) {
+// the result is valid in thread 0. sh: N * kBlock, lanes: N * kLanes doubles of shared memory
+// (ALPHACUT_SHARED arrays).
+template <int N, typename Sh, typename Ln>
+ALPHACUT_DEVICE void block_sum(double (&v)[N], Sh sh, Ln lanes) {
     const int t = threadIdx.x;
     for (int k = 0; k < N; ++k) sh[k * kBlock + t] = v[k];
     __syncthreads();
@@ -124,8 +125,8 @@ ALPHACUT_DEVICE void block_sum(double (&v)[N], double* sh, double* lanes) {
 // true in that one thread, with the totals in v. Every thread of every block must call it.
 // Only thread 0 takes part after the block sum, so no barrier is spent on telling the block
 // that it is last: the serial pass reads one double per block (~100 for a 100k-pixel band).
-template <int N>
-ALPHACUT_DEVICE bool grid_sum(double (&v)[N], double* partials, unsigned int* ticket, double* sh, double* lanes) {
+template <int N, typename Sh, typename Ln>
+ALPHACUT_DEVICE bool grid_sum(double (&v)[N], double* partials, unsigned int* ticket, Sh sh, Ln lanes) {
     block_sum<N>(v, sh, lanes);
     if (threadIdx.x != 0) return false;
     for (int k = 0; k < N; ++k) partials[k * gridDim.x + blockIdx.x] = v[k];
@@ -166,7 +167,7 @@ __global__ void count_chunks(const unsigned char* mask, long long n, int nchunks
 
 // Exclusive scan of counts in place by one block of kBlock threads; *total = the sum.
 __global__ void scan_chunks(int* counts, int nchunks, int* total) {
-    __shared__ long long sh[kBlock];
+    ALPHACUT_SHARED(long long, sh, [kBlock]);
     const int t = threadIdx.x;
     const int seg = (nchunks + kBlock - 1) / kBlock;
     const int lo = t * seg < nchunks ? t * seg : nchunks, hi = lo + seg < nchunks ? lo + seg : nchunks;
@@ -311,8 +312,8 @@ ALPHACUT_DEVICE double apply_stencil(const Band& b, int i) {
 
 // b = lambda prior - L_UK alpha_K (the grid holds alpha_K, 0 on the band); ||b||.
 __global__ void __launch_bounds__(kBlock) rhs_kernel(Band b) {
-    __shared__ double sh[kBlock];
-    __shared__ double lanes[kLanes];
+    ALPHACUT_SHARED(double, sh, [kBlock]);
+    ALPHACUT_SHARED(double, lanes, [kLanes]);
     double v[1] = {0.0};
     for (int k = 0; k < kItems; ++k) {
         const int i = blockIdx.x * kTile + k * kBlock + threadIdx.x;
@@ -331,8 +332,8 @@ __global__ void scatter_x_kernel(Band b) {
 
 // r = b - A x0 (the grid holds x0), r.z, ||r||, and whether CG runs at all.
 __global__ void __launch_bounds__(kBlock) residual_kernel(Band b, int max_iter, float tol) {
-    __shared__ double sh[2 * kBlock];
-    __shared__ double lanes[2 * kLanes];
+    ALPHACUT_SHARED(double, sh, [2 * kBlock]);
+    ALPHACUT_SHARED(double, lanes, [2 * kLanes]);
     double v[2] = {0.0, 0.0};
     for (int k = 0; k < kItems; ++k) {
         const int i = blockIdx.x * kTile + k * kBlock + threadIdx.x;
@@ -368,8 +369,8 @@ __global__ void direction_kernel(Band b, int first) {
 
 // K1: q = A p, p.q, alpha = r.z / p.q (or stop on a breakdown, as the CPU solver).
 __global__ void __launch_bounds__(kBlock) matvec_kernel(Band b) {
-    __shared__ double sh[kBlock];
-    __shared__ double lanes[kLanes];
+    ALPHACUT_SHARED(double, sh, [kBlock]);
+    ALPHACUT_SHARED(double, lanes, [kLanes]);
     if (!b.state->active) return;
     double v[1] = {0.0};
     for (int k = 0; k < kItems; ++k) {
@@ -393,8 +394,8 @@ __global__ void __launch_bounds__(kBlock) matvec_kernel(Band b) {
 
 // K2: x += alpha p, r -= alpha q, r.z, r.r; beta, residual, iteration count, stopping rule.
 __global__ void __launch_bounds__(kBlock) update_kernel(Band b, int max_iter, float tol) {
-    __shared__ double sh[2 * kBlock];
-    __shared__ double lanes[2 * kLanes];
+    ALPHACUT_SHARED(double, sh, [2 * kBlock]);
+    ALPHACUT_SHARED(double, lanes, [2 * kLanes]);
     if (!b.state->active) return;
     const double alpha = b.state->alpha;
     double v[2] = {0.0, 0.0};
