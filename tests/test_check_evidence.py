@@ -143,3 +143,10 @@ def test_the_skip_report_of_a_real_run(tmp_path):
     assert ce.check_skips(data) == [
         "skipped without a gpu/trt marker: " + data["skips"][1]["nodeid"] + ": " + data["skips"][1]["reason"]
     ]
+
+
+def test_entry_points_registered_for_the_cpu_alone_need_no_kernel():
+    # estimate_foreground_rgba is bound for the CPU only (the device backends compose
+    # estimate_foreground and pack_rgba): it must not be required as _emu / _cuda.
+    names = ce.kernel_entry_points()
+    assert "estimate_foreground" in names and "estimate_foreground_rgba" not in names
