@@ -181,10 +181,12 @@ def test_memory_does_not_grow_with_the_length(tiny, tmp_path):
         assert res.frames == n and len(samples) == n
         held.append(max(samples))
     peaks, held = peaks[1:], held[1:]
-    # holding the 48 extra frames (RGB in, RGB out, two alphas) would add about 7 MB
+    # holding the 48 extra frames (RGB in, RGB out, two alphas) would add about 7 MB; the frames of
+    # a batch are cut side by side (Session.run_batch's workers), so what is in flight when a frame
+    # is written varies with timing by up to a batch's arrays (~0.2 MB measured under load)
     frame = 96 * 128 * 3
     assert peaks[1] < 1.3 * peaks[0], peaks
-    assert held[1] - held[0] < 4 * frame, held
+    assert held[1] - held[0] < 16 * frame, held
 
 
 def test_output_format_errors(tiny, clip, tmp_path):

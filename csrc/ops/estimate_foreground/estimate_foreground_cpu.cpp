@@ -14,6 +14,11 @@
 // F = I and a transparent one B = I (the update's fixed points); the rest keeps the coarse value.
 // On the finest level B is only written where the sweeps read it, unless it is returned.
 //
+// estimate_foreground_rgba_cpu (the cutout with F on the soft pixels) solves the large levels in
+// strips of rows instead (solve_level_strips): the same band and order of updates, but each
+// strip's band kept in parity-split planar buffers, whose red-black updates vectorise, and its
+// finest level written straight into the cutout (no full-size F or B).
+//
 // Build with -DALPHACUT_FG_TRACE to print the CPU time of each phase to stderr.
 #include <algorithm>
 #include <atomic>
