@@ -443,6 +443,23 @@ void sweep_band(const SI& image, const SA& alpha, const ImageView<float>& f, con
     }, 1);
 }
 
+// Start values of pixels [x0, x1) of row y of a banded level: F (or, with Background, B) from
+// the coarser level's row `prev` read at xs, by fb_start_foreground (fb_start_background).
+template <bool Background, typename SI, typename SA>
+inline void start_span(const SI& image, const SA& alpha, int y, int x0, int x1, const float* prev, const int* xs,
+                       float* out) {
+    const auto* ip = image.row(y);
+    const auto* ap = alpha.row(y);
+    for (int x = x0; x < x1; ++x) {
+        const float a = to_unit(ap[alpha.col(x)]);
+        const int ix = 3 * image.col(x);
+        for (int c = 0; c < 3; ++c) {
+            const float v = to_unit(ip[ix + c]), coarse = prev[3 * xs[x] + c];
+            out[3 * x + c] = Background ? fb_start_background(a, v, coarse) : fb_start_foreground(a, v, coarse);
+        }
+    }
+}
+
 // Solve one level: start F and B from the coarser level, then sweep. With `sparse_b`, B is only
 // written on the pixels the sweeps read (the finest level, when B is not returned).
 template <typename SI, typename SA>
@@ -472,30 +489,14 @@ void solve_level(const SI& image, const SA& alpha, ImageView<float> f, ImageView
                     }
                 continue;
             }
-            const auto* ip = image.row(y);
-            const auto* ap = alpha.row(y);
-            for (int x = 0; x < w; ++x) {
-                const float a = to_unit(ap[alpha.col(x)]);
-                const int ix = 3 * image.col(x);
-                for (int c = 0; c < 3; ++c)
-                    fo[3 * x + c] = fb_start_foreground(a, to_unit(ip[ix + c]), fp[3 * xs[x] + c]);
-            }
+            start_span<false>(image, alpha, y, 0, w, fp, xs.data(), fo);
             if (sparse_b) {
                 if (n_iter <= 0) continue;
                 for (int k = band.touched.row_begin[y]; k < band.touched.row_begin[y + 1]; ++k)
-                    for (int x = band.touched.spans[2 * k]; x < band.touched.spans[2 * k + 1]; ++x) {
-                        const float a = to_unit(ap[alpha.col(x)]);
-                        const int ix = 3 * image.col(x);
-                        for (int c = 0; c < 3; ++c)
-                            bo[3 * x + c] = fb_start_background(a, to_unit(ip[ix + c]), bp[3 * xs[x] + c]);
-                    }
+                    start_span<true>(image, alpha, y, band.touched.spans[2 * k], band.touched.spans[2 * k + 1], bp,
+                                     xs.data(), bo);
             } else {
-                for (int x = 0; x < w; ++x) {
-                    const float a = to_unit(ap[alpha.col(x)]);
-                    const int ix = 3 * image.col(x);
-                    for (int c = 0; c < 3; ++c)
-                        bo[3 * x + c] = fb_start_background(a, to_unit(ip[ix + c]), bp[3 * xs[x] + c]);
-                }
+                start_span<true>(image, alpha, y, 0, w, bp, xs.data(), bo);
             }
         }
     });
@@ -561,12 +562,12 @@ struct StripScratch {
 // and below are other rows (at the image's or the strip's top or bottom edge the scalar path
 // runs), so nothing written is read by another pixel of the same call.
 struct PlanarRow {
-    const float *a, *aq, *au, *ad;
-    const float *i0, *i1, *i2;
-    float *f0, *f1, *f2, *b0, *b1, *b2;
-    const float *fq0, *fq1, *fq2, *bq0, *bq1, *bq2;
-    const float *fu0, *fu1, *fu2, *bu0, *bu1, *bu2;
-    const float *fd0, *fd1, *fd2, *bd0, *bd1, *bd2;
+    const float *a, *aq, *au, *ad;  // alpha: the pixel's, the other parity's, above, below
+    const float* i[3];              // the pixel's colour
+    float *f[3], *b[3];             // its F and B (written)
+    const float *fq[3], *bq[3];     // the other parity's F and B (left and right neighbours)
+    const float *fu[3], *bu[3];     // above
+    const float *fd[3], *bd[3];     // below
     int dl, dr;  // x - 1 and x + 1 in the other parity: index i + dl, i + dr
 };
 
@@ -577,23 +578,21 @@ ALPHACUT_SIMD_CLONES void update_planar(const PlanarRow& p, int i0, int n, float
     for (int k = 0; k < n; ++k) {
         const int i = i0 + k, il = l0 + k, ir = r0 + k;
         FbSystem s;
-        fb_begin(s, p.a[i], p.i0[i], p.i1[i], p.i2[i]);
-        const float fl[3] = {p.fq0[il], p.fq1[il], p.fq2[il]}, bl[3] = {p.bq0[il], p.bq1[il], p.bq2[il]};
-        const float fr[3] = {p.fq0[ir], p.fq1[ir], p.fq2[ir]}, br[3] = {p.bq0[ir], p.bq1[ir], p.bq2[ir]};
-        const float fu[3] = {p.fu0[i], p.fu1[i], p.fu2[i]}, bu[3] = {p.bu0[i], p.bu1[i], p.bu2[i]};
-        const float fd[3] = {p.fd0[i], p.fd1[i], p.fd2[i]}, bd[3] = {p.bd0[i], p.bd1[i], p.bd2[i]};
+        fb_begin(s, p.a[i], p.i[0][i], p.i[1][i], p.i[2][i]);
+        const float fl[3] = {p.fq[0][il], p.fq[1][il], p.fq[2][il]}, bl[3] = {p.bq[0][il], p.bq[1][il], p.bq[2][il]};
+        const float fr[3] = {p.fq[0][ir], p.fq[1][ir], p.fq[2][ir]}, br[3] = {p.bq[0][ir], p.bq[1][ir], p.bq[2][ir]};
+        const float fu[3] = {p.fu[0][i], p.fu[1][i], p.fu[2][i]}, bu[3] = {p.bu[0][i], p.bu[1][i], p.bu[2][i]};
+        const float fd[3] = {p.fd[0][i], p.fd[1][i], p.fd[2][i]}, bd[3] = {p.bd[0][i], p.bd[1][i], p.bd[2][i]};
         fb_add_neighbour(s, p.aq[il], fl, bl, reg, gw);
         fb_add_neighbour(s, p.aq[ir], fr, br, reg, gw);
         fb_add_neighbour(s, p.au[i], fu, bu, reg, gw);
         fb_add_neighbour(s, p.ad[i], fd, bd, reg, gw);
         float f[3], b[3];
         fb_solve(s, f, b);
-        p.f0[i] = f[0];
-        p.f1[i] = f[1];
-        p.f2[i] = f[2];
-        p.b0[i] = b[0];
-        p.b1[i] = b[1];
-        p.b2[i] = b[2];
+        for (int c = 0; c < 3; ++c) {
+            p.f[c][i] = f[c];
+            p.b[c][i] = b[c];
+        }
     }
 }
 
@@ -641,33 +640,17 @@ inline void update_row(StripScratch& st, int r, int n_rows, int y, int h, int w,
     pr.aq = st.at(q, kA, r);
     pr.au = st.at(p, kA, ru);
     pr.ad = st.at(p, kA, rd);
-    pr.i0 = st.at(p, kI, r);
-    pr.i1 = st.at(p, kI + 1, r);
-    pr.i2 = st.at(p, kI + 2, r);
-    pr.f0 = st.at(p, kF, r);
-    pr.f1 = st.at(p, kF + 1, r);
-    pr.f2 = st.at(p, kF + 2, r);
-    pr.b0 = st.at(p, kB, r);
-    pr.b1 = st.at(p, kB + 1, r);
-    pr.b2 = st.at(p, kB + 2, r);
-    pr.fq0 = st.at(q, kF, r);
-    pr.fq1 = st.at(q, kF + 1, r);
-    pr.fq2 = st.at(q, kF + 2, r);
-    pr.bq0 = st.at(q, kB, r);
-    pr.bq1 = st.at(q, kB + 1, r);
-    pr.bq2 = st.at(q, kB + 2, r);
-    pr.fu0 = st.at(p, kF, ru);
-    pr.fu1 = st.at(p, kF + 1, ru);
-    pr.fu2 = st.at(p, kF + 2, ru);
-    pr.bu0 = st.at(p, kB, ru);
-    pr.bu1 = st.at(p, kB + 1, ru);
-    pr.bu2 = st.at(p, kB + 2, ru);
-    pr.fd0 = st.at(p, kF, rd);
-    pr.fd1 = st.at(p, kF + 1, rd);
-    pr.fd2 = st.at(p, kF + 2, rd);
-    pr.bd0 = st.at(p, kB, rd);
-    pr.bd1 = st.at(p, kB + 1, rd);
-    pr.bd2 = st.at(p, kB + 2, rd);
+    for (int c = 0; c < 3; ++c) {
+        pr.i[c] = st.at(p, kI + c, r);
+        pr.f[c] = st.at(p, kF + c, r);
+        pr.b[c] = st.at(p, kB + c, r);
+        pr.fq[c] = st.at(q, kF + c, r);
+        pr.bq[c] = st.at(q, kB + c, r);
+        pr.fu[c] = st.at(p, kF + c, ru);
+        pr.bu[c] = st.at(p, kB + c, ru);
+        pr.fd[c] = st.at(p, kF + c, rd);
+        pr.bd[c] = st.at(p, kB + c, rd);
+    }
     pr.dl = p == 0 ? -1 : 0;  // x = 2i: x - 1 = 2(i - 1) + 1; x = 2i + 1: x - 1 = 2i
     pr.dr = p == 0 ? 0 : 1;
     for (int k = 0; k < n_runs; ++k) {
@@ -830,19 +813,10 @@ void solve_level_dense(const SI& image, const SA& alpha, ImageView<float> f, Ima
         const int py = fb_nearest_index(y, h, f_prev.height);
         const float* fp = f_prev.row(py);
         const float* bp = b_prev.row(py);
-        const auto* ip = image.row(y);
-        const auto* ap = alpha.row(y);
         float* fo = f.row(y);
         float* bo = b.row(y);
-        for (int x = 0; x < w; ++x) {
-            const float a = to_unit(ap[alpha.col(x)]);
-            const int ix = 3 * image.col(x);
-            for (int c = 0; c < 3; ++c) {
-                const float v = to_unit(ip[ix + c]);
-                fo[3 * x + c] = fb_start_foreground(a, v, fp[3 * xs[x] + c]);
-                bo[3 * x + c] = fb_start_background(a, v, bp[3 * xs[x] + c]);
-            }
-        }
+        start_span<false>(image, alpha, y, 0, w, fp, xs.data(), fo);
+        start_span<true>(image, alpha, y, 0, w, bp, xs.data(), bo);
         for (int k = st.touched_at[r]; k < st.touched_at[r + 1]; ++k)
             for (int x = st.touched[2 * k]; x < st.touched[2 * k + 1]; ++x)
                 for (int c = 0; c < 3; ++c) {

@@ -20,6 +20,20 @@ _BAND_MIN_PIXELS = 1 << 16
 _RGBA_BAND_MIN_PIXELS = 1 << 12
 
 
+def _host_alpha(alpha, img: np.ndarray) -> np.ndarray:
+    """A NumPy alpha the size of ``img``: uint8 as it is, else float32 checked to lie in [0, 1];
+    packed."""
+    a = _validate.image(alpha, "alpha", channels=(1,), dtypes=(np.uint8, np.float32, np.float64, np.bool_))
+    _validate.same_size(img, a, "image", "alpha")
+    if a.dtype != np.uint8:
+        a = _validate.to_float01(a)
+        if a.dtype.kind == "f" and ((a < 0) | (a > 1)).any():
+            raise _validate.InputError(
+                f"alpha: values must lie in [0, 1], got [{a.min():g}, {a.max():g}]; scale 8-bit mattes by 1/255"
+            )
+    return _validate.packed(a)
+
+
 def estimate_foreground(
     image,
     alpha,
@@ -113,22 +127,14 @@ def estimate_foreground(
             img, a, return_background=bool(return_background), band_min_pixels=_BAND_MIN_PIXELS, **params
         )
     img = _validate.image(image, "image", channels=(3,), dtypes=(np.uint8, np.float32, np.float64))
-    a = _validate.image(alpha, "alpha", channels=(1,), dtypes=(np.uint8, np.float32, np.float64, np.bool_))
-    _validate.same_size(img, a, "image", "alpha")
+    a = _host_alpha(alpha, img)
     if img.dtype != np.uint8:
         img = _validate.to_float01(img)
         if img.size and (img.min() < 0 or img.max() > 1):
             raise _validate.InputError(
                 f"image: values must lie in [0, 1], got [{img.min():g}, {img.max():g}]; scale 8-bit images by 1/255"
             )
-    if a.dtype != np.uint8:
-        a = _validate.to_float01(a)
-        if a.dtype.kind == "f" and ((a < 0) | (a > 1)).any():
-            raise _validate.InputError(
-                f"alpha: values must lie in [0, 1], got [{a.min():g}, {a.max():g}]; scale 8-bit mattes by 1/255"
-            )
     img = _validate.packed(img)
-    a = _validate.packed(a)
     params = _params(regularization, gradient_weight, n_small_iterations, n_big_iterations, small_size)
     fn = _dispatch.native("estimate_foreground", _dispatch.resolve(backend))
     return fn(img, a, return_background=bool(return_background), band_min_pixels=_BAND_MIN_PIXELS, **params)
@@ -202,15 +208,7 @@ def estimate_foreground_rgba(
         f = estimate_foreground(image, a, backend=b, **params)
         return pack_rgba(image, a, foreground=f, backend=b)
     img = _validate.packed(_validate.image(image, "image", channels=(3,), dtypes=(np.uint8,)))
-    a = _validate.image(alpha, "alpha", channels=(1,), dtypes=(np.uint8, np.float32, np.float64, np.bool_))
-    _validate.same_size(img, a, "image", "alpha")
-    if a.dtype != np.uint8:
-        a = _validate.to_float01(a)
-        if a.dtype.kind == "f" and ((a < 0) | (a > 1)).any():
-            raise _validate.InputError(
-                f"alpha: values must lie in [0, 1], got [{a.min():g}, {a.max():g}]; scale 8-bit mattes by 1/255"
-            )
-    a = _validate.packed(a)
+    a = _host_alpha(alpha, img)
     fn = _dispatch.native("estimate_foreground_rgba", "cpu")
     if out is None:
         return fn(img, a, band_min_pixels=_RGBA_BAND_MIN_PIXELS, **params)

@@ -176,6 +176,16 @@ def soft_tiles(alpha: np.ndarray, tile: int = 256) -> List[Box]:
     return rects
 
 
+def _cells_in_context(alpha: np.ndarray, tile: int, margin: int) -> List[Tuple[Box, Box]]:
+    """Each :func:`soft_tiles` cell and the box around it with ``margin`` px of context (within
+    the image): what the foreground is estimated on."""
+    h, w = alpha.shape
+    return [
+        ((y0, y1, x0, x1), (max(0, y0 - margin), min(h, y1 + margin), max(0, x0 - margin), min(w, x1 + margin)))
+        for y0, y1, x0, x1 in soft_tiles(alpha, tile)
+    ]
+
+
 def foreground(rgb, alpha, *, backend: str = "cpu", tile: int = 256, margin: int = 32) -> List[Piece]:
     """Foreground colour where it matters, as pieces ``(box, fg)``: ``box`` = (y0, y1, x0, x1) of
     the image, ``fg`` its (y1−y0, x1−x0, 3) float32 colour (a row-strided view into the estimate
@@ -191,8 +201,7 @@ def foreground(rgb, alpha, *, backend: str = "cpu", tile: int = 256, margin: int
         return [((0, h, 0, w), ops.estimate_foreground(rgb, alpha, backend=backend))]
     h, w = alpha.shape
     pieces: List[Piece] = []
-    for y0, y1, x0, x1 in soft_tiles(alpha, tile):
-        Y0, Y1, X0, X1 = max(0, y0 - margin), min(h, y1 + margin), max(0, x0 - margin), min(w, x1 + margin)
+    for (y0, y1, x0, x1), (Y0, Y1, X0, X1) in _cells_in_context(alpha, tile, margin):
         if (Y0, Y1, X0, X1) == (0, h, 0, w):
             fg = ops.estimate_foreground(rgb, alpha, backend=backend)
         else:
@@ -209,9 +218,7 @@ def foreground_rgba(rgb: np.ndarray, alpha: np.ndarray, *, tile: int = 256, marg
     into the packed cutout (:func:`alphacut.ops.estimate_foreground_rgba` with ``out``/``window``:
     its finest level kept in strips around the soft edge, swept vectorised)."""
     out = pack(rgb, alpha)
-    h, w = alpha.shape
-    for y0, y1, x0, x1 in soft_tiles(alpha, tile):
-        Y0, Y1, X0, X1 = max(0, y0 - margin), min(h, y1 + margin), max(0, x0 - margin), min(w, x1 + margin)
+    for (y0, y1, x0, x1), (Y0, Y1, X0, X1) in _cells_in_context(alpha, tile, margin):
         ops.estimate_foreground_rgba(
             rgb[Y0:Y1, X0:X1],
             alpha[Y0:Y1, X0:X1],
