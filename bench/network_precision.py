@@ -6,7 +6,8 @@ Variants (each only when its package is installed):
 
 - ``ort-int8``: ONNX Runtime static quantisation, QDQ, per-channel INT8 weights, UINT8
   activations, calibrated (MinMax) on every other shared image; the model converted to opset 17
-  first (per-channel QDQ needs opset 13).
+  first (per-channel QDQ needs opset 13). ``--more-int8`` adds percentile calibration and MinMax
+  with the last 20 convolutions left in FP32.
 - ``ov-f32`` / ``ov-bf16``: OpenVINO on the CPU with that inference precision hint (BF16 runs on
   AMX or AVX-512 BF16 hardware; elsewhere OpenVINO falls back to FP32).
 
@@ -55,10 +56,18 @@ def ort_runner(path, threads: int) -> Callable[[np.ndarray], np.ndarray]:
     return lambda x: s.run(None, {name: x})[0]
 
 
-def quantise_int8(src: Path, xs: List[np.ndarray], work: Path) -> Path:
+def quantise_int8(
+    src: Path, xs: List[np.ndarray], work: Path, name: str = "int8", method: str = "MinMax", exclude_last: int = 0
+) -> Path:
     import onnx
     from onnx import version_converter
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     class Reader(CalibrationDataReader):
@@ -71,18 +80,22 @@ def quantise_int8(src: Path, xs: List[np.ndarray], work: Path) -> Path:
             return None if x is None else {self.name: x}
 
     model = onnx.load(str(src))
-    name = model.graph.input[0].name
-    onnx.save(version_converter.convert_version(model, 17), str(work / "op17.onnx"))
-    quant_pre_process(str(work / "op17.onnx"), str(work / "pre.onnx"))
-    out = work / "int8.onnx"
+    input_name = model.graph.input[0].name
+    if not (work / "pre.onnx").is_file():
+        onnx.save(version_converter.convert_version(model, 17), str(work / "op17.onnx"))
+        quant_pre_process(str(work / "op17.onnx"), str(work / "pre.onnx"))
+    convs = [n.name for n in onnx.load(str(work / "pre.onnx")).graph.node if n.op_type == "Conv"]
+    out = work / f"{name}.onnx"
     quantize_static(
         str(work / "pre.onnx"),
         str(out),
-        Reader(name),
+        Reader(input_name),
         quant_format=QuantFormat.QDQ,
         activation_type=QuantType.QUInt8,
         weight_type=QuantType.QInt8,
         per_channel=True,
+        calibrate_method=getattr(CalibrationMethod, method),
+        nodes_to_exclude=convs[len(convs) - exclude_last :] if exclude_last else [],
     )
     return out
 
@@ -106,6 +119,11 @@ def main(argv=None) -> int:
     ap.add_argument("--model", default="u2netp", choices=sorted(FILES))
     ap.add_argument("--repeat", type=int, default=15)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument(
+        "--more-int8",
+        action="store_true",
+        help="also INT8 with percentile calibration, and with the last 20 convolutions left in FP32",
+    )
     args = ap.parse_args(argv)
 
     from alphacut.models import get_manifest
@@ -126,6 +144,10 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         try:
             runners["ort-int8"] = ort_runner(quantise_int8(src, xs, Path(tmp)), args.threads)
+            if args.more_int8:
+                for label, method, last in (("percentile", "Percentile", 0), ("last20-fp32", "MinMax", 20)):
+                    path = quantise_int8(src, xs, Path(tmp), label, method, last)
+                    runners[f"ort-int8-{label}"] = ort_runner(path, args.threads)
         except ImportError as exc:
             notes.append(f"ort-int8 not measured: {exc}")
         try:
