@@ -7,12 +7,14 @@ import alphacut
 from alphacut.ops import pack_rgba
 
 
-def test_matches_numpy(backend, rng):
-    rgb = rng.integers(0, 256, (17, 33, 3), dtype=np.uint8)
-    a = rng.uniform(-0.2, 1.2, (17, 33)).astype(np.float32)  # out-of-range values clamp
-    a[0, :4] = [0.5 / 255, 1.5 / 255, 0.0, 1.0]
+@pytest.mark.parametrize("shape", [(17, 33), (3, 1029)])  # the vector loop's tail, and long rows
+def test_matches_numpy(backend, rng, shape):
+    rgb = rng.integers(0, 256, shape + (3,), dtype=np.uint8)
+    a = rng.uniform(-0.2, 1.2, shape).astype(np.float32)  # out-of-range values clamp
+    a[0, :6] = [0.5 / 255, 1.5 / 255, 0.0, 1.0, np.nextafter(np.float32(0.5 / 255), 0), 254.5 / 255]
+    a[-1, -3:] = [0.0, 1e-9, 1.0]
     out = pack_rgba(rgb, a, backend=backend)
-    assert out.shape == (17, 33, 4) and out.dtype == np.uint8
+    assert out.shape == shape + (4,) and out.dtype == np.uint8
     ref = np.floor(np.clip(a, 0, 1) * np.float32(255) + np.float32(0.5)).astype(np.uint8)
     np.testing.assert_array_equal(out[..., 3], ref)
     np.testing.assert_array_equal(out[..., :3], np.where(ref[..., None] == 0, 0, rgb))  # no colour where clear
