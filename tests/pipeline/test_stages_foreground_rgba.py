@@ -1,6 +1,7 @@
 """stages.foreground_rgba (the CPU pipeline's cutout) against stages.foreground then stages.pack."""
 
 import numpy as np
+import pytest
 from conftest import shared_path
 from PIL import Image
 
@@ -49,3 +50,72 @@ def test_no_soft_pixel_is_the_plain_cutout():
     alpha = np.zeros((300, 400), np.float32)
     alpha[100:200, 100:300] = 1.0
     np.testing.assert_array_equal(stages.foreground_rgba(rgb, alpha), stages.pack(rgb, alpha))
+
+
+def _upscaled_composite(name="lemur__on_leaves", scale=2.5):
+    img = Image.open(shared_path("images", "composites", "input", f"{name}.jpg")).convert("RGB")
+    al = Image.open(shared_path("images", "composites", "alpha", f"{name}.png")).convert("L")
+    size = (int(img.width * scale), int(img.height * scale))
+    rgb = np.asarray(img.resize(size, Image.BICUBIC))
+    return rgb, (np.asarray(al.resize(size, Image.BICUBIC)) / np.float32(255)).astype(np.float32)
+
+
+def test_cells_side_by_side_are_the_cells_one_after_the_other(monkeypatch):
+    # The soft cells run on the ops' threads, each on its share; every cell writes only its own
+    # window, so the cutout is the same bit for bit as one cell after the other on one thread.
+    import threading
+
+    from alphacut import ops
+
+    rgb, alpha = _upscaled_composite()
+    seen = []
+    real = ops.estimate_foreground_rgba
+
+    def spy(*a, **k):
+        seen.append((threading.get_ident(), ops.get_num_threads()))
+        return real(*a, **k)
+
+    monkeypatch.setattr(ops, "estimate_foreground_rgba", spy)
+    before = ops.get_num_threads()
+    ops.set_num_threads(2)
+    try:
+        side = stages.foreground_rgba(rgb, alpha)
+        threads_used = {t for t, _ in seen}
+        limits = {n for _, n in seen}
+        seen.clear()
+        with ops.thread_limit(1):
+            one = stages.foreground_rgba(rgb, alpha)
+    finally:
+        ops.set_num_threads(before)
+    assert len(threads_used) == 2 and threading.get_ident() not in threads_used, threads_used
+    assert limits == {1}, limits
+    assert {t for t, _ in seen} == {threading.get_ident()}  # a limit of one: in order, here
+    np.testing.assert_array_equal(side, one)
+
+
+def test_side_by_side_keeps_order_and_raises():
+    from alphacut import ops
+
+    before = ops.get_num_threads()
+    ops.set_num_threads(3)
+    try:
+        assert stages.side_by_side([lambda i=i: i * i for i in range(7)], [1, 9, 3, 7, 5, 2, 4]) == [
+            0,
+            1,
+            4,
+            9,
+            16,
+            25,
+            36,
+        ]
+        done = []
+
+        def bad():
+            raise ValueError("cell 2")
+
+        jobs = [lambda: done.append(0), bad, lambda: done.append(2)]
+        with pytest.raises(ValueError, match="cell 2"):
+            stages.side_by_side(jobs, [1, 1, 1])
+        assert sorted(done) == [0, 2]  # the others still ran to the end before the error surfaced
+    finally:
+        ops.set_num_threads(before)

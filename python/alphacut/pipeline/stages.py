@@ -13,7 +13,9 @@ device results on the device). The stage is the same function either way; only
 from __future__ import annotations
 
 import math
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from concurrent.futures import ThreadPoolExecutor, wait
+from functools import partial
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar
 
 import numpy as np
 
@@ -43,6 +45,7 @@ __all__ = [
 
 Box = Tuple[int, int, int, int]  # (y0, y1, x0, x1)
 Piece = Tuple[Box, object]  # a box and the foreground colour (h, w, 3) float32 inside it
+T = TypeVar("T")
 
 
 def segment(rgb: np.ndarray, runtime, manifest: ModelManifest) -> np.ndarray:
@@ -186,6 +189,32 @@ def _cells_in_context(alpha: np.ndarray, tile: int, margin: int) -> List[Tuple[B
     ]
 
 
+def side_by_side(jobs: Sequence[Callable[[], T]], sizes: Sequence[int]) -> List[T]:
+    """``[job() for job in jobs]``, the jobs (independent native calls that release the GIL) run
+    side by side on the CPU ops' threads (:func:`alphacut.ops.get_num_threads`, as limited for the
+    calling thread): one job per thread, the largest ``sizes`` first, each job limited to its
+    share of the threads. One thread, or one job: in order, on the calling thread. The first
+    error raised by a job is raised here once all have ended."""
+    threads = ops.get_num_threads()
+    n = min(threads, len(jobs))
+    if n <= 1:
+        return [job() for job in jobs]
+    share = max(1, threads // n)
+
+    def run(job: Callable[[], T]) -> T:
+        with ops.thread_limit(share):
+            return job()
+
+    with ThreadPoolExecutor(n, thread_name_prefix="alphacut-cells") as pool:
+        futures = {i: pool.submit(run, jobs[i]) for i in sorted(range(len(jobs)), key=lambda i: -sizes[i])}
+        wait(list(futures.values()))
+        return [futures[i].result() for i in range(len(jobs))]
+
+
+def _box_area(box: Box) -> int:
+    return (box[1] - box[0]) * (box[3] - box[2])
+
+
 def foreground(rgb, alpha, *, backend: str = "cpu", tile: int = 256, margin: int = 32) -> List[Piece]:
     """Foreground colour where it matters, as pieces ``(box, fg)``: ``box`` = (y0, y1, x0, x1) of
     the image, ``fg`` its (y1−y0, x1−x0, 3) float32 colour (a row-strided view into the estimate
@@ -199,16 +228,15 @@ def foreground(rgb, alpha, *, backend: str = "cpu", tile: int = 256, margin: int
     if backend != "cpu":
         h, w = alpha.shape
         return [((0, h, 0, w), ops.estimate_foreground(rgb, alpha, backend=backend))]
-    h, w = alpha.shape
-    pieces: List[Piece] = []
-    for (y0, y1, x0, x1), (Y0, Y1, X0, X1) in _cells_in_context(alpha, tile, margin):
-        if (Y0, Y1, X0, X1) == (0, h, 0, w):
-            fg = ops.estimate_foreground(rgb, alpha, backend=backend)
-        else:
-            # Views: the native op reads row-strided arrays as they are.
-            fg = ops.estimate_foreground(rgb[Y0:Y1, X0:X1], alpha[Y0:Y1, X0:X1], backend=backend)
-        pieces.append(((y0, y1, x0, x1), fg[y0 - Y0 : y1 - Y0, x0 - X0 : x1 - X0]))
-    return pieces
+    cells = _cells_in_context(alpha, tile, margin)
+
+    def piece(cell: Tuple[Box, Box]) -> Piece:
+        (y0, y1, x0, x1), (Y0, Y1, X0, X1) = cell
+        # Views: the native op reads row-strided arrays as they are.
+        fg = ops.estimate_foreground(rgb[Y0:Y1, X0:X1], alpha[Y0:Y1, X0:X1], backend=backend)
+        return ((y0, y1, x0, x1), fg[y0 - Y0 : y1 - Y0, x0 - X0 : x1 - X0])
+
+    return side_by_side([partial(piece, c) for c in cells], [_box_area(c[1]) for c in cells])
 
 
 def foreground_rgba(rgb: np.ndarray, alpha: np.ndarray, *, tile: int = 256, margin: int = 32) -> np.ndarray:
@@ -216,9 +244,13 @@ def foreground_rgba(rgb: np.ndarray, alpha: np.ndarray, *, tile: int = 256, marg
     CPU, without a full-size foreground: what :func:`foreground` then :func:`pack` give (the same
     grid cells, each estimated with ``margin`` px of context), each cell's colour written straight
     into the packed cutout (:func:`alphacut.ops.estimate_foreground_rgba` with ``out``/``window``:
-    its finest level kept in strips around the soft edge, swept vectorised)."""
+    its finest level kept in strips around the soft edge, swept vectorised). The cells run side
+    by side (:func:`side_by_side`): each writes only the soft pixels of its own cell."""
     out = pack(rgb, alpha)
-    for (y0, y1, x0, x1), (Y0, Y1, X0, X1) in _cells_in_context(alpha, tile, margin):
+    cells = _cells_in_context(alpha, tile, margin)
+
+    def cell(c: Tuple[Box, Box]) -> None:
+        (y0, y1, x0, x1), (Y0, Y1, X0, X1) = c
         ops.estimate_foreground_rgba(
             rgb[Y0:Y1, X0:X1],
             alpha[Y0:Y1, X0:X1],
@@ -226,6 +258,8 @@ def foreground_rgba(rgb: np.ndarray, alpha: np.ndarray, *, tile: int = 256, marg
             window=(y0 - Y0, y1 - Y0, x0 - X0, x1 - X0),
             backend="cpu",
         )
+
+    side_by_side([partial(cell, c) for c in cells], [_box_area(c[1]) for c in cells])
     return out
 
 
