@@ -6,6 +6,11 @@ variable                           meaning (default)
 ``ALPHACUT_HOME``                  cache folder for models and engines (``~/.cache/alphacut``)
 ``ALPHACUT_MODEL_DIR``             extra folders searched for model files, ``os.pathsep``-separated (none)
 ``ALPHACUT_NUM_THREADS``           threads for the native CPU ops (0 = one per hardware thread)
+``ALPHACUT_HEAP``                  ``retain``: freed memory stays in the heap for the next cut, ONNX
+                                   Runtime's arena handed back into it after each run; ``system``:
+                                   glibc's defaults (``retain`` in the ``alphacut`` command and the
+                                   server, ``system`` for a program embedding alphacut; see
+                                   :mod:`alphacut.heap`)
 ``ALPHACUT_MAX_PIXELS``            largest image :func:`~alphacut.image.decode_image` accepts, in pixels
                                    (``178956970``, as Pillow)
 ``ALPHACUT_SESSION_MAX_PIXELS``    largest image a :class:`~alphacut.Session` cuts (``100000000``);

@@ -19,7 +19,7 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
-from . import config, image
+from . import config, heap, image
 from .errors import Error, InputError, ModelError
 from .models import get_manifest, resolve_model
 from .models.manifest import ModelManifest
@@ -262,6 +262,7 @@ class Session:
         **mode_overrides,
     ) -> None:
         runtime, backend = _deprecated_keywords(runtime, backend, ops_backend)
+        heap.apply_setting()  # ALPHACUT_HEAP=retain: see alphacut.heap
         self._max_pixels = None if max_pixels is None else _pixel_limit(max_pixels)
         self.mode = get_mode(mode, **mode_overrides)
         self.runtime_name = runtime

@@ -169,6 +169,14 @@ def source_commit() -> Optional[str]:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
+def heap_mode() -> str:
+    """How freed memory is treated in this process and the memory probe's (:mod:`alphacut.heap`):
+    "retained" (kept in the heap for the next cut) or "system" (large buffers returned at once)."""
+    from .. import heap
+
+    return "retained" if heap.heap_retained() or heap.setting() == "retain" else "system"
+
+
 def machine_info() -> Dict[str, object]:
     """Everything above in one JSON-ready dict (the ``machine`` section of a report).
 
@@ -192,6 +200,7 @@ def machine_info() -> Dict[str, object]:
         "ort_providers": ort_providers(),
         "alphacut_threads": native_threads(),
         "thread_env": {k: os.environ[k] for k in THREAD_ENV if k in os.environ},
+        "heap": heap_mode(),
         "load_average": load_average(),
         "hostname": platform.node() or None,
     }
@@ -228,6 +237,8 @@ def describe(info: Mapping[str, Any]) -> List[str]:
     if env:
         threads += "; " + ", ".join(f"{k}={v}" for k, v in env.items())
     lines.append(threads)
+    if info.get("heap"):
+        lines.append(f"heap: {info['heap']} (alphacut.heap; ALPHACUT_HEAP)")
     la = info.get("load_average")
     if la:
         lines.append(f"load average at start: {la[0]} / {la[1]} / {la[2]} (1 / 5 / 15 min)")

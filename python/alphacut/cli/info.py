@@ -95,6 +95,9 @@ def collect() -> Dict[str, object]:
     )
     runtimes = {"onnxruntime": None, "onnxruntime-cuda": ort_cuda, "tensorrt": tensorrt_unavailable_reason()}
     info["runtimes"] = {k: {"usable": v is None, "why_not": v} for k, v in runtimes.items()}
+    from .. import heap
+
+    info["heap"] = "retained" if heap.heap_retained() else "system"
     cache = EngineCache(engine_cache_dir())
     info["engine_cache"] = {"path": str(cache.root), "engines": cache.entries()}
     return info
@@ -130,6 +133,7 @@ def _info(args) -> int:
         assert isinstance(sec, dict)
         for name, st in sec.items():
             out(f"  {name:17s} {'usable' if st['usable'] else 'unusable: ' + str(st['why_not'])}\n")
+    out(f"heap: {info['heap']} (ALPHACUT_HEAP; see alphacut.heap)\n")
     ec = info["engine_cache"]
     assert isinstance(ec, dict)
     ents = ec["engines"]

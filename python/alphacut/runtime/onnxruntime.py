@@ -51,6 +51,12 @@ class OrtRuntime(Runtime):
         ONNX Runtime's graph optimisation level. "none" keeps the graph as written: needed to
         see FP16 rounding on the CPU, where the optimiser folds an FP16 graph's Casts away
         around ops that have no FP16 kernel (they then compute in float32 throughout).
+    shrink_arena : bool, optional
+        Hand the CPU arena's free chunks back at the end of every run
+        (``memory.enable_memory_arena_shrinkage``). Default: when the process keeps freed
+        memory in its heap (:func:`alphacut.heap.heap_retained`), where the post-processing then
+        reuses those pages and the peak is lower at no cost in time; otherwise the arena is kept
+        (giving it back to the system would cost the next run its page faults).
 
     Examples
     --------
@@ -67,8 +73,11 @@ class OrtRuntime(Runtime):
         threads: Optional[int] = None,
         providers: Optional[Sequence[str]] = None,
         optimization: str = "all",
+        shrink_arena: Optional[bool] = None,
     ) -> None:
         super().__init__()
+        self.shrink_arena = shrink_arena
+        self._shrink_options = None
         if optimization not in _OPT_LEVELS:
             raise InputError(f"optimization must be one of {', '.join(_OPT_LEVELS)}, not {optimization!r}")
         self.optimization = optimization
@@ -173,13 +182,30 @@ class OrtRuntime(Runtime):
             out[n] = np.ascontiguousarray(a)
         return out
 
+    def _run_options(self):
+        """Run options that shrink the CPU arena when :attr:`shrink_arena` says so, else None."""
+        shrink = self.shrink_arena
+        if shrink is None:
+            from .. import heap
+
+            shrink = heap.heap_retained()
+        if not shrink:
+            return None
+        if self._shrink_options is None:
+            import onnxruntime
+
+            opts = onnxruntime.RunOptions()
+            opts.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
+            self._shrink_options = opts
+        return self._shrink_options
+
     def infer_impl(self, feeds: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
         feeds = self._check_feeds(feeds)
         names = [n for n, _, _ in self._outputs]
         session = self.session
         assert session is not None, "infer() activates the runtime first"
         try:
-            values = session.run(names, feeds)
+            values = session.run(names, feeds, self._run_options())
         except Exception as exc:
             msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ModelError(f"ONNX Runtime failed running {self.source}: {msg}") from None

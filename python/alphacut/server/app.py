@@ -25,7 +25,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from .. import __version__
+from .. import __version__, heap
 from . import native, rembg, removebg
 from .config import ServerConfig
 from .metrics import Metrics
@@ -226,6 +226,9 @@ def create_app(config: Optional[ServerConfig] = None, *, service: Optional[Cutou
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
+        # A server owns its process: freed memory stays in the heap for the next request
+        # (alphacut.heap), unless ALPHACUT_HEAP=system.
+        heap.apply_setting("retain")
         await asyncio.get_running_loop().run_in_executor(None, svc.load)
         await svc.start()
         try:

@@ -1,0 +1,148 @@
+"""alphacut.heap: freed memory kept in the heap (glibc), who applies it, and ONNX Runtime's arena
+handed back into it. The setting is process-wide, so each case runs in a child process."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import conftest
+import pytest
+
+import alphacut
+from alphacut import InputError, heap
+
+REPO = Path(__file__).resolve().parents[1]
+glibc_only = pytest.mark.skipif(
+    not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc",
+    reason="the heap setting is glibc's (mallopt); elsewhere it is a no-op, tested below",
+)
+
+
+def child(code: str, **env: str) -> dict:
+    """Run ``code`` in a fresh interpreter (alphacut importable); it prints one JSON line."""
+    e = dict(os.environ)
+    e.pop("ALPHACUT_HEAP", None)
+    e.update(env)
+    e["PYTHONPATH"] = os.pathsep.join([str(Path(alphacut.__file__).parents[1])] + sys.path)
+    out = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], env=e, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+FAULTS = """
+    import json, resource, numpy as np
+    from alphacut import heap
+    {setup}
+    def faults():
+        r0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        a = np.ones(64 << 20, np.uint8)  # 64 MiB, touched
+        del a
+        return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - r0
+    faults()
+    print(json.dumps({{"again": [faults() for _ in range(3)], "retained": heap.heap_retained()}}))
+"""
+
+
+@glibc_only
+def test_retained_heap_reuses_freed_pages():
+    # 64 MiB freed then allocated again: with glibc's defaults it is a fresh mmap each time, so
+    # every page faults again (16,384 of 4 KiB, or 32 huge pages); kept in the heap, none does.
+    kept = child(FAULTS.format(setup="assert heap.retain_heap()"))
+    plain = child(FAULTS.format(setup=""))
+    assert kept["retained"] and not plain["retained"]
+    assert max(kept["again"]) <= 4, kept
+    assert min(plain["again"]) >= 30, plain  # 16,384 small pages or 32 huge ones
+
+
+@glibc_only
+def test_session_applies_the_environment():
+    code = """
+        import json
+        from alphacut import Session, heap
+        before = heap.heap_retained()
+        Session("u2netp", model_path={path!r})
+        print(json.dumps({{"before": before, "after": heap.heap_retained()}}))
+    """.format(path=str(conftest.shared_path("models", "u2netp_320.onnx")))
+    assert child(code, ALPHACUT_HEAP="retain") == {"before": False, "after": True}
+    assert child(code) == {"before": False, "after": False}  # a library does not decide it alone
+    assert child(code, ALPHACUT_HEAP="system") == {"before": False, "after": False}
+
+
+@glibc_only
+def test_the_command_retains_unless_told_not_to():
+    def info(**env):
+        e = dict(os.environ)
+        e.pop("ALPHACUT_HEAP", None)
+        e.update(env)
+        e["PYTHONPATH"] = str(Path(alphacut.__file__).parents[1])
+        return subprocess.run(
+            [sys.executable, "-m", "alphacut", "info"], env=e, capture_output=True, text=True, timeout=120, check=False
+        )
+
+    out = info()
+    assert out.returncode == 0, out.stderr
+    assert "heap: retained" in out.stdout
+    assert "heap: system" in info(ALPHACUT_HEAP="system").stdout
+    bad = info(ALPHACUT_HEAP="sometimes")
+    assert bad.returncode == 1 and "ALPHACUT_HEAP must be 'retain' or 'system'" in bad.stderr
+
+
+def test_bad_setting_is_refused(monkeypatch):
+    monkeypatch.setenv("ALPHACUT_HEAP", "forever")
+    with pytest.raises(InputError, match="ALPHACUT_HEAP must be 'retain' or 'system'"):
+        heap.setting()
+    monkeypatch.setenv("ALPHACUT_HEAP", " Retain ")
+    assert heap.setting() == "retain"
+    monkeypatch.delenv("ALPHACUT_HEAP")
+    assert heap.setting() == "system" and heap.setting("retain") == "retain"
+
+
+def test_elsewhere_nothing_changes(monkeypatch):
+    monkeypatch.setattr(heap, "_glibc", lambda: None)
+    monkeypatch.setattr(heap, "_retained", False)
+    assert heap.retain_heap() is False and heap.heap_retained() is False
+
+
+ARENA = """
+    import json, numpy as np
+    from alphacut.bench.memory import read_status
+    from alphacut.runtime import OrtRuntime
+    r = OrtRuntime({path!r}, threads=1, shrink_arena={shrink})
+    x = np.random.default_rng(0).random((1, 3, 320, 320), dtype=np.float32)
+    name = r.input_metadata()[0][0]
+    r.infer({{name: x}})
+    before = read_status()["VmRSS"]
+    r.infer({{name: x}})
+    print(json.dumps({{"rss_mb": read_status()["VmRSS"], "before": before}}))
+"""
+
+
+@glibc_only
+def test_onnxruntime_hands_its_arena_back_after_each_run():
+    # u2netp's activations at 320 px take ~260 MiB of ONNX Runtime's arena. Shrunk at the end of
+    # the run, it is freed (with glibc's defaults its chunks go back to the system); kept, it
+    # stays resident.
+    path = str(conftest.shared_path("models", "u2netp_320.onnx"))
+    kept = child(ARENA.format(path=path, shrink=False))
+    shrunk = child(ARENA.format(path=path, shrink=True))
+    assert kept["rss_mb"] - shrunk["rss_mb"] > 100, (kept, shrunk)
+
+
+def test_onnxruntime_shrinks_when_the_heap_is_retained(monkeypatch):
+    from alphacut.runtime import OrtRuntime
+
+    r = OrtRuntime(conftest.shared_path("models", "u2netp_320.onnx"))
+    monkeypatch.setattr(heap, "_retained", False)
+    assert r._run_options() is None
+    monkeypatch.setattr(heap, "_retained", True)
+    opts = r._run_options()
+    assert opts is not None and opts.get_run_config_entry("memory.enable_memory_arena_shrinkage") == "cpu:0"
+    assert OrtRuntime(conftest.shared_path("models", "u2netp_320.onnx"), shrink_arena=False)._run_options() is None
