@@ -146,3 +146,69 @@ def test_onnxruntime_shrinks_when_the_heap_is_retained(monkeypatch):
     opts = r._run_options()
     assert opts is not None and opts.get_run_config_entry("memory.enable_memory_arena_shrinkage") == "cpu:0"
     assert OrtRuntime(conftest.shared_path("models", "u2netp_320.onnx"), shrink_arena=False)._run_options() is None
+
+
+def test_onnxruntime_leaves_the_arena_to_a_run_in_flight(monkeypatch):
+    # Two runs side by side on one runtime: the arena is in use by the other, so neither shrinks
+    # it; a run alone does.
+    import threading
+
+    import numpy as np
+
+    from alphacut.runtime import OrtRuntime
+
+    monkeypatch.setattr(heap, "_retained", True)
+    r = OrtRuntime(conftest.shared_path("models", "u2netp_320.onnx"), threads=1)
+    r.activate()
+    real, seen, both_in = r.session, [], threading.Barrier(2)
+
+    class Spy:
+        def run(self, names, feeds, options=None):
+            seen.append(options)
+            if len(seen) <= 2:
+                both_in.wait(timeout=10)  # both runs are in flight before either goes on
+            return real.run(names, feeds, options)
+
+    r.session = Spy()
+    name = r.input_metadata()[0][0]
+    x = np.zeros((1, 3, 320, 320), np.float32)
+    threads = [threading.Thread(target=r.infer, args=({name: x},)) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    r.infer({name: x})
+    assert seen[0] is None or seen[1] is None, seen  # the second of the pair saw the first in flight
+    assert seen[2] is not None  # alone again: shrunk
+
+
+def test_images_side_by_side_leave_the_arena(monkeypatch):
+    # Session.run_batch's workers share their runtimes: inside the batch no run shrinks the
+    # arena (the others are using it); a plain run afterwards does.
+    import numpy as np
+
+    from alphacut import Session
+    from alphacut.runtime import OrtRuntime
+
+    monkeypatch.setattr(heap, "_retained", True)
+    calls = []
+    real = OrtRuntime._run_options
+
+    def spy(self, alone=True):
+        opts = real(self, alone)
+        calls.append(opts is not None)
+        return opts
+
+    monkeypatch.setattr(OrtRuntime, "_run_options", spy)
+    s = Session("u2netp", model_path=conftest.shared_path("models", "u2netp_320.onnx"), threads=2)
+    rng = np.random.default_rng(0)
+    images = [rng.integers(0, 256, (96, 128, 3), dtype=np.uint8) for _ in range(4)]
+    s.run_batch(images, workers=2)
+    assert len(calls) == 4 and not any(calls), calls
+    calls.clear()
+    s.run(images[0])
+    assert calls == [True]
+    r = s.runtime
+    with r.side_by_side():
+        s.run(images[0])
+    assert calls == [True, False]

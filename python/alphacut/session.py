@@ -535,7 +535,13 @@ class Session:
             res.info["workers"] = n_workers
             return res
 
-        with ThreadPoolExecutor(n_workers, thread_name_prefix="alphacut-batch") as pool:
+        runtimes = [r for r in (getattr(pipe, attr, None) for attr, _, _ in self._runtime_files) if r is not None]
+        with (
+            contextlib.ExitStack() as overlap,
+            ThreadPoolExecutor(n_workers, thread_name_prefix="alphacut-batch") as pool,
+        ):
+            for r in runtimes:
+                overlap.enter_context(r.side_by_side())
             futures = [pool.submit(one, src) for src in images]
             out: List[Any] = []
             for f in futures:

@@ -8,7 +8,8 @@ first use), ``infer(feeds)`` maps input names to arrays and returns output names
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
 
@@ -60,6 +61,13 @@ class Runtime(ABC):
         ``execute()`` (see :class:`alphacut.runtime.trt.TensorRTRuntime`), so that a device
         pipeline segments with no host round trip. Host runtimes (ONNX Runtime) say False."""
         return False
+
+    @contextmanager
+    def side_by_side(self) -> Iterator[None]:
+        """While inside: calls of :meth:`infer` overlap (images run side by side), so the runtime
+        keeps what one call frees for the next instead of handing it back (ONNX Runtime's arena,
+        see :class:`alphacut.runtime.OrtRuntime`'s ``shrink_arena``). Nestable; a no-op here."""
+        yield
 
     @property
     def input_names(self) -> List[str]:

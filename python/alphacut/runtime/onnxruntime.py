@@ -4,8 +4,10 @@ execution provider ONNX Runtime has here, e.g. CUDA)."""
 from __future__ import annotations
 
 import os
+import threading
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -56,7 +58,9 @@ class OrtRuntime(Runtime):
         (``memory.enable_memory_arena_shrinkage``). Default: when the process keeps freed
         memory in its heap (:func:`alphacut.heap.heap_retained`), where the post-processing then
         reuses those pages and the peak is lower at no cost in time; otherwise the arena is kept
-        (giving it back to the system would cost the next run its page faults).
+        (giving it back to the system would cost the next run its page faults). Runs that
+        overlap (another in flight on this runtime, or inside :meth:`side_by_side`) leave the
+        arena as it is: the others use it.
 
     Examples
     --------
@@ -78,6 +82,9 @@ class OrtRuntime(Runtime):
         super().__init__()
         self.shrink_arena = shrink_arena
         self._shrink_options = None
+        self._in_flight = 0
+        self._side_by_side = 0
+        self._in_flight_lock = threading.Lock()
         if optimization not in _OPT_LEVELS:
             raise InputError(f"optimization must be one of {', '.join(_OPT_LEVELS)}, not {optimization!r}")
         self.optimization = optimization
@@ -182,8 +189,21 @@ class OrtRuntime(Runtime):
             out[n] = np.ascontiguousarray(a)
         return out
 
-    def _run_options(self):
-        """Run options that shrink the CPU arena when :attr:`shrink_arena` says so, else None."""
+    @contextmanager
+    def side_by_side(self) -> Iterator[None]:
+        with self._in_flight_lock:
+            self._side_by_side += 1
+        try:
+            yield
+        finally:
+            with self._in_flight_lock:
+                self._side_by_side -= 1
+
+    def _run_options(self, alone: bool = True):
+        """Run options that shrink the CPU arena when :attr:`shrink_arena` says so and the run is
+        ``alone`` (no other run of this runtime in flight), else None."""
+        if not alone:
+            return None
         shrink = self.shrink_arena
         if shrink is None:
             from .. import heap
@@ -204,9 +224,15 @@ class OrtRuntime(Runtime):
         names = [n for n, _, _ in self._outputs]
         session = self.session
         assert session is not None, "infer() activates the runtime first"
+        with self._in_flight_lock:
+            self._in_flight += 1
+            alone = self._in_flight == 1 and self._side_by_side == 0
         try:
-            values = session.run(names, feeds, self._run_options())
+            values = session.run(names, feeds, self._run_options(alone))
         except Exception as exc:
             msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ModelError(f"ONNX Runtime failed running {self.source}: {msg}") from None
+        finally:
+            with self._in_flight_lock:
+                self._in_flight -= 1
         return dict(zip(names, values))
