@@ -95,3 +95,17 @@ def test_isal_deflate_at_fast_levels_decodes_as_zlib_and_pillow(monkeypatch):
     used.clear()
     encode_png(a, compress_level=6)
     assert set(used) == {"zlib"}
+
+
+def test_without_isal_the_checksums_are_zlibs(monkeypatch):
+    # Where the isal package is absent, deflate, CRC-32 and Adler-32 all come from zlib: the file
+    # is the same as zlib's path with ISA-L present, chunk for chunk.
+    p = shared_path("images", "rembg", "reference_u2netp_rgba", "cloth-1.png")
+    a = np.ascontiguousarray(np.concatenate([np.asarray(Image.open(p).convert("RGBA"))] * 3, axis=0))
+    monkeypatch.setenv("ALPHACUT_PNG_DEFLATE", "zlib")
+    with_isal = encode_png(a, compress_level=1, threads=2)
+    monkeypatch.setattr(png_mod, "_isal", None)
+    data = encode_png(a, compress_level=1, threads=2)
+    assert len(_png_chunks(data)) > 4  # IHDR, an IDAT per band, the Adler-32's IDAT, IEND
+    np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(data))), a)
+    assert data == with_isal

@@ -96,6 +96,13 @@ def _crc32(data, value: int = 0) -> int:
     return zlib.crc32(data, value) & 0xFFFFFFFF
 
 
+def _adler32(data) -> int:
+    """Adler-32 (zlib's stream check), through ISA-L when installed (about 3x faster than zlib's)."""
+    if _isal is not None:
+        return _isal.adler32(data) & 0xFFFFFFFF
+    return zlib.adler32(data) & 0xFFFFFFFF
+
+
 _POOL: Optional[ThreadPoolExecutor] = None
 
 
@@ -194,7 +201,7 @@ def encode_png(
         data = comp.compress(buf) + comp.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
         lead = zhead if i == 0 else b""
         crc = _crc32(data, _crc32(lead, _crc32(b"IDAT")))
-        return struct.pack(">I", len(lead) + len(data)) + b"IDAT" + lead, data, crc, zlib.adler32(buf), f.size
+        return struct.pack(">I", len(lead) + len(data)) + b"IDAT" + lead, data, crc, _adler32(buf), f.size
 
     if len(starts) == 1 or nthreads == 1:
         parts = [work(i) for i in range(len(starts))]
