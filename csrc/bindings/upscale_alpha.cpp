@@ -22,6 +22,20 @@ Result<py::array_t<float>> upscale_alpha_entry(Call& call, Array alpha_low, Arra
     return call.finish();
 }
 
+#if !ALPHACUT_BINDINGS_GPU
+// The CPU's fused step of the cutout (a device pipeline packs on the device after its foreground).
+py::object upscale_alpha_rgba_entry(Call& call, Array alpha_low, Array guide_full, int radius, double eps) {
+    auto g = call.input<std::uint8_t>(guide_full, "guide_full");
+    ALPHACUT_CHECK(g.channels == 3, "guide_full must be (H, W, 3) uint8 RGB, got " << g.channels << " channels");
+    with_u8_or_f32(call, alpha_low, "alpha_low", [&](auto a) {
+        auto o = call.output_image<float>(g.height, g.width, 1, false);
+        auto r = call.output_image<std::uint8_t>(g.height, g.width, 4, true);
+        ALPHACUT_RUN(call, upscale_alpha_rgba, a, g, radius, eps, o, r);
+    });
+    return call.finish();
+}
+#endif
+
 Result<py::array_t<float>> area_downscale_entry(Call& call, Array src, int h, int w) {
     ALPHACUT_CHECK(h > 0 && w > 0, "area_downscale: the target size must be positive, got (" << h << ", " << w << ")");
     with_u8_or_f32(call, src, "src", [&](auto s) {
@@ -34,6 +48,13 @@ Result<py::array_t<float>> area_downscale_entry(Call& call, Array src, int h, in
 }  // namespace
 
 ALPHACUT_REGISTER_BINDINGS(bind_upscale_alpha) {
+#if !ALPHACUT_BINDINGS_GPU
+    def<&upscale_alpha_rgba_entry>(m, "upscale_alpha_rgba",
+                                   "upscale_alpha with a uint8 RGB guide_full (H, W, 3), each row of the alpha also "
+                                   "packed as pack_rgba does (no foreground): returns (alpha (H, W) float32, "
+                                   "rgba (H, W, 4) uint8).",
+                                   py::arg("alpha_low"), py::arg("guide_full"), py::arg("radius"), py::arg("eps"));
+#endif
     def<&upscale_alpha_entry>(m, "upscale_alpha",
                               "Fast guided upsampling: alpha_low (h, w) and guide_full (H, W[, 3]), each uint8 "
                               "(scaled by 1/255) or float32; returns float32 (H, W) in [0, 1].",

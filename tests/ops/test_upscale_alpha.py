@@ -9,7 +9,8 @@ from conftest import load_gray, load_rgb, shared_path
 
 import alphacut
 from alphacut import ops
-from alphacut.errors import BackendUnavailableError
+from alphacut.errors import BackendUnavailableError, InputError
+from alphacut.ops import upscale_alpha
 
 TOL = 1e-4
 
@@ -172,3 +173,32 @@ def test_native_entry_point_rejects_bad_arrays_cleanly():
         _core.upscale_alpha_cpu(np.zeros((0, 0), np.float32), np.zeros((8, 8, 3), np.uint8), 1, 1e-3)
     with pytest.raises(alphacut.Error, match="target size"):
         _core.area_downscale_cpu(np.zeros((8, 8, 3), np.uint8), 0, 4)
+
+
+@pytest.mark.parametrize("low_dtype", [np.float32, np.uint8])
+def test_rgba_is_pack_of_the_upscaled_alpha(rng, low_dtype):
+    # The fused pass: the alpha is upscale_alpha's, the cutout pack_rgba's of it, bit for bit,
+    # on a shared photo (long rows: the vector loop and its tail) and an odd small size.
+    from alphacut.ops import pack_rgba
+
+    rgb = load_rgb(shared_path("images", "alphamatting_gt05", "input", "GT05.jpg"))
+    truth = load_gray(shared_path("images", "alphamatting_gt05", "alpha", "GT05.jpg"))
+    for guide, low in (
+        (rgb, truth[::3, ::3]),
+        (rng.integers(0, 256, (37, 53, 3), dtype=np.uint8), rng.integers(0, 256, (11, 17), dtype=np.uint8)),
+    ):
+        low = low.astype(np.float32) / 255 if low_dtype == np.float32 else np.ascontiguousarray(low)
+        alpha, rgba = upscale_alpha(low, guide, radius=2, eps=1e-3, rgba=True, backend="cpu")
+        np.testing.assert_array_equal(alpha, upscale_alpha(low, guide, radius=2, eps=1e-3, backend="cpu"))
+        np.testing.assert_array_equal(rgba, pack_rgba(guide, alpha, backend="cpu"))
+        assert ((rgba[..., 3] > 0) & (rgba[..., 3] < 255)).any()
+
+
+def test_rgba_needs_an_rgb_uint8_guide_on_the_cpu(rng):
+    low = rng.random((8, 8), dtype=np.float32)
+    with pytest.raises(InputError, match="uint8 RGB guide"):
+        upscale_alpha(low, rng.random((16, 16, 3), dtype=np.float32), rgba=True)
+    with pytest.raises(InputError, match="uint8 RGB guide"):
+        upscale_alpha(low, rng.integers(0, 256, (16, 16), dtype=np.uint8), rgba=True)
+    with pytest.raises(InputError, match="on the CPU"):
+        upscale_alpha(low, rng.integers(0, 256, (16, 16, 3), dtype=np.uint8), rgba=True, backend="emu")

@@ -119,3 +119,18 @@ def test_side_by_side_keeps_order_and_raises():
         assert sorted(done) == [0, 2]  # the others still ran to the end before the error surfaced
     finally:
         ops.set_num_threads(before)
+
+
+def test_session_cutout_with_the_packed_upscale_is_the_plain_one():
+    # Above the working size the CPU pipeline packs the cutout inside the upscale; the result is
+    # the same as packing the upscaled alpha afterwards and estimating the colour into it.
+    from alphacut import Session
+
+    rgb, _ = _upscaled_composite(scale=3.0)
+    s = Session("u2netp", model_path=shared_path("models", "u2netp_320.onnx"))
+    res = s.run(rgb)
+    assert res.alpha.shape == rgb.shape[:2] and max(rgb.shape) > 2000
+    assert res.rgba is not None and res.foreground is None
+    np.testing.assert_array_equal(res.rgba, stages.foreground_rgba(rgb, res.alpha))
+    packed = stages.upscale_packed(np.ascontiguousarray(res.alpha[::4, ::4]), rgb, s.pipeline.mode)
+    np.testing.assert_array_equal(packed[1], stages.pack(rgb, packed[0]))

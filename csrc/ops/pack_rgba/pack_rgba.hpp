@@ -15,4 +15,9 @@ void pack_rgba_cpu(ImageView<const unsigned char> image, ImageView<const float> 
 void pack_rgba_patch_cpu(ImageView<const unsigned char> image, ImageView<const float> fg, int fg_y0, int fg_x0,
                          ImageView<unsigned char> out);
 
+// One row of the cutout without a foreground (vectorised): `w` pixels of the RGB row `image` and
+// the alpha row `alpha` into the RGBA row `out`; `a8` is scratch for `w` bytes. For ops that make
+// a row of alpha and can pack it while it is hot (upscale_alpha_rgba_cpu).
+void pack_rgba_row_cpu(const unsigned char* image, const float* alpha, unsigned char* out, unsigned char* a8, int w);
+
 }  // namespace alphacut

@@ -30,6 +30,10 @@ ALPHACUT_SIMD_CLONES void pack_row(const unsigned char* __restrict im, const flo
 
 }  // namespace
 
+void pack_rgba_row_cpu(const unsigned char* image, const float* alpha, unsigned char* out, unsigned char* a8, int w) {
+    pack_row(image, alpha, out, a8, w);
+}
+
 void pack_rgba_cpu(ImageView<const unsigned char> image, ImageView<const float> alpha, ImageView<const float> fg,
                    int fg_y0, int fg_x0, ImageView<unsigned char> out) {
     const int h = image.height, w = image.width;

@@ -17,6 +17,13 @@ void upscale_alpha_cpu(ImageView<const float> alpha_low, ImageView<const std::ui
 void upscale_alpha_cpu(ImageView<const std::uint8_t> alpha_low, ImageView<const std::uint8_t> guide_full, int radius,
                        double eps, ImageView<float> out);
 
+// The CPU's fused step of the cutout: upscale_alpha with a uint8 RGB guide, each row of the alpha
+// also packed into `rgba` (H, W, 4) uint8 by pack_rgba's rule (no foreground) while it is in cache.
+void upscale_alpha_rgba_cpu(ImageView<const float> alpha_low, ImageView<const std::uint8_t> guide_full, int radius,
+                            double eps, ImageView<float> out, ImageView<std::uint8_t> rgba);
+void upscale_alpha_rgba_cpu(ImageView<const std::uint8_t> alpha_low, ImageView<const std::uint8_t> guide_full,
+                            int radius, double eps, ImageView<float> out, ImageView<std::uint8_t> rgba);
+
 // Shared argument checks (CPU and GPU paths): shapes of alpha_low (h, w, a_channels), the guide
 // (H, W, C) and out, the radius and eps.
 void check_upscale_alpha_args(int h, int w, int a_channels, int H, int W, int C, const ImageView<float>& out,

@@ -9,11 +9,13 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "../../common/error.hpp"
 #include "../../common/parallel.hpp"
 #include "../guided_filter/guided_filter.hpp"
+#include "../pack_rgba/pack_rgba.hpp"
 #include "upscale_alpha_pixel.hpp"
 
 #include "../../common/simd.hpp"
@@ -117,12 +119,16 @@ void downscale_impl(ImageView<const T> src, ImageView<float> dst) {
     }, 4);
 }
 
+// `rgba` (data null: none): each output row also packed into it (uint8 RGB guides only).
 template <typename TA, typename TG>
 void upscale_impl(ImageView<const TA> alpha_low, ImageView<const TG> guide, int radius, double eps,
-                  ImageView<float> out) {
+                  ImageView<float> out, ImageView<std::uint8_t> rgba = {}) {
     const int H = guide.height, W = guide.width, C = guide.channels;
     const int h = alpha_low.height, w = alpha_low.width;
     check_upscale_alpha_args(h, w, alpha_low.channels, H, W, C, out, radius, eps);
+    if (rgba.data)
+        ALPHACUT_CHECK(C == 3 && rgba.height == H && rgba.width == W && rgba.channels == 4,
+                       "upscale_alpha: rgba must be (" << H << ", " << W << ", 4) with an RGB guide");
 
     // 1-2: the guide at low resolution and the coefficients there.
     std::vector<float> g_low(static_cast<std::size_t>(h) * w * C), ma(static_cast<std::size_t>(h) * w * C),
@@ -144,6 +150,7 @@ void upscale_impl(ImageView<const TA> alpha_low, ImageView<const TG> guide, int 
     const std::ptrdiff_t s = W;
     parallel_for(0, H, [&](int y0, int y1) {
         std::vector<float> rows(2 * NB * s), planes(C * s);
+        std::vector<std::uint8_t> a8(rgba.data ? static_cast<std::size_t>(W) : 0);
         int cached[2] = {-1, -1};
         // Row i of the low-resolution coefficients interpolated to full width, in slot `slot`.
         auto fill = [&](int slot, int i) {
@@ -172,6 +179,8 @@ void upscale_impl(ImageView<const TA> alpha_low, ImageView<const TG> guide, int 
             if (C == 3) {
                 to_planes3(px, W, planes.data(), planes.data() + s, planes.data() + 2 * s);
                 apply_row_rgb(r0, r1, s, static_cast<float>(wy), planes.data(), out.row(y), W);
+                if constexpr (std::is_same_v<TG, std::uint8_t>)
+                    if (rgba.data) pack_rgba_row_cpu(px, out.row(y), rgba.row(y), a8.data(), W);
             } else {
                 to_planes1(px, W, planes.data());
                 apply_row_grey(r0, r1, s, static_cast<float>(wy), planes.data(), out.row(y), W);
@@ -211,5 +220,16 @@ ALPHACUT_UA_INSTANTIATE(float, std::uint8_t)
 ALPHACUT_UA_INSTANTIATE(std::uint8_t, std::uint8_t)
 
 #undef ALPHACUT_UA_INSTANTIATE
+
+void upscale_alpha_rgba_cpu(ImageView<const float> alpha_low, ImageView<const std::uint8_t> guide_full, int radius,
+                            double eps, ImageView<float> out, ImageView<std::uint8_t> rgba) {
+    ALPHACUT_CHECK(rgba.data, "upscale_alpha_rgba: rgba is missing");
+    upscale_impl(alpha_low, guide_full, radius, eps, out, rgba);
+}
+void upscale_alpha_rgba_cpu(ImageView<const std::uint8_t> alpha_low, ImageView<const std::uint8_t> guide_full,
+                            int radius, double eps, ImageView<float> out, ImageView<std::uint8_t> rgba) {
+    ALPHACUT_CHECK(rgba.data, "upscale_alpha_rgba: rgba is missing");
+    upscale_impl(alpha_low, guide_full, radius, eps, out, rgba);
+}
 
 }  // namespace alphacut

@@ -504,6 +504,10 @@ class Pipeline:
         s.alpha_w = stages.solve_band(s.img_w, s.tri, s.prob_w, self.mode, backend=s.backend)
 
     def _upscale(self, s: State) -> None:
+        if s.backend == "cpu" and s.want_rgba and s.img.dtype == np.uint8:
+            # The cutout packed while each row of α is in cache: no second pass over the image.
+            s.alpha, s.rgba = stages.upscale_packed(s.alpha_w, s.img, self.mode)
+            return
         s.alpha = stages.upscale(s.alpha_w, s.img, self.mode, backend=s.backend)
 
     def _matting_network(self, s: State) -> None:
@@ -522,7 +526,7 @@ class Pipeline:
             if s.want_rgba:
                 # The colour only serves the cutout: estimated and packed in one pass, no
                 # full-size foreground (the pack stage then has nothing left to do).
-                s.rgba = stages.foreground_rgba(s.img, s.alpha)
+                s.rgba = stages.foreground_rgba(s.img, s.alpha, packed=s.rgba)
                 return
         s.pieces = stages.foreground(s.img, s.alpha, backend=s.backend)
 

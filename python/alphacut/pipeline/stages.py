@@ -118,6 +118,15 @@ def upscale(alpha_w, rgb, mode: ModeSettings, *, backend: str = "cpu"):
     return ops.upscale_alpha(alpha_w, rgb, radius=mode.upscale_radius, eps=mode.upscale_eps, backend=backend)
 
 
+def upscale_packed(alpha_w, rgb, mode: ModeSettings) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+    """:func:`upscale` on the CPU, and the cutout that :func:`pack` makes of it, in one pass over
+    the full-size image (``ops.upscale_alpha(rgba=True)``). At the working size already (nothing
+    to upscale): ``(alpha_w, None)``."""
+    if tuple(alpha_w.shape) == tuple(rgb.shape[:2]):
+        return alpha_w, None
+    return ops.upscale_alpha(alpha_w, rgb, radius=mode.upscale_radius, eps=mode.upscale_eps, rgba=True, backend="cpu")
+
+
 def _soft(alpha: np.ndarray) -> np.ndarray:
     if alpha.dtype == np.uint8:
         return (alpha > 0) & (alpha < 255)
@@ -239,14 +248,17 @@ def foreground(rgb, alpha, *, backend: str = "cpu", tile: int = 256, margin: int
     return side_by_side([partial(piece, c) for c in cells], [_box_area(c[1]) for c in cells])
 
 
-def foreground_rgba(rgb: np.ndarray, alpha: np.ndarray, *, tile: int = 256, margin: int = 32) -> np.ndarray:
+def foreground_rgba(
+    rgb: np.ndarray, alpha: np.ndarray, *, tile: int = 256, margin: int = 32, packed: Optional[np.ndarray] = None
+) -> np.ndarray:
     """The (H, W, 4) uint8 cutout with the estimated foreground colour on the soft pixels, on the
     CPU, without a full-size foreground: what :func:`foreground` then :func:`pack` give (the same
     grid cells, each estimated with ``margin`` px of context), each cell's colour written straight
     into the packed cutout (:func:`alphacut.ops.estimate_foreground_rgba` with ``out``/``window``:
     its finest level kept in strips around the soft edge, swept vectorised). The cells run side
-    by side (:func:`side_by_side`): each writes only the soft pixels of its own cell."""
-    out = pack(rgb, alpha)
+    by side (:func:`side_by_side`): each writes only the soft pixels of its own cell. ``packed``:
+    ``pack(rgb, alpha)`` made already (by :func:`upscale_packed`), written in place and returned."""
+    out = pack(rgb, alpha) if packed is None else packed
     cells = _cells_in_context(alpha, tile, margin)
 
     def cell(c: Tuple[Box, Box]) -> None:
