@@ -282,10 +282,23 @@ SolveAlphaInfo solve_alpha_cpu(ImageView<const float> image, ImageView<const uns
         for (int i = 0; i < nu; ++i) x0[i] = solve_alpha_output(start.at(b.py[i], b.px[i]));
     // The grid holds the vector the stencil reads: first the sure values (for the right-hand side),
     // then the search direction (zero on the sure pixels).
-    std::vector<Real> grid(static_cast<std::size_t>(b.bh) * b.bw, Real(0));
-    for (int y = std::max(0, b.y0); y < std::min(H, b.y0 + b.bh); ++y)
-        for (int xx = std::max(0, b.x0); xx < std::min(W, b.x0 + b.bw); ++xx)
-            if (trimap.at(y, xx) == 255) grid[b.cell(y, xx)] = Real(1);
+    // Written row by row in parallel (the grid spans the band's bounding box: most of the image).
+    std::unique_ptr<Real[]> grid(new Real[static_cast<std::size_t>(b.bh) * b.bw]);
+    parallel_for(0, b.bh, [&](int lo, int hi) {
+        for (int gy = lo; gy < hi; ++gy) {
+            Real* row = grid.get() + static_cast<std::size_t>(gy) * b.bw;
+            const int y = b.y0 + gy;
+            if (y < 0 || y >= H) {
+                std::fill(row, row + b.bw, Real(0));
+                continue;
+            }
+            const unsigned char* t = trimap.row(y);
+            for (int gx = 0; gx < b.bw; ++gx) {
+                const int x = b.x0 + gx;
+                row[gx] = x >= 0 && x < W && t[x] == 255 ? Real(1) : Real(0);
+            }
+        }
+    }, 16);
 
     // The team waits at barriers, so it is sized once it runs (parallel_team: fewer threads than
     // asked for when some cannot be created) and every member has its own thread.
@@ -313,7 +326,7 @@ SolveAlphaInfo solve_alpha_cpu(ImageView<const float> image, ImageView<const uns
     double final_residual = 0.0;
     std::atomic<bool> finite{true};
     const Real* coef = b.coef.data();
-    Real* g = grid.data();
+    Real* g = grid.get();
 
     parallel_team(std::max(1, std::min(get_num_threads(), nu / 4096)), prepare, [&](int t, int) {
         TeamBarrier& barrier = *barrier_owner;
