@@ -78,9 +78,7 @@ def upscale_alpha(
             raise InputError("upscale_alpha(rgba=True) runs on the CPU with NumPy arrays; on a device use pack_rgba")
         g = np.asarray(guide_full)
         if g.dtype != np.uint8 or g.ndim != 3 or g.shape[2] != 3:
-            raise InputError(
-                f"upscale_alpha(rgba=True) needs an (H, W, 3) uint8 RGB guide, got {g.shape} {g.dtype}"
-            )
+            raise InputError(f"upscale_alpha(rgba=True) needs an (H, W, 3) uint8 RGB guide, got {g.shape} {g.dtype}")
     if not device:
         alpha_low = _validate.bounded(_validate.image(alpha_low, "alpha_low", channels=(1,)), "alpha_low", VALUE_BOUND)
         guide_full = _validate.bounded(
