@@ -9,7 +9,11 @@ Variants (each only when its package is installed):
   first (per-channel QDQ needs opset 13). ``--more-int8`` adds percentile calibration and MinMax
   with the last 20 convolutions left in FP32.
 - ``ov-f32`` / ``ov-bf16``: OpenVINO on the CPU with that inference precision hint (BF16 runs on
-  AMX or AVX-512 BF16 hardware; elsewhere OpenVINO falls back to FP32).
+  AMX or AVX-512 BF16 hardware; elsewhere OpenVINO falls back to FP32). ``--more-bf16`` adds
+  ``ov-bf16-precise``: BF16 with every layer of the IR marked ``precise`` (OpenVINO's
+  ``disable_fp16_compression`` run-time attribute, which the CPU plugin honours for BF16 too;
+  set through the IR, as the Python API cannot make the attribute): how close BF16 gets when as
+  much as OpenVINO allows stays in FP32.
 
 Times: median of ``--repeat`` alternating single-image runs at the network size, wall clock and
 process CPU time, ``--threads`` intra-op threads for every runtime. Prints a markdown table.
@@ -114,6 +118,37 @@ def ov_runner(path, precision: str, threads: int) -> Callable[[np.ndarray], np.n
     return lambda x: req.infer({0: x})[out]
 
 
+def ov_precise_runner(path, threads: int, work: Path) -> Callable[[np.ndarray], np.ndarray]:
+    """OpenVINO BF16 with every layer marked ``precise`` in the IR; prints how many of each layer
+    type run in BF16 after all."""
+    import collections
+    import re
+
+    import openvino as ov
+
+    core = ov.Core()
+    xml = work / "model.xml"
+    ov.save_model(core.read_model(str(path)), str(xml), compress_to_fp16=False)
+    text = re.sub(
+        r"(<layer [^>]*>)", r'\1\n<rt_info><attribute name="precise" version="0" /></rt_info>', xml.read_text()
+    )
+    xml.write_text(text)
+    compiled = core.compile_model(
+        core.read_model(str(xml)),
+        "CPU",
+        {"INFERENCE_PRECISION_HINT": "bf16", "INFERENCE_NUM_THREADS": threads, "PERFORMANCE_HINT": "LATENCY"},
+    )
+    kinds = collections.Counter(
+        op.get_rt_info()["layerType"].astype(str)
+        for op in compiled.get_runtime_model().get_ops()
+        if op.get_rt_info()["runtimePrecision"].astype(str) == "bf16"
+    )
+    print(f"ov-bf16-precise: layers still in BF16: {dict(kinds) or 'none'}")
+    req = compiled.create_infer_request()
+    out = compiled.outputs[0]
+    return lambda x: req.infer({0: x})[out]
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", default="u2netp", choices=sorted(FILES))
@@ -123,6 +158,9 @@ def main(argv=None) -> int:
         "--more-int8",
         action="store_true",
         help="also INT8 with percentile calibration, and with the last 20 convolutions left in FP32",
+    )
+    ap.add_argument(
+        "--more-bf16", action="store_true", help="also OpenVINO BF16 with every layer marked precise in the IR"
     )
     args = ap.parse_args(argv)
 
@@ -153,6 +191,8 @@ def main(argv=None) -> int:
         try:
             for p in ("f32", "bf16"):
                 runners[f"ov-{p}"] = ov_runner(src, p, args.threads)
+            if args.more_bf16:
+                runners["ov-bf16-precise"] = ov_precise_runner(src, args.threads, Path(tmp))
         except ImportError as exc:
             notes.append(f"OpenVINO not measured: {exc}")
 
