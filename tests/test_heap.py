@@ -149,8 +149,8 @@ def test_onnxruntime_shrinks_when_the_heap_is_retained(monkeypatch):
 
 
 def test_onnxruntime_leaves_the_arena_to_a_run_in_flight(monkeypatch):
-    # Two runs side by side on one runtime: the arena is in use by the other, so neither shrinks
-    # it; a run alone does.
+    # A run on the main thread while another thread's run of the same runtime is in flight: the
+    # arena is in use by the other, so it is not shrunk; the same run alone afterwards shrinks it.
     import threading
 
     import numpy as np
@@ -160,26 +160,57 @@ def test_onnxruntime_leaves_the_arena_to_a_run_in_flight(monkeypatch):
     monkeypatch.setattr(heap, "_retained", True)
     r = OrtRuntime(conftest.shared_path("models", "u2netp_320.onnx"), threads=1)
     r.activate()
-    real, seen, both_in = r.session, [], threading.Barrier(2)
+    real, seen = r.session, []
+    started, release = threading.Event(), threading.Event()
 
     class Spy:
         def run(self, names, feeds, options=None):
-            seen.append(options)
-            if len(seen) <= 2:
-                both_in.wait(timeout=10)  # both runs are in flight before either goes on
+            main = threading.current_thread() is threading.main_thread()
+            seen.append((main, options))
+            if not main:
+                started.set()
+                release.wait(timeout=30)  # in flight until the main thread's run has begun
             return real.run(names, feeds, options)
 
     r.session = Spy()
     name = r.input_metadata()[0][0]
     x = np.zeros((1, 3, 320, 320), np.float32)
-    threads = [threading.Thread(target=r.infer, args=({name: x},)) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    other = threading.Thread(target=r.infer, args=({name: x},))
+    other.start()
+    assert started.wait(timeout=30)
     r.infer({name: x})
-    assert seen[0] is None or seen[1] is None, seen  # the second of the pair saw the first in flight
-    assert seen[2] is not None  # alone again: shrunk
+    release.set()
+    other.join()
+    r.infer({name: x})
+    on_main = [opts for main, opts in seen if main]
+    assert on_main[0] is None, "shrunk while another run was in flight"
+    assert on_main[1] is not None  # alone again: shrunk
+    assert [opts for main, opts in seen if not main] == [None]  # another thread's run never shrinks
+
+
+def test_onnxruntime_shrinks_on_the_main_thread_only(monkeypatch):
+    # Off the main thread glibc hands the arena's large chunks back to the system (a thread's
+    # own heap keeps at most 64 MiB), so shrinking would cost the next run its page faults.
+    import threading
+
+    from alphacut.runtime import OrtRuntime
+
+    monkeypatch.setattr(heap, "_retained", True)
+    r = OrtRuntime(conftest.shared_path("models", "u2netp_320.onnx"))
+    got = []
+    t = threading.Thread(target=lambda: got.append(r._run_options()))
+    t.start()
+    t.join()
+    assert got == [None] and r._run_options() is not None
+
+
+def test_the_server_keeps_the_system_heap_unless_told():
+    from alphacut.cli import heap_default
+
+    assert heap_default(["serve", "--port", "7000"]) == "system"
+    assert heap_default(["cut", "photo.jpg"]) == "retain"
+    assert heap_default(["bench", "--sizes", "12mp"]) == "retain"
+    assert heap_default([]) == "retain"
 
 
 def test_images_side_by_side_leave_the_arena(monkeypatch):

@@ -8,9 +8,9 @@ variable                           meaning (default)
 ``ALPHACUT_NUM_THREADS``           threads for the native CPU ops (0 = one per hardware thread)
 ``ALPHACUT_HEAP``                  ``retain``: freed memory stays in the heap for the next cut, ONNX
                                    Runtime's arena handed back into it after each run; ``system``:
-                                   glibc's defaults (``retain`` in the ``alphacut`` command and the
-                                   server, ``system`` for a program embedding alphacut; see
-                                   :mod:`alphacut.heap`)
+                                   glibc's defaults (``retain`` in the ``alphacut`` command but
+                                   ``serve``, ``system`` in the server and for a program embedding
+                                   alphacut; see :mod:`alphacut.heap`)
 ``ALPHACUT_MAX_PIXELS``            largest image :func:`~alphacut.image.decode_image` accepts, in pixels
                                    (``178956970``, as Pillow)
 ``ALPHACUT_SESSION_MAX_PIXELS``    largest image a :class:`~alphacut.Session` cuts (``100000000``);

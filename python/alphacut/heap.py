@@ -9,15 +9,20 @@ cut, on top of the work).
 ``retain`` (:func:`retain_heap`) keeps freed memory in the heap instead (glibc's
 ``M_MMAP_THRESHOLD`` and ``M_TRIM_THRESHOLD`` raised to :data:`RETAIN_BYTES`), so the next cut
 reuses pages that are already resident. ONNX Runtime then also hands its arena back to the heap
-at the end of each network call (:mod:`alphacut.runtime.onnxruntime`), so the network's
-activations and the full-size post-processing reuse the same pages instead of adding up: a lower
-peak, not a higher one. The resident set stays near the peak of the largest cut between cuts.
+at the end of each network call made on the main thread (:mod:`alphacut.runtime.onnxruntime`), so
+the network's activations and the full-size post-processing reuse the same pages instead of adding
+up: a lower peak, not a higher one. The resident set stays near the peak of the largest cut
+between cuts. Only the main thread's heap (glibc's main arena) keeps chunks above 64 MiB; other
+threads' arenas still hand those back, which is why the arena is only handed back on the main
+thread.
 
-The setting is process-wide, so a library does not make it on its own: the ``alphacut`` command
-(and ``alphacut serve``) apply it at start unless ``ALPHACUT_HEAP=system``; a program embedding
-alphacut calls :func:`retain_heap` or sets ``ALPHACUT_HEAP=retain`` before its first cut (then
-:func:`apply_setting`, called by :class:`alphacut.Session`, makes it). Where the C library is
-not glibc nothing changes and :func:`heap_retained` stays False.
+The setting is process-wide, so a library does not make it on its own. The ``alphacut`` command
+applies it at start unless ``ALPHACUT_HEAP=system``, except ``alphacut serve``. The server cuts on
+worker threads, where keeping freed memory gained no time and held more of it, so it keeps
+glibc's defaults unless ``ALPHACUT_HEAP=retain``. A program embedding alphacut calls
+:func:`retain_heap` or sets ``ALPHACUT_HEAP=retain`` before its first cut (then
+:func:`apply_setting`, called by :class:`alphacut.Session`, makes it). Where the C library is not
+glibc nothing changes and :func:`heap_retained` stays False.
 """
 
 from __future__ import annotations
@@ -87,8 +92,8 @@ def heap_retained() -> bool:
 
 def apply_setting(default: str = "system") -> bool:
     """Apply ``ALPHACUT_HEAP`` (``default`` when unset): ``retain`` calls :func:`retain_heap`.
-    Returns :func:`heap_retained`. The command line and the server call it with
-    ``default="retain"``; :class:`alphacut.Session` with ``"system"``."""
+    Returns :func:`heap_retained`. The command line calls it with ``default="retain"`` (but
+    ``serve``), the server and :class:`alphacut.Session` with ``"system"``."""
     if setting(default) == "retain":
         retain_heap()
     return heap_retained()

@@ -45,15 +45,25 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 0
 
 
+def heap_default(argv: List[str]) -> str:
+    """The heap setting a command gets when ``ALPHACUT_HEAP`` is unset: ``retain`` for the
+    commands that cut images on the main thread (cut, bench, video, ...), ``system`` for
+    ``serve``, which cuts on worker threads where keeping freed memory gained no time and held more
+    of it (bench/results/cutout_12mp.md)."""
+    command = next((a for a in argv if not a.startswith("-")), "")
+    return "system" if command == "serve" else "retain"
+
+
 def run() -> None:
     """The ``alphacut`` command's entry point: :func:`main` in a process of its own. The command
     owns that process, so freed memory stays in the heap for the next image (:mod:`alphacut.heap`),
-    here and in the processes it starts (the memory probe, workers), unless ``ALPHACUT_HEAP=system``."""
+    here and in the processes it starts (the memory probe, workers), unless ``ALPHACUT_HEAP=system``
+    (or the command is ``serve``: :func:`heap_default`)."""
     from .. import heap
     from ..errors import Error
 
     try:
-        os.environ["ALPHACUT_HEAP"] = heap.setting("retain")
+        os.environ["ALPHACUT_HEAP"] = heap.setting(heap_default(sys.argv[1:]))
     except Error as exc:
         print(f"alphacut: error: {exc}", file=sys.stderr)
         sys.exit(1)

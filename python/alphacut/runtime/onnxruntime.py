@@ -57,8 +57,9 @@ class OrtRuntime(Runtime):
         Hand the CPU arena's free chunks back at the end of every run
         (``memory.enable_memory_arena_shrinkage``). Default: when the process keeps freed
         memory in its heap (:func:`alphacut.heap.heap_retained`), where the post-processing then
-        reuses those pages and the peak is lower at no cost in time; otherwise the arena is kept
-        (giving it back to the system would cost the next run its page faults). Runs that
+        reuses those pages and the peak is lower at no cost in time, for runs on the main thread
+        (whose heap keeps large chunks); otherwise the arena is kept (giving it back to the system
+        would cost the next run its page faults). Runs that
         overlap (another in flight on this runtime, or inside :meth:`side_by_side`) leave the
         arena as it is: the others use it.
 
@@ -208,7 +209,10 @@ class OrtRuntime(Runtime):
         if shrink is None:
             from .. import heap
 
-            shrink = heap.heap_retained()
+            # Only glibc's main arena (the main thread's) keeps the arena's large chunks once
+            # freed; another thread's arena hands chunks above 64 MiB back to the system, and the
+            # next run would fault their pages in again (measured: 25 % slower in the server).
+            shrink = heap.heap_retained() and threading.current_thread() is threading.main_thread()
         if not shrink:
             return None
         if self._shrink_options is None:

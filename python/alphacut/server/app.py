@@ -226,9 +226,9 @@ def create_app(config: Optional[ServerConfig] = None, *, service: Optional[Cutou
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
-        # A server owns its process: freed memory stays in the heap for the next request
-        # (alphacut.heap), unless ALPHACUT_HEAP=system.
-        heap.apply_setting("retain")
+        # glibc's defaults unless ALPHACUT_HEAP=retain (alphacut.heap): the server cuts on worker
+        # threads, where keeping freed memory gained no time and held more of it.
+        heap.apply_setting()
         await asyncio.get_running_loop().run_in_executor(None, svc.load)
         await svc.start()
         try:
