@@ -9,12 +9,10 @@
 
 namespace alphacut {
 
-namespace {
-
 // One row of the cutout: the pixel rule of pack_rgba_pixel.hpp, written so that GCC vectorises it
 // (the alpha in a first pass, then the colour as one 32-bit word per pixel).
-ALPHACUT_SIMD_CLONES void pack_row(const unsigned char* __restrict im, const float* __restrict a,
-                                   unsigned char* __restrict o, unsigned char* __restrict a8, int w) {
+ALPHACUT_SIMD_CLONES void pack_rgba_row_cpu(const unsigned char* __restrict im, const float* __restrict a,
+                                            unsigned char* __restrict o, unsigned char* __restrict a8, int w) {
     for (int x = 0; x < w; ++x) a8[x] = pack_alpha_u8(a[x]);
     for (int x = 0; x < w; ++x) {
         const unsigned int c = a8[x] == 0 ? 0u
@@ -26,12 +24,6 @@ ALPHACUT_SIMD_CLONES void pack_row(const unsigned char* __restrict im, const flo
         o[4 * x + 2] = static_cast<unsigned char>(c >> 16);
         o[4 * x + 3] = a8[x];
     }
-}
-
-}  // namespace
-
-void pack_rgba_row_cpu(const unsigned char* image, const float* alpha, unsigned char* out, unsigned char* a8, int w) {
-    pack_row(image, alpha, out, a8, w);
 }
 
 void pack_rgba_cpu(ImageView<const unsigned char> image, ImageView<const float> alpha, ImageView<const float> fg,
@@ -54,7 +46,7 @@ void pack_rgba_cpu(ImageView<const unsigned char> image, ImageView<const float> 
         for (int y = y0; y < y1; ++y) {
             const unsigned char* im = image.row(y);
             unsigned char* o = out.row(y);
-            pack_row(im, alpha.row(y), o, a8.data(), w);
+            pack_rgba_row_cpu(im, alpha.row(y), o, a8.data(), w);
             if (has_fg && y >= fg_y0 && y < fg_y0 + fg.height) {
                 const float* f = fg.row(y - fg_y0);
                 for (int x = 0; x < fg.width; ++x) {

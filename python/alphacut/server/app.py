@@ -25,7 +25,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from .. import __version__, heap
+from .. import __version__
 from . import native, rembg, removebg
 from .config import ServerConfig
 from .metrics import Metrics
@@ -226,9 +226,6 @@ def create_app(config: Optional[ServerConfig] = None, *, service: Optional[Cutou
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
-        # glibc's defaults unless ALPHACUT_HEAP=retain (alphacut.heap): the server cuts on worker
-        # threads, where keeping freed memory gained no time and held more of it.
-        heap.apply_setting()
         await asyncio.get_running_loop().run_in_executor(None, svc.load)
         await svc.start()
         try:
